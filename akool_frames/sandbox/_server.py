@@ -1,0 +1,58 @@
+"""Run the sandbox app with uvicorn: in a thread (tests, notebooks, demo) or in the foreground (CLI)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import uvicorn
+
+from ._app import SandboxApp
+
+__all__ = ["ServerThread", "serve_forever"]
+
+
+def _config(app: SandboxApp, host: str, port: int) -> uvicorn.Config:
+    return uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on",
+                          http="h11", ws="none", loop="asyncio", timeout_keep_alive=30)
+
+
+class ServerThread:
+    """uvicorn serving ``app`` in a daemon thread; ``start`` returns once it listens."""
+
+    def __init__(self, app: SandboxApp, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = app
+        self.server = uvicorn.Server(_config(app, host, port))
+        self.thread = threading.Thread(target=self.server.run, name="akool-frames-sandbox", daemon=True)
+        self.host = host
+
+    def start(self, timeout: float = 10.0) -> int:
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                msg = "The sandbox server did not start.\n\nHint: is the port already in use?"
+                raise RuntimeError(msg)
+            time.sleep(0.005)
+        port: int = self.server.servers[0].sockets[0].getsockname()[1]
+        return port
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout)
+
+
+def serve_forever(app: SandboxApp, host: str, port: int, on_start: Any = None) -> None:
+    server = uvicorn.Server(_config(app, host, port))
+    original = server.startup
+
+    async def startup(sockets: Any = None) -> None:
+        await original(sockets)
+        bound = server.servers[0].sockets[0].getsockname()[1]
+        app.base_url = f"http://{host}:{bound}"
+        if on_start is not None:
+            on_start(app.base_url)
+
+    server.startup = startup  # type: ignore[method-assign]
+    server.run()
