@@ -133,7 +133,7 @@ class Sandbox:
     def log(self) -> list[dict[str, Any]]:
         """Every request, in order: method, path, endpoint, HTTP status, business code, fault."""
         with self.state.lock:
-            return list(self.state.log)
+            return [dict(entry) for entry in self.state.log]  # copies: entries fill in as requests go
 
     def sink(self) -> list[dict[str, Any]]:
         """Callbacks received by ``webhook_sink_url``: accepted (decrypted data) or rejected."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import urllib.error
 import urllib.request
 from typing import Any
 from urllib.parse import parse_qs
@@ -18,6 +20,7 @@ from ._webhook import WebhookError, build_payload, verify_payload
 __all__ = ["SandboxApp"]
 
 Scope = dict[str, Any]
+logger = logging.getLogger("akool_frames.sandbox")
 LOG_LIMIT = 200_000
 
 
@@ -40,6 +43,11 @@ class SandboxApp:
             return
         if scope["type"] != "http":
             return
+        if scope["path"].startswith("/_sandbox/"):
+            # The harness's own channel (stats, log, clock, webhook sink): not client traffic,
+            # so it is neither counted, logged, limited nor faulted.
+            await self._admin(scope["method"], scope["path"], await _read_body(receive), send, {})
+            return
         state = self.state
         with state.lock:
             self.http_in_flight += 1
@@ -54,24 +62,22 @@ class SandboxApp:
     async def _handle(self, scope: Scope, receive: Any, send: Any) -> None:
         method, path = scope["method"], scope["path"]
         raw = await _read_body(receive)
-        query = parse_qs(scope.get("query_string", b"").decode(), keep_blank_values=True)
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        # latin-1 maps every byte: a stray non-UTF-8 header is an auth failure, not a crash.
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         entry: dict[str, Any] = {"t": self.state.clock.now(), "method": method, "path": path, "fault": None}
-        try:
-            if path.startswith("/files/"):
-                await self._file(path.removeprefix("/files/"), send, entry)
-                return
-            if path.startswith("/_sandbox/"):
-                await self._admin(method, path, raw, send, entry)
-                return
-            found = _match(method, path)
-            if found is None:
-                await _send_json(send, 404, {"code": 404, "msg": f"No route {method} {path}"}, entry)
-                return
-            rt, params = found
-            await self._api(rt, params, raw, query, headers, scope, send, entry)
-        finally:
-            self._log(entry)
+        # Logged on arrival and filled in as the request goes: once the client has its answer,
+        # the entry is complete (logging after sending raced with a client reading the log).
+        self._log(entry)
+        if path.startswith("/files/"):
+            await self._file(path.removeprefix("/files/"), send, entry)
+            return
+        found = _match(method, path)
+        if found is None:
+            await _send_json(send, 404, {"code": 404, "msg": f"No route {method} {path}"}, entry)
+            return
+        rt, params = found
+        await self._api(rt, params, raw, query, headers, scope, send, entry)
 
     async def _api(self, rt: Route, params: dict[str, str], raw: bytes, query: dict[str, list[str]],
                    headers: dict[str, str], scope: Scope, send: Any, entry: dict[str, Any]) -> None:
@@ -164,12 +170,18 @@ class SandboxApp:
     # ------------------------------------------------------------------ admin
     async def _admin(self, method: str, path: str, raw: bytes, send: Any, entry: dict[str, Any]) -> None:
         state, action = self.state, path.removeprefix("/_sandbox/")
-        body = json.loads(raw) if raw.strip() else {}
+        try:
+            body = json.loads(raw) if raw.strip() else {}
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = None
+        if body is None and action != "webhook-sink":
+            await _send_json(send, 400, {"error": "the body is not valid JSON"}, entry)
+            return
         if action == "stats":
             await _send_json(send, 200, state.stats(), entry)
         elif action == "log":
             with state.lock:
-                log = list(state.log)
+                log = [dict(e) for e in state.log]
             await _send_json(send, 200, log, entry)
         elif action == "advance" and method == "POST":
             state.clock.advance(float(body.get("seconds", 0)))
@@ -178,8 +190,9 @@ class SandboxApp:
             status, reply = self._sink(body)
             await _send_json(send, status, reply, entry)
         elif action == "sink":
-            with state.lock:
-                await _send_json(send, 200, list(state.sink), entry)
+            with state.lock:  # copy under the lock, send outside it (never await holding it)
+                sink = list(state.sink)
+            await _send_json(send, 200, sink, entry)
         else:
             await _send_json(send, 404, {"error": f"unknown admin action {action!r}"}, entry)
 
@@ -212,11 +225,13 @@ class SandboxApp:
 
     async def _tick(self) -> None:
         while True:
-            for job in self.state.settle_due():
-                if job.webhook:
+            try:
+                for job in self.state.webhooks_due():
                     task = asyncio.create_task(self._deliver(job))
                     self._deliveries.add(task)
                     task.add_done_callback(self._deliveries.discard)
+            except Exception:  # a broken family must not stop every later callback
+                logger.exception("sandbox webhook ticker")
             await asyncio.sleep(0.02)
 
     def webhook_body(self, job: Job) -> dict[str, Any]:
@@ -233,7 +248,11 @@ class SandboxApp:
     async def _deliver(self, job: Job) -> None:
         cfg = self.state.config
         for attempt in range(cfg.webhook_retries + 1):
-            body = json.dumps(self.webhook_body(job)).encode()
+            try:
+                body = json.dumps(self.webhook_body(job)).encode()
+            except Exception:
+                logger.exception("sandbox webhook body for job %s", job.id)
+                return
             status = await asyncio.to_thread(_post, str(job.webhook), body)
             with self.state.lock:
                 self.state.webhooks.append({"job": job.id, "url": job.webhook, "attempt": attempt + 1, "status": status})
@@ -268,7 +287,7 @@ def _post(url: str, body: bytes) -> int:
             return int(response.status)
     except urllib.error.HTTPError as err:
         return int(err.code)
-    except OSError:
+    except Exception:  # unreachable, refused, or not a URL at all ("abc"): a failed attempt
         return 0
 
 

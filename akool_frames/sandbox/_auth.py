@@ -18,6 +18,11 @@ if TYPE_CHECKING:
 __all__ = ["authenticate", "jwt_encode"]
 
 
+def _same(given: str, secret: str) -> bool:
+    """Constant-time equality that also takes non-ASCII input (str compare_digest raises on it)."""
+    return hmac.compare_digest(given.encode(), secret.encode())
+
+
 def _akool(headers: dict[str, str], state: SandboxState) -> str:
     cfg = state.config
     authorization = headers.get("authorization", "").strip()
@@ -26,7 +31,7 @@ def _akool(headers: dict[str, str], state: SandboxState) -> str:
         scheme, _, token = authorization.partition(" ")
         expiry = state.tokens.get(token.strip())
         valid = scheme.lower() == "bearer" and (
-            (expiry is not None and expiry > state.clock.now()) or hmac.compare_digest(token.strip(), cfg.api_key)
+            (expiry is not None and expiry > state.clock.now()) or _same(token.strip(), cfg.api_key)
         )
         if not valid:
             raise ApiError(1101, "Invalid authorization or The request token has expired")
@@ -34,14 +39,14 @@ def _akool(headers: dict[str, str], state: SandboxState) -> str:
     key = headers.get("x-api-key", "").strip()
     if not key:
         raise ApiError(1102, "Authorization cannot be empty")
-    if not hmac.compare_digest(key, cfg.api_key):
+    if not _same(key, cfg.api_key):
         raise ApiError(1101, "Invalid authorization or The request token has expired")
     return "akool"
 
 
 def _audiocleaner(headers: dict[str, str], state: SandboxState) -> str:
     key = headers.get("api-key", "").strip()
-    if not key or not hmac.compare_digest(key, state.config.audiocleaner_api_key):
+    if not key or not _same(key, state.config.audiocleaner_api_key):
         raise ApiError(101002, "Invalid API key")
     return "audiocleaner"
 
@@ -79,10 +84,15 @@ def _kling(headers: dict[str, str], state: SandboxState) -> str:
         ok, payload = False, {}
     if not ok:
         raise ApiError(1002, "Authorization is invalid", 401)
+    try:  # a non-numeric nbf/exp is an invalid token, not a server error
+        nbf = float(payload["nbf"]) if "nbf" in payload else None
+        exp = float(payload["exp"]) if "exp" in payload else None
+    except (ValueError, TypeError):
+        raise ApiError(1002, "Authorization is invalid", 401) from None
     now = time.time()  # JWTs are signed with the caller's real clock
-    if "nbf" in payload and float(payload["nbf"]) > now:
+    if nbf is not None and nbf > now:
         raise ApiError(1003, "Authorization is not yet valid", 401)
-    if "exp" not in payload or float(payload["exp"]) <= now:
+    if exp is None or exp <= now:
         raise ApiError(1004, "Authorization has expired", 401)
     return "kling"
 

@@ -40,7 +40,8 @@ class ServerThread:
 
     def stop(self, timeout: float = 10.0) -> None:
         self.server.should_exit = True
-        self.thread.join(timeout)
+        if self.thread.ident is not None:  # never started: nothing to join (join would raise)
+            self.thread.join(timeout)
 
 
 def serve_forever(app: SandboxApp, host: str, port: int, on_start: Any = None) -> None:

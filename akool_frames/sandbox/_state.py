@@ -76,7 +76,8 @@ class Job:
     webhook: str | None = None
     webhook_type: str = ""
     extra: dict[str, Any] = field(default_factory=dict)  # family-specific record fields
-    settled: bool = False  # refund and webhook handled
+    settled: bool = False  # refund handled (a failed job's credits are back)
+    notified: bool = False  # webhook delivery started (by the app's ticker only)
     deleted: bool = False
 
     def status(self, now: float) -> int:
@@ -240,7 +241,11 @@ class SandboxState:
         return self.config.default_media_seconds
 
     def settle_due(self) -> list[Job]:
-        """Jobs that reached a terminal state and still need their refund and webhook."""
+        """Refund the jobs that ended failed since the last call; returns the newly ended jobs.
+
+        Anyone may call it (``stats()`` does, so balances are exact); webhooks are tracked
+        separately by ``webhooks_due`` so that settling here never swallows a callback.
+        """
         now = self.clock.now()
         due = []
         with self.lock:
@@ -249,6 +254,17 @@ class SandboxState:
                     job.settled = True
                     if job.fail_reason:
                         self.balances[job.provider] += job.credits
+                    due.append(job)
+        return due
+
+    def webhooks_due(self) -> list[Job]:
+        """Ended jobs with a callback URL whose delivery has not started yet (marked started)."""
+        self.settle_due()
+        due = []
+        with self.lock:
+            for job in self.jobs.values():
+                if job.settled and job.webhook and not job.notified:
+                    job.notified = True
                     due.append(job)
         return due
 

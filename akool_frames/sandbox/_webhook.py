@@ -81,4 +81,12 @@ def verify_payload(payload: dict[str, Any], client_id: str, secret: str) -> dict
     if not hmac.compare_digest(str(signature), expected):
         msg = "Webhook signature does not match: the payload was not sent by this account."
         raise WebhookError(msg)
-    return json.loads(decrypt(str(data_encrypt), client_id, secret))
+    try:  # a recomputed signature over altered ciphertext can still decrypt to garbage
+        data = json.loads(decrypt(str(data_encrypt), client_id, secret))
+    except json.JSONDecodeError as exc:
+        msg = "dataEncrypt does not hold JSON."
+        raise WebhookError(msg) from exc
+    if not isinstance(data, dict):
+        msg = "dataEncrypt does not hold a JSON object."
+        raise WebhookError(msg)
+    return data

@@ -15,6 +15,10 @@ CLONE_MODELS = ("Akool Multilingual 1", "Akool Multilingual 3", "Akool Multiling
 # Rates table: credits per 1000 TTS characters and per voice-changer minute, by plan. No rounding.
 RATE = {"pro": 4.4, "max": 3.2, "business": 2.4}
 CLONE_QUOTA = {"pro": 30, "max": 180, "business": 500}
+# Voice records show the language as a display name and the code as locale ("Polish" / "pl").
+LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "fr": "French", "de": "German", "it": "Italian",
+                  "pt": "Portuguese", "ja": "Japanese", "ko": "Korean", "zh": "Chinese", "pl": "Polish",
+                  "ru": "Russian", "nl": "Dutch", "ar": "Arabic", "hi": "Hindi", "tr": "Turkish"}
 EMOTIONS = ("happy", "sad", "angry", "fearful", "disgusted", "surprised", "neutral")
 
 # Akool's own voices (voice list type=2): name, gender, language, locale, model.
@@ -39,11 +43,17 @@ def _voice_id(seed: str, model: str) -> str:
     return "".join(alphabet[b % 62] for b in digest[: 64 if model == MODELS[2] else 20])
 
 
+# Every request example passes this document _id as voice_id: the first Akool voice carries it,
+# so the documented example bodies are accepted as they are.
+EXAMPLE_VOICE_ID = "6889b628662160e2caad5dbc"
+
+
 def akool_voices(base_url: str) -> list[dict[str, Any]]:
     voices = []
     for i, (name, gender, language, locale, model) in enumerate(AKOOL_VOICES):
         voices.append({
-            "_id": _hex("voice" + name, 24), "uid": 1, "team_id": "", "voice_id": _voice_id(name, model),
+            "_id": EXAMPLE_VOICE_ID if i == 0 else _hex("voice" + name, 24), "uid": 1, "team_id": "",
+            "voice_id": _voice_id(name, model),
             "gender": gender, "language": language, "locale": locale, "name": name,
             "preview": static_file(base_url, "voice-" + _hex(name, 8), Media("mp3", 4.0)),
             "text": f"Hello, I am {name}.", "duration": 4000, "status": 3, "create_time": 1751000000000 + i,
@@ -64,7 +74,8 @@ def clone_record(job: Job, ctx: Ctx) -> dict[str, Any]:
         "preview": ctx.file_url(job), "text": job.extra["text"], "duration": int(job.extra["seconds"] * 1000),
         "status": status, "style": options.get("style") or [], "scenario": options.get("scenario") or [],
         "age": options.get("age") or [], "deduction_credit": 0, "webhookUrl": job.body.get("webhookUrl", ""),
-        "source_voice_file": job.body["source_voice_file"], "language": options.get("language", "en"),
+        "source_voice_file": job.body["source_voice_file"],
+        "language": LANGUAGE_NAMES.get(options.get("language", "en"), options.get("language", "en")),
         "locale": options.get("language", "en"), "voice_model_name": job.extra["model"],
         "support_stream": job.extra["model"] in (MODELS[0], MODELS[2]),
         "update_time": int(job.finished * 1000) if done else 0,
@@ -193,7 +204,8 @@ def create_voice_clone(ctx: Ctx) -> dict[str, Any]:
     if model not in CLONE_MODELS:
         raise ctx.param_error(f"Parameter error: voice_model_name {model!r} does not support voice cloning")
     plan = ctx.state.config.plan
-    clones = sum(1 for j in ctx.state.jobs.values() if j.name == "voice_clone" and not j.deleted)
+    now = ctx.state.clock.now()  # failed clones hold no voice, so they do not count against the quota
+    clones = sum(1 for j in ctx.state.jobs.values() if j.name == "voice_clone" and not j.deleted and j.status(now) != 4)
     if clones >= CLONE_QUOTA[plan]:
         raise ApiError(1006, f"Your quota is not enough: the {plan} plan allows {CLONE_QUOTA[plan]} cloned voices")
     seconds = ctx.state.media_seconds(ctx.body["source_voice_file"])

@@ -1,0 +1,210 @@
+"""Client settings: arguments > environment variables > defaults. Secrets are wrapped so reprs hide them."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from ._errors import ConfigError
+
+__all__ = ["Client", "Secret", "default_client", "set_default_client"]
+
+DEFAULT_BASE_URLS = {
+    "akool": "https://openapi.akool.com",
+    "audiocleaner": "https://audiocleaner.ai",
+    "kling": "https://api-singapore.klingai.com",
+}
+DEFAULT_LEDGER = "./.akool_frames/ledger.sqlite"
+
+
+class Secret:
+    """A credential. ``repr``/``str`` never show it; ``reveal()`` does, for the HTTP layer only."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+    def __reduce__(self) -> Any:
+        msg = "A Secret cannot be pickled: credentials stay in the process that was given them."
+        raise TypeError(msg)
+
+
+def _setting(value: Any, env: str, default: Any = None) -> Any:
+    if value is not None:
+        return value
+    found = os.environ.get(env)
+    return found if found not in (None, "") else default
+
+
+def _secret(value: str | Secret | None, env: str) -> Secret | None:
+    raw = _setting(value.reveal() if isinstance(value, Secret) else value, env)
+    return Secret(str(raw)) if raw else None
+
+
+class Client:
+    """Where and how to reach the providers, and how hard to push them.
+
+    Every argument is optional: ``AKOOL_API_KEY`` (x-api-key) or ``AKOOL_CLIENT_ID`` /
+    ``AKOOL_CLIENT_SECRET`` (getToken, Bearer), ``AKOOL_BASE_URL``, ``AKOOL_FRAMES_LEDGER``,
+    ``AUDIOCLEANER_API_KEY`` / ``AUDIOCLEANER_BASE_URL``, ``KLING_ACCESS_KEY`` /
+    ``KLING_SECRET_KEY`` / ``KLING_BASE_URL`` fill the gaps.
+
+    - ``max_concurrency``: in-flight HTTP requests of this client (creates, polls, tokens,
+      downloads), never exceeded.
+    - ``rate_limit``: requests per second ceiling; the client slows down further on throttling.
+    - ``plan``: pricing plan where rates depend on it (pro, max, business).
+    - ``poll_interval``: seconds between polls of one job (default: per job type).
+    - ``reconcile_after``: seconds after which a create whose answer was lost is looked up in
+      the provider's list (where there is one) and, if absent there, sent again.
+    - ``webhook_url``: set the jobs' callback field to this URL (polling still runs).
+    """
+
+    def __init__(
+        self,
+        api_key: str | Secret | None = None,
+        *,
+        client_id: str | None = None,
+        client_secret: str | Secret | None = None,
+        base_url: str | None = None,
+        max_concurrency: int = 8,
+        rate_limit: float | None = None,
+        ledger: str | Path | None = None,
+        plan: str = "pro",
+        audiocleaner_api_key: str | Secret | None = None,
+        audiocleaner_base_url: str | None = None,
+        kling_access_key: str | Secret | None = None,
+        kling_secret_key: str | Secret | None = None,
+        kling_base_url: str | None = None,
+        timeout: float = 30.0,
+        poll_interval: float | None = None,
+        reconcile_after: float = 15.0,
+        webhook_url: str | None = None,
+    ) -> None:
+        self.api_key = _secret(api_key, "AKOOL_API_KEY")
+        self.client_id: str | None = _setting(client_id, "AKOOL_CLIENT_ID")
+        self.client_secret = _secret(client_secret, "AKOOL_CLIENT_SECRET")
+        self.audiocleaner_api_key = _secret(audiocleaner_api_key, "AUDIOCLEANER_API_KEY")
+        self.kling_access_key = _secret(kling_access_key, "KLING_ACCESS_KEY")
+        self.kling_secret_key = _secret(kling_secret_key, "KLING_SECRET_KEY")
+        self.base_urls = {
+            "akool": str(_setting(base_url, "AKOOL_BASE_URL", DEFAULT_BASE_URLS["akool"])).rstrip("/"),
+            "audiocleaner": str(_setting(audiocleaner_base_url, "AUDIOCLEANER_BASE_URL",
+                                         DEFAULT_BASE_URLS["audiocleaner"])).rstrip("/"),
+            "kling": str(_setting(kling_base_url, "KLING_BASE_URL", DEFAULT_BASE_URLS["kling"])).rstrip("/"),
+        }
+        if max_concurrency < 1:
+            raise ConfigError(f"max_concurrency must be at least 1, got {max_concurrency}.")
+        if rate_limit is not None and rate_limit <= 0:
+            raise ConfigError(f"rate_limit must be positive or None, got {rate_limit}.")
+        if plan not in ("pro", "max", "business"):
+            raise ConfigError(f"plan is {plan!r}.\n\nHint: use 'pro', 'max' or 'business'.")
+        self.max_concurrency = int(max_concurrency)
+        self.rate_limit = rate_limit
+        self.plan = plan
+        self.timeout = timeout
+        self.poll_interval = poll_interval
+        self.reconcile_after = reconcile_after
+        self.webhook_url = webhook_url
+        self.ledger_path = Path(_setting(ledger, "AKOOL_FRAMES_LEDGER", DEFAULT_LEDGER))
+        self._ledger: Any = None
+        self._http: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def base_url(self) -> str:
+        return self.base_urls["akool"]
+
+    def __repr__(self) -> str:
+        auth = "api_key" if self.api_key else ("client_id/secret" if self.client_secret else "none")
+        rate = f", rate_limit={self.rate_limit}" if self.rate_limit else ""
+        return (f"Client(base_url={self.base_url!r}, auth={auth!r}, max_concurrency={self.max_concurrency}"
+                f"{rate}, plan={self.plan!r}, ledger={str(self.ledger_path)!r})")
+
+    def credentials(self, provider: str) -> None:
+        """Raise ConfigError naming the missing settings for ``provider``."""
+        missing = {
+            "akool": [] if (self.api_key or (self.client_id and self.client_secret))
+            else ["api_key (AKOOL_API_KEY) or client_id + client_secret (AKOOL_CLIENT_ID, AKOOL_CLIENT_SECRET)"],
+            "audiocleaner": [] if self.audiocleaner_api_key else ["audiocleaner_api_key (AUDIOCLEANER_API_KEY)"],
+            "kling": [n for n, v in (("kling_access_key (KLING_ACCESS_KEY)", self.kling_access_key),
+                                     ("kling_secret_key (KLING_SECRET_KEY)", self.kling_secret_key)) if not v],
+        }[provider]
+        if missing:
+            msg = (f"No {provider} credentials: set {' and '.join(missing)}.\n\n"
+                   "Hint: to try things without an account, use `with af.sandbox() as sb:` and `client=sb.client`.")
+            raise ConfigError(msg)
+
+    @property
+    def ledger(self) -> Any:
+        """The ledger (opened on first use)."""
+        with self._lock:
+            if self._ledger is None:
+                from ._ledger import Ledger
+
+                self._ledger = Ledger(self.ledger_path)
+            return self._ledger
+
+    @property
+    def http(self) -> Any:
+        """The HTTP layer (made on first use, bound to the background loop)."""
+        with self._lock:
+            if self._http is None:
+                from ._http import Http
+
+                self._http = Http(self)
+            return self._http
+
+    def close(self) -> None:
+        """Close connections and the ledger. The client can be used again afterwards."""
+        with self._lock:
+            http, self._http = self._http, None
+            ledger, self._ledger = self._ledger, None
+        if http is not None:
+            from ._loop import run_sync
+
+            run_sync(http.aclose())
+        if ledger is not None:
+            ledger.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_default: Client | None = None
+_default_lock = threading.Lock()
+
+
+def set_default_client(client: Client | None) -> None:
+    """Use ``client`` wherever ``client=`` is not given."""
+    global _default
+    with _default_lock:
+        _default = client
+
+
+def default_client() -> Client:
+    """The default client (made from environment variables on first use)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Client()
+        return _default

@@ -1,0 +1,127 @@
+"""Exceptions raised by akool_frames, and the provider business codes that map onto them.
+
+    AkoolError
+    ├── ConfigError          a setting is missing or wrong (e.g. no API key)
+    ├── ValidationError      a parameter breaks its documented rule (rows get status "invalid")
+    ├── BudgetExceeded       the estimate is over ``budget=``; nothing was sent
+    ├── LedgerError          the ledger file cannot be used
+    ├── TransportError       the request did not complete (connect error, reset, timeout)
+    │                        ``may_have_reached`` says whether the provider may have received it
+    ├── ServerError          HTTP 5xx from the provider or a gateway in front of it
+    └── APIError             the provider answered with a business error code
+        ├── AuthError        missing or invalid credentials (Akool 1101/1102, audiocleaner 101002…)
+        ├── QuotaError       not enough credits (Akool 1006/1104, audiocleaner 100100, Kling 1102…)
+        ├── RateLimited      throttling (HTTP 429, Akool 1005, audiocleaner 101003/101004)
+        ├── ParameterError   the provider rejected a parameter (Akool 1003…)
+        └── NotFound         the job or resource does not exist (or no longer)
+
+Messages never contain secrets: credentials are kept in ``Secret`` objects and headers are
+never formatted into text.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "APIError", "AkoolError", "AuthError", "BudgetExceeded", "ConfigError", "LedgerError", "NotFound",
+    "ParameterError", "QuotaError", "RateLimited", "ServerError", "TransportError", "ValidationError",
+    "error_for_code",
+]
+
+
+class AkoolError(Exception):
+    """Base class of every akool_frames error."""
+
+
+class ConfigError(AkoolError, ValueError):
+    """A client setting is missing or wrong."""
+
+
+class ValidationError(AkoolError, ValueError):
+    """A job parameter breaks its documented rule."""
+
+
+class BudgetExceeded(AkoolError):
+    """The estimated cost is over ``budget=``; nothing was sent."""
+
+    def __init__(self, estimate: float, budget: float, unpriced: int = 0) -> None:
+        extra = f" ({unpriced} row(s) have no price and are not counted)" if unpriced else ""
+        super().__init__(
+            f"The estimate is {estimate:g} credits, over the budget of {budget:g}{extra}; nothing was sent.\n\n"
+            "Hint: raise budget=, or run a subset of the rows."
+        )
+        self.estimate, self.budget = estimate, budget
+
+
+class LedgerError(AkoolError):
+    """The ledger cannot be opened or written."""
+
+
+class TransportError(AkoolError):
+    """The request did not complete. ``may_have_reached`` is False only when it provably never left."""
+
+    def __init__(self, message: str, *, may_have_reached: bool) -> None:
+        super().__init__(message)
+        self.may_have_reached = may_have_reached
+
+
+class ServerError(AkoolError):
+    """HTTP 5xx. ``status`` is the HTTP status."""
+
+    def __init__(self, message: str, *, status: int, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status, self.retry_after = status, retry_after
+
+
+class APIError(AkoolError):
+    """The provider answered with an error code."""
+
+    def __init__(self, provider: str, code: int | str, message: str, *, http_status: int = 200) -> None:
+        super().__init__(f"{provider} error {code}: {message}")
+        self.provider, self.code, self.message, self.http_status = provider, code, message, http_status
+
+
+class AuthError(APIError):
+    """Credentials are missing, wrong or expired."""
+
+
+class QuotaError(APIError):
+    """The account has not enough credits for this job."""
+
+
+class RateLimited(APIError):
+    """The provider asks to slow down. ``retry_after`` in seconds when it says."""
+
+    def __init__(self, provider: str, code: int | str, message: str, *, http_status: int = 200,
+                 retry_after: float | None = None) -> None:
+        super().__init__(provider, code, message, http_status=http_status)
+        self.retry_after = retry_after
+
+
+class ParameterError(APIError):
+    """The provider rejected a parameter."""
+
+
+class NotFound(APIError):
+    """The job or resource does not exist."""
+
+
+# Business codes per provider -> error class. Everything else is a plain APIError.
+_CODES: dict[str, dict[int, type[APIError]]] = {
+    "akool": {1003: ParameterError, 1005: RateLimited, 1006: QuotaError, 1104: QuotaError, 1103: QuotaError,
+              1008: NotFound, 1014: NotFound, 1101: AuthError, 1102: AuthError, 1200: AuthError},
+    "audiocleaner": {100100: QuotaError, 101002: AuthError, 101003: RateLimited, 101004: RateLimited,
+                     101005: AuthError, 101006: AuthError, 101008: NotFound, 100001: ParameterError},
+    "kling": {1000: AuthError, 1001: AuthError, 1002: AuthError, 1003: AuthError, 1004: AuthError,
+              1100: QuotaError, 1101: QuotaError, 1102: QuotaError, 1200: ParameterError, 1201: ParameterError,
+              1203: NotFound, 1302: RateLimited, 1303: RateLimited},
+}
+
+
+def error_for_code(provider: str, code: int, message: str, *, http_status: int = 200,
+                   retry_after: float | None = None) -> APIError:
+    cls = _CODES.get(provider, {}).get(code, APIError)
+    if http_status == 429 and cls is APIError:
+        cls = RateLimited
+    if cls is RateLimited:
+        return RateLimited(provider, code, message, http_status=http_status, retry_after=retry_after)
+    return cls(provider, code, message, http_status=http_status)

@@ -1,0 +1,563 @@
+"""The one place that touches DataFrames: bind parameters to rows, join the engine's Outcomes back as columns.
+
+Every frame goes through narwhals, so pandas and polars share one code path. The backend-specific parts
+are small and marked: aligning a pandas Series by index, pandas' nullable dtypes for the new columns, and
+the polars LazyFrame estimate (a pure ``map_batches`` over a struct of the bound columns).
+
+Binding: a parameter value is a constant unless it is ``af.col("name")``, a polars expression that is a
+plain column (``pl.col("name")``) or a Series aligned with the frame; dicts and lists are searched
+recursively, so nested documented objects can take per-row values too.
+
+The async functions are the real ones; each sync twin is ``run_sync(<async twin>(...))``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import decimal
+import difflib
+import functools
+import inspect
+import math
+import sys
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ParamSpec, TypeVar
+
+import narwhals.stable.v2 as nw
+from narwhals.stable.v2.dependencies import (
+    is_pandas_dataframe, is_pandas_series, is_polars_lazyframe, is_polars_series,
+)
+
+from . import _engine
+from ._engine import Outcome, ProgressSink
+from ._errors import ValidationError
+from ._loop import get_loop, run_sync
+from ._progress import make_progress
+
+__all__ = [
+    "Col", "aestimate", "adownload", "arefresh", "arun", "asubmit", "col", "download", "estimate", "refresh",
+    "run", "submit", "to_py",
+]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+RESULT_FIELDS = ("job_id", "status", "url", "credits_est", "credits", "error")
+ESTIMATE_FIELDS = ("credits_est", "status", "error")
+_NUMERIC = frozenset({"credits_est", "credits"})
+
+
+# ---------------------------------------------------------------------------------------------- col
+@dataclass(frozen=True)
+class Col:
+    """A per-row value: the parameter takes, for each row, that row's value of column ``name``."""
+
+    name: str
+
+    def __repr__(self) -> str:
+        return f"af.col({self.name!r})"
+
+
+def col(name: str) -> Col:
+    """A per-row value taken from column ``name``; any other parameter value is a constant.
+
+    Example:
+        >>> df.akool.run("tts", text=af.col("script"), voice_id="en-US-1")  # doctest: +SKIP
+    """
+    if not isinstance(name, str) or not name:
+        msg = f"af.col() takes a column name, got {name!r}.\n\nHint: af.col(\"script\")."
+        raise TypeError(msg)
+    return Col(name)
+
+
+# ------------------------------------------------------------------------------ values to Python
+def to_py(value: Any) -> Any:
+    """A frame value as plain Python: nulls (None, NaN, pd.NA, NaT) -> None; numpy/arrow scalars -> int,
+    float, bool, str; dates -> ISO text; durations -> seconds; containers converted item by item."""
+    if value is None:
+        return None
+    kind = type(value)
+    if kind is str or kind is int or kind is bool:
+        return value
+    if isinstance(value, float):  # also numpy.float64
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, Mapping):
+        return {k: to_py(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_py(v) for v in value]
+    if kind.__name__ in ("NAType", "NaTType"):  # pd.NA, pd.NaT
+        return None
+    library = kind.__module__.partition(".")[0]
+    if library == "numpy":
+        if getattr(value, "ndim", 0):
+            return to_py(value.tolist())
+        scalar = nw.to_py_scalar(value)  # datetime64 -> datetime, NaT -> None, ...
+        return to_py(scalar.item() if type(scalar).__module__.partition(".")[0] == "numpy" else scalar)
+    if library == "pyarrow" and hasattr(value, "as_py"):
+        return to_py(value.as_py())
+    if isinstance(value, str):  # subclasses: str enums ...
+        return str(value)
+    if isinstance(value, int):  # IntEnum, ... (bool is handled above; bool subclasses do not exist)
+        return int(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, decimal.Decimal):
+        return None if value.is_nan() else float(value)
+    if hasattr(value, "to_list"):  # a polars Series inside a cell
+        return to_py(value.to_list())
+    if hasattr(value, "tolist"):
+        return to_py(value.tolist())
+    return value
+
+
+# --------------------------------------------------------------------------------------- binding
+@dataclass(frozen=True)
+class _Slot:
+    key: str  # a column name, or "\0series<i>" for a bound Series
+
+
+@dataclass
+class _Binding:
+    template: dict[str, Any]
+    columns: list[str] = field(default_factory=list)  # frame columns the rows read
+    series: dict[str, list[Any]] = field(default_factory=dict)  # per-row values from bound Series
+
+
+def _column_error(name: str, available: Sequence[str], where: str) -> ValidationError:
+    close = difflib.get_close_matches(name, list(available), n=3)
+    guess = f"Did you mean one of these columns: {close}? " if close else ""
+    msg = (f"Column {name!r} (bound to {where}) is not in the frame.\n\n"
+           f"Hint: {guess}Available columns: {list(available)}.")
+    return ValidationError(msg)
+
+
+def _expr_column(expr: Any, where: str) -> str:
+    """The column of a polars expression that is exactly ``pl.col("name")``; anything else is an error."""
+    if expr.meta.is_column():
+        return str(expr.meta.output_name())
+    msg = (f"{where} is bound to the polars expression {expr}, which is not a plain column.\n\n"
+           f"Hint: compute it into a column first (df.with_columns(x=...)), then pass pl.col(\"x\") or af.col(\"x\").")
+    raise ValidationError(msg)
+
+
+def _series_values(series: Any, frame: nw.DataFrame[Any] | None, where: str) -> list[Any]:
+    if frame is None:
+        msg = (f"{where} is bound to a Series, which cannot be lined up with the rows of a LazyFrame.\n\n"
+               "Hint: add it as a column (lf.with_columns(...)) and pass af.col(name), or collect() first.")
+        raise ValidationError(msg)
+    native = frame.to_native()
+    if is_pandas_series(series) and is_pandas_dataframe(native):  # pandas: align by index
+        if not series.index.equals(native.index):
+            if not series.index.is_unique:
+                msg = (f"{where} is bound to a Series whose index differs from the frame's and has duplicates.\n\n"
+                       "Hint: pass series.set_axis(df.index) to line it up by position.")
+                raise ValidationError(msg)
+            missing = native.index.difference(series.index)
+            if len(missing):
+                msg = (f"{where} is bound to a Series with no value for {len(missing)} row label(s) of the frame, "
+                       f"e.g. {list(missing[:5])}.\n\n"
+                       "Hint: series.reindex(df.index) if missing values are meant to be null.")
+                raise ValidationError(msg)
+            series = series.reindex(native.index)
+        values = series.tolist()
+    else:  # polars (or any other) Series: by position
+        values = nw.from_native(series, series_only=True).to_list()
+        if len(values) != len(frame):
+            msg = (f"{where} is bound to a Series of length {len(values)}, but the frame has {len(frame)} rows.\n\n"
+                   "Hint: a Series is matched to rows by position and needs one value per row.")
+            raise ValidationError(msg)
+    return [to_py(v) for v in values]
+
+
+def _bind(params: Mapping[str, Any], names: Sequence[str], frame: nw.DataFrame[Any] | None) -> _Binding:
+    """Turn parameters into a template with slots for per-row values; check every bound column exists."""
+    binding = _Binding(template={})
+    known = set(names)
+    polars = sys.modules.get("polars")
+
+    def walk(value: Any, where: str) -> Any:
+        if isinstance(value, Col) or (polars is not None and isinstance(value, polars.Expr)):
+            name = value.name if isinstance(value, Col) else _expr_column(value, where)
+            if name not in known:
+                raise _column_error(name, names, where)
+            if name not in binding.columns:
+                binding.columns.append(name)
+            return _Slot(name)
+        if is_pandas_series(value) or is_polars_series(value) or isinstance(value, nw.Series):
+            key = f"\0series{len(binding.series)}"
+            binding.series[key] = _series_values(value, frame, where)
+            return _Slot(key)
+        if isinstance(value, nw.Expr):
+            msg = f"{where} is bound to a narwhals expression.\n\nHint: use af.col(\"name\") for a column."
+            raise ValidationError(msg)
+        if isinstance(value, Mapping):
+            return {k: walk(v, f"{where}.{k}") for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [walk(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return to_py(value)
+
+    binding.template = {k: walk(v, f"parameter {k!r}") for k, v in params.items()}
+    return binding
+
+
+def _fill(template: Any, values: Mapping[str, list[Any]], i: int) -> Any:
+    if isinstance(template, _Slot):
+        return values[template.key][i]
+    if isinstance(template, dict):
+        return {k: _fill(v, values, i) for k, v in template.items()}
+    if isinstance(template, list):
+        return [_fill(v, values, i) for v in template]
+    return template
+
+
+def _rows(binding: _Binding, values: Mapping[str, list[Any]], n: int) -> list[dict[str, Any]]:
+    """One parameter dict per row: fresh objects, so no two rows share a nested dict or list."""
+    return [_fill(binding.template, values, i) for i in range(n)]
+
+
+def _eager_rows(frame: nw.DataFrame[Any], params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    binding = _bind(params, frame.columns, frame)
+    values = {name: [to_py(v) for v in frame.get_column(name).to_list()] for name in binding.columns}
+    return _rows(binding, values | binding.series, len(frame))
+
+
+# ------------------------------------------------------------------------------- result columns
+def _new_series(name: str, values: list[Any], like: nw.DataFrame[Any], numeric: bool) -> nw.Series[Any]:
+    if numeric:
+        values = [None if v is None else float(v) for v in values]
+    impl = like.implementation
+    if impl is nw.Implementation.PANDAS:  # pandas: the NA-based nullable dtypes, not object / NaN
+        pd = impl.to_native_namespace()
+        native = pd.Series(values, name=name, dtype="Float64" if numeric else "string")
+        return nw.from_native(native, series_only=True)
+    return nw.new_series(name, values, nw.Float64() if numeric else nw.String(), backend=impl)
+
+
+def _with_columns(frame: nw.DataFrame[Any], prefix: str, columns: Mapping[str, list[Any]]) -> nw.DataFrame[Any]:
+    """New frame with ``prefix + field`` columns: existing ones replaced in place, the others appended in order.
+    Credits are nullable Float64, everything else nullable strings."""
+    return frame.with_columns(*(_new_series(prefix + f, values, frame, f in _NUMERIC) for f, values in columns.items()))
+
+
+def _join(frame: nw.DataFrame[Any], outcomes: Sequence[Outcome], prefix: str,
+          fields: Sequence[str]) -> nw.DataFrame[Any]:
+    if len(outcomes) != len(frame):
+        msg = f"The engine returned {len(outcomes)} outcomes for {len(frame)} rows."
+        raise RuntimeError(msg)
+    return _with_columns(frame, prefix, {f: [getattr(o, f) for o in outcomes] for f in fields})
+
+
+def _existing(frame: nw.DataFrame[Any], name: str) -> list[Any]:
+    if name not in frame.columns:
+        return [None] * len(frame)
+    return [to_py(v) for v in frame.get_column(name).to_list()]
+
+
+# ---------------------------------------------------------------------------------- plumbing
+def _eager(frame: Any) -> tuple[nw.DataFrame[Any], Callable[[nw.DataFrame[Any]], Any]]:
+    """The frame as a narwhals DataFrame (a LazyFrame is collected once, here) and a way back."""
+    given = nw.from_native(frame)
+    keep_narwhals = isinstance(frame, nw.DataFrame | nw.LazyFrame)
+    eager = given.collect() if isinstance(given, nw.LazyFrame) else given
+    if not isinstance(eager, nw.DataFrame):
+        msg = f"Expected a pandas or polars DataFrame, got {type(frame).__name__}."
+        raise TypeError(msg)
+    return eager, (lambda out: out) if keep_narwhals else nw.to_native
+
+
+def _labels(frame: nw.DataFrame[Any]) -> list[Any]:
+    """How errors name rows: the pandas index label, else the position."""
+    index = nw.maybe_get_index(frame)
+    return [to_py(v) for v in index.tolist()] if index is not None else list(range(len(frame)))
+
+
+def _default_client(client: Any) -> Any:
+    if client is not None:
+        return client
+    from ._client import default_client
+
+    return default_client()
+
+
+def _sink(progress: bool | ProgressSink | None, label: str) -> ProgressSink | None:
+    if progress is None or progress is False:
+        return None
+    if progress is True:
+        return make_progress(label, enabled=True)
+    return progress
+
+
+async def _on_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """Await ``coro`` on the background loop, where the client's connections and limiters live."""
+    loop = get_loop()
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:  # pragma: no cover - always called from a coroutine
+        running = None
+    if running is loop:
+        return await coro
+    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
+
+
+def _blocking(afn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
+    """The sync twin of an async frame function: ``run_sync(afn(...))``.
+
+    ``progress=True`` is turned into a sink here, in the caller's thread, so that Jupyter shows the
+    bars and the panel under the calling cell rather than wherever the loop thread last printed.
+    """
+    signature = inspect.signature(afn)
+
+    @functools.wraps(afn)
+    def call(*args: P.args, **kwargs: P.kwargs) -> T:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        if bound.arguments.get("progress") is True:
+            label = bound.arguments.get("job") or "refresh"
+            bound.arguments["progress"] = make_progress(str(label), enabled=True)
+        return run_sync(afn(*bound.args, **bound.kwargs))
+
+    call.__name__ = call.__qualname__ = afn.__name__.removeprefix("a")
+    call.__doc__ = f"Blocking twin of ``{afn.__name__}``.\n\n{inspect.getdoc(afn) or ''}"
+    return call
+
+
+# ------------------------------------------------------------------------------------- verbs
+async def _execute(mode: str, frame: Any, job: str, *, client: Any, prefix: str, budget: float | None,
+                   progress: bool | ProgressSink | None, timeout: float | None, force: bool, plan: str | None,
+                   rates: Mapping[str, float] | None, params: Mapping[str, Any]) -> Any:
+    sink = _sink(progress, job)
+    try:
+        eager, back = _eager(frame)
+        rows = _eager_rows(eager, params)
+        outcomes = await _on_loop(_engine.execute(
+            _default_client(client), job, rows, mode=mode, force=force, budget=budget, timeout=timeout,
+            progress=sink, plan=plan, rates=rates, labels=_labels(eager)))
+        return back(_join(eager, outcomes, prefix, ESTIMATE_FIELDS if mode == "estimate" else RESULT_FIELDS))
+    finally:
+        if sink is not None:
+            sink.close()
+
+
+async def aestimate(frame: Any, job: str, /, *, client: Any = None, prefix: str = "akool_",
+                    budget: float | None = None, progress: bool | ProgressSink | None = False,
+                    timeout: float | None = None, force: bool = False, plan: str | None = None,
+                    rates: Mapping[str, float] | None = None, **params: Any) -> Any:
+    """Validate and price every row; nothing is submitted.
+
+    Adds ``{prefix}credits_est``, ``{prefix}status`` ("invalid" for invalid rows, else null) and
+    ``{prefix}error`` (why a row is invalid or has no price). A polars LazyFrame stays lazy: the price
+    is computed from the rows alone (no media probing, no network), when the frame is collected.
+
+    Args:
+        frame: A pandas or polars DataFrame, or a polars LazyFrame.
+        job: The job name, e.g. ``"tts"``.
+        client: The client (its plan); default: the default client.
+        prefix: Prefix of the added columns.
+        budget: Raise BudgetExceeded when the total estimate is over it.
+        progress: True for bars, False for none, or a ProgressSink.
+        timeout: Seconds to wait for media probing.
+        force: Accepted for symmetry with ``run``; an estimate never submits.
+        plan: Pricing plan; default: the client's.
+        rates: Your own rates for jobs the docs give no price rule for.
+        **params: The job's documented fields: constants, ``af.col(...)``, ``pl.col(...)`` or Series.
+
+    Example:
+        >>> priced = await aestimate(df, "tts", text=af.col("script"), voice_id="v1")  # doctest: +SKIP
+    """
+    native = frame.to_native() if isinstance(frame, nw.LazyFrame) else frame
+    if is_polars_lazyframe(native):
+        lazy = _estimate_lazy(native, job, prefix=prefix, client=client, plan=plan, rates=rates, params=params)
+        return nw.from_native(lazy) if isinstance(frame, nw.LazyFrame) else lazy
+    return await _execute("estimate", frame, job, client=client, prefix=prefix, budget=budget, progress=progress,
+                          timeout=timeout, force=force, plan=plan, rates=rates, params=params)
+
+
+async def asubmit(frame: Any, job: str, /, *, client: Any = None, prefix: str = "akool_", budget: float | None = None,
+                  progress: bool | ProgressSink | None = True, timeout: float | None = None, force: bool = False,
+                  plan: str | None = None, rates: Mapping[str, float] | None = None, **params: Any) -> Any:
+    """Validate, price and create one job per row; return once every row is submitted (or held back).
+
+    Adds ``{prefix}job_id``, ``{prefix}status``, ``{prefix}url``, ``{prefix}credits_est``, ``{prefix}credits``
+    and ``{prefix}error``. Rows already submitted with the same inputs reuse their job (no second charge)
+    unless ``force=True``. A LazyFrame is collected once; the result is a DataFrame.
+
+    Args:
+        frame: A pandas or polars DataFrame (or a polars LazyFrame, collected).
+        job: The job name, e.g. ``"tts"``.
+        client: The client; default: the default client.
+        prefix: Prefix of the added columns.
+        budget: Credits; when the estimate is over it, raise BudgetExceeded before sending anything.
+        progress: True for bars (and a panel in Jupyter), False for none, or a ProgressSink.
+        timeout: Seconds to wait at most.
+        force: Submit again even when the ledger holds a job for the same inputs.
+        plan: Pricing plan; default: the client's.
+        rates: Your own rates for jobs the docs give no price rule for.
+        **params: The job's documented fields: constants, ``af.col(...)``, ``pl.col(...)`` or Series.
+
+    Example:
+        >>> out = await asubmit(df, "tts", text=af.col("script"), voice_id="v1")  # doctest: +SKIP
+    """
+    return await _execute("submit", frame, job, client=client, prefix=prefix, budget=budget, progress=progress,
+                          timeout=timeout, force=force, plan=plan, rates=rates, params=params)
+
+
+async def arun(frame: Any, job: str, /, *, client: Any = None, prefix: str = "akool_", budget: float | None = None,
+               progress: bool | ProgressSink | None = True, timeout: float | None = None, force: bool = False,
+               plan: str | None = None, rates: Mapping[str, float] | None = None, **params: Any) -> Any:
+    """Submit like ``asubmit``, then follow every job to a terminal state (or ``timeout``).
+
+    Args:
+        frame: A pandas or polars DataFrame (or a polars LazyFrame, collected).
+        job: The job name, e.g. ``"tts"``.
+        client: The client; default: the default client.
+        prefix: Prefix of the added columns.
+        budget: Credits; when the estimate is over it, raise BudgetExceeded before sending anything.
+        progress: True for bars (and a panel in Jupyter), False for none, or a ProgressSink.
+        timeout: Seconds to follow the jobs at most; unfinished rows keep their last status.
+        force: Submit again even when the ledger holds a job for the same inputs.
+        plan: Pricing plan; default: the client's.
+        rates: Your own rates for jobs the docs give no price rule for.
+        **params: The job's documented fields: constants, ``af.col(...)``, ``pl.col(...)`` or Series.
+
+    Example:
+        >>> done = await arun(df, "tts", text=af.col("script"), voice_id="v1")  # doctest: +SKIP
+    """
+    return await _execute("run", frame, job, client=client, prefix=prefix, budget=budget, progress=progress,
+                          timeout=timeout, force=force, plan=plan, rates=rates, params=params)
+
+
+async def arefresh(frame: Any, /, *, client: Any = None, prefix: str = "akool_", job: str | None = None,
+                   timeout: float | None = None, follow: bool = False,
+                   progress: bool | ProgressSink | None = True) -> Any:
+    """Poll the rows that carry ``{prefix}job_id`` and update their columns; other rows stay as they are.
+
+    Args:
+        frame: A frame returned by ``submit``/``run`` (or one with a ``{prefix}job_id`` column).
+        client: The client; default: the default client.
+        prefix: Prefix of the result columns.
+        job: The job name, when the ledger does not know the ids.
+        timeout: Seconds to wait at most.
+        follow: Keep polling until every job reaches a terminal state.
+        progress: True for bars, False for none, or a ProgressSink.
+
+    Example:
+        >>> later = await arefresh(submitted)  # doctest: +SKIP
+    """
+    sink = _sink(progress, job or "refresh")
+    try:
+        eager, back = _eager(frame)
+        id_column = prefix + "job_id"
+        if id_column not in eager.columns:
+            msg = (f"The frame has no {id_column!r} column, so there is nothing to refresh.\n\n"
+                   f"Hint: submit the rows first, or pass the prefix they were submitted with (prefix=...).")
+            raise ValidationError(msg)
+        old = {f: _existing(eager, prefix + f) for f in RESULT_FIELDS}
+        ids = [None if v is None or v == "" else str(v) for v in old["job_id"]]
+        found = await _on_loop(_engine.refresh_jobs(_default_client(client), ids, job, timeout=timeout,
+                                                    follow=follow, progress=sink))
+        new = {f: list(values) for f, values in old.items()}
+        for i, outcome in enumerate(found):
+            if outcome is None:
+                continue
+            for f in RESULT_FIELDS:
+                value = getattr(outcome, f)
+                if f in ("status", "error"):
+                    if outcome.status is not None:
+                        new[f][i] = value
+                elif value is not None:
+                    new[f][i] = value
+        return back(_with_columns(eager, prefix, new))
+    finally:
+        if sink is not None:
+            sink.close()
+
+
+async def adownload(frame: Any, dest: Any, /, *, client: Any = None, prefix: str = "akool_") -> Any:
+    """Fetch the result file of every row with a ``{prefix}url`` into the folder ``dest``; add ``{prefix}file``.
+
+    Args:
+        frame: A frame returned by ``run``/``refresh``.
+        dest: The folder to write to.
+        client: The client; default: the default client.
+        prefix: Prefix of the result columns.
+
+    Example:
+        >>> files = await adownload(done, "out/")  # doctest: +SKIP
+    """
+    eager, back = _eager(frame)
+    url_column = prefix + "url"
+    if url_column not in eager.columns:
+        msg = (f"The frame has no {url_column!r} column, so there is nothing to download.\n\n"
+               "Hint: run the rows first (or refresh them until completed), or pass their prefix=.")
+        raise ValidationError(msg)
+    urls = [None if v in (None, "") else str(v) for v in _existing(eager, url_column)]
+    ids = _existing(eager, prefix + "job_id")
+    names = [str(job_id) if job_id not in (None, "") else f"row{i}" for i, job_id in enumerate(ids)]
+    files = await _on_loop(_engine.download_files(_default_client(client), urls, str(dest), names))
+    return back(_with_columns(eager, prefix, {"file": [None if f is None else str(f) for f in files]}))
+
+
+estimate = _blocking(aestimate)
+submit = _blocking(asubmit)
+run = _blocking(arun)
+refresh = _blocking(arefresh)
+download = _blocking(adownload)
+
+
+# ------------------------------------------------------------------------ polars lazy estimate
+def _not_probed(target: Any) -> tuple[float | None, str]:
+    return (None, "not probed (lazy estimate)") if isinstance(target, str) else (None, "no media")
+
+
+def _pure_pricer(job: str, plan: str, rates: Mapping[str, float] | None) -> Callable[[Mapping[str, Any], Any], Outcome]:
+    """Validate and price one row from its values alone, as the engine's estimate does, but without
+    a client or any I/O: media durations stay unknown (the price then says why it is missing)."""
+    from . import jobs, pricing
+
+    spec = jobs.get_job(job)
+    context = jobs.PriceContext(plan=plan, rates=dict(rates or {}), duration=_not_probed)
+
+    def price(row: Mapping[str, Any], label: Any) -> Outcome:
+        body, problem = _engine.prepare(spec, row, plan)
+        if problem is not None:
+            return Outcome("invalid", error=f"row {label}: {problem}")
+        result = pricing.estimate(spec, body, context)
+        return Outcome(None, credits_est=result.credits,
+                       error=None if result.credits is not None else f"no estimate: {result.reason}")
+
+    return price
+
+
+def _estimate_lazy(lf: Any, job: str, *, prefix: str, client: Any, plan: str | None,
+                   rates: Mapping[str, float] | None, params: Mapping[str, Any]) -> Any:
+    """The estimate as a lazy plan: one elementwise ``map_batches`` over a struct of the row position and
+    the bound columns. Nothing runs (and nothing touches the network) until the plan is collected."""
+    import polars as pl
+
+    names = lf.collect_schema().names()
+    binding = _bind(params, names, None)
+    if plan is None:
+        plan = getattr(_default_client(client), "plan", None) or "pro"
+    price = _pure_pricer(job, plan, rates)  # an unknown job fails here, not at collect time
+    fields = {prefix + f: (pl.Float64 if f in _NUMERIC else pl.String) for f in ESTIMATE_FIELDS}
+    dtype = pl.Struct(fields)
+    position = nw.generate_temporary_column_name(8, names, prefix="akool_row_")
+    result = nw.generate_temporary_column_name(8, [*names, position], prefix="akool_est_")
+
+    def batch(struct: Any) -> Any:
+        values = {f: [to_py(v) for v in struct.struct.field(f).to_list()] for f in binding.columns}
+        labels = struct.struct.field(position).to_list()
+        records = [{prefix + f: getattr(price(row, label), f) for f in ESTIMATE_FIELDS}
+                   for row, label in zip(_rows(binding, values, len(struct)), labels, strict=True)]
+        return pl.Series(struct.name, records, dtype=dtype)
+
+    computed = (pl.struct(position, *binding.columns)
+                .map_batches(batch, return_dtype=dtype, is_elementwise=True).alias(result))
+    return (lf.with_row_index(position)
+              .with_columns(computed)
+              .with_columns(pl.col(result).struct.field(name).alias(name) for name in fields)
+              .drop(position, result))

@@ -1,0 +1,147 @@
+"""Progress for engine events: tqdm.auto bars, and a live ipywidgets panel inside a Jupyter kernel.
+
+``make_progress`` builds (and displays) everything at once in the caller's thread, so the output lands
+under the cell that made the call; afterwards the engine may report from its background loop thread.
+Every method takes one lock, and the panel is redrawn at most every ``REDRAW_EVERY`` seconds (and once
+more on close). Only the job name and numbers are shown: nothing here can carry a secret.
+"""
+
+from __future__ import annotations
+
+import html
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from ._engine import ProgressSink
+
+__all__ = ["REDRAW_EVERY", "Progress", "make_progress"]
+
+REDRAW_EVERY = 0.2  # seconds between two panel redraws
+
+
+def _in_kernel() -> bool:
+    """True inside a Jupyter kernel (IPython with a ``kernel``), where a widget panel can be shown."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None  # type: ignore[attr-defined]
+    return getattr(shell, "kernel", None) is not None
+
+
+def _display(widget: Any) -> None:
+    from IPython.display import display
+
+    display(widget)
+
+
+class Progress:
+    """A ``ProgressSink``: counts what the engine reports and shows it as bars (and a panel).
+
+    Args:
+        job: The job name, shown as the label.
+        bars: Show tqdm.auto bars "submitted" and "finished".
+        panel: Show an ipywidgets panel with counts by status and credits charged vs estimated.
+    """
+
+    def __init__(self, job: str, *, bars: bool = True, panel: bool = False) -> None:
+        self.job = job
+        self.total: int | None = None
+        self.credits_est = 0.0
+        self.credits = 0.0
+        self.n_submitted = 0
+        self.n_finished = 0
+        self.by_status: dict[str, int] = {}
+        self.closed = False
+        self._lock = threading.Lock()
+        self._drawn = float("-inf")
+        self._bars: list[Any] = []
+        self._panel: Any = None
+        if bars:
+            from tqdm.auto import tqdm
+
+            self._bars = [tqdm(total=None, desc=f"{job} {what}", unit="job", leave=True, dynamic_ncols=True)
+                          for what in ("submitted", "finished")]
+        if panel:
+            try:
+                import ipywidgets
+            except ImportError:
+                pass
+            else:
+                self._panel = ipywidgets.HTML(value=self._html())
+                _display(self._panel)
+
+    # -- ProgressSink -------------------------------------------------------------------------
+    def start(self, total: int, credits_est: float) -> None:
+        with self._lock:
+            if self.closed:
+                return
+            self.total, self.credits_est = total, float(credits_est or 0.0)
+            for bar in self._bars:
+                done = bar.n
+                bar.reset(total=total)
+                bar.update(done)
+            self._draw(force=True)
+
+    def submitted(self, n: int = 1) -> None:
+        self._advance(0, n)
+
+    def finished(self, n: int = 1) -> None:
+        self._advance(1, n)
+
+    def counts(self, by_status: Mapping[str, int], credits: float) -> None:
+        with self._lock:
+            if self.closed:
+                return
+            self.by_status, self.credits = dict(by_status), float(credits or 0.0)
+            if len(self._bars) == 2:
+                self._bars[1].set_postfix_str(self._credit_text(), refresh=False)
+            self._draw()
+
+    def close(self) -> None:
+        with self._lock:
+            if self.closed:
+                return
+            self._draw(force=True)
+            self.closed = True
+            for bar in self._bars:
+                bar.close()
+
+    # -- internals ----------------------------------------------------------------------------
+    def _advance(self, which: int, n: int) -> None:
+        with self._lock:
+            if self.closed:
+                return
+            if which == 0:
+                self.n_submitted += n
+            else:
+                self.n_finished += n
+            if self._bars:
+                self._bars[which].update(n)
+            self._draw()
+
+    def _credit_text(self) -> str:
+        return f"credits {self.credits:g} charged / {self.credits_est:g} estimated"
+
+    def _html(self) -> str:
+        total = "?" if self.total is None else str(self.total)
+        rows = "".join(f"<tr><td>{html.escape(status)}</td><td style='text-align:right'>{count}</td></tr>"
+                       for status, count in sorted(self.by_status.items()))
+        return (f"<div><b>{html.escape(self.job)}</b>: {self.n_submitted}/{total} submitted, "
+                f"{self.n_finished}/{total} finished; {self._credit_text()}"
+                f"<table>{rows}</table></div>")
+
+    def _draw(self, force: bool = False) -> None:
+        if self._panel is None:
+            return
+        now = time.monotonic()
+        if force or now - self._drawn >= REDRAW_EVERY:
+            self._drawn = now
+            self._panel.value = self._html()
+
+
+def make_progress(job: str, enabled: bool) -> ProgressSink | None:
+    """The progress sink for one call: None when disabled; bars, plus a panel in a Jupyter kernel."""
+    if not enabled:
+        return None
+    return Progress(job, bars=True, panel=_in_kernel())

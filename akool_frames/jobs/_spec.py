@@ -1,0 +1,234 @@
+"""The shape of a job: declarative data the engine, validation and pricing read. No I/O here."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "AKOOL_STATUS", "Field", "JobSpec", "Poll", "Price", "PriceContext", "Reconcile", "Route", "get_path",
+    "validate_body",
+]
+
+# Akool's job status codes, the same on every product page.
+AKOOL_STATUS: Mapping[Any, str] = {1: "queued", 2: "processing", 3: "completed", 4: "failed"}
+
+_TYPES: dict[str, Callable[[Any], bool]] = {
+    "str": lambda v: isinstance(v, str),
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "num": lambda v: isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v),
+    "bool": lambda v: isinstance(v, bool),
+    "list": lambda v: isinstance(v, list | tuple),
+    "dict": lambda v: isinstance(v, dict),
+    "strnum": lambda v: isinstance(v, str | int | float) and not isinstance(v, bool),
+}
+_TYPE_NAMES = {"str": "text", "int": "a whole number", "num": "a number", "bool": "true or false",
+               "list": "a list", "dict": "a dict", "strnum": "text or a number"}
+
+
+@dataclass(frozen=True)
+class Field:
+    """A documented body field and its rule. ``max_len`` may depend on the plan (a mapping)."""
+
+    name: str
+    type: str = "str"
+    required: bool = False
+    enum: tuple[Any, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+    max_len: int | Mapping[str, int] | None = None
+    min_items: int | None = None
+    max_items: int | None = None
+    pattern: str | None = None
+    fields: tuple[Field, ...] = ()  # of a dict, or of each item of a list of dicts
+
+
+@dataclass(frozen=True)
+class Poll:
+    """How a job is followed: endpoint, where the id goes, whether it takes many ids at once."""
+
+    path: str  # "{id}" is replaced for path ids
+    id_param: str  # query/body parameter name ("video_model_id", "_ids", "global_id"), or "" for a path id
+    method: str = "GET"
+    id_in: str = "query"  # query | body | path
+    many: bool = False  # comma-joined ids in one request
+    records: str = "data"  # where the record(s) sit in the answer: "data", "data.result", "data[0]"
+    record_id: str = "_id"  # id field inside each record (for many-id answers)
+    max_ids: int = 100
+    every: float = 3.0  # seconds between two polls of the same job (real time)
+
+
+@dataclass(frozen=True)
+class Reconcile:
+    """A list endpoint that can tell whether a create whose answer was lost made a job.
+
+    ``match`` gets (record, body) and says whether the record is that create's job.
+    """
+
+    path: str
+    query: Mapping[str, str]
+    records: str
+    match: Callable[[Mapping[str, Any], Mapping[str, Any]], bool]
+    record_id: str = "_id"
+    pages: int = 5  # pages of ``size`` records to look through, newest first
+    size: int = 100
+
+
+@dataclass(frozen=True)
+class Price:
+    """A credit estimate: the number (None when the docs give no rule), how it was made, and why not."""
+
+    credits: float | None
+    basis: str = ""  # e.g. "117 characters x 4.4/1000 (pro)"; "duration probed"; "speech length predicted"
+    reason: str | None = None  # set when credits is None
+
+
+@dataclass
+class PriceContext:
+    """What a price rule may use: the plan, media durations, and the user's own rates."""
+
+    plan: str = "pro"
+    rates: Mapping[str, float] = field(default_factory=dict)
+    duration: Callable[[Any], tuple[float | None, str]] = lambda _url: (None, "unknown")
+
+
+@dataclass(frozen=True)
+class Route:
+    """Another create endpoint of the same job, taken when the body has any of the ``when`` fields
+    (image to video: ``model_name`` exists only on ``createBySourcePrompt/batch``)."""
+
+    when: tuple[str, ...]
+    create: str
+    id_path: str = "data._id"
+    create_record: str = "data"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One job: create endpoint, fields, poll, status/result/credit/error fields, price rule."""
+
+    name: str
+    provider: str  # akool | audiocleaner | kling
+    create: str  # path of the create endpoint (POST)
+    fields: tuple[Field, ...]
+    poll: Poll
+    status_field: str
+    result_field: str  # path inside the polled record
+    price: Callable[[Mapping[str, Any], PriceContext], Price]
+    statuses: Mapping[Any, str] = field(default_factory=lambda: AKOOL_STATUS)
+    id_path: str = "data._id"  # where the job id sits in the create answer
+    create_record: str = "data"  # where the create answer's record sits (for status/credits at create)
+    credit_field: str | None = "deduction_credit"
+    error_fields: tuple[str, ...] = ()
+    webhook_field: str | None = "webhookUrl"
+    webhook_type: str = ""
+    one_of: tuple[tuple[str, ...], ...] = ()  # at least one of each group
+    exclusive: tuple[tuple[str, ...], ...] = ()  # at most one of each group
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    aliases: Mapping[str, str] = field(default_factory=dict)  # friendly flat name -> dotted documented path
+    check: Callable[[Mapping[str, Any], str], str | None] | None = None  # cross-field rule -> message
+    reconcile: Reconcile | None = None
+    result_kind: str = "video"  # audio | video | image | text | voice: what akool_url points to
+    doc: str = ""  # the documentation page
+    # Status field of the create answer when it differs from the poll's (character swap: status vs video_status).
+    create_status_field: str | None = None
+    extra_fields: tuple[str, ...] = ()  # other record fields worth keeping (a clone's voice_id, moderation's result)
+    routes: tuple[Route, ...] = ()  # alternative create endpoints chosen by the body; see create_for
+
+    def field_names(self) -> set[str]:
+        return {f.name for f in self.fields}
+
+    def create_for(self, body: Mapping[str, Any]) -> tuple[str, str, str]:
+        """(create path, id path, create record path) for this body: the first route whose fields it has."""
+        for route in self.routes:
+            if any(not _missing(body.get(name)) for name in route.when):
+                return route.create, route.id_path, route.create_record
+        return self.create, self.id_path, self.create_record
+
+
+_PATH = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def get_path(obj: Any, path: str, default: Any = None) -> Any:
+    """``get_path(answer, "data.result[0].preview")``; ``default`` when any step is missing."""
+    for name, index in _PATH.findall(path):
+        try:
+            obj = obj[int(index)] if index else obj[name]
+        except (KeyError, IndexError, TypeError):
+            return default
+        if obj is None:
+            return default
+    return obj
+
+
+def _check(value: Any, f: Field, path: str, plan: str) -> str | None:
+    if not _TYPES[f.type](value):
+        return f"{path} must be {_TYPE_NAMES[f.type]}, got {type(value).__name__} {value!r:.40}"
+    if f.enum is not None and value not in f.enum:
+        return f"{path} is {value!r}; allowed: {', '.join(map(repr, f.enum))}"
+    if f.min is not None and value < f.min:
+        return f"{path} is {value}; the minimum is {f.min:g}"
+    if f.max is not None and value > f.max:
+        return f"{path} is {value}; the maximum is {f.max:g}"
+    limit = f.max_len.get(plan) if isinstance(f.max_len, Mapping) else f.max_len
+    if limit is not None and isinstance(value, str) and len(value) > limit:
+        plan_note = f" on the {plan} plan" if isinstance(f.max_len, Mapping) else ""
+        return f"{path} has {len(value)} characters; the limit{plan_note} is {limit}"
+    if f.pattern is not None and isinstance(value, str) and not re.fullmatch(f.pattern, value):
+        return f"{path} is {value!r:.40}, which is not in the documented format"
+    if isinstance(value, list | tuple):
+        if f.min_items is not None and len(value) < f.min_items:
+            return f"{path} needs at least {f.min_items} item(s)"
+        if f.max_items is not None and len(value) > f.max_items:
+            return f"{path} takes at most {f.max_items} items; got {len(value)}"
+        if f.fields:
+            for i, item in enumerate(value):
+                problem = _fields(item, f.fields, f"{path}[{i}]", plan)
+                if problem:
+                    return problem
+    elif isinstance(value, dict) and f.fields:
+        return _fields(value, f.fields, path, plan)
+    return None
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or (
+        isinstance(value, float) and math.isnan(value))
+
+
+def _fields(body: Any, fields: tuple[Field, ...], prefix: str, plan: str) -> str | None:
+    if not isinstance(body, dict):
+        return f"{prefix or 'the body'} must be a dict"
+    for f in fields:
+        path = f"{prefix}.{f.name}" if prefix else f.name
+        value = body.get(f.name)
+        if _missing(value):
+            if f.required:
+                return f"{path} is required" + (" (it is empty)" if value is not None else "")
+            continue
+        problem = _check(value, f, path, plan)
+        if problem:
+            return problem
+    return None
+
+
+def validate_body(spec: JobSpec, body: Mapping[str, Any], plan: str) -> str | None:
+    """The first broken rule of ``body`` as a sentence naming the field, or None when it is valid."""
+    problem = _fields(dict(body), spec.fields, "", plan)
+    if problem:
+        return problem
+    unknown = sorted(set(body) - spec.field_names())
+    if unknown:
+        return (f"{', '.join(unknown)} is not a documented field of {spec.name}; "
+                f"documented: {', '.join(sorted(spec.field_names()))}")
+    for group in spec.one_of:
+        if all(_missing(body.get(n)) for n in group):
+            return f"one of {' / '.join(group)} is required"
+    for group in spec.exclusive:
+        given = [n for n in group if not _missing(body.get(n))]
+        if len(given) > 1:
+            return f"{' and '.join(given)} are mutually exclusive; give only one"
+    return spec.check(body, plan) if spec.check else None

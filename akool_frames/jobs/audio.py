@@ -1,0 +1,64 @@
+"""Akool legacy audio v3: TTS and one-shot voice clone (seed "Audio API documentation", ai-tools-suite/audio).
+
+The seed lost its URLs; the paths are the ones the catalog restores (part3 §3). A create may already answer
+``status: 3`` with the ``url``; the engine takes a terminal create record as final.
+"""
+
+from __future__ import annotations
+
+from .. import pricing
+from ._spec import Field, JobSpec, Poll
+
+__all__ = ["JOBS", "LEGACY_TTS", "LEGACY_VOICE_CLONE"]
+
+_POLL = Poll("/api/open/v3/audio/infobymodelid", "audio_model_id", every=2.0)
+_RATE = r"(100|[1-9]?[0-9])%"  # "Voice speaking speed (0%-100%)", a percent string such as "100%"
+
+LEGACY_TTS = JobSpec(
+    name="legacy_tts",
+    provider="akool",
+    create="/api/open/v3/audio/create",
+    fields=(
+        # The TTS table has no Required column; text and voice are what the call cannot do without.
+        Field("input_text", required=True, max_len=5000),  # "limited to 5000 words": read as characters
+        Field("voice_id", required=True),  # from GET /api/open/v3/voice/list
+        Field("rate", pattern=_RATE),
+        Field("webhookUrl"),
+    ),
+    poll=_POLL,
+    status_field="status",
+    result_field="url",
+    price=pricing.rule("legacy_tts"),
+    credit_field=None,  # no credit field on any v3 audio answer
+    webhook_type="audio",
+    defaults={"rate": "100%"},  # the value every example sends
+    aliases={"text": "input_text", "voice": "voice_id"},
+    result_kind="audio",
+    doc="ai-tools-suite/audio#create-tts",
+)
+
+LEGACY_VOICE_CLONE = JobSpec(
+    name="legacy_voice_clone",
+    provider="akool",
+    create="/api/open/v3/audio/clone",
+    fields=(
+        Field("input_text", required=True, max_len=5000),
+        Field("rate", required=True, pattern=_RATE),
+        Field("voice_url"),
+        Field("voice_id"),  # not in the table, but the note says "voice_id and voice_url must provide one"
+        Field("webhookUrl"),
+    ),
+    poll=_POLL,
+    status_field="status",
+    result_field="url",  # spoken audio in the sample voice: this clone is one-shot, not a reusable voice
+    price=pricing.rule("legacy_voice_clone"),
+    credit_field=None,
+    webhook_type="audio",
+    one_of=(("voice_url", "voice_id"),),
+    defaults={"rate": "100%"},
+    aliases={"text": "input_text", "audio_url": "voice_url"},
+    result_kind="audio",
+    doc="ai-tools-suite/audio#create-voice-clone",
+)
+
+JOBS = (LEGACY_TTS, LEGACY_VOICE_CLONE)

@@ -1,0 +1,150 @@
+"""Akool face swap (v3 image/video, v4 Face Swap Pro) and reage (image/video).
+
+All poll ``GET /api/open/v3/faceswap/result/listbyids?_ids=<id1,id2>`` (many ids per call, records in
+``data.result``, status ``faceswap_status``, result ``url``), as the reage page documents it.
+
+The faceswap pages lost their OpenAPI schema in the flattening: their fields are the ones the prose names
+(targetImage / sourceImage arrays of {path, opts}, face_enhance 0/1 on v3 and true/false on v4, webhookUrl),
+plus modifyImage / modifyVideo for the picture or video to change, spelled as on the reage page, which keeps
+its tables. No credit field and no amounts are documented for this family.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .. import pricing
+from ._spec import Field, JobSpec, Poll
+
+__all__ = ["FACESWAP_IMAGE", "FACESWAP_PRO", "FACESWAP_VIDEO", "JOBS", "REAGE_IMAGE", "REAGE_VIDEO"]
+
+
+def _poll(every: float) -> Poll:
+    return Poll("/api/open/v3/faceswap/result/listbyids", "_ids", many=True, records="data.result", every=every)
+
+
+def _faces(name: str, required: bool = True, opts: bool = True) -> Field:
+    """An array of faces: {path: link to the face, opts: landmarks_str from face detection}."""
+    inner = (Field("path", required=True), Field("opts")) if opts else (Field("path", required=True),)
+    return Field(name, "list", required=required, min_items=1, max_items=8, fields=inner)  # 1007: at most 8
+
+
+def _pairs_check(body: Mapping[str, Any], plan: str) -> str | None:
+    # "sourceImage and targetImage correspond to each other in order"
+    source, target = body.get("sourceImage") or (), body.get("targetImage") or ()
+    if len(source) != len(target):
+        return (f"sourceImage has {len(source)} face(s) and targetImage {len(target)}; "
+                "they pair up in order, so give as many of each")
+    return None
+
+
+FACESWAP_IMAGE = JobSpec(
+    name="faceswap_image",
+    provider="akool",
+    create="/api/open/v3/faceswap/highquality/specifyimage",
+    fields=(
+        _faces("targetImage"),  # faces found in modifyImage
+        _faces("sourceImage"),  # the faces to put in, same order
+        Field("face_enhance", "int", enum=(0, 1)),  # 0 Classic model, 1 HD Optimized
+        Field("modifyImage", required=True),  # the picture to change (name from the reage page)
+        Field("webhookUrl"),
+    ),
+    poll=_poll(3.0),
+    status_field="faceswap_status",
+    result_field="url",
+    price=pricing.rule("faceswap_image"),
+    credit_field=None,
+    check=_pairs_check,
+    webhook_type="faceswap",
+    result_kind="image",
+    doc="ai-tools-suite/faceswap/image-faceswap",
+)
+
+FACESWAP_VIDEO = JobSpec(
+    name="faceswap_video",
+    provider="akool",
+    create="/api/open/v3/faceswap/highquality/specifyvideo",
+    fields=(
+        _faces("sourceImage"),  # "each picture in the sourceImage is a single face"
+        _faces("targetImage"),  # faces detected in modifyVideo
+        Field("face_enhance", "int", enum=(0, 1)),
+        Field("modifyVideo", required=True),  # named in the prose; the video to change (under 60 s advised)
+        Field("webhookUrl"),
+    ),
+    poll=_poll(5.0),
+    status_field="faceswap_status",
+    result_field="url",
+    price=pricing.rule("faceswap_video"),
+    credit_field=None,
+    check=_pairs_check,
+    webhook_type="faceswap",
+    doc="ai-tools-suite/faceswap/video-faceswap",
+)
+
+FACESWAP_PRO = JobSpec(
+    name="faceswap_pro",
+    provider="akool",
+    create="/api/open/v4/faceswap/faceswapByImage",
+    fields=(
+        # Single face only and no opts: targetImage is the original picture, sourceImage the face to insert.
+        Field("targetImage", "list", required=True, min_items=1, max_items=1, fields=(Field("path", required=True),)),
+        Field("sourceImage", "list", required=True, min_items=1, max_items=1, fields=(Field("path", required=True),)),
+        Field("model_name"),  # "akool_faceswap_image_hq" in the example
+        Field("face_enhance", "bool"),  # "must be a boolean value (true/false), default is false"
+        Field("webhookUrl"),
+    ),
+    poll=_poll(3.0),  # not stated on the page; the overview sends every face swap to listbyids
+    status_field="faceswap_status",
+    result_field="url",
+    price=pricing.rule("faceswap_pro"),
+    credit_field=None,
+    defaults={"model_name": "akool_faceswap_image_hq"},
+    webhook_type="faceswap",
+    result_kind="image",
+    doc="ai-tools-suite/faceswap/image-faceswap-v4",
+)
+
+REAGE_IMAGE = JobSpec(
+    name="reage_image",
+    provider="akool",
+    create="/api/open/v3/faceswap/highquality/imgreage",
+    fields=(
+        _faces("targetImage"),
+        Field("face_reage", "int", required=True, min=-30, max=30),
+        Field("modifyImage", required=True),
+        Field("webhookUrl"),
+    ),
+    poll=_poll(3.0),
+    status_field="faceswap_status",
+    # The create answer already carries a url; it is only the final location, valid once status is 3.
+    result_field="url",
+    price=pricing.rule("reage_image"),
+    credit_field=None,  # results carry deduction_duration / deduction_status, both undocumented
+    webhook_type="faceswap",
+    aliases={"age": "face_reage", "image_url": "modifyImage"},
+    result_kind="image",
+    doc="ai-tools-suite/reage#image-reage",
+)
+
+REAGE_VIDEO = JobSpec(
+    name="reage_video",
+    provider="akool",
+    create="/api/open/v3/faceswap/highquality/vidreage",
+    fields=(
+        _faces("targetImage"),
+        Field("face_reage", "int", required=True, min=-30, max=30),
+        Field("modifyVideo", required=True),
+        Field("webhookUrl"),
+    ),
+    poll=_poll(5.0),
+    status_field="faceswap_status",
+    result_field="url",
+    price=pricing.rule("reage_video"),
+    credit_field=None,
+    webhook_type="faceswap",
+    aliases={"age": "face_reage", "video_url": "modifyVideo"},
+    doc="ai-tools-suite/reage#video-reage",
+)
+
+JOBS = (FACESWAP_IMAGE, FACESWAP_VIDEO, FACESWAP_PRO, REAGE_IMAGE, REAGE_VIDEO)

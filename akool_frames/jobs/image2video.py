@@ -1,0 +1,106 @@
+"""Akool v4 image to video, and adding audio to such a video (ai-tools-suite/image2video).
+
+Both poll ``POST /api/open/v4/image2Video/resultsByIds`` with ``{"_ids": "id1,id2"}`` (many ids per call;
+records in ``data.result``, result ``video_url``, absent until done). Callbacks are ``webhookurl`` here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .. import pricing
+from ._spec import Field, JobSpec, Poll, Route
+
+__all__ = ["IMAGE_TO_VIDEO", "JOBS", "VIDEO_AUDIO"]
+
+_POLL = Poll("/api/open/v4/image2Video/resultsByIds", "_ids", method="POST", id_in="body", many=True,
+             records="data.result", every=5.0)
+_BATCH_ONLY = ("model_name", "last_image_url", "count")  # fields only createBySourcePrompt/batch documents
+_SINGLE_ONLY = ("audio_type", "audio_url", "effect_code", "is_premium_model")  # absent from the batch table
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == ""
+
+
+def _audio_check(body: Mapping[str, Any]) -> str | None:
+    if body.get("audio_type") == 2 and _empty(body.get("audio_url")):
+        return "audio_url is required when audio_type is 2 (your own audio)"
+    return None
+
+
+def _i2v_check(body: Mapping[str, Any], plan: str) -> str | None:
+    model = body.get("model_name")
+    if any(not _empty(body.get(n)) for n in _BATCH_ONLY):
+        for name in _SINGLE_ONLY:
+            if not _empty(body.get(name)):
+                return (f"{name} is not a field of createBySourcePrompt/batch, which "
+                        f"{' / '.join(_BATCH_ONLY)} select; drop one of them")
+        offered = pricing.I2V_MODELS.get(model or "")
+        if offered and body.get("resolution") not in offered:
+            return f"resolution is {body.get('resolution')!r}; {model} offers {', '.join(offered)}"
+        return None
+    for name in ("negative_prompt", "audio_type"):  # required on createBySourcePrompt, optional on batch
+        if _empty(body.get(name)):
+            return f"{name} is required (createBySourcePrompt)"
+    if body.get("resolution") == "480p":
+        return "resolution 480p needs a model_name that offers it (createBySourcePrompt takes 720p, 1080p, 4k)"
+    return _audio_check(body)
+
+
+IMAGE_TO_VIDEO = JobSpec(
+    name="image_to_video",
+    provider="akool",
+    create="/api/open/v4/image2Video/createBySourcePrompt",
+    fields=(
+        Field("image_url", required=True),
+        Field("prompt", required=True),  # ignored when effect_code is given
+        Field("negative_prompt"),  # required on the single create: enforced in the check
+        Field("extend_prompt", "bool"),
+        Field("resolution", required=True, enum=("480p", "720p", "1080p", "4k")),  # 480p: batch models only
+        Field("audio_url"),
+        Field("audio_type", "int", enum=(1, 2, 3)),  # 1 AI generated, 2 your audio_url, 3 none
+        Field("video_length", "int", required=True, enum=(5, 10)),  # 10 s: pro plan and above
+        Field("is_premium_model", "bool"),  # pro plan and above
+        Field("effect_code"),  # from GET /api/open/v4/image2Video/effects
+        Field("webhookurl"),
+        Field("model_name"),  # a model's value from GET /api/open/v4/aigModel/list?types[]=1501 (batch)
+        Field("last_image_url"),  # batch, models with supportedLastFrame
+        Field("count", "int", min=1, max=1),  # batch makes 1-10 videos per call; one row is one video here
+    ),
+    # model_name / last_image_url exist only on the batch create; one row = one video (count left at 1).
+    routes=(Route(_BATCH_ONLY, "/api/open/v4/image2Video/createBySourcePrompt/batch",
+                  id_path="data.successList[0]._id", create_record="data.successList[0]"),),
+    poll=_POLL,
+    status_field="status",
+    result_field="video_url",
+    price=pricing.rule("image_to_video"),
+    webhook_field="webhookurl",
+    check=_i2v_check,
+    aliases={"length": "video_length", "image": "image_url"},
+    doc="ai-tools-suite/image2video#create-image-to-video",
+)
+
+VIDEO_AUDIO = JobSpec(
+    name="video_audio",
+    provider="akool",
+    create="/api/open/v4/image2Video/updateVideoAudio",
+    fields=(
+        Field("pre_video_id", required=True),  # the image_to_video result's _id
+        # The table marks audio_url required *and* "required when audio_type = 2": the check keeps the latter.
+        Field("audio_url"),
+        Field("audio_type", "int", required=True, enum=(1, 2)),  # 1 AI generated, 2 your audio_url
+        Field("webhookurl"),  # not in this endpoint's table; the family's spelling
+    ),
+    poll=_POLL,
+    status_field="status",
+    result_field="video_url",
+    price=pricing.rule("video_audio"),
+    webhook_field="webhookurl",
+    check=lambda body, plan: _audio_check(body),
+    aliases={"video_id": "pre_video_id"},
+    doc="ai-tools-suite/image2video#update-video-audio",
+)
+
+JOBS = (IMAGE_TO_VIDEO, VIDEO_AUDIO)

@@ -1,0 +1,201 @@
+"""Akool video jobs followed through the shared v3 video info endpoint, plus avatar upload.
+
+talking photo, talking avatar, lip sync, video translation (v3) and character swap (v4) all poll
+``GET /api/open/v3/content/video/infobymodelid?video_model_id=<_id>`` (status ``video_status``, result ``video``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .. import pricing
+from ._spec import Field, JobSpec, Poll
+
+__all__ = ["AVATAR_UPLOAD", "CHARACTER_SWAP", "JOBS", "LIP_SYNC", "TALKING_AVATAR", "TALKING_PHOTO",
+           "VIDEO_TRANSLATION"]
+
+_VIDEO_POLL = Poll("/api/open/v3/content/video/infobymodelid", "video_model_id", every=5.0)
+
+# Pages rendered from OpenAPI lost their tables (talking-photo/create-video, video-translation/create-translation):
+# their fields come from the overview pages' examples and prose. Required flags there are inferred: the call
+# cannot work without them.
+TALKING_PHOTO = JobSpec(
+    name="talking_photo",
+    provider="akool",
+    create="/api/open/v3/content/video/createbytalkingphoto",
+    fields=(
+        Field("talking_photo_url", required=True),
+        Field("audio_url", required=True),  # "Audio duration determines video length"
+        Field("prompt"),  # controls hand gestures
+        Field("resolution", enum=("720", "1080")),  # no "p" here, unlike image to video
+        Field("webhookUrl"),
+    ),
+    poll=_VIDEO_POLL,
+    status_field="video_status",
+    result_field="video",
+    price=pricing.rule("talking_photo"),
+    webhook_type="talking photo",
+    aliases={"image_url": "talking_photo_url", "photo_url": "talking_photo_url"},
+    doc="ai-tools-suite/talking-photo/create-video",
+)
+
+
+def _talking_avatar_check(body: Mapping[str, Any], plan: str) -> str | None:
+    for i, el in enumerate(body.get("elements") or ()):
+        kind, path = el.get("type"), f"elements[{i}]"
+        if kind in ("image", "avatar"):  # "required when type is image or avatar"
+            for name in ("scale_x", "scale_y", "offset_x", "offset_y"):
+                if el.get(name) is None:
+                    return f"{path}.{name} is required when type is {kind}"
+        if kind == "avatar" and not el.get("avatar_id"):
+            if not el.get("url"):
+                return f"{path} needs avatar_id (an avatar from the list) or url (your own avatar)"
+            if body.get("avatar_from") != 3:
+                return f"avatar_from must be 3 when {path} is your own avatar url"
+        if kind == "audio":
+            # "input_text and voice_id fields must both be present"; if url is given too, the url wins.
+            text, voice = bool(el.get("input_text")), bool(el.get("voice_id"))
+            if text != voice:
+                return f"{path}.{'voice_id' if text else 'input_text'} is required with {path}." \
+                       f"{'input_text' if text else 'voice_id'}"
+            if not el.get("url") and not text:
+                return f"{path} needs url, or input_text with voice_id"
+    return None
+
+
+TALKING_AVATAR = JobSpec(
+    name="talking_avatar",
+    provider="akool",
+    create="/api/open/v3/talkingavatar/create",
+    fields=(
+        Field("width", "num", enum=(3840,)),  # "must be 3840"
+        Field("height", "num", enum=(2160,)),  # "must be 2160"
+        Field("avatar_from", "int", required=True, enum=(2, 3)),  # 2 Akool avatar, 3 your own url
+        Field("webhookUrl"),
+        Field("elements", "list", required=True, min_items=1, fields=(
+            Field("type", required=True, enum=("avatar", "image", "audio")),
+            Field("url"),  # for an image also a hex colour code
+            Field("scale_x", "num"), Field("scale_y", "num"),
+            Field("offset_x", "num"), Field("offset_y", "num"),
+            Field("width", "num"), Field("height", "num"),
+            Field("avatar_id"),
+            Field("input_text", max_len=pricing.PLAN_TEXT_LIMITS),  # per request: 5,000 / 10,000 / 50,000
+            Field("voice_id"),  # a VoiceLab voice
+        )),
+    ),
+    poll=_VIDEO_POLL,
+    status_field="video_status",
+    result_field="video",
+    price=pricing.rule("talking_avatar"),
+    # The video info example carries deduction_duration, described as "credits consumed by the final result".
+    credit_field="deduction_duration",
+    check=_talking_avatar_check,
+    defaults={"width": 3840, "height": 2160},
+    webhook_type="avatar",
+    doc="ai-tools-suite/talking-avatar#create-talking-avatar",
+)
+
+AVATAR_UPLOAD = JobSpec(
+    name="avatar_upload",
+    provider="akool",
+    create="/api/open/v3/avatar/create",
+    fields=(
+        Field("url", required=True),  # a video about one minute long, little head rotation
+        Field("avatar_id", required=True, pattern=r"[A-Za-z0-9]+"),  # "Can only contain /^a-zA-Z0-9/"
+        Field("name"),
+        Field("type", "strnum", enum=(1, "1", 2, "2")),  # String in the table, a number in the example
+    ),
+    poll=Poll("/api/open/v3/avatar/detail", "id", records="data[0]", every=5.0),
+    status_field="status",
+    result_field="url",
+    price=pricing.rule("avatar_upload"),
+    id_path="data[0]._id",  # data is an array of avatar records
+    create_record="data[0]",
+    credit_field=None,
+    webhook_field=None,  # the upload documents no callback
+    defaults={"type": 1},  # "1 represents talking avatar"
+    webhook_type="avatar",
+    doc="ai-tools-suite/talking-avatar#upload-talking-avatar",
+)
+
+LIP_SYNC = JobSpec(
+    name="lip_sync",
+    provider="akool",
+    create="/api/open/v3/content/video/lipsync",
+    fields=(
+        Field("video_url", required=True),  # fps below 25 recommended; 60 s / 300 MB limits (codes 1204/1207)
+        Field("audio_url", required=True),
+        Field("webhookUrl"),
+    ),
+    poll=_VIDEO_POLL,
+    status_field="video_status",
+    result_field="video",
+    price=pricing.rule("lip_sync"),
+    webhook_type="lipsync",
+    doc="ai-tools-suite/lip-sync#create-lipsync",
+)
+
+
+def _translation_check(body: Mapping[str, Any], plan: str) -> str | None:
+    for name in ("merge_interval", "face_enhance"):
+        if body.get(name) is not None:
+            return f"{name} is deprecated and no longer supported by video translation; remove it"
+    return None
+
+
+VIDEO_TRANSLATION = JobSpec(
+    name="video_translation",
+    provider="akool",
+    create="/api/open/v3/content/video/createbytranslate",
+    fields=(
+        Field("url", required=True),  # <= 60 s, <= 300 MB, <= 30 fps, with audio
+        Field("source_language"),  # "DEFAULT" = detect
+        Field("language", required=True),  # target code(s), comma-separated for several
+        Field("lipsync", "bool"),
+        Field("caption_type", "int"),  # 2 and 3 in the examples; meanings undocumented
+        Field("remove_bgm", "bool"),
+        Field("studio_voice", "dict", fields=(
+            Field("style"), Field("no_translate_words", "list"), Field("fixed_words", "dict"),
+        )),
+        Field("webhookUrl"),
+        Field("merge_interval", "strnum"), Field("face_enhance", "strnum"),  # listed only to say "deprecated"
+    ),
+    poll=_VIDEO_POLL,
+    status_field="video_status",
+    result_field="video",  # "translated video URL": the field is named only by analogy with the shared endpoint
+    price=pricing.rule("video_translation"),
+    error_fields=("error_code", "error_reason"),
+    check=_translation_check,
+    defaults={"source_language": "DEFAULT"},
+    aliases={"video_url": "url", "target_language": "language"},
+    webhook_type="video translate",
+    doc="ai-tools-suite/video-translation/create-translation",
+)
+
+CHARACTER_SWAP = JobSpec(
+    name="character_swap",
+    provider="akool",
+    create="/api/open/v4/characterSwap/create",
+    fields=(
+        Field("image", required=True),  # PNG or JPEG
+        Field("video", required=True),  # MP4
+        Field("duration", "num", min=1, max=120),  # detected from the video when absent
+        Field("resolution", enum=("480p", "720p", "1080p")),  # default 720p
+        Field("mode", enum=("animate", "replace")),  # default animate
+        Field("prompt", max_len=500),
+        Field("webhookurl"),  # lower-case in the table and every example
+        Field("model_name"),  # only in the overview's examples ("wavespeed-ai/wan-2.2/animate")
+    ),
+    poll=_VIDEO_POLL,
+    status_field="video_status",
+    create_status_field="status",  # the create answer says status, get-result says video_status
+    result_field="video",
+    price=pricing.rule("character_swap"),
+    error_fields=("faceswap_fail_reason",),
+    webhook_field="webhookurl",
+    aliases={"image_url": "image", "video_url": "video"},
+    doc="ai-tools-suite/character-swap/create",
+)
+
+JOBS = (TALKING_PHOTO, TALKING_AVATAR, AVATAR_UPLOAD, LIP_SYNC, VIDEO_TRANSLATION, CHARACTER_SWAP)

@@ -1,0 +1,110 @@
+"""Catalogue look-ups as DataFrames: voices, avatars, AI models, languages, effects, credit balance."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ._client import Client, default_client
+from ._loop import run_sync
+from .jobs import get_path
+
+__all__ = ["ai_models", "avatars", "credits", "effects", "languages", "ledger", "voices"]
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A documented list endpoint: path, fixed query, where the records sit, and how it pages."""
+
+    provider: str
+    path: str
+    query: Mapping[str, Any]
+    records: str
+    paged: bool = False  # page/size with data.count (VoiceLab) or a bare array (v3 lists)
+    size: int = 100
+
+
+LOOKUPS = {
+    "voices": Lookup("akool", "/api/open/v4/voice/list", {"type": "2"}, "data.result", paged=True),
+    "cloned_voices": Lookup("akool", "/api/open/v4/voice/list", {"type": "1"}, "data.result", paged=True),
+    "avatars": Lookup("akool", "/api/open/v3/avatar/list", {}, "data", paged=True),
+    "ai_models": Lookup("akool", "/api/open/v4/aigModel/list", {"types[]": "1501"}, "data"),
+    "languages": Lookup("akool", "/api/open/v3/language/list", {}, "data"),
+    "effects": Lookup("akool", "/api/open/v4/image2Video/effects", {}, "data.result"),
+    "credits": Lookup("akool", "/api/open/v3/faceswap/quota/info", {}, "data"),
+}
+
+
+async def _fetch(client: Client, lookup: Lookup, query: Mapping[str, Any]) -> list[dict[str, Any]]:
+    params = {**lookup.query, **{k: v for k, v in query.items() if v is not None}}
+    rows: list[dict[str, Any]] = []
+    for page in range(1, 1000):
+        if lookup.paged:
+            params.update(page=str(page), size=str(lookup.size))
+        answer = await client.http.request(lookup.provider, "GET", lookup.path, params=params)
+        found = get_path(answer, lookup.records)
+        batch = found if isinstance(found, list) else ([found] if isinstance(found, dict) else [])
+        rows.extend(batch)
+        if not lookup.paged or len(batch) < lookup.size:
+            return rows
+    return rows
+
+
+def _frame(rows: Sequence[Mapping[str, Any]], backend: str) -> Any:
+    import narwhals as nw
+
+    columns: dict[str, list[Any]] = {}
+    for row in rows:
+        for name in row:
+            columns.setdefault(name, [])
+    for row in rows:
+        for name, values in columns.items():
+            value = row.get(name)
+            # Nested values (tag lists, resolution tables) stay readable in every backend.
+            values.append(value if not isinstance(value, list | dict) else repr(value))
+    return nw.to_native(nw.from_dict(columns, backend=backend)) if columns else nw.to_native(
+        nw.from_dict({"empty": []}, backend=backend)).head(0)
+
+
+def _lookup(name: str, client: Client | None, backend: str, **query: Any) -> Any:
+    client = client or default_client()
+    return _frame(run_sync(_fetch(client, LOOKUPS[name], query)), backend)
+
+
+def voices(*, cloned: bool = False, client: Client | None = None, backend: str = "pandas", **filters: Any) -> Any:
+    """VoiceLab voices (Akool's, or your clones with ``cloned=True``); filters: gender, style, name, ..."""
+    return _lookup("cloned_voices" if cloned else "voices", client, backend, **filters)
+
+
+def avatars(*, client: Client | None = None, backend: str = "pandas", **filters: Any) -> Any:
+    """Talking avatars (``from_=2`` official, ``3`` yours; ``type=1`` talking, ``2`` streaming)."""
+    if "from_" in filters:
+        filters["from"] = filters.pop("from_")
+    return _lookup("avatars", client, backend, **filters)
+
+
+def ai_models(types: Sequence[int] = (1501,), *, client: Client | None = None, backend: str = "pandas") -> Any:
+    """AI models with their resolutions and unit credits (1501 image to video, 1502, 2101)."""
+    return _lookup("ai_models", client, backend, **{"types[]": ",".join(map(str, types))})
+
+
+def languages(*, client: Client | None = None, backend: str = "pandas") -> Any:
+    """Target languages of video translation."""
+    return _lookup("languages", client, backend)
+
+
+def effects(*, client: Client | None = None, backend: str = "pandas") -> Any:
+    """Image-to-video effects (``effect_code``)."""
+    return _lookup("effects", client, backend)
+
+
+def credits(*, client: Client | None = None, backend: str = "pandas") -> Any:
+    """The account's credit balance (faceswap quota info)."""
+    return _lookup("credits", client, backend)
+
+
+def ledger(*, client: Client | None = None, backend: str = "pandas") -> Any:
+    """Every submission the ledger holds (one row per attempt), as a DataFrame. No secrets in it."""
+    client = client or default_client()
+    return _frame(client.ledger.entries(), backend)

@@ -1,0 +1,351 @@
+"""Price rules kept as data, each with the documentation it comes from, and the small builders the jobs use.
+
+Documented rules (PRODUCT.md "Credits") are applied exactly; their worked examples are test cases. Jobs
+whose price the docs do not give return ``Price(None, reason=...)`` unless the user passes a rate for the
+job (``rates={"talking_photo": 3.0}``), which is then multiplied by the unit that ``UNDOCUMENTED`` states
+for that job. User rates never override a documented rule; they only fill gaps (including the
+"Customized" Enterprise column of VoiceLab). Results are rounded to 6 decimals to drop float noise.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from . import media
+
+if TYPE_CHECKING:
+    from .jobs._spec import JobSpec
+
+__all__ = [
+    "I2V_MODELS", "PLAN_TEXT_LIMITS", "RATES", "UNDOCUMENTED", "Rate", "estimate", "plan_key", "rule",
+]
+
+Measure = Callable[[Mapping[str, Any], "PriceContext"], tuple[float | None, str]]
+PriceFn = Callable[[Mapping[str, Any], "PriceContext"], "Price"]
+
+
+@dataclass(frozen=True)
+class Rate:
+    """Credits per ``unit``, keyed (by plan, resolution, ...), and the page that says so."""
+
+    unit: str
+    credits: Mapping[Any, float]
+    source: str
+    documented: bool = True  # False: only seen in example responses
+
+
+def plan_key(plan: str | None) -> str:
+    """'Pro Max' / 'pro-max' / 'MAX' -> 'max'; the VoiceLab Rates table says "Max", its limits "Pro Max"."""
+    key = (plan or "pro").strip().lower().replace("-", " ").replace("_", " ")
+    return {"pro max": "max", "promax": "max"}.get(key, key).replace(" ", "_")
+
+
+# Per-request text limits of the plans (voiceLab#create-text-to-speech; talking-avatar elements[].input_text).
+# Several spellings of the middle plan, since Field.max_len is looked up with the plan string as given.
+PLAN_TEXT_LIMITS: Mapping[str, int] = {"pro": 5000, "max": 10000, "pro_max": 10000, "pro max": 10000,
+                                       "business": 50000}
+
+RATES: dict[str, Rate] = {
+    "character_swap": Rate(
+        "credits per started 5 s of video, by resolution", {"480p": 5, "720p": 10, "1080p": 15},
+        "ai-tools-suite/character-swap#pricing: 'Unit Credit (per 5 seconds)'; 12 s at 720p = 30 (so blocks "
+        "are rounded up; the page's own formula 12/5x10 = 24 contradicts its total)"),
+    "image_to_video": Rate(
+        "credits per video, by (video_length s, resolution)",
+        {(5, "720p"): 20, (5, "1080p"): 25, (5, "4k"): 30, (10, "720p"): 40, (10, "1080p"): 50, (10, "4k"): 60},
+        "ai-tools-suite/image2video#pricing 'Image to Video' table"),
+    "video_audio": Rate(
+        "credits per video, by the source video's length (5 or 10 s)", {5: 5, 10: 10},
+        "ai-tools-suite/image2video#pricing 'Video to Audio' table (charged only when used separately)"),
+    "tts": Rate(
+        "credits per 1000 characters, by plan, no rounding", {"pro": 4.4, "max": 3.2, "business": 2.4},
+        "ai-tools-suite/voiceLab#rates (Enterprise: Customized); 117 chars on pro = 0.5148 in the resource "
+        "detail example"),
+    "voice_change": Rate(
+        "credits per minute of source audio, by plan, no rounding", {"pro": 4.4, "max": 3.2, "business": 2.4},
+        "ai-tools-suite/voiceLab#rates (Enterprise: Customized); 12.8 s on business = 0.512 in the changer "
+        "example"),
+    "voice_clone": Rate(
+        "credits per clone", {"clone": 0},
+        "ai-tools-suite/voiceLab#rates: plans cap the number of voices (30/180/500); clone answers show "
+        "deduction_credit 0"),
+    "audiocleaner.tts": Rate(
+        "credits per started 100 characters", {"block": 1},
+        "audiocleaner.ai TTS API 'Credit Billing Rules': 215 characters = 3, 60 = 1"),
+    "moderation": Rate(
+        "credits by content type: text per 600 characters, image per image, audio/video per minute",
+        {1: 0.2, 2: 1.0, 3: 0.5, 4: 0.1},
+        "ai-tools-suite/jarvis-moderator pricing table (1 credit = 0.04 USD); rounding of partial 600-character "
+        "blocks and minutes is not documented: priced pro rata, not rounded"),
+    # Seen only as deduction_credit in example answers, never stated as a rule: returned as estimates.
+    "background_change": Rate("credits per job (observed)", {"job": 4},
+                              "ai-tools-suite/background-change examples: deduction_credit 4", documented=False),
+    "image_generate": Rate("credits per job (observed)", {"job": 2},
+                           "ai-tools-suite/image-generate createbyprompt example: deduction_credit 2",
+                           documented=False),
+    "image_button": Rate("credits per job (observed)", {"job": 2},
+                         "ai-tools-suite/image-generate createbybutton example: deduction_credit 2",
+                         documented=False),
+}
+
+# unit_credit per resolution of the two models the aigModel list example shows (ai-tools-suite/aimodel). The
+# unit is not stated; the image2video batch example (seedance lite, 720p, 5 s) charged 5 per video, so it is
+# read as credits per 5 s video; 10 s = 2 x unit_credit is derived, not documented.
+I2V_MODELS: Mapping[str, Mapping[str, float]] = {
+    "AkoolImage2VideoFastV1": {"720p": 5, "1080p": 10, "4k": 20},
+    "seedance-1-0-lite-i2v-250428": {"480p": 3, "720p": 5, "1080p": 10},
+}
+
+
+def _r(x: float) -> float:
+    return round(x + 0.0, 6)
+
+
+def _blocks(seconds: float, size: float) -> int:
+    return max(1, math.ceil(seconds / size - 1e-9))  # 10.0000000001 s is still two 5 s blocks
+
+
+def _duration(ctx: PriceContext, url: Any) -> tuple[float | None, str]:
+    if not isinstance(url, str) or not url:
+        return None, "no media URL given"
+    return ctx.duration(url)
+
+
+# ------------------------------------------------------------------------------------ measures for user rates
+def _one(_body: Mapping[str, Any], _ctx: PriceContext) -> tuple[float | None, str]:
+    return 1.0, "1 job"
+
+
+def _minutes(path: str) -> Measure:
+    def measure(body: Mapping[str, Any], ctx: PriceContext) -> tuple[float | None, str]:
+        seconds, how = _duration(ctx, get_path(body, path))
+        if seconds is None:
+            return None, f"the length of {path} is unknown ({how})"
+        return seconds / 60, f"{seconds:g} s of {path} ({how})"
+    return measure
+
+
+def _started(size: float, path: str) -> Measure:
+    def measure(body: Mapping[str, Any], ctx: PriceContext) -> tuple[float | None, str]:
+        seconds, how = _duration(ctx, get_path(body, path))
+        if seconds is None:
+            return None, f"the length of {path} is unknown ({how})"
+        return float(_blocks(seconds, size)), f"{seconds:g} s of {path} ({how}) = {_blocks(seconds, size)} blocks"
+    return measure
+
+
+def _chars(per: int, path: str) -> Measure:
+    def measure(body: Mapping[str, Any], _ctx: PriceContext) -> tuple[float | None, str]:
+        text = get_path(body, path) or ""
+        return len(text) / per, f"{len(text)} characters of {path}"
+    return measure
+
+
+def _avatar_minutes(body: Mapping[str, Any], ctx: PriceContext) -> tuple[float | None, str]:
+    """Output length of a talking avatar: its audio elements (URL wins over text, as the docs say)."""
+    total, hows = 0.0, []
+    for el in body.get("elements") or ():
+        if not isinstance(el, Mapping) or el.get("type") != "audio":
+            continue
+        if el.get("url"):
+            seconds, how = _duration(ctx, el["url"])
+            if seconds is None:
+                return None, f"the audio element's length is unknown ({how})"
+        else:
+            seconds, how = media.speech_seconds(str(el.get("input_text") or "")), "speech length predicted"
+        total += seconds
+        hows.append(f"{seconds:g} s ({how})")
+    if not hows:
+        return None, "no audio element to tell the video's length"
+    return total / 60, " + ".join(hows)
+
+
+def _translation_minutes(body: Mapping[str, Any], ctx: PriceContext) -> tuple[float | None, str]:
+    languages = [x for x in str(body.get("language") or "").split(",") if x.strip()]
+    minutes, how = _minutes("url")(body, ctx)
+    if minutes is None:
+        return None, how
+    return minutes * max(len(languages), 1), f"{how} x {max(len(languages), 1)} target language(s)"
+
+
+# What a user rate is multiplied by, per job the docs do not price.
+UNDOCUMENTED: dict[str, tuple[str, Measure]] = {
+    "talking_photo": ("credits per minute of output video, as long as its audio", _minutes("audio_url")),
+    "talking_avatar": ("credits per minute of output video: the audio element's length or its text's predicted speech",
+                       _avatar_minutes),
+    "lip_sync": ("credits per started 10 s of video_url, the blocks the docs' examples lock",
+                 _started(10, "video_url")),
+    "video_translation": ("credits per minute of source video per target language", _translation_minutes),
+    "avatar_upload": ("credits per job", _one),
+    "faceswap_image": ("credits per job", _one),
+    "faceswap_pro": ("credits per job", _one),
+    "reage_image": ("credits per job", _one),
+    "faceswap_video": ("credits per minute of modifyVideo", _minutes("modifyVideo")),
+    "reage_video": ("credits per minute of modifyVideo", _minutes("modifyVideo")),
+    "legacy_tts": ("credits per 1000 characters of input_text", _chars(1000, "input_text")),
+    "legacy_voice_clone": ("credits per 1000 characters of input_text", _chars(1000, "input_text")),
+    "kling.custom_voice": ("credits per job", _one),
+    "background_change": ("credits per job", _one),
+    "image_generate": ("credits per job", _one),
+    "image_button": ("credits per job", _one),
+}
+
+
+def _user_rate(job: str, body: Mapping[str, Any], ctx: PriceContext) -> Price:
+    unit, measure = UNDOCUMENTED.get(job, ("credits per job", _one))
+    qty, how = measure(body, ctx)
+    if qty is None:
+        return Price(None, reason=f"your rate for {job} is {unit}, but {how}")
+    rate = float(ctx.rates[job])
+    return Price(_r(qty * rate), basis=f"{how}: {_r(qty):g} x {rate:g} ({unit}, your rate)")
+
+
+def _no_price(job: str) -> Price:
+    unit = UNDOCUMENTED.get(job, ("credits per job", _one))[0]
+    return Price(None, reason=f"the docs give no price for {job}; pass rates={{'{job}': ...}} ({unit}) "
+                              "or calibrate from the ledger")
+
+
+# ------------------------------------------------------------------------------------------ documented rules
+def _character_swap(body: Mapping[str, Any], ctx: PriceContext) -> Price:
+    res = body.get("resolution") or "720p"  # documented default
+    unit = RATES["character_swap"].credits.get(res)
+    if unit is None:
+        return Price(None, reason=f"character swap has no documented rate for resolution {res!r}")
+    if body.get("duration") not in (None, ""):
+        seconds, how = float(body["duration"]), "duration from the body"
+    else:
+        seconds, how = _duration(ctx, body.get("video"))
+        if seconds is None:
+            return Price(None, reason=f"character swap is priced per started 5 s and the video's length is "
+                                      f"unknown ({how}); pass duration=")
+        how = f"video length {how}"
+    n = _blocks(seconds, 5)
+    return Price(_r(n * unit), basis=f"{seconds:g} s ({how}) = {n} started 5 s x {unit:g} ({res})")
+
+
+def _image_to_video(body: Mapping[str, Any], ctx: PriceContext) -> Price:
+    res, length, model = body.get("resolution"), body.get("video_length"), body.get("model_name")
+    if model:
+        units = I2V_MODELS.get(model)
+        if units is None:
+            return Price(None, reason=f"model {model!r} is not bundled ({', '.join(I2V_MODELS)}); its unit_credit "
+                                      "is in GET /api/open/v4/aigModel/list")
+        if res not in units or length not in (5, 10):
+            return Price(None, reason=f"{model} has no unit_credit for {res!r} / {length!r} s")
+        factor = length / 5
+        note = "" if factor == 1 else " x 2 for 10 s (derived: the docs evidence 5 s only)"
+        return Price(_r(units[res] * factor), basis=f"{model} unit_credit {units[res]:g} at {res}{note}")
+    credits = RATES["image_to_video"].credits.get((length, res))
+    if credits is None:
+        return Price(None, reason=f"the image-to-video table has no price for {length!r} s at {res!r}")
+    return Price(float(credits), basis=f"fixed table: {length} s at {res} (no surcharge for effects or premium)")
+
+
+def _video_audio(body: Mapping[str, Any], ctx: PriceContext) -> Price:
+    # The source is an image-to-video result id; the engine's duration() may resolve it (resultsByIds
+    # video_duration). Those videos are 5 or 10 s long; a 5.063 s one is charged as the 5 s row.
+    seconds, how = ctx.duration(body.get("pre_video_id"))
+    if seconds is None:
+        return Price(None, reason=f"video_audio costs 5 credits for a 5 s video and 10 for 10 s; the source "
+                                  f"video's length is unknown ({how})")
+    row = 5 if seconds < 7.5 else 10
+    return Price(float(RATES["video_audio"].credits[row]), basis=f"source {seconds:g} s ({how}) = {row} s row")
+
+
+def _per_plan(job: str, qty: float, what: str, ctx: PriceContext) -> Price:
+    rate = RATES[job].credits.get(plan_key(ctx.plan))
+    if rate is None and job in ctx.rates:
+        rate, whose = float(ctx.rates[job]), "your rate"
+    elif rate is None:
+        return Price(None, reason=f"{job} rates on the {ctx.plan} plan are customized; pass rates={{'{job}': ...}} "
+                                  f"({RATES[job].unit.split(',')[0]})")
+    else:
+        whose = plan_key(ctx.plan)
+    return Price(_r(qty * rate), basis=f"{what} x {rate:g} ({whose})")
+
+
+def _tts(body: Mapping[str, Any], ctx: PriceContext) -> Price:
+    n = len(str(body.get("input_text") or ""))  # characters = code points (0.5148 checks out that way)
+    return _per_plan("tts", n / 1000, f"{n} characters / 1000", ctx)
+
+
+def _voice_change(body: Mapping[str, Any], ctx: PriceContext) -> Price:
+    seconds, how = _duration(ctx, body.get("source_voice_file"))
+    if seconds is None:
+        return Price(None, reason=f"the voice changer is priced per minute of source audio, whose length is "
+                                  f"unknown ({how})")
+    return _per_plan("voice_change", seconds / 60, f"{seconds:g} s ({how}) / 60", ctx)
+
+
+def _voice_clone(_body: Mapping[str, Any], _ctx: PriceContext) -> Price:
+    return Price(0.0, basis="voice clones cost no credits; plans cap the number of voices")
+
+
+def _audiocleaner_tts(body: Mapping[str, Any], _ctx: PriceContext) -> Price:
+    n = len(str(body.get("text") or ""))
+    return Price(float(math.ceil(n / 100)), basis=f"{n} characters = {math.ceil(n / 100)} started 100")
+
+
+def _moderation(body: Mapping[str, Any], ctx: PriceContext) -> Price:
+    kind, content = body.get("type"), body.get("content")
+    rate = RATES["moderation"].credits.get(kind)
+    if rate is None:
+        return Price(None, reason=f"moderation type {kind!r} has no documented price (1 image, 2 video, "
+                                  "3 audio, 4 text)")
+    if kind == 1:
+        return Price(rate, basis="0.2 per image")
+    if kind == 4:
+        if isinstance(content, str) and content.lower().startswith(("http://", "https://")):
+            return Price(None, reason="text given by URL: its length is unknown until fetched (0.1 per 600 "
+                                      "characters)")
+        n = len(str(content or ""))
+        return Price(_r(n / 600 * rate), basis=f"{n} characters x 0.1/600, pro rata (rounding undocumented)")
+    seconds, how = _duration(ctx, content)
+    if seconds is None:
+        return Price(None, reason=f"moderation of audio/video is priced per minute; the length is unknown ({how})")
+    return Price(_r(seconds / 60 * rate), basis=f"{seconds:g} s ({how}) x {rate:g}/min, pro rata")
+
+
+_DOCUMENTED: dict[str, PriceFn] = {
+    "character_swap": _character_swap, "image_to_video": _image_to_video, "video_audio": _video_audio,
+    "tts": _tts, "voice_change": _voice_change, "voice_clone": _voice_clone,
+    "audiocleaner.tts": _audiocleaner_tts, "moderation": _moderation,
+}
+
+
+def rule(job: str) -> PriceFn:
+    """The price rule of ``job``: the documented one, else an observed estimate or a user rate, else None."""
+    if job in _DOCUMENTED:
+        return _DOCUMENTED[job]
+    if job not in UNDOCUMENTED:
+        msg = f"no price rule for {job!r}.\n\nHint: add it to pricing.UNDOCUMENTED with its unit."
+        raise KeyError(msg)
+    observed = RATES.get(job)
+
+    def price(body: Mapping[str, Any], ctx: PriceContext) -> Price:
+        if job in ctx.rates:
+            return _user_rate(job, body, ctx)
+        if observed is not None:
+            credits = float(observed.credits["job"])
+            return Price(credits, basis=f"estimate: observed in the docs' examples ({observed.source}); "
+                                        f"no documented rule. pass rates={{'{job}': ...}} to override")
+        return _no_price(job)
+
+    price.__name__ = f"price_{job.replace('.', '_')}"
+    return price
+
+
+def estimate(spec: JobSpec | str, body: Mapping[str, Any], ctx: PriceContext | None = None) -> Price:
+    """Price one body of ``spec`` (a JobSpec or a job name) with its defaults filled in."""
+    from .jobs import get_job  # here, not at the top: the job modules import this module
+
+    job = get_job(spec)
+    return job.price({**job.defaults, **body}, ctx if ctx is not None else PriceContext())
+
+
+# At the end on purpose: importing jobs._spec runs jobs/__init__, whose modules call rule() from this module.
+from .jobs._spec import Price, PriceContext, get_path  # noqa: E402

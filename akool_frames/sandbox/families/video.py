@@ -1,0 +1,374 @@
+"""Akool video products: talking photo, talking avatar (+ avatars), lip sync, video translation (v3)
+and character swap (v4 create). One v3 poll serves them all; each product renders its own record."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from .._routes import Ctx, Raw, make_job, route
+from .._state import Job, Media, new_id, static_file
+from .._validate import ApiError, F, validate
+from ._common import PLAN_TEXT_LIMIT, UID, base_record, price, speech_seconds, started_blocks
+from .voice import find_voice
+
+VIDEO_JOBS = ("talking_photo", "talking_avatar", "lip_sync", "video_translation", "character_swap")
+
+# Talking photo, talking avatar, lip sync and video translation have no documented price. Default:
+# 1 credit per second of output, billed per started 10 s (lip sync's deduction_lock_duration shows
+# 10 s blocks: 11.7 s -> 20, 7.91 s -> 10). SandboxConfig(prices={name: x}) sets x per started 10 s.
+BLOCK_SECONDS, BLOCK_PRICE = 10.0, 10.0
+
+# Character swap, documented: credits per started 5 s by resolution (12 s at 720p -> 30).
+SWAP_UNIT = {"480p": 5, "720p": 10, "1080p": 15}
+SWAP_SPEED = {"480p": 0.5, "720p": 0.8, "1080p": 1.2}  # sandbox seconds of work per output second
+SWAP_MAX_SECONDS = 120.0
+SWAP_MODEL = "wavespeed-ai/wan-2.2/animate"
+TRANSLATE_MAX_SECONDS = 60.0
+
+# Video translation target languages (shape of the list: see language_list).
+LANGUAGES = [
+    ("en", "English"), ("es", "Spanish"), ("fr", "French"), ("de", "German"), ("it", "Italian"),
+    ("pt", "Portuguese"), ("nl", "Dutch"), ("pl", "Polish"), ("ru", "Russian"), ("uk", "Ukrainian"),
+    ("tr", "Turkish"), ("ar", "Arabic"), ("hi", "Hindi"), ("id", "Indonesian"), ("vi", "Vietnamese"),
+    ("th", "Thai"), ("ja", "Japanese"), ("ko", "Korean"), ("zh-CN", "Chinese (Simplified)"),
+    ("zh-TW", "Chinese (Traditional)"),
+]
+LANGUAGE_CODES = {code for code, _ in LANGUAGES}
+
+# Akool's official avatars (avatar list from=2): name, avatar_id, gender, picture format, type (1 talking, 2 streaming).
+OFFICIAL_AVATARS = [
+    ("Yasmin in White shirt", "Yasmin_in_White_shirt_20231121", "female", "png", 1),
+    ("Alina in Blue Blazer", "Alina_in_Blue_Blazer_20231121", "female", "png", 1),
+    ("Marcus at Desk", "Marcus_at_Desk_20240115", "male", "mp4", 1),
+    ("Sofia Presenter", "Sofia_Presenter_20240301", "female", "mp4", 1),
+    ("Tristan", "dvp_Tristan_cloth2_1080P", "male", "mp4", 2),
+    ("Kenji in Suit", "dvp_Kenji_suit_1080P", "male", "png", 2),
+]
+
+
+def _n(value: float) -> float | int:
+    """Whole numbers as ints, the way the examples print credits and durations."""
+    return int(value) if float(value).is_integer() else round(value, 3)
+
+
+def _block_credits(ctx: Ctx, name: str, seconds: float) -> float:
+    return started_blocks(seconds, BLOCK_SECONDS) * price(ctx, name, BLOCK_PRICE)
+
+
+# ----------------------------------------------------------------------------- records
+def _v3_video(job: Job, ctx: Ctx) -> dict[str, Any]:
+    """What every v3 video record shows: ids, video_status, and video ("" until completed)."""
+    return {**base_record(job, ctx), "video_id": job.extra["video_id"],
+            "video_status": job.status(ctx.state.clock.now()), "video": ctx.file_url(job) or ""}
+
+
+def _talking_photo(job: Job, ctx: Ctx) -> dict[str, Any]:
+    # The docs show only _id, video_status and video; the rest echoes the request.
+    body = job.body
+    return {**_v3_video(job, ctx), "talking_photo_url": body["talking_photo_url"], "audio_url": body["audio_url"],
+            "resolution": body.get("resolution") or "720", "prompt": body.get("prompt") or "",
+            "webhookUrl": body.get("webhookUrl") or ""}
+
+
+def _talking_avatar(job: Job, ctx: Ctx) -> dict[str, Any]:
+    # deduction_duration: "credits consumed by the final result" (0 once a failed job is refunded).
+    return {**_v3_video(job, ctx), "task_id": job.extra["task_id"],
+            "deduction_duration": _n(job.charged(ctx.state.clock.now()))}
+
+
+def _lip_sync(job: Job, ctx: Ctx) -> dict[str, Any]:
+    seconds = job.media.duration if job.media and job.media.duration else 0.0
+    body = job.body
+    return {**_v3_video(job, ctx), "type": 9, "from": 2, "target_video": body["video_url"], "faceswap_quality": 2,
+            "video_lock_duration": _n(seconds),  # measured length; the billed length in 10 s blocks:
+            "deduction_lock_duration": started_blocks(seconds, BLOCK_SECONDS) * int(BLOCK_SECONDS),
+            "external_video": "", "storage_loc": 1, "input_audio": body["audio_url"],
+            "webhookUrl": body.get("webhookUrl") or "", "task_id": job.extra["task_id"], "lipsync": True, "__v": 0}
+
+
+def _video_translation(job: Job, ctx: Ctx) -> dict[str, Any]:
+    body = job.body  # one job per target language: body["language"] is this job's single code
+    record = {**_v3_video(job, ctx), "url": body["url"], "source_language": body.get("source_language") or "DEFAULT",
+              "language": body["language"], "lipsync": bool(body.get("lipsync", False)),
+              "caption_type": body.get("caption_type", 0), "remove_bgm": bool(body.get("remove_bgm", False)),
+              "webhookUrl": body.get("webhookUrl") or ""}
+    if record["video_status"] == 4:  # the result page: "check error_code and error_reason for details"
+        record.update(error_code=1205, error_reason=job.fail_reason)
+    return record
+
+
+def _character_swap(job: Job, ctx: Ctx) -> dict[str, Any]:
+    """The poll record: video_status; update_time and video absent until they exist (as the examples)."""
+    now = ctx.state.clock.now()
+    status, body = job.status(now), job.body
+    record: dict[str, Any] = base_record(job, ctx)
+    if status >= 3:
+        record["update_time"] = int(job.finished * 1000)
+    record.update(video_duration=_n(job.media.duration if job.media and job.media.duration else 0.0),
+                  webhookUrl=body.get("webhookurl") or "", file_name=f"CharacterSwap_{record['create_time']}.mp4",
+                  image_url=body["image"])
+    if ctx.file_url(job):
+        record["video"] = ctx.file_url(job)
+    record.update(video_url=body["video"], prompt=body.get("prompt") or "",
+                  resolution=body.get("resolution") or "720p", deduction_credit=_n(job.charged(now)),
+                  video_status=status)
+    if status == 4:
+        record["faceswap_fail_reason"] = job.fail_reason
+    return record
+
+
+def _character_swap_created(job: Job, ctx: Ctx) -> dict[str, Any]:
+    """The create response names the status `status` and adds mode and model_name (documented quirk)."""
+    record = _character_swap(job, ctx)
+    record["status"] = record.pop("video_status")
+    record.update(mode=job.body.get("mode") or "animate", model_name=job.body.get("model_name") or SWAP_MODEL)
+    return record
+
+
+RECORDS: dict[str, Callable[[Job, Ctx], dict[str, Any]]] = {
+    "talking_photo": _talking_photo, "talking_avatar": _talking_avatar, "lip_sync": _lip_sync,
+    "video_translation": _video_translation, "character_swap": _character_swap,
+}
+
+
+def _create_video(ctx: Ctx, name: str, seconds: float, processing: float, *, webhook_type: str,
+                  credits: float | None = None, webhook_field: str = "webhookUrl",
+                  fail_reason: str = "Failed to process the video. Please check your input resources.") -> Job:
+    """Charge and create one video job whose result is an MP4 of ``seconds``."""
+    return make_job(ctx, name=name, processing=processing,
+                    credits=_block_credits(ctx, name, seconds) if credits is None else credits,
+                    media=Media("mp4", round(seconds, 3)), webhook_field=webhook_field, webhook_type=webhook_type,
+                    extra={"video_id": str(uuid.uuid4()), "task_id": new_id()}, fail_reason=fail_reason)
+
+
+@route("GET", "/api/open/v3/content/video/infobymodelid", provider="akool", kind="poll", name="video_info")
+def video_info(ctx: Ctx) -> dict[str, Any]:
+    job = ctx.job(ctx.require_query("video_model_id"), VIDEO_JOBS)
+    return RECORDS[job.name](job, ctx)
+
+
+# ----------------------------------------------------------------------------- talking photo
+@route("POST", "/api/open/v3/content/video/createbytalkingphoto", provider="akool", kind="create", name="talking_photo")
+def create_talking_photo(ctx: Ctx) -> dict[str, Any]:
+    validate(ctx.body, [F("talking_photo_url", required=True, nonempty=True), F("audio_url", required=True, nonempty=True),
+                        F("prompt"), F("resolution", enum=("720", "1080")), F("webhookUrl")])
+    seconds = ctx.state.media_seconds(ctx.body["audio_url"])  # "Audio duration determines video length"
+    slower = 1.5 if ctx.body.get("resolution") == "1080" else 1.0
+    job = _create_video(ctx, "talking_photo", seconds, (5.0 + 0.5 * seconds) * slower, webhook_type="talking photo")
+    return _talking_photo(job, ctx)
+
+
+# ----------------------------------------------------------------------------- talking avatar and avatars
+def _hex(seed: str) -> str:
+    return hashlib.sha256(seed.encode()).hexdigest()[:24]
+
+
+def official_avatars(base_url: str) -> list[dict[str, Any]]:
+    avatars = []
+    for name, avatar_id, gender, ext, kind in OFFICIAL_AVATARS:
+        picture = Media(ext, 10.0 if ext == "mp4" else None)
+        avatars.append({
+            "_id": _hex(avatar_id), "type": kind, "name": name, "avatar_id": avatar_id,
+            "url": static_file(base_url, "avatar-" + _hex(avatar_id)[:8], picture), "gender": gender,
+            "thumbnailUrl": static_file(base_url, "avatar-thumb-" + _hex(avatar_id)[:8], Media("png")), "from": 2,
+        })
+    return avatars
+
+
+def _avatar_record(job: Job, ctx: Ctx) -> dict[str, Any]:
+    """An uploaded avatar as avatar/create and avatar/detail show it (status, not video_status)."""
+    body = job.body
+    return {"_id": job.id, "disabled": False, "uid": UID, "type": int(body.get("type") or 1), "from": 3,
+            "status": job.status(ctx.state.clock.now()), "create_time": int(job.created * 1000),
+            "name": body.get("name") or body["avatar_id"], "avatar_id": body["avatar_id"], "url": body["url"],
+            "thumbnailUrl": body["url"], "crop_arr": []}
+
+
+def _uploads(ctx: Ctx, completed: bool = False) -> list[Job]:
+    now = ctx.state.clock.now()
+    return [j for j in ctx.state.jobs.values()
+            if j.name == "avatar_upload" and not j.deleted and (not completed or j.status(now) == 3)]
+
+
+@route("POST", "/api/open/v3/talkingavatar/create", provider="akool", kind="create", name="talking_avatar")
+def create_talking_avatar(ctx: Ctx) -> dict[str, Any]:
+    limit = PLAN_TEXT_LIMIT[ctx.state.config.plan]
+    element = (F("type", required=True, enum=("avatar", "image", "audio")), F("url"), F("avatar_id"), F("voice_id"),
+               F("input_text", max_len=limit), *(F(n, "num") for n in ("scale_x", "scale_y", "offset_x", "offset_y",
+                                                                        "width", "height")))
+    validate(ctx.body, [F("width", "num", required=True, enum=(3840,)), F("height", "num", required=True, enum=(2160,)),
+                        F("avatar_from", "int", required=True, enum=(2, 3)),
+                        F("elements", "list", required=True, min_items=1, fields=element), F("webhookUrl")])
+    avatar_from, audio, avatars = ctx.body["avatar_from"], None, 0
+    known = {a["avatar_id"] for a in official_avatars(ctx.base_url)} | {j.body["avatar_id"] for j in _uploads(ctx, True)}
+    for i, el in enumerate(ctx.body["elements"]):
+        path, kind = f"elements[{i}]", el["type"]
+        if kind in ("image", "avatar"):
+            for field in ("scale_x", "scale_y", "offset_x", "offset_y"):
+                if el.get(field) is None:
+                    raise ctx.param_error(f"Parameter error: {path}.{field} is required when type is {kind}")
+        if kind == "image" and not el.get("url"):
+            raise ctx.param_error(f"Parameter error: {path}.url is required when type is image")
+        if kind == "avatar":
+            avatars += 1
+            if avatar_from == 3 and not el.get("url"):
+                raise ctx.param_error(f"Parameter error: {path}.url is required when avatar_from is 3")
+            if avatar_from == 2 and el.get("avatar_id") not in known:
+                raise ctx.param_error(f"Parameter error: {path}.avatar_id {el.get('avatar_id')!r} is not an avatar "
+                                      "of the avatar list (required when avatar_from is 2)")
+        if kind == "audio":
+            if audio is not None:
+                raise ctx.param_error(f"Parameter error: {path} is a second audio element; give one")
+            audio = (path, el)
+    if audio is None or not avatars:
+        raise ctx.param_error("Parameter error: elements needs one avatar element and one audio element")
+    path, el = audio
+    if el.get("url"):  # documented: when both url and input_text are given, the URL takes precedence
+        seconds = ctx.state.media_seconds(el["url"])
+    else:
+        if not (el.get("input_text") and el.get("voice_id")):
+            raise ctx.param_error(f"Parameter error: {path}.input_text and {path}.voice_id must both be present "
+                                  "(or give its url)")
+        if find_voice(ctx, el["voice_id"]) is None:
+            raise ctx.param_error(f"Parameter error: {path}.voice_id {el['voice_id']!r} is not an Akool voice "
+                                  "or a finished clone of this account")
+        seconds = speech_seconds(el["input_text"])
+    job = _create_video(ctx, "talking_avatar", seconds, 8.0 + 0.6 * seconds, webhook_type="avatar")
+    return _talking_avatar(job, ctx)
+
+
+@route("POST", "/api/open/v3/avatar/create", provider="akool", kind="create", name="avatar_upload")
+def create_avatar(ctx: Ctx) -> Raw:
+    validate(ctx.body, [F("url", required=True, nonempty=True), F("avatar_id", required=True, nonempty=True),
+                        F("name"), F("type", "strnum", enum=(1, 2, "1", "2"))])  # String in the table, 1 in the example
+    avatar_id = ctx.body["avatar_id"]
+    if not re.fullmatch(r"[A-Za-z0-9]+", avatar_id):
+        raise ctx.param_error(f"Parameter error: avatar_id can only contain letters and digits; got {avatar_id!r}")
+    now = ctx.state.clock.now()
+    taken = {a["avatar_id"] for a in official_avatars(ctx.base_url)}
+    taken |= {j.body["avatar_id"] for j in _uploads(ctx) if j.status(now) != 4}
+    if avatar_id in taken:
+        raise ApiError(1222, "Resource already exist")  # global error table; the id must be unique
+    seconds = ctx.state.media_seconds(ctx.body["url"])
+    # No documented price and no callback field (webhook_field None); the data is an ARRAY, msg "ok".
+    job = make_job(ctx, name="avatar_upload", processing=10.0 + 0.5 * seconds, credits=price(ctx, "avatar_upload", 0.0),
+                   media=None, webhook_field=None, webhook_type="avatar")
+    return Raw(code=1000, msg="ok", data=[_avatar_record(job, ctx)])
+
+
+@route("GET", "/api/open/v3/avatar/detail", provider="akool", kind="poll", name="avatar_detail")
+def avatar_detail(ctx: Ctx) -> Raw:
+    avatar_id = ctx.require_query("id")
+    for avatar in official_avatars(ctx.base_url):
+        if avatar["_id"] == avatar_id:
+            return Raw(code=1000, msg="ok", data=[{**avatar, "uid": 1, "status": 3}])
+    return Raw(code=1000, msg="ok", data=[_avatar_record(ctx.job(avatar_id, "avatar_upload"), ctx)])
+
+
+@route("GET", "/api/open/v3/avatar/list", provider="akool", kind="lookup", name="avatar_list")
+def avatar_list(ctx: Ctx) -> Raw:
+    source, kind = ctx.q("from") or "", ctx.q("type") or ""
+    if source not in ("", "2", "3") or kind not in ("", "1", "2"):
+        raise ctx.param_error("Parameter error: from must be 2 or 3 and type 1 or 2 (or empty for all)")
+    try:  # size: the Value column says 10, the description "Default is 100"; the sandbox follows the description
+        page, size = int(ctx.q("page") or 1), int(ctx.q("size") or 100)
+    except ValueError as exc:
+        raise ctx.param_error("Parameter error: page and size must be numbers") from exc
+    if page < 1 or size < 1:
+        raise ctx.param_error("Parameter error: page and size must be at least 1")
+    avatars = official_avatars(ctx.base_url) + [
+        {"type": int(j.body.get("type") or 1), "name": j.body.get("name") or j.body["avatar_id"],
+         "avatar_id": j.body["avatar_id"], "url": j.body["url"], "gender": "", "thumbnailUrl": j.body["url"], "from": 3}
+        for j in sorted(_uploads(ctx, True), key=lambda j: j.created)]
+    keep = [a for a in avatars if (not source or a["from"] == int(source)) and (not kind or a["type"] == int(kind))]
+    shown = ("name", "avatar_id", "url", "gender", "thumbnailUrl", "from")  # the list example's fields (a bare array)
+    return Raw(code=1000, msg="ok", data=[{k: a[k] for k in shown} for a in keep[(page - 1) * size: page * size]])
+
+
+# ----------------------------------------------------------------------------- lip sync
+@route("POST", "/api/open/v3/content/video/lipsync", provider="akool", kind="create", name="lip_sync")
+def create_lip_sync(ctx: Ctx) -> dict[str, Any]:
+    validate(ctx.body, [F("video_url", required=True, nonempty=True), F("audio_url", required=True, nonempty=True),
+                        F("webhookUrl")])
+    # The result follows the audio (the docs recommend audio and video of equal length). The page lists
+    # 1204 "exceed 60s" but states no limit, so none is enforced here.
+    seconds = ctx.state.media_seconds(ctx.body["audio_url"])
+    job = _create_video(ctx, "lip_sync", seconds, 5.0 + 0.4 * seconds, webhook_type="lipsync")
+    return _lip_sync(job, ctx)
+
+
+# ----------------------------------------------------------------------------- video translation
+@route("GET", "/api/open/v3/language/list", provider="akool", kind="lookup", name="language_list")
+def language_list(ctx: Ctx) -> dict[str, Any]:
+    # Response schema not captured in our docs: the shape of Akool's earlier published page and its
+    # demo apps, data.lang_list of {lang_code, lang_name, url (flag icon)}.
+    return {"lang_list": [{"lang_code": code, "lang_name": name,
+                           "url": static_file(ctx.base_url, "flag-" + code.lower(), Media("png"))}
+                          for code, name in LANGUAGES]}
+
+
+@route("POST", "/api/open/v3/content/video/createbytranslate", provider="akool", kind="create", name="video_translation")
+def create_video_translation(ctx: Ctx) -> Raw:
+    validate(ctx.body, [
+        F("url", required=True, nonempty=True), F("source_language"), F("language", required=True, nonempty=True),
+        F("lipsync", "bool"), F("caption_type", "int"), F("remove_bgm", "bool"), F("webhookUrl"),
+        F("studio_voice", "dict", fields=(F("style"), F("no_translate_words", "list"), F("fixed_words", "dict"))),
+    ])
+    body = ctx.body
+    targets = list(dict.fromkeys(c.strip() for c in body["language"].split(",") if c.strip()))
+    for code in targets or [""]:
+        if code not in LANGUAGE_CODES:
+            raise ctx.param_error(f"Parameter error: language {code!r} is not in the language list")
+    source = body.get("source_language") or "DEFAULT"
+    if source != "DEFAULT" and source not in LANGUAGE_CODES:
+        raise ctx.param_error(f"Parameter error: source_language {source!r} is neither DEFAULT nor in the language list")
+    seconds = ctx.state.media_seconds(body["url"])
+    if seconds > TRANSLATE_MAX_SECONDS:
+        raise ApiError(1204, "Your video duration exceeds 60 seconds")
+    now = ctx.state.clock.now()
+    if body.get("lipsync"):
+        for job in ctx.state.jobs.values():
+            if (job.name == "video_translation" and job.body["url"] == body["url"] and job.body.get("lipsync")
+                    and job.body["language"] in targets and job.status(now) != 4):
+                raise ApiError(1202, "The same video cannot be translated with lip-sync in the same language more than once")
+    each = _block_credits(ctx, "video_translation", seconds)
+    processing = 10.0 + seconds * (1.5 if body.get("lipsync") else 1.0)
+    with ctx.state.lock:  # all languages or none: check the whole charge before creating any job
+        if ctx.state.balances["akool"] + 1e-9 < each * len(targets):
+            raise ApiError(1006, "Your quota is not enough")
+        # One job per target language; each job's body names its own language (so the jobs are distinct creates).
+        jobs = [_create_video(dataclasses.replace(ctx, body={**body, "language": code}), "video_translation", seconds,
+                              processing, credits=each, webhook_type="video translate") for code in targets]
+    records = [_video_translation(job, ctx) for job in jobs]
+    # The multi-language response is undocumented. data = the first language's record (so data._id works as
+    # for one language) plus translation_ids in language order; all_results (top level) is what Akool's own
+    # video-translation demo reads: one {code, msg, data} per language.
+    return Raw(code=1000, msg="OK", data={**records[0], "translation_ids": [r["_id"] for r in records]},
+               all_results=[{"code": 1000, "msg": "OK", "data": r} for r in records])
+
+
+# ----------------------------------------------------------------------------- character swap (v4)
+@route("POST", "/api/open/v4/characterSwap/create", provider="akool", kind="create", name="character_swap")
+def create_character_swap(ctx: Ctx) -> dict[str, Any]:
+    validate(ctx.body, [
+        F("image", required=True, nonempty=True), F("video", required=True, nonempty=True),
+        F("duration", "num", min=1, max=SWAP_MAX_SECONDS), F("resolution", enum=tuple(SWAP_UNIT)),
+        F("mode", enum=("animate", "replace")), F("prompt", max_len=500), F("webhookurl"),
+        F("model_name"),  # not in the body table, sent by the overview's examples
+    ])
+    duration = ctx.body.get("duration")
+    if duration is None:  # "automatically detected from the video", at most 120 s
+        duration = ctx.state.media_seconds(ctx.body["video"])
+        if duration > SWAP_MAX_SECONDS:
+            raise ctx.param_error(f"Parameter error: video lasts {_n(duration)} s; the maximum duration is 120 seconds")
+    resolution = ctx.body.get("resolution") or "720p"
+    credits = started_blocks(duration, 5.0) * SWAP_UNIT[resolution]
+    # Callback field `webhookurl` (lower-case); the webhook type list has no character swap: "faceswap" is closest.
+    job = _create_video(ctx, "character_swap", duration, 10.0 + duration * SWAP_SPEED[resolution], credits=credits,
+                        webhook_field="webhookurl", webhook_type="faceswap")
+    return _character_swap_created(job, ctx)

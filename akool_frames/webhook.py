@@ -1,0 +1,82 @@
+"""Receive Akool webhooks: verify the signature, decrypt, and record the status in the ledger.
+
+Akool POSTs ``{signature, dataEncrypt, timestamp, nonce}`` to the job's callback URL (webhook page):
+signature = sha1 of the four values as strings, sorted and joined; dataEncrypt = Base64 of
+AES-CBC/PKCS#7 with key = the API key (clientSecret) and IV = the clientId (first 16 bytes, NUL-padded).
+Anything that does not verify is rejected and changes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from ._client import Client
+from ._errors import AkoolError
+from .jobs import AKOOL_STATUS
+
+__all__ = ["WebhookRejected", "apply", "asgi_app", "verify"]
+
+
+class WebhookRejected(AkoolError):
+    """A callback whose signature or encryption does not check out."""
+
+
+def _key_iv(client: Client) -> tuple[bytes, bytes]:
+    secret = client.client_secret or client.api_key
+    if secret is None or not client.client_id:
+        msg = "Verifying webhooks needs the clientId and the API key (clientSecret).\n\nHint: pass client_id= to Client."
+        raise WebhookRejected(msg)
+    return secret.reveal().encode(), client.client_id.encode()[:16].ljust(16, b"\0")
+
+
+def verify(payload: dict[str, Any], client: Client) -> dict[str, Any]:
+    """The decrypted data ``{_id, status, type, url}`` of a genuine callback; WebhookRejected otherwise."""
+    key, iv = _key_iv(client)
+    try:
+        signature, data, timestamp, nonce = (payload[k] for k in ("signature", "dataEncrypt", "timestamp", "nonce"))
+    except (KeyError, TypeError) as exc:
+        raise WebhookRejected("The callback lacks signature, dataEncrypt, timestamp or nonce.") from exc
+    parts = sorted(str(v) for v in (client.client_id, timestamp, nonce, data))
+    expected = hashlib.sha1("".join(parts).encode()).hexdigest()
+    if not hmac.compare_digest(str(signature), expected):
+        raise WebhookRejected("The callback's signature does not match: it was not sent for this account.")
+    try:
+        decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
+        padded = decryptor.update(base64.b64decode(str(data), validate=True)) + decryptor.finalize()
+        unpadder = padding.PKCS7(128).unpadder()
+        return dict(json.loads(unpadder.update(padded) + unpadder.finalize()))
+    except ValueError as exc:
+        raise WebhookRejected("The callback's dataEncrypt does not decrypt with this account's keys.") from exc
+
+
+def apply(payload: dict[str, Any], client: Client) -> dict[str, Any]:
+    """Verify a callback and record its status and URL in the client's ledger."""
+    data = verify(payload, client)
+    status = AKOOL_STATUS.get(data.get("status"), "processing")
+    url = data.get("url") if status == "completed" else None
+    client.ledger.update([(str(data.get("_id")), status, url or None, None, None)])
+    return data
+
+
+def asgi_app(client: Client) -> Any:
+    """A Starlette app answering POST / with 200 for genuine callbacks (recorded) and 400 otherwise."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def receive(request: Request) -> JSONResponse:
+        try:
+            apply(await request.json(), client)
+        except (WebhookRejected, ValueError):
+            return JSONResponse({}, status_code=400)
+        return JSONResponse({})
+
+    return Starlette(routes=[Route("/", receive, methods=["POST"])])

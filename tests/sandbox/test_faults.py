@@ -1,0 +1,155 @@
+"""Sandbox core: injected faults, one kind at a time (exact schedules), and seeded probability mode."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+import akool_frames as af
+from tests.conftest import akool, poll
+
+VOICES = "/api/open/v4/voice/list?type=2"
+TTS = "/api/open/v4/voice/tts"
+DETAIL = "/api/open/v4/voice/resource/detail/{_id}"
+TTS_LIST = "/api/open/v4/voice/resource/list?type=1"
+TEXT = "Faults are features."  # 20 characters: 0.088 credits on the pro plan
+CREDITS = 0.088
+BROKEN = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.ConnectError)
+
+
+def _tts(c: httpx.Client, voice: str, text: str = TEXT) -> httpx.Response:
+    return c.post(TTS, json={"input_text": text, "voice_id": voice})
+
+
+def _voice(c: httpx.Client) -> str:
+    return str(c.get(VOICES).json()["data"]["result"][0]["_id"])
+
+
+def test_reset_before_loses_the_request(make_sandbox: Any) -> None:
+    sb = make_sandbox(faults={"tts": af.Faults(at={1: "reset_before"})})
+    with akool(sb) as c:
+        voice = _voice(c)
+        with pytest.raises(BROKEN):
+            _tts(c, voice)
+        assert c.get(TTS_LIST).json()["data"]["count"] == 0
+        again = _tts(c, voice).json()  # the schedule pinned only the first create
+        assert again["code"] == 1000
+    stats = sb.stats()
+    assert stats["creates"] == 1 and stats["jobs"] == 1
+    assert stats["faults"] == {"reset_before": 1}
+    assert stats["credits_charged"] == pytest.approx(CREDITS)
+    assert [e["fault"] for e in sb.log() if e["path"] == TTS] == ["reset_before", None]
+
+
+def test_reset_after_loses_only_the_answer(make_sandbox: Any) -> None:
+    sb = make_sandbox(faults={"tts": af.Faults(at={1: "reset_after"})})
+    with akool(sb) as c:
+        voice = _voice(c)
+        with pytest.raises(BROKEN):
+            _tts(c, voice)
+        stats = sb.stats()
+        assert stats["creates"] == 1 and stats["jobs"] == 1
+        assert stats["credits_charged"] == pytest.approx(CREDITS)
+        assert stats["faults"] == {"reset_after": 1}
+        listed = c.get(TTS_LIST).json()["data"]
+        assert listed["count"] == 1
+        assert listed["result"][0]["input_text"] == TEXT
+        assert listed["result"][0]["deduction_credit"] == pytest.approx(CREDITS)
+
+
+def test_error_5xx_creates_nothing(make_sandbox: Any) -> None:
+    sb = make_sandbox(faults={"tts": af.Faults(at={1: "error_5xx", 2: "error_5xx", 3: "error_5xx"},
+                                               statuses=(502, 503))})
+    with akool(sb) as c:
+        voice = _voice(c)
+        statuses = [_tts(c, voice).status_code for _ in range(3)]
+        assert set(statuses) <= {502, 503}
+        assert _tts(c, voice).status_code == 200
+    stats = sb.stats()
+    assert stats["creates"] == 1 and stats["faults"] == {"error_5xx": 3}
+
+    sb = make_sandbox(faults=af.Faults(at={1: "error_5xx"}, statuses=(500,)))
+    with akool(sb) as c:
+        assert c.get(VOICES).status_code == 500
+
+
+def test_throttle_fault_is_1005(make_sandbox: Any) -> None:
+    sb = make_sandbox(faults={"tts": af.Faults(at={1: "throttle"})})
+    with akool(sb) as c:
+        r = _tts(c, _voice(c))
+    assert r.status_code == 200
+    assert r.json() == {"code": 1005, "msg": "Operation is too frequent"}
+    stats = sb.stats()
+    assert stats["throttled"] == 1 and stats["faults"] == {"throttle": 1} and stats["creates"] == 0
+
+
+def test_job_fail_ends_failed_and_refunds(make_sandbox: Any) -> None:
+    sb = make_sandbox(faults={"tts": af.Faults(at={1: "job_fail"})})
+    with akool(sb) as c:
+        created = _tts(c, _voice(c)).json()
+        assert created["code"] == 1000
+        assert created["data"]["deduction_credit"] == pytest.approx(CREDITS)
+        assert sb.stats()["balances"]["akool"] == pytest.approx(1_000_000 - CREDITS)
+        _id = created["data"]["_id"]
+        done = poll(lambda: c.get(DETAIL.format(_id=_id)).json(), lambda a: a["data"]["result"]["status"] >= 3)
+    assert done["data"]["result"]["status"] == 4
+    assert done["data"]["result"]["preview"] is None
+    stats = sb.stats()
+    assert stats["credits_charged"] == 0
+    assert stats["balances"]["akool"] == pytest.approx(1_000_000)
+    assert stats["jobs_by_status"] == {4: 1} and stats["faults"] == {"job_fail": 1}
+
+
+def test_latency(make_sandbox: Any) -> None:
+    sb = make_sandbox(faults={"voice_list": af.Faults(latency=0.25), "tts": af.Faults(latency=(0.1, 0.15))})
+    with akool(sb) as c:
+        t0 = time.monotonic()
+        voice = _voice(c)
+        assert time.monotonic() - t0 >= 0.25
+        t0 = time.monotonic()
+        assert _tts(c, voice).json()["code"] == 1000
+        assert time.monotonic() - t0 >= 0.1
+        t0 = time.monotonic()
+        c.get(TTS_LIST)  # no fault configured for this endpoint
+        assert time.monotonic() - t0 < 0.1
+
+
+def test_per_endpoint_faults_only_hit_that_endpoint(make_sandbox: Any) -> None:
+    sb = make_sandbox(faults={"tts": af.Faults(error_5xx=1.0)})
+    with akool(sb) as c:
+        voice = _voice(c)
+        statuses = {_tts(c, voice).status_code for _ in range(8)}
+        assert statuses <= {500, 502, 503} and statuses
+        assert c.get(TTS_LIST).json()["code"] == 1000
+        assert c.get(DETAIL.format(_id="0" * 24)).json()["code"] == 1008
+        assert c.get(VOICES).status_code == 200
+    assert sb.stats()["faults"] == {"error_5xx": 8}
+
+    # keyed by path and by route kind as well as by job name
+    sb = make_sandbox(faults={"poll": af.Faults(throttle=1.0)})
+    with akool(sb) as c:
+        voice = _voice(c)
+        _id = _tts(c, voice).json()["data"]["_id"]
+        assert c.get(DETAIL.format(_id=_id)).json()["code"] == 1005
+
+
+def _fault_column(seed: int) -> list[str | None]:
+    faults = af.Faults(error_5xx=0.25, throttle=0.25, reset_before=0.15, statuses=(500, 502, 503))
+    with af.sandbox(time_scale=200, seed=seed, faults={"voice_list": faults}) as sb, akool(sb) as c:
+        for _ in range(30):
+            try:
+                c.get(VOICES)
+            except BROKEN:
+                pass
+        return [(e["fault"], e.get("status")) for e in sb.log()]  # type: ignore[misc]
+
+
+def test_same_seed_same_faults() -> None:
+    first, second = _fault_column(7), _fault_column(7)
+    assert first == second
+    kinds = {fault for fault, _ in first}
+    assert {"error_5xx", "throttle", "reset_before", None} <= kinds  # every kind occurred
+    assert _fault_column(8) != first

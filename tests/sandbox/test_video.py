@@ -1,0 +1,383 @@
+"""Sandbox: Akool video products (talking photo, talking avatar, avatars, lip sync, video translation,
+character swap) against the documentation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+import akool_frames as af
+from tests.conftest import akool, is_png, media_seconds, poll
+
+INFO = "/api/open/v3/content/video/infobymodelid"
+HEX24 = re.compile(r"[0-9a-f]{24}")
+
+# Inputs the sandbox cannot fetch, declared with their durations (seconds).
+MEDIA = {
+    "https://example.com/audio.mp3": 7.5,
+    "https://drz0f01yeq1cx.cloudfront.net/1729666642023-bd6ad5f1-d558-40c7-b720-ad729688f814-6403.mp3": 20.0,
+    "https://d11fbe263bhqij.cloudfront.net/agicontent/video/global_reach/Global_reach_EN_01.mp4": 11.7,
+    "https://drz0f01yeq1cx.cloudfront.net/1712719410293-driving_audio_2.wav": 11.7,
+    "https://example.com/my-video.mp4": 30.0,
+    "https://example.com/business-video.mp4": 14.0,
+    "https://example.com/long-video.mp4": 61.0,
+    "https://example.com/long-motion.mp4": 150.0,
+    "https://drz0f01yeq1cx.cloudfront.net/source-video.mp4": 10.0,
+    "https://example.com/target-video.mp4": 12.0,
+    "https://drz0f01yeq1cx.cloudfront.net/1721197444322-leijun000.mp4": 60.0,
+}
+
+PARADE = ("A military parade is a formation of military personnels whose movement is restricted by close-order "
+          "manoeuvering known as drilling or marching. Large military parades are today held on major holidays and "
+          "military events around the world.") * 3
+
+TALKING_AVATAR_EXAMPLE: dict[str, Any] = {
+    "width": 3840, "height": 2160, "avatar_from": 3,
+    "elements": [
+        {"type": "image", "url": "https://drz0f01yeq1cx.cloudfront.net/1729480978805-talkingAvatarbg.png",
+         "width": 780, "height": 438, "scale_x": 1, "scale_y": 1, "offset_x": 1920, "offset_y": 1080},
+        {"type": "avatar",
+         "url": "https://drz0f01yeq1cx.cloudfront.net/1735009621724-7ce105c6-ed9a-4d13-9061-7e3df59d9798-7953.mp4",
+         "scale_x": 1, "scale_y": 1, "width": 1080, "height": 1080, "offset_x": 1920, "offset_y": 1080},
+        {"type": "audio",
+         "url": "https://drz0f01yeq1cx.cloudfront.net/1729666642023-bd6ad5f1-d558-40c7-b720-ad729688f814-6403.mp3",
+         "input_text": PARADE, "voice_id": "6889b628662160e2caad5dbc"},
+    ],
+    "webhookUrl": "",
+}
+
+SWAP_EXAMPLE: dict[str, Any] = {
+    "image": "https://drz0f01yeq1cx.cloudfront.net/character-image.png",
+    "video": "https://drz0f01yeq1cx.cloudfront.net/source-video.mp4", "duration": 10, "resolution": "720p",
+    "mode": "animate", "prompt": "Smooth character animation with natural movement",
+    "webhookurl": "https://your-callback-url.com/webhook",
+}
+
+
+@pytest.fixture
+def box(make_sandbox: Any) -> af.Sandbox:
+    return make_sandbox(media=MEDIA)
+
+
+@pytest.fixture
+def c(box: af.Sandbox) -> Iterator[httpx.Client]:
+    with akool(box) as client:
+        yield client
+
+
+@pytest.fixture
+def failing(make_sandbox: Any) -> Iterator[tuple[af.Sandbox, httpx.Client]]:
+    """A sandbox whose jobs all end failed, and a client for it."""
+    box = make_sandbox(media=MEDIA, faults=af.Faults(job_fail=1.0))
+    with akool(box) as client:
+        yield box, client
+
+
+def _ok(response: httpx.Response) -> Any:
+    body = response.json()
+    assert response.status_code == 200 and body["code"] == 1000, body
+    return body["data"]
+
+
+def _info(client: httpx.Client, job_id: str) -> dict[str, Any]:
+    return _ok(client.get(INFO, params={"video_model_id": job_id}))
+
+
+def _finished(client: httpx.Client, job_id: str) -> dict[str, Any]:
+    return poll(lambda: _info(client, job_id), lambda d: d["video_status"] in (3, 4))
+
+
+def _video_seconds(url: str) -> float:
+    response = httpx.get(url, timeout=10)
+    assert response.status_code == 200 and response.headers["content-type"] == "video/mp4"
+    return media_seconds(response.content, "mp4")
+
+
+def _param_error(response: httpx.Response, field: str) -> None:
+    body = response.json()
+    assert body["code"] == 1003, body
+    assert field in body["msg"], body
+
+
+# ----------------------------------------------------------------------------- talking photo
+def test_talking_photo_example_completes_with_the_audio_length(box: af.Sandbox, c: httpx.Client) -> None:
+    example = {"talking_photo_url": "https://example.com/photo.jpg", "audio_url": "https://example.com/audio.mp3",
+               "resolution": "720", "webhookUrl": ""}
+    data = _ok(c.post("/api/open/v3/content/video/createbytalkingphoto", json=example))
+    assert HEX24.fullmatch(data["_id"]) and data["video_status"] == 1 and data["video"] == ""
+    done = _finished(c, data["_id"])
+    assert done["video_status"] == 3 and done["_id"] == data["_id"]
+    assert _video_seconds(done["video"]) == pytest.approx(7.5, abs=0.05)
+    # No documented price: the default is 10 credits per started 10 s of output.
+    assert box.stats()["credits_charged"] == 10
+
+
+def test_talking_photo_prompt_example_and_chain_from_tts(box: af.Sandbox, c: httpx.Client) -> None:
+    voice = _ok(c.get("/api/open/v4/voice/list", params={"type": 2}))["result"][0]
+    text = "Hello there, this is a sandbox speech that will drive a talking photo video."
+    tts = _ok(c.post("/api/open/v4/voice/tts", json={"input_text": text, "voice_id": voice["voice_id"]}))
+    speech = poll(lambda: _ok(c.get(f"/api/open/v4/voice/resource/detail/{tts['_id']}"))["result"],
+                  lambda r: r["status"] == 3)
+    body = {"talking_photo_url": "https://example.com/photo.jpg", "audio_url": speech["preview"],
+            "prompt": "Throughout the entire video, maintain natural and smooth hand movements.",
+            "resolution": "1080", "webhookUrl": ""}
+    data = _ok(c.post("/api/open/v3/content/video/createbytalkingphoto", json=body))
+    done = _finished(c, data["_id"])
+    assert done["resolution"] == "1080"
+    assert _video_seconds(done["video"]) == pytest.approx(speech["duration"] / 1000, abs=0.05)
+
+
+def test_talking_photo_validation(box: af.Sandbox, c: httpx.Client) -> None:
+    path = "/api/open/v3/content/video/createbytalkingphoto"
+    _param_error(c.post(path, json={"talking_photo_url": "https://example.com/photo.jpg"}), "audio_url")
+    _param_error(c.post(path, json={"talking_photo_url": "https://example.com/p.jpg", "audio_url": "https://example.com/audio.mp3",
+                                    "resolution": "720p"}), "resolution")
+    assert box.stats()["creates"] == 0
+
+
+# ----------------------------------------------------------------------------- talking avatar
+def test_talking_avatar_example_uses_the_audio_url(box: af.Sandbox, c: httpx.Client) -> None:
+    data = _ok(c.post("/api/open/v3/talkingavatar/create", json=TALKING_AVATAR_EXAMPLE))
+    assert HEX24.fullmatch(data["_id"]) and data["video_status"] == 1 and data["video"] == ""
+    assert isinstance(data["video_id"], str) and isinstance(data["task_id"], str) and isinstance(data["create_time"], int)
+    done = _finished(c, data["_id"])
+    assert done["video_status"] == 3 and done["deduction_duration"] == 20  # 20 s audio, 2 blocks of 10 s
+    assert _video_seconds(done["video"]) == pytest.approx(20.0, abs=0.05)
+    assert box.stats()["credits_charged"] == 20
+
+
+def test_talking_avatar_official_avatar_and_text(box: af.Sandbox, c: httpx.Client) -> None:
+    avatar = _ok(c.get("/api/open/v3/avatar/list", params={"from": 2, "type": 1}))[0]
+    voice = _ok(c.get("/api/open/v4/voice/list", params={"type": 2}))["result"][0]
+    text = "Welcome to the quarterly review. " * 5  # 165 characters -> 11 s at 15 characters a second
+    body = {"width": 3840, "height": 2160, "avatar_from": 2, "webhookUrl": "", "elements": [
+        {"type": "avatar", "avatar_id": avatar["avatar_id"], "scale_x": 1, "scale_y": 1, "offset_x": 0, "offset_y": 0},
+        {"type": "audio", "input_text": text, "voice_id": voice["voice_id"]}]}
+    done = _finished(c, _ok(c.post("/api/open/v3/talkingavatar/create", json=body))["_id"])
+    assert _video_seconds(done["video"]) == pytest.approx(11.0, abs=0.05)
+    assert done["deduction_duration"] == 20
+
+
+# Each case breaks the documented example one way; the error names the field.
+TALKING_AVATAR_BREAKS: list[tuple[Any, str]] = [
+    (lambda b: b.update(width=1920), "width"),
+    (lambda b: b.update(height=1080), "height"),
+    (lambda b: b.update(avatar_from=1), "avatar_from"),
+    (lambda b: b["elements"][1].pop("scale_x"), "elements[1].scale_x"),
+    (lambda b: b["elements"][1].pop("url"), "elements[1].url"),  # avatar_from 3 needs the avatar's url
+    (lambda b: b["elements"][2].pop("url") and b["elements"][2].pop("voice_id"), "elements[2].voice_id"),
+    (lambda b: b["elements"][2].update(input_text="x" * 5001), "elements[2].input_text"),  # pro plan: 5,000
+    (lambda b: b.update(avatar_from=2), "elements[1].avatar_id"),  # avatar_from 2 needs a listed avatar_id
+    (lambda b: b["elements"].pop(2), "audio element"),
+    (lambda b: b.pop("elements"), "elements"),
+]
+
+
+def test_talking_avatar_validation(box: af.Sandbox, c: httpx.Client) -> None:
+    for change, field in TALKING_AVATAR_BREAKS:
+        body = {**TALKING_AVATAR_EXAMPLE, "elements": [dict(e) for e in TALKING_AVATAR_EXAMPLE["elements"]]}
+        change(body)
+        _param_error(c.post("/api/open/v3/talkingavatar/create", json=body), field)
+    assert box.stats()["creates"] == 0
+
+
+def test_talking_avatar_failed_job_is_refunded(failing: tuple[af.Sandbox, httpx.Client]) -> None:
+    box, c = failing
+    done = _finished(c, _ok(c.post("/api/open/v3/talkingavatar/create", json=TALKING_AVATAR_EXAMPLE))["_id"])
+    assert done["video_status"] == 4 and done["video"] == "" and done["deduction_duration"] == 0
+    assert box.stats()["credits_charged"] == 0 and box.stats()["balances"]["akool"] == 1_000_000
+
+
+# ----------------------------------------------------------------------------- avatars
+def test_avatar_upload_example_detail_and_list(box: af.Sandbox, c: httpx.Client) -> None:
+    example = {"url": "https://drz0f01yeq1cx.cloudfront.net/1721197444322-leijun000.mp4",
+               "avatar_id": "HHdEKhn7k7vVBlR5FSi0e", "name": "My Talking Avatar", "type": 1}
+    answer = c.post("/api/open/v3/avatar/create", json=example).json()
+    assert answer["code"] == 1000 and answer["msg"] == "ok" and isinstance(answer["data"], list)
+    record = answer["data"][0]
+    assert HEX24.fullmatch(record["_id"]) and record["status"] == 1 and record["avatar_id"] == example["avatar_id"]
+    assert record["from"] == 3 and record["type"] == 1 and record["url"] == example["url"]
+    detail = poll(lambda: _ok(c.get("/api/open/v3/avatar/detail", params={"id": record["_id"]})),
+                  lambda d: d[0]["status"] in (3, 4))
+    assert detail[0]["status"] == 3 and detail[0]["_id"] == record["_id"]
+    mine = _ok(c.get("/api/open/v3/avatar/list", params={"from": 3}))
+    assert [a["avatar_id"] for a in mine] == ["HHdEKhn7k7vVBlR5FSi0e"] and mine[0]["from"] == 3
+    # The uploaded avatar drives a talking avatar (avatar_from 2 by avatar_id).
+    body = {"width": 3840, "height": 2160, "avatar_from": 2, "elements": [
+        {"type": "avatar", "avatar_id": "HHdEKhn7k7vVBlR5FSi0e", "scale_x": 1, "scale_y": 1, "offset_x": 0, "offset_y": 0},
+        {"type": "audio", "url": "https://example.com/audio.mp3"}]}
+    assert _finished(c, _ok(c.post("/api/open/v3/talkingavatar/create", json=body))["_id"])["video_status"] == 3
+    # A second upload with the same avatar_id is refused; a string type is accepted ("String", value 1).
+    assert c.post("/api/open/v3/avatar/create", json=example).json()["code"] == 1222
+    assert _ok(c.post("/api/open/v3/avatar/create", json={**example, "avatar_id": "Other1", "type": "1"}))[0]["type"] == 1
+
+
+def test_official_avatar_list_serves_pictures(box: af.Sandbox, c: httpx.Client) -> None:
+    answer = c.get("/api/open/v3/avatar/list", params={"from": 2, "page": 1, "size": 100}).json()
+    assert answer["msg"] == "ok" and isinstance(answer["data"], list) and len(answer["data"]) == 6
+    assert {tuple(sorted(a)) for a in answer["data"]} == {("avatar_id", "from", "gender", "name", "thumbnailUrl", "url")}
+    assert all(a["from"] == 2 for a in answer["data"])
+    assert answer["data"][0]["avatar_id"] == "Yasmin_in_White_shirt_20231121"
+    assert is_png(httpx.get(answer["data"][0]["url"]).content)
+    assert is_png(httpx.get(answer["data"][0]["thumbnailUrl"]).content)
+    assert len(_ok(c.get("/api/open/v3/avatar/list", params={"from": 2, "page": 2, "size": 4}))) == 2
+    assert _ok(c.get("/api/open/v3/avatar/list", params={"from": 3})) == []
+
+
+def test_avatar_upload_validation(box: af.Sandbox, c: httpx.Client) -> None:
+    _param_error(c.post("/api/open/v3/avatar/create", json={"avatar_id": "abc", "name": "x", "type": 1}), "url")
+    _param_error(c.post("/api/open/v3/avatar/create", json={"url": "https://example.com/a.mp4", "avatar_id": "my-avatar"}),
+                 "avatar_id")
+    _param_error(c.post("/api/open/v3/avatar/create", json={"url": "https://example.com/a.mp4", "avatar_id": "a1",
+                                                           "type": 3}), "type")
+    assert box.stats()["creates"] == 0
+    assert c.get("/api/open/v3/avatar/detail", params={"id": "0" * 24}).json()["code"] == 1008
+
+
+# ----------------------------------------------------------------------------- lip sync
+def test_lip_sync_example_matches_the_documented_durations(box: af.Sandbox, c: httpx.Client) -> None:
+    example = {"video_url": "https://d11fbe263bhqij.cloudfront.net/agicontent/video/global_reach/Global_reach_EN_01.mp4",
+               "audio_url": "https://drz0f01yeq1cx.cloudfront.net/1712719410293-driving_audio_2.wav", "webhookUrl": ""}
+    data = _ok(c.post("/api/open/v3/content/video/lipsync", json=example))
+    assert HEX24.fullmatch(data["_id"]) and data["video_status"] == 1 and data["video"] == ""
+    # The example's own numbers: an 11.7 s input locks 20 (10 s blocks).
+    assert data["video_lock_duration"] == 11.7 and data["deduction_lock_duration"] == 20
+    assert data["input_audio"] == example["audio_url"] and data["target_video"] == example["video_url"]
+    done = _finished(c, data["_id"])
+    assert done["video_status"] == 3
+    assert _video_seconds(done["video"]) == pytest.approx(11.7, abs=0.05)
+    assert box.stats()["credits_charged"] == 20
+    _param_error(c.post("/api/open/v3/content/video/lipsync", json={"video_url": example["video_url"]}), "audio_url")
+    assert box.stats()["creates"] == 1
+
+
+# ----------------------------------------------------------------------------- video translation
+def test_video_translation_single_language_example(box: af.Sandbox, c: httpx.Client) -> None:
+    example = {"url": "https://example.com/my-video.mp4", "source_language": "DEFAULT", "language": "es", "lipsync": True}
+    data = _ok(c.post("/api/open/v3/content/video/createbytranslate", json=example))
+    assert HEX24.fullmatch(data["_id"]) and data["video_status"] == 1 and data["video"] == ""
+    assert data["language"] == "es" and data["translation_ids"] == [data["_id"]]
+    done = _finished(c, data["_id"])
+    assert done["video_status"] == 3 and "error_code" not in done
+    assert _video_seconds(done["video"]) == pytest.approx(30.0, abs=0.05)
+    assert box.stats()["credits_charged"] == 30
+    # Lip-synced translation of the same video into the same language, again: 1202.
+    assert c.post("/api/open/v3/content/video/createbytranslate", json=example).json()["code"] == 1202
+
+
+def test_video_translation_multi_language_makes_one_job_per_language(box: af.Sandbox, c: httpx.Client) -> None:
+    example = {"url": "https://example.com/my-video.mp4", "source_language": "DEFAULT", "language": "es,fr,de",
+               "lipsync": False, "caption_type": 2, "remove_bgm": True}
+    answer = c.post("/api/open/v3/content/video/createbytranslate", json=example).json()
+    assert answer["code"] == 1000 and len(answer["data"]["translation_ids"]) == 3
+    assert [r["data"]["language"] for r in answer["all_results"]] == ["es", "fr", "de"]
+    assert [r["data"]["_id"] for r in answer["all_results"]] == answer["data"]["translation_ids"]
+    assert answer["data"]["_id"] == answer["data"]["translation_ids"][0]
+    for job_id in answer["data"]["translation_ids"]:
+        done = _finished(c, job_id)
+        assert done["video_status"] == 3 and done["remove_bgm"] is True and done["caption_type"] == 2
+        assert _video_seconds(done["video"]) == pytest.approx(30.0, abs=0.05)
+    assert box.stats()["credits_charged"] == 90 and box.stats()["duplicate_creates"] == 0
+
+
+def test_video_translation_advanced_example_and_webhook(box: af.Sandbox, c: httpx.Client) -> None:
+    example = {"url": "https://example.com/business-video.mp4", "source_language": "DEFAULT", "language": "zh-CN",
+               "lipsync": True, "studio_voice": {"style": "professional", "no_translate_words": ["AKool", "API"],
+                                                  "fixed_words": {"hello": "您好"}},
+               "caption_type": 3, "webhookUrl": box.webhook_sink_url}
+    data = _ok(c.post("/api/open/v3/content/video/createbytranslate", json=example))
+    done = _finished(c, data["_id"])
+    assert done["video_status"] == 3 and _video_seconds(done["video"]) == pytest.approx(14.0, abs=0.05)
+    sink = poll(box.sink, lambda s: len(s) >= 1)
+    assert sink[0]["accepted"] and sink[0]["data"] == {"_id": data["_id"], "status": 3, "type": "video translate",
+                                                        "url": done["video"]}
+
+
+def test_video_translation_limits_and_languages(box: af.Sandbox, c: httpx.Client) -> None:
+    path = "/api/open/v3/content/video/createbytranslate"
+    too_long = c.post(path, json={"url": "https://example.com/long-video.mp4", "language": "es"}).json()
+    assert too_long["code"] == 1204 and too_long["msg"] == "Your video duration exceeds 60 seconds"
+    _param_error(c.post(path, json={"url": "https://example.com/my-video.mp4", "language": "es,xx"}), "language")
+    _param_error(c.post(path, json={"url": "https://example.com/my-video.mp4"}), "language")
+    _param_error(c.post(path, json={"language": "es"}), "url")
+    assert box.stats()["creates"] == 0
+    languages = _ok(c.get("/api/open/v3/language/list"))["lang_list"]
+    assert len(languages) == 20 and {"es", "fr", "de", "zh-CN"} <= {lang["lang_code"] for lang in languages}
+    assert all(isinstance(lang["lang_name"], str) and lang["url"].endswith(".png") for lang in languages)
+
+
+def test_video_translation_failure_fields(failing: tuple[af.Sandbox, httpx.Client]) -> None:
+    box, c = failing
+    data = _ok(c.post("/api/open/v3/content/video/createbytranslate",
+                      json={"url": "https://example.com/my-video.mp4", "language": "es,fr"}))
+    for job_id in data["translation_ids"]:
+        done = _finished(c, job_id)
+        assert done["video_status"] == 4 and done["video"] == ""
+        assert done["error_code"] == 1205 and isinstance(done["error_reason"], str) and done["error_reason"]
+    assert box.stats()["credits_charged"] == 0 and box.stats()["balances"]["akool"] == 1_000_000
+
+
+# ----------------------------------------------------------------------------- character swap
+def test_character_swap_example(box: af.Sandbox, c: httpx.Client) -> None:
+    data = _ok(c.post("/api/open/v4/characterSwap/create", json={**SWAP_EXAMPLE, "webhookurl": box.webhook_sink_url}))
+    # Create: `status` (not video_status), mode and model_name, no video yet.
+    assert HEX24.fullmatch(data["_id"]) and data["status"] == 1 and "video_status" not in data
+    assert data["deduction_credit"] == 20 and data["video_duration"] == 10 and data["resolution"] == "720p"
+    assert data["file_name"] == f"CharacterSwap_{data['create_time']}.mp4"
+    assert data["mode"] == "animate" and data["model_name"] == "wavespeed-ai/wan-2.2/animate"
+    assert data["webhookUrl"] == box.webhook_sink_url and "video" not in data and "update_time" not in data
+    assert data["image_url"] == SWAP_EXAMPLE["image"] and data["video_url"] == SWAP_EXAMPLE["video"]
+    queued = _info(c, data["_id"])
+    assert "status" not in queued and "mode" not in queued and queued["video_status"] in (1, 2, 3)
+    done = _finished(c, data["_id"])
+    assert done["video_status"] == 3 and done["deduction_credit"] == 20 and done["update_time"] >= done["create_time"]
+    assert "faceswap_fail_reason" not in done
+    assert _video_seconds(done["video"]) == pytest.approx(10.0, abs=0.05)
+    assert box.stats()["credits_charged"] == 20
+    sink = poll(box.sink, lambda s: len(s) >= 1)
+    assert sink[0]["data"]["_id"] == data["_id"] and sink[0]["data"]["status"] == 3
+
+
+def test_character_swap_documented_credits(box: af.Sandbox, c: httpx.Client) -> None:
+    path = "/api/open/v4/characterSwap/create"
+    # "a 12-second video at 720p resolution would cost 30 credits"
+    assert _ok(c.post(path, json={**SWAP_EXAMPLE, "duration": 12}))["deduction_credit"] == 30
+    # Face replacement example: no duration, detected from the 12 s video -> 30.
+    replace = {"image": "https://example.com/character-face.png", "video": "https://example.com/target-video.mp4",
+               "resolution": "720p", "mode": "replace", "model_name": "wavespeed-ai/wan-2.2/animate", "webhookurl": ""}
+    detected = _ok(c.post(path, json=replace))
+    assert detected["deduction_credit"] == 30 and detected["video_duration"] == 12 and detected["mode"] == "replace"
+    assert _ok(c.post(path, json={**SWAP_EXAMPLE, "duration": 7, "resolution": "480p"}))["deduction_credit"] == 10
+    assert _ok(c.post(path, json={**SWAP_EXAMPLE, "duration": 15, "resolution": "1080p"}))["deduction_credit"] == 45
+    assert box.stats()["credits_charged"] == 30 + 30 + 10 + 45
+    done = _finished(c, detected["_id"])
+    assert _video_seconds(done["video"]) == pytest.approx(12.0, abs=0.05)
+
+
+def test_character_swap_validation(box: af.Sandbox, c: httpx.Client) -> None:
+    path = "/api/open/v4/characterSwap/create"
+    _param_error(c.post(path, json={k: v for k, v in SWAP_EXAMPLE.items() if k != "image"}), "image")
+    _param_error(c.post(path, json={**SWAP_EXAMPLE, "duration": 121}), "duration")
+    _param_error(c.post(path, json={**SWAP_EXAMPLE, "resolution": "4k"}), "resolution")
+    _param_error(c.post(path, json={**SWAP_EXAMPLE, "mode": "morph"}), "mode")
+    _param_error(c.post(path, json={**SWAP_EXAMPLE, "prompt": "x" * 501}), "prompt")
+    _param_error(c.post(path, json={**{k: v for k, v in SWAP_EXAMPLE.items() if k != "duration"},
+                                    "video": "https://example.com/long-motion.mp4"}), "120 seconds")
+    assert box.stats()["creates"] == 0
+    assert c.get(INFO, params={"video_model_id": "0" * 24}).json()["code"] == 1008
+    _param_error(c.get(INFO), "video_model_id")
+
+
+def test_character_swap_failed_job_shows_reason_and_zero_credits(failing: tuple[af.Sandbox, httpx.Client]) -> None:
+    box, c = failing
+    data = _ok(c.post("/api/open/v4/characterSwap/create", json=SWAP_EXAMPLE))
+    assert data["deduction_credit"] == 20 and data["status"] == 1  # charged at create
+    done = _finished(c, data["_id"])
+    assert done["video_status"] == 4 and done["deduction_credit"] == 0 and "video" not in done
+    assert done["faceswap_fail_reason"] == "Failed to process the video. Please check your input resources."
+    assert isinstance(done["update_time"], int)
+    assert box.stats()["credits_charged"] == 0 and box.stats()["balances"]["akool"] == 1_000_000
