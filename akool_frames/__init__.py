@@ -1,8 +1,37 @@
-"""akool_frames: DataFrame rows in, paid AI media jobs out."""
+"""akool_frames: DataFrame rows in, paid AI media jobs out.
+
+    import akool_frames as af            # registers df.akool on pandas and polars
+    with af.sandbox() as sb:             # a local emulator of the documented APIs
+        out = df.akool.run("tts", input_text=af.col("script"), voice_id=af.col("voice"), client=sb.client)
+
+Each row becomes a job; status, result URL, credits and errors come back as columns, and the
+ledger makes sure no row is paid for twice.
+"""
 
 from __future__ import annotations
 
+from ._client import Client, Secret, default_client, set_default_client
+from ._errors import (APIError, AkoolError, AuthError, BudgetExceeded, ConfigError, LedgerError, NotFound,
+                      ParameterError, QuotaError, RateLimited, ServerError, TransportError, ValidationError)
+from ._frames import Col, col
+from .jobs import JOBS
+from .lookups import ai_models, avatars, credits, effects, languages, ledger, voices
 from .sandbox import Faults, Sandbox, SandboxConfig, sandbox
 
-__all__ = ["Faults", "Sandbox", "SandboxConfig", "sandbox"]
+__all__ = [
+    "APIError", "AkoolError", "AuthError", "BudgetExceeded", "Client", "Col", "ConfigError", "Faults", "JOBS",
+    "LedgerError", "NotFound", "ParameterError", "QuotaError", "RateLimited", "Sandbox", "SandboxConfig", "Secret",
+    "ServerError", "TransportError", "ValidationError", "ai_models", "avatars", "col", "credits", "default_client",
+    "effects", "languages", "ledger", "sandbox", "set_default_client", "voices",
+]
 __version__ = "0.1.0"
+
+# Importing registers the accessors on whichever frame libraries are installed.
+try:
+    from . import pandas_ext  # noqa: F401
+except ImportError:
+    pass
+try:
+    from . import polars_ext  # noqa: F401
+except ImportError:
+    pass

@@ -119,8 +119,9 @@ class _Run:
             sent[spec.idempotency_field] = key[:32]  # lets a lost answer be found again by this id
         # The intent is committed before anything leaves: a crash from here on is reconciled, not resent.
         self.ledger.intend([(key, self.where, spec.name, body, estimate)], new_attempt=new_attempt)
+        create, id_path, record_path = spec.create_for(body)
         try:
-            answer = await self.http.request(spec.provider, "POST", spec.create, body=sent, create=True)
+            answer = await self.http.request(spec.provider, "POST", create, body=sent, create=True)
         except AuthError as exc:
             self.abort = f"authentication failed ({exc})"
             self.ledger.settle(key, "rejected", str(exc))
@@ -134,11 +135,11 @@ class _Run:
             else:
                 self.ledger.settle(key, "unknown", f"{exc} The create may have reached the provider.")
             return
-        job_id = get_path(answer, spec.id_path)
+        job_id = get_path(answer, id_path)
         if job_id in (None, ""):
-            self.ledger.settle(key, "unknown", f"the create answer carried no job id at {spec.id_path}")
+            self.ledger.settle(key, "unknown", f"the create answer carried no job id at {id_path}")
             return
-        record = get_path(answer, spec.create_record, {})
+        record = get_path(answer, record_path, {})
         status, _, credits, _ = _read(spec, record, create=True)
         self.ledger.submitted(key, str(job_id), status, credits)
         if self.progress:

@@ -546,18 +546,16 @@ def _estimate_lazy(lf: Any, job: str, *, prefix: str, client: Any, plan: str | N
     fields = {prefix + f: (pl.Float64 if f in _NUMERIC else pl.String) for f in ESTIMATE_FIELDS}
     dtype = pl.Struct(fields)
     position = nw.generate_temporary_column_name(8, names, prefix="akool_row_")
-    result = nw.generate_temporary_column_name(8, [*names, position], prefix="akool_est_")
 
     def batch(struct: Any) -> Any:
         values = {f: [to_py(v) for v in struct.struct.field(f).to_list()] for f in binding.columns}
         labels = struct.struct.field(position).to_list()
-        records = [{prefix + f: getattr(price(row, label), f) for f in ESTIMATE_FIELDS}
-                   for row, label in zip(_rows(binding, values, len(struct)), labels, strict=True)]
+        outcomes = [price(row, label) for row, label in zip(_rows(binding, values, len(struct)), labels, strict=True)]
+        records = [{prefix + f: getattr(outcome, f) for f in ESTIMATE_FIELDS} for outcome in outcomes]
         return pl.Series(struct.name, records, dtype=dtype)
 
+    # One expression that unnests into the three columns: each row is priced once, and columns that
+    # already exist are replaced in place.
     computed = (pl.struct(position, *binding.columns)
-                .map_batches(batch, return_dtype=dtype, is_elementwise=True).alias(result))
-    return (lf.with_row_index(position)
-              .with_columns(computed)
-              .with_columns(pl.col(result).struct.field(name).alias(name) for name in fields)
-              .drop(position, result))
+                .map_batches(batch, return_dtype=dtype, is_elementwise=True).struct.unnest())
+    return lf.with_row_index(position).with_columns(computed).drop(position)

@@ -56,12 +56,10 @@ class Progress:
         self._lock = threading.Lock()
         self._drawn = float("-inf")
         self._bars: list[Any] = []
+        self._want_bars = bars
         self._panel: Any = None
-        if bars:
-            from tqdm.auto import tqdm
-
-            self._bars = [tqdm(total=None, desc=f"{job} {what}", unit="job", leave=True, dynamic_ncols=True)
-                          for what in ("submitted", "finished")]
+        if bars and panel:  # in Jupyter, widgets must be displayed now, from the calling cell's thread
+            self._open_bars(None)
         if panel:
             try:
                 import ipywidgets
@@ -77,10 +75,7 @@ class Progress:
             if self.closed:
                 return
             self.total, self.credits_est = total, float(credits_est or 0.0)
-            for bar in self._bars:
-                done = bar.n
-                bar.reset(total=total)
-                bar.update(done)
+            self._open_bars(total)
             self._draw(force=True)
 
     def submitted(self, n: int = 1) -> None:
@@ -108,6 +103,21 @@ class Progress:
                 bar.close()
 
     # -- internals ----------------------------------------------------------------------------
+    def _open_bars(self, total: int | None) -> None:
+        """Create the bars (once), or give existing ones their total."""
+        if not self._want_bars:
+            return
+        if not self._bars:
+            from tqdm.auto import tqdm
+
+            self._bars = [tqdm(total=total, desc=f"{self.job} {what}", unit="job", leave=True, dynamic_ncols=True)
+                          for what in ("submitted", "finished")]
+        elif total is not None:
+            for bar in self._bars:
+                done = bar.n
+                bar.reset(total=total)
+                bar.update(done)
+
     def _advance(self, which: int, n: int) -> None:
         with self._lock:
             if self.closed:
@@ -116,6 +126,7 @@ class Progress:
                 self.n_submitted += n
             else:
                 self.n_finished += n
+            self._open_bars(None)
             if self._bars:
                 self._bars[which].update(n)
             self._draw()

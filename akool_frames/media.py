@@ -102,9 +102,9 @@ def _mp3(head: bytes, total: int) -> float | None:
             if tag in (b"Xing", b"Info") and len(head) >= tag_at + 12:
                 flags = struct.unpack_from(">I", head, tag_at + 4)[0]
                 if flags & 1:
-                    return struct.unpack_from(">I", head, tag_at + 8)[0] * samples / rate
+                    return float(struct.unpack_from(">I", head, tag_at + 8)[0] * samples / rate)
             if tag == b"VBRI" and len(head) >= tag_at + 18:
-                return struct.unpack_from(">I", head, tag_at + 14)[0] * samples / rate
+                return float(struct.unpack_from(">I", head, tag_at + 14)[0] * samples / rate)
         audio = total - pos - (128 if total - 128 >= pos and _has_id3v1(head, total) else 0)
         return audio * 8 / bitrate if audio > 0 else None
     return None
@@ -179,7 +179,17 @@ def _is_mp4(head: bytes) -> bool:
 
 
 def probe_local(path: str | os.PathLike[str]) -> float | None:
-    """Seconds of a local media file (WAV, MP3, MP4/MOV), reading only what is needed; None if unknown."""
+    """Seconds of a local media file (WAV, MP3, MP4/MOV), reading only what is needed; None if unknown.
+
+    A path that does not exist or cannot be read is unknown too: prices then say why they are missing.
+    """
+    try:
+        return _probe_file(path)
+    except OSError:
+        return None
+
+
+def _probe_file(path: str | os.PathLike[str]) -> float | None:
     size = os.path.getsize(path)
     with open(path, "rb") as fh:
         head = fh.read(HEAD_BYTES)

@@ -146,21 +146,19 @@ def _chars(per: int, path: str) -> Measure:
 
 def _avatar_minutes(body: Mapping[str, Any], ctx: PriceContext) -> tuple[float | None, str]:
     """Output length of a talking avatar: its audio elements (URL wins over text, as the docs say)."""
-    total, hows = 0.0, []
+    parts: list[tuple[float | None, str]] = []
     for el in body.get("elements") or ():
-        if not isinstance(el, Mapping) or el.get("type") != "audio":
-            continue
-        if el.get("url"):
-            seconds, how = _duration(ctx, el["url"])
-            if seconds is None:
-                return None, f"the audio element's length is unknown ({how})"
-        else:
-            seconds, how = media.speech_seconds(str(el.get("input_text") or "")), "speech length predicted"
-        total += seconds
-        hows.append(f"{seconds:g} s ({how})")
-    if not hows:
+        if isinstance(el, Mapping) and el.get("type") == "audio":
+            if el.get("url"):
+                parts.append(_duration(ctx, el["url"]))  # ask for every URL: the engine probes what is asked
+            else:
+                parts.append((media.speech_seconds(str(el.get("input_text") or "")), "speech length predicted"))
+    if not parts:
         return None, "no audio element to tell the video's length"
-    return total / 60, " + ".join(hows)
+    for seconds, how in parts:
+        if seconds is None:
+            return None, f"the audio element's length is unknown ({how})"
+    return sum(s for s, _ in parts if s is not None) / 60, " + ".join(f"{s:g} s ({h})" for s, h in parts)
 
 
 def _translation_minutes(body: Mapping[str, Any], ctx: PriceContext) -> tuple[float | None, str]:
@@ -218,11 +216,11 @@ def _character_swap(body: Mapping[str, Any], ctx: PriceContext) -> Price:
     if body.get("duration") not in (None, ""):
         seconds, how = float(body["duration"]), "duration from the body"
     else:
-        seconds, how = _duration(ctx, body.get("video"))
-        if seconds is None:
+        probed, how = _duration(ctx, body.get("video"))
+        if probed is None:
             return Price(None, reason=f"character swap is priced per started 5 s and the video's length is "
                                       f"unknown ({how}); pass duration=")
-        how = f"video length {how}"
+        seconds, how = probed, f"video length {how}"
     n = _blocks(seconds, 5)
     return Price(_r(n * unit), basis=f"{seconds:g} s ({how}) = {n} started 5 s x {unit:g} ({res})")
 
@@ -234,7 +232,7 @@ def _image_to_video(body: Mapping[str, Any], ctx: PriceContext) -> Price:
         if units is None:
             return Price(None, reason=f"model {model!r} is not bundled ({', '.join(I2V_MODELS)}); its unit_credit "
                                       "is in GET /api/open/v4/aigModel/list")
-        if res not in units or length not in (5, 10):
+        if not isinstance(res, str) or res not in units or length not in (5, 10):
             return Price(None, reason=f"{model} has no unit_credit for {res!r} / {length!r} s")
         factor = length / 5
         note = "" if factor == 1 else " x 2 for 10 s (derived: the docs evidence 5 s only)"

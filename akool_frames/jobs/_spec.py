@@ -24,9 +24,10 @@ _TYPES: dict[str, Callable[[Any], bool]] = {
     "list": lambda v: isinstance(v, list | tuple),
     "dict": lambda v: isinstance(v, dict),
     "strnum": lambda v: isinstance(v, str | int | float) and not isinstance(v, bool),
+    "any": lambda v: True,  # a field listed only so a rule can say something about it (e.g. "deprecated")
 }
 _TYPE_NAMES = {"str": "text", "int": "a whole number", "num": "a number", "bool": "true or false",
-               "list": "a list", "dict": "a dict", "strnum": "text or a number"}
+               "list": "a list", "dict": "a dict", "strnum": "text or a number", "any": "anything"}
 
 
 @dataclass(frozen=True)
@@ -135,8 +136,11 @@ class JobSpec:
     doc: str = ""  # the documentation page
     # Status field of the create answer when it differs from the poll's (character swap: status vs video_status).
     create_status_field: str | None = None
-    extra_fields: tuple[str, ...] = ()  # other record fields worth keeping (a clone's voice_id, moderation's result)
+    extra_fields: tuple[str, ...] = ()  # other record paths worth keeping (a clone's voice_id, moderation's result)
     routes: tuple[Route, ...] = ()  # alternative create endpoints chosen by the body; see create_for
+    # A body field the provider keeps and can be queried by (Kling's external_task_id): the engine may fill it
+    # with the row's idempotency key, so a create whose answer was lost can be found again.
+    idempotency_field: str | None = None
 
     def field_names(self) -> set[str]:
         return {f.name for f in self.fields}

@@ -34,6 +34,7 @@ CUSTOM_VOICE = JobSpec(
     credit_field="final_unit_deduction",  # a string holding the amount charged
     error_fields=("task_status_msg",),
     webhook_field="callback_url",
+    idempotency_field="external_task_id",  # GET custom-voices/{external_task_id} finds a lost create
     one_of=(("voice_url", "video_id"),),  # exactly one of the two: both or neither is rejected
     exclusive=(("voice_url", "video_id"),),
     aliases={"name": "voice_name", "audio_url": "voice_url"},

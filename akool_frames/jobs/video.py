@@ -159,7 +159,7 @@ VIDEO_TRANSLATION = JobSpec(
             Field("style"), Field("no_translate_words", "list"), Field("fixed_words", "dict"),
         )),
         Field("webhookUrl"),
-        Field("merge_interval", "strnum"), Field("face_enhance", "strnum"),  # listed only to say "deprecated"
+        Field("merge_interval", "any"), Field("face_enhance", "any"),  # listed only to say "deprecated"
     ),
     poll=_VIDEO_POLL,
     status_field="video_status",

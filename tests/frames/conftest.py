@@ -1,0 +1,126 @@
+"""Frame fixtures and a fake engine: real pandas/polars frames, no network.
+
+``frame`` builds a frame of the parametrised library from a dict; ``engine`` replaces
+``_engine.execute/refresh_jobs/download_files`` with async fakes whose outcomes are computed from the
+rows, and records what they were given.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import polars as pl
+import pytest
+
+import akool_frames.pandas_ext  # noqa: F401  (registers df.akool)
+import akool_frames.polars_ext  # noqa: F401
+from akool_frames import _engine
+from akool_frames._engine import Outcome
+
+CLIENT = types.SimpleNamespace(plan="pro", name="the default client")
+
+
+@pytest.fixture(params=["pandas", "polars"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def frame(backend: str) -> Callable[..., Any]:
+    """``frame(data, index=None)``: a pandas or polars DataFrame (``index`` only for pandas)."""
+
+    def make(data: Mapping[str, Sequence[Any]], index: Sequence[Any] | None = None) -> Any:
+        if backend == "pandas":
+            return pd.DataFrame(dict(data), index=index)
+        return pl.DataFrame(dict(data), strict=False)
+
+    return make
+
+
+def to_dict(native: Any) -> dict[str, list[Any]]:
+    """Column -> plain Python values, nulls as None, for both libraries (also the ``as_dict`` fixture)."""
+    if isinstance(native, pl.LazyFrame):
+        native = native.collect()
+    if isinstance(native, pl.DataFrame):
+        return native.to_dict(as_series=False)
+    return {c: [None if pd.isna(v) else v for v in native[c].tolist()] for c in native.columns}
+
+
+@pytest.fixture
+def as_dict() -> Callable[[Any], dict[str, list[Any]]]:
+    return to_dict
+
+
+@dataclass
+class FakeEngine:
+    """Outcomes from the rows: no ``text`` -> invalid; else 1 credit per character; run -> completed."""
+
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    polls: dict[str, Outcome] = field(default_factory=dict)  # job id -> what refresh returns
+
+    async def execute(self, client: Any, job: str, rows: Sequence[Mapping[str, Any]], *, mode: str,
+                      **options: Any) -> list[Outcome]:
+        self.calls.append({"verb": "execute", "client": client, "job": job, "rows": list(rows), "mode": mode,
+                           **options})
+        sink = options.get("progress")
+        outcomes = []
+        for i, row in enumerate(rows):
+            text = row.get("text")
+            label = (options.get("labels") or range(len(rows)))[i]
+            if not isinstance(text, str):
+                outcomes.append(Outcome("invalid", error=f"row {label}: text is required"))
+                continue
+            est = float(len(text))
+            if mode == "estimate":
+                outcomes.append(Outcome(None, credits_est=est))
+            elif mode == "submit":
+                outcomes.append(Outcome("queued", job_id=f"job-{text}", credits_est=est))
+            else:
+                outcomes.append(Outcome("completed", f"job-{text}", f"https://files.test/{text}.mp3", est, est))
+        if sink is not None:
+            valid = [o for o in outcomes if o.status != "invalid"]
+            sink.start(len(rows), sum(o.credits_est or 0 for o in valid))
+            for _ in valid:
+                sink.submitted()
+                if mode == "run":
+                    sink.finished()
+            sink.counts({"completed" if mode == "run" else "queued": len(valid)},
+                        sum(o.credits or 0 for o in valid))
+        return outcomes
+
+    async def refresh_jobs(self, client: Any, job_ids: Sequence[str | None], job: str | None = None,
+                           **options: Any) -> list[Outcome | None]:
+        self.calls.append({"verb": "refresh", "client": client, "job_ids": list(job_ids), "job": job, **options})
+        return [self.polls.get(i) if i else None for i in job_ids]
+
+    async def download_files(self, client: Any, urls: Sequence[str | None], dest: str,
+                             names: Sequence[str]) -> list[str | None]:
+        self.calls.append({"verb": "download", "client": client, "urls": list(urls), "dest": dest,
+                           "names": list(names)})
+        return [f"{dest}/{name}.mp3" if url else None for url, name in zip(urls, names, strict=True)]
+
+
+@pytest.fixture
+def engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
+    fake = FakeEngine()
+    monkeypatch.setattr(_engine, "execute", fake.execute)
+    monkeypatch.setattr(_engine, "refresh_jobs", fake.refresh_jobs)
+    monkeypatch.setattr(_engine, "download_files", fake.download_files)
+    return fake
+
+
+@pytest.fixture(autouse=True)
+def default_client(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``client=None`` resolves to CLIENT (never a real client built from the environment)."""
+    try:
+        import akool_frames._client as module
+    except ImportError:  # not written yet
+        module = types.ModuleType("akool_frames._client")
+        monkeypatch.setitem(sys.modules, "akool_frames._client", module)
+    monkeypatch.setattr(module, "default_client", lambda: CLIENT, raising=False)
+    return CLIENT

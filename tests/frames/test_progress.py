@@ -1,0 +1,98 @@
+"""Progress: nothing when disabled; the sink counts engine events, from any thread; the panel in a kernel."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+import akool_frames._frames as F
+from akool_frames import _progress
+from akool_frames._progress import Progress, make_progress
+
+
+def test_disabled_is_none() -> None:
+    assert make_progress("tts", enabled=False) is None
+
+
+def test_progress_false_emits_nothing(frame: Any, engine: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    frame({"text": ["a", "b"]}).akool.run("tts", text=F.col("text"), progress=False)
+    assert engine.calls[-1]["progress"] is None
+    assert capsys.readouterr() == ("", "")
+
+
+def test_estimate_shows_no_progress_by_default(frame: Any, engine: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    frame({"text": ["a"]}).akool.estimate("tts", text=F.col("text"))
+    assert engine.calls[-1]["progress"] is None
+    assert capsys.readouterr() == ("", "")
+
+
+def test_run_feeds_a_sink_made_in_the_callers_thread(frame: Any, engine: Any, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    made: list[tuple[str, Progress]] = []
+
+    def recording(job: str, enabled: bool) -> Progress:
+        sink = Progress(job, bars=enabled)
+        made.append((threading.current_thread().name, sink))
+        return sink
+
+    monkeypatch.setattr(F, "make_progress", recording)
+    frame({"text": ["a", "bb", None]}).akool.run("tts", text=F.col("text"))
+    (thread, sink), = made
+    assert thread == threading.current_thread().name  # not the loop thread: Jupyter output stays in the cell
+    assert engine.calls[-1]["progress"] is sink
+    assert (sink.total, sink.credits_est, sink.n_submitted, sink.n_finished) == (3, 3.0, 2, 2)
+    assert (sink.by_status, sink.credits, sink.closed) == ({"completed": 2}, 3.0, True)
+    err = capsys.readouterr().err
+    assert "tts submitted" in err and "tts finished" in err and "2/3" in err
+
+
+def test_a_sink_can_be_passed_in(frame: Any, engine: Any) -> None:
+    sink = Progress("mine", bars=False)
+    frame({"text": ["a"]}).akool.submit("tts", text=F.col("text"), progress=sink)
+    assert (sink.n_submitted, sink.n_finished, sink.closed) == (1, 0, True)
+
+
+def test_counts_are_thread_safe() -> None:
+    sink = Progress("tts", bars=False)
+    sink.start(4000, 10.0)
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: [sink.submitted() for _ in range(500)], range(8)))
+        list(pool.map(lambda _: [sink.finished(2) for _ in range(250)], range(8)))
+    assert (sink.n_submitted, sink.n_finished) == (4000, 4000)
+
+
+def test_events_after_close_are_ignored() -> None:
+    sink = Progress("tts", bars=False)
+    sink.close()
+    sink.submitted()
+    sink.counts({"completed": 1}, 1.0)
+    sink.close()
+    assert (sink.n_submitted, sink.by_status) == (0, {})
+
+
+def test_panel_in_a_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("ipywidgets")
+    shown: list[Any] = []
+    monkeypatch.setattr(_progress, "_in_kernel", lambda: True)
+    monkeypatch.setattr(_progress, "_display", shown.append)
+    monkeypatch.setattr(_progress, "REDRAW_EVERY", 3600.0)  # only forced redraws (start, close)
+    sink = make_progress("<b>tts</b>", enabled=True)
+    assert isinstance(sink, Progress)
+    panel, = shown
+    sink.start(2, 8.8)
+    sink.submitted(2)
+    sink.finished(1)
+    sink.counts({"completed": 1, "processing": 1}, 4.4)
+    assert "0/2 submitted" in panel.value  # throttled: not redrawn since start
+    sink.close()
+    assert "2/2 submitted, 1/2 finished" in panel.value
+    assert "credits 4.4 charged / 8.8 estimated" in panel.value
+    assert "<td>processing</td><td style='text-align:right'>1</td>" in panel.value
+    assert "&lt;b&gt;tts&lt;/b&gt;" in panel.value  # the job name is escaped
+
+
+def test_no_panel_outside_a_kernel() -> None:
+    assert _progress._in_kernel() is False
