@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import tempfile
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from ._config import Faults, SandboxConfig
@@ -38,6 +40,7 @@ class Sandbox:
         self._host = host
         self.url = ""
         self._client: Any = None
+        self._tmp: Any = None
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> Sandbox:
@@ -50,6 +53,10 @@ class Sandbox:
         if self._client is not None:
             with contextlib.suppress(Exception):
                 self._client.close()
+            self._client = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
         self._server.stop()
 
     def __enter__(self) -> Sandbox:
@@ -106,6 +113,9 @@ class Sandbox:
             "audiocleaner_api_key": self.audiocleaner_api_key, "audiocleaner_base_url": self.audiocleaner_url,
             "kling_access_key": self.kling_access_key, "kling_secret_key": self.kling_secret_key,
             "kling_base_url": self.kling_url, "plan": self.config.plan,
+            # Jobs finish time_scale times faster here: poll and reconcile as much sooner.
+            "poll_interval": max(0.02, 40.0 / self.config.time_scale),
+            "reconcile_after": max(0.05, 20.0 / self.config.time_scale),
         }
 
     def env(self) -> dict[str, str]:
@@ -122,7 +132,9 @@ class Sandbox:
         if self._client is None:
             from akool_frames import Client
 
-            self._client = Client(**self.client_options())
+            # Its ledger lives and dies with the sandbox: sandbox jobs mean nothing to a later sandbox.
+            self._tmp = tempfile.TemporaryDirectory(prefix="akool-frames-sandbox-")
+            self._client = Client(**self.client_options(), ledger=Path(self._tmp.name) / "ledger.sqlite")
         return self._client
 
     # ---------------------------------------------------------------- inspection

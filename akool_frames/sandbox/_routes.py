@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._state import Job, Media, SandboxState, new_id
-from ._validate import ApiError
+from ._validate import ApiError, F, one_of_required, validate
 
 __all__ = ["Ctx", "Raw", "Route", "ROUTES", "route", "PROVIDERS", "make_job"]
 
@@ -95,6 +95,19 @@ class Ctx:
             raise self.param_error(f"Parameter error: {name} is required")
         return value
 
+    def validate(self, fields: Any, body: Any = None) -> None:
+        """Check the body (or ``body``) against field rules, answering with this provider's parameter error."""
+        try:
+            validate(self.body if body is None else body, fields, code=self.provider.param_code)
+        except ApiError as err:
+            raise self.param_error(err.msg) from None
+
+    def one_of(self, names: tuple[str, ...], *, exactly: bool = False) -> None:
+        try:
+            one_of_required(self.body, names, code=self.provider.param_code, exactly=exactly)
+        except ApiError as err:
+            raise self.param_error(err.msg) from None
+
     def param_error(self, msg: str) -> ApiError:
         return ApiError(self.provider.param_code, msg, self.provider.param_http)
 
@@ -149,7 +162,8 @@ def route(method: str, path: str, *, provider: str, kind: str, name: str) -> Cal
 
 def make_job(ctx: Ctx, *, name: str, processing: float, credits: float, media: Media | None,
              webhook_field: str | None = "webhookUrl", webhook_type: str = "", job_id: str | None = None,
-             extra: dict[str, Any] | None = None, fail_reason: str = "Failed to process the input. Please check your input resources.") -> Job:
+             extra: dict[str, Any] | None = None, record_create: bool = True,
+             fail_reason: str = "Failed to process the input. Please check your input resources.") -> Job:
     """Charge the caller and create a job (the common tail of every create handler).
 
     ``processing`` is simulated sandbox seconds after the queue; a ``job_fail`` fault
@@ -166,7 +180,8 @@ def make_job(ctx: Ctx, *, name: str, processing: float, credits: float, media: M
         finished=finished, credits=credits, media=media, webhook=webhook or None, webhook_type=webhook_type,
         extra=extra or {}, fail_reason=fail_reason if ctx.fault == "job_fail" else None,
     )
-    state.record_create(ctx.route.path, ctx.body)
+    if record_create:  # a batch request records itself once, not once per item
+        state.record_create(ctx.route.path, ctx.body)
     return state.add_job(job)
 
 

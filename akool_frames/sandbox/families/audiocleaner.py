@@ -11,7 +11,7 @@ from typing import Any
 
 from .._routes import Ctx, make_job, route
 from .._state import Job, Media, new_id
-from .._validate import ApiError, F, validate
+from .._validate import F
 from ._common import speech_seconds
 
 PREFIX = "/audiocleaner/audio/api/v1/api-keys/tts"
@@ -53,13 +53,6 @@ def voice_records() -> list[dict[str, Any]]:
             for vid, gender, language, age, emotions, name in VOICES]
 
 
-def _validate(ctx: Ctx, fields: list[F]) -> None:
-    """The shared validator, answered with audiocleaner's parameter code (no such code is documented)."""
-    try:
-        validate(ctx.body, fields, code=ctx.provider.param_code)
-    except ApiError as err:
-        raise ctx.param_error(err.msg) from None
-
 
 def credits_for(text: str) -> int:
     """One credit per started 100 characters (code points): 60 -> 1, 215 -> 3."""
@@ -73,7 +66,7 @@ def task_record(job: Job, ctx: Ctx) -> dict[str, Any]:
 
 @route("POST", f"{PREFIX}/task/create", provider="audiocleaner", kind="create", name="audiocleaner.tts")
 def create_task(ctx: Ctx) -> dict[str, Any]:
-    _validate(ctx, CREATE_FIELDS)
+    ctx.validate(CREATE_FIELDS)
     if ctx.body["voice_id"] not in {v[0] for v in VOICES}:
         raise ctx.param_error(f"Parameter error: voice_id {ctx.body['voice_id']!r} is not in the voice list")
     text: str = ctx.body["text"]
@@ -86,7 +79,7 @@ def create_task(ctx: Ctx) -> dict[str, Any]:
 
 @route("POST", f"{PREFIX}/task/get", provider="audiocleaner", kind="poll", name="audiocleaner.tts_get")
 def get_task(ctx: Ctx) -> dict[str, Any]:
-    _validate(ctx, [F("global_id", required=True, nonempty=True)])  # the create answer's job_id
+    ctx.validate([F("global_id", required=True, nonempty=True)])  # the create answer's job_id
     return task_record(ctx.job(ctx.body["global_id"], "audiocleaner.tts"), ctx)
 
 

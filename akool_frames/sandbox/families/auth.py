@@ -13,8 +13,8 @@ from .._validate import ApiError, F, validate
 def get_token(ctx: Ctx) -> Raw:
     validate(ctx.body, [F("clientId", required=True), F("clientSecret", required=True)])
     cfg = ctx.state.config
-    if not (hmac.compare_digest(str(ctx.body["clientId"]), cfg.client_id)
-            and hmac.compare_digest(str(ctx.body["clientSecret"]), cfg.client_secret)):
+    if not (hmac.compare_digest(str(ctx.body["clientId"]).encode(), cfg.client_id.encode())
+            and hmac.compare_digest(str(ctx.body["clientSecret"]).encode(), cfg.client_secret.encode())):
         raise ApiError(1101, "Invalid authorization or The request token has expired")
     token = "tk_" + os.urandom(24).hex()
     with ctx.state.lock:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from .._routes import Ctx, Raw, make_job, route
@@ -202,11 +201,9 @@ def create_batch(ctx: Ctx) -> dict[str, Any]:
     success: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
     for i in range(count):
-        # Each item is its own create (counted, charged and duplicate-checked per item: the index keeps
-        # items of one request apart, while a resent identical request still shows as duplicates).
-        item_ctx = dataclasses.replace(ctx, body={**body, "_batch_index": i})
+        # Each item is its own job (charged per item); the request counts as one create below.
         try:
-            job = make_job(item_ctx, name="image_to_video", processing=_processing(length), credits=credits,
+            job = make_job(ctx, name="image_to_video", record_create=False, processing=_processing(length), credits=credits,
                            media=Media("mp4", float(length)), webhook_field="webhookurl",
                            webhook_type=WEBHOOK_TYPE, extra={"fields": fields})
         except ApiError as err:
@@ -216,6 +213,7 @@ def create_batch(ctx: Ctx) -> dict[str, Any]:
             errors.append({"code": err.code, "msg": err.msg})
             continue
         success.append(record(job, ctx, "batch"))
+    ctx.state.record_create(ctx.route.path, ctx.body)
     return {"successList": success, "errorList": errors}
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from .._routes import Ctx, make_job, route
 from .._state import Job, Media, SandboxState, static_file
-from .._validate import ApiError, F, one_of_required, validate
+from .._validate import ApiError, F
 from ._common import price
 
 NAME = "kling.custom_voice"
@@ -74,13 +74,6 @@ def preset_objects(base_url: str) -> list[dict[str, Any]]:
     } for voice_id, name in PRESETS]
 
 
-def _params(ctx: Ctx, fn: Any, *args: Any, **kwargs: Any) -> None:
-    """Run a shared validator and answer with Kling's parameter error (code 1201, HTTP 400)."""
-    try:
-        fn(*args, code=ctx.provider.param_code, **kwargs)
-    except ApiError as err:
-        raise ctx.param_error(err.msg) from None
-
 
 def _tasks(ctx: Ctx) -> list[Job]:
     """The account's custom-voice tasks, newest first."""
@@ -96,15 +89,15 @@ def _page(ctx: Ctx, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
             values[key] = int(raw) if raw not in (None, "") else default
         except ValueError:
             raise ctx.param_error(f"Parameter error: {key} must be an integer; got {raw!r}") from None
-    _params(ctx, validate, values, [F(k, "int", **PAGE_RANGE) for k in PAGE_DEFAULTS])
+    ctx.validate([F(k, "int", **PAGE_RANGE) for k in PAGE_DEFAULTS], values)
     num, size = values["pageNum"], values["pageSize"]
     return items[(num - 1) * size: num * size]  # data is a bare array: no total is documented
 
 
 @route("POST", f"{BASE}/custom-voices", provider="kling", kind="create", name=NAME)
 def create_custom_voice(ctx: Ctx) -> dict[str, Any]:
-    _params(ctx, validate, ctx.body, CREATE_FIELDS)
-    _params(ctx, one_of_required, ctx.body, ("voice_url", "video_id"), exactly=True)
+    ctx.validate(CREATE_FIELDS)
+    ctx.one_of(("voice_url", "video_id"), exactly=True)
     source = "voice_url" if ctx.body.get("voice_url") else "video_id"
     # A video_id names an earlier Kling video the sandbox never made: its length comes from
     # SandboxConfig.media (keyed by the id) or the default, like any unknown URL.
@@ -142,7 +135,7 @@ def list_preset_voices(ctx: Ctx) -> list[dict[str, Any]]:
 @route("POST", f"{BASE}/delete-voices", provider="kling", kind="delete", name="kling.delete_voice")
 def delete_voice(ctx: Ctx) -> dict[str, Any]:
     """Only custom voices can be deleted. Answers with the task object (a superset of {task_id, task_status})."""
-    _params(ctx, validate, ctx.body, [F("voice_id", required=True, nonempty=True)])
+    ctx.validate([F("voice_id", required=True, nonempty=True)])
     voice_id = ctx.body["voice_id"]
     if any(voice_id == preset for preset, _ in PRESETS):
         raise ctx.param_error(f"Parameter error: voice_id {voice_id!r} is a preset voice; only custom voices can be deleted")
