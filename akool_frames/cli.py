@@ -23,11 +23,12 @@ def _load_scripts(limit: int | None) -> Any:
 
 def _summary(label: str, frame: Any, prefix: str) -> str:
     counts = Counter(frame[prefix + "status"].astype(object).fillna("none"))
-    charged = frame[prefix + "credits"].sum(skipna=True)
+    charged = frame[prefix + "credits"]
+    charged_text = f"{charged.sum(skipna=True):.4g}" if charged.notna().any() else "not reported by the API"
     est = frame[prefix + "credits_est"]
     est_text = f"{est.sum(skipna=True):.4g}" if est.notna().all() else "no documented price"
     statuses = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    return f"  {label:<14} {statuses:<28} credits charged {charged:.4g} (estimate: {est_text})"
+    return f"  {label:<14} {statuses:<16} credits charged: {charged_text} (estimate: {est_text})"
 
 
 def demo(out: str, limit: int | None, time_scale: float) -> int:

@@ -114,7 +114,7 @@ class Sandbox:
             "kling_access_key": self.kling_access_key, "kling_secret_key": self.kling_secret_key,
             "kling_base_url": self.kling_url, "plan": self.config.plan,
             # Jobs finish time_scale times faster here: poll and reconcile as much sooner.
-            "poll_interval": max(0.02, 40.0 / self.config.time_scale),
+            "poll_interval": max(0.02, 4.0 / self.config.time_scale),
             "reconcile_after": max(0.05, 20.0 / self.config.time_scale),
         }
 
