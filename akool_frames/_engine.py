@@ -4,24 +4,31 @@
          -> ledger (intent) -> create -> ledger (job id) -> follow (batched polls) -> ledger (terminal)
          -> one Outcome per row, in order
 
-Never pays twice: a key whose latest ledger attempt has a job id is followed, not sent again;
-an intent without a job id (a crash, or a lost answer) is reconciled through the provider's list
-endpoint where one exists, and stays ``unknown`` where none does.
+Never pays twice: a key whose latest ledger attempt has a job id is followed, not sent again. A create
+that may have reached the provider without its answer coming back (a crash, a reset, a 5xx) is
+reconciled through the provider's list endpoint where one exists: the job found there is adopted, and
+only a create provably absent from the list is sent again. Where there is no list, the row stays
+``unknown`` and is never resent on its own.
+
+Following runs while the creates still go out: each job is polled as soon as it has an id, batched
+where the poll endpoint takes many ids, so a long run finishes its first jobs long before its last
+create.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from . import media
-from ._errors import APIError, AuthError, BudgetExceeded, NotFound, ServerError, TransportError, ValidationError
+from ._errors import AkoolError, APIError, AuthError, BudgetExceeded, NotFound, ServerError, TransportError, ValidationError
 from ._ledger import CALLBACK_FIELDS, Entry, ledger_key
 from .jobs import JobSpec, PriceContext, get_job, get_path, validate_body
 from .pricing import estimate as price_of
@@ -29,6 +36,9 @@ from .pricing import estimate as price_of
 __all__ = ["Outcome", "ProgressSink", "execute", "refresh_jobs", "download_files", "prepare"]
 
 RESENDABLE = frozenset({"rejected", "skipped"})  # ledger states where no job exists
+TERMINAL = frozenset({"completed", "failed"})  # provider states after which a job is not polled again
+RESEND_ROUNDS = 3  # per call: a create lost, looked up, provably absent and sent again, at most this often
+FAILED_POLLS = 5  # consecutive failed polls (or answers without the job) before a job is given up on
 
 
 @dataclass
@@ -76,15 +86,81 @@ def prepare(spec: JobSpec, params: Mapping[str, Any], plan: str) -> tuple[dict[s
     return body, validate_body(spec, body, plan)
 
 
+# --------------------------------------------------------------------------- progress
+class _Tally:
+    """Turns engine events into ProgressSink calls: every job counted once as submitted (its create
+    settled, whichever way) and once as finished (nothing more will happen to it in this call).
+
+    Bars count jobs (ledger keys) to send or follow; identical rows share a job. Statuses are
+    counted by row, as the result frame shows them.
+    """
+
+    def __init__(self, sink: ProgressSink | None, rows: Mapping[str, int]) -> None:
+        self.sink = sink
+        self.rows = rows  # key -> rows sharing it
+        self.status: dict[str, str] = {}
+        self.credits: dict[str, float] = {}
+        self._submitted: set[str] = set()
+        self._finished: set[str] = set()
+
+    def start(self, credits_est: float) -> None:
+        if self.sink:
+            self.sink.start(len(self.rows), credits_est)
+
+    def submitted(self, key: str) -> None:
+        if key not in self._submitted:
+            self._submitted.add(key)
+            if self.sink:
+                self.sink.submitted()
+
+    def finished(self, key: str) -> None:
+        """The job reached its end for this call (terminal, or given up on as unknown/skipped)."""
+        self.submitted(key)
+        if key not in self._finished:
+            self._finished.add(key)
+            if self.sink:
+                self.sink.finished()
+
+    def note(self, key: str, status: str, credits: float | None = None) -> None:
+        self.status[key] = status
+        if credits is not None:
+            self.credits[key] = credits
+
+    def report(self) -> None:
+        if self.sink:
+            by_status = Counter({s: 0 for s in self.status.values()})
+            for key, status in self.status.items():
+                by_status[status] += self.rows.get(key, 1)
+            self.sink.counts(dict(by_status), sum(self.credits.values()))
+
+
 # --------------------------------------------------------------------------- one run
+@dataclass(frozen=True)
+class _Item:
+    """One create to send: the ledger key, the documented body, its estimate; ``again`` adds a ledger
+    attempt after an earlier one (force=True, or a create provably absent at the provider)."""
+
+    key: str
+    body: dict[str, Any]
+    estimate: float | None
+    again: bool = False
+
+
+_NO_LIST = ("The create may have reached {provider} but its answer was lost, and {job} has no list endpoint to "
+            "check. Look for it in your account; re-run with force=True to send it again.")
+
+
 @dataclass
 class _Run:
     client: Any
     spec: JobSpec
-    progress: ProgressSink | None
+    tally: _Tally
     deadline: float | None
-    state: dict[str, Entry] = field(default_factory=dict)  # key -> latest ledger entry
+    state: dict[str, Entry] = field(default_factory=dict)  # key -> latest ledger entry (as last read)
     abort: str | None = None
+    lost_at: dict[str, float] = field(default_factory=dict)  # key -> when its create's answer was lost
+    creates: int = 0  # creates this run sent: how far back a list look-up has to page
+    follower: _Follower | None = None
 
     @property
     def ledger(self) -> Any:
@@ -105,110 +181,213 @@ class _Run:
     def refresh_state(self, keys: Sequence[str]) -> None:
         self.state.update(self.ledger.latest(keys))
 
+    # ------------------------------------------------------------------ the whole call
+    async def go(self, new: list[_Item], lost: list[_Item], known: list[Entry], *, follow: bool) -> None:
+        """Send ``new``, reconcile ``lost`` (crash leftovers), and in run mode follow every job to its end."""
+        task = None
+        if follow:
+            self.follower = _Follower(self)
+            task = asyncio.create_task(self.follower.loop())
+        try:
+            for entry in known:
+                self._track(entry.key, str(entry.job_id), entry.status, entry.credits)
+            # Crash leftovers first: the provider's list then still has their jobs near the top.
+            todo = (await self.reconcile(lost, may_resend=True) if lost else []) + new
+            for round_ in range(RESEND_ROUNDS + 1):
+                lost = await self.submit_all(todo)
+                if not lost:
+                    break
+                todo = await self.reconcile(lost, may_resend=round_ < RESEND_ROUNDS)
+            if self.follower and task:
+                self.follower.close()
+                await task
+        finally:
+            if task and not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+
+    def _track(self, key: str, job_id: str, status: str, credits: float | None) -> None:
+        """A key now has a job: count it, and follow it unless it is over (or this call only submits)."""
+        self.tally.note(key, status, credits)
+        self.tally.submitted(key)
+        if status in TERMINAL:
+            self.tally.finished(key)
+        elif self.follower:
+            self.follower.add(job_id, key)
+
+    def _settle(self, key: str, status: str, error: str | None) -> None:
+        """A create that made no job (rejected, skipped) or may have made one nobody can find (unknown)."""
+        self.ledger.settle(key, status, error)
+        self.tally.note(key, status)
+        self.tally.finished(key)
+
     # ------------------------------------------------------------------ create
-    async def create(self, key: str, body: dict[str, Any], estimate: float | None, *, new_attempt: bool) -> None:
-        spec = self.spec
-        if self.abort or self.expired():
-            self.ledger.intend([(key, self.where, spec.name, body, estimate)], new_attempt=new_attempt)
-            self.ledger.settle(key, "skipped", f"not sent: {self.abort or 'the run timed out first'}")
-            return
-        sent = dict(body)
+    async def submit_all(self, items: list[_Item]) -> list[_Item]:
+        """Send creates through a pool the size of the client's concurrency; returns those whose answer
+        was lost (they may exist at the provider: reconcile them, never resend blindly)."""
+        queue, lost = deque(items), []
+
+        async def worker() -> None:
+            while queue:
+                item = queue.popleft()
+                if await self.create(item):
+                    lost.append(item)
+
+        await asyncio.gather(*(worker() for _ in range(min(len(items), self.client.max_concurrency))))
+        return lost
+
+    def _outgoing(self, item: _Item) -> dict[str, Any]:
+        """The body as sent: plus the callback URL and, where the provider keeps one, an id to find it by."""
+        spec, sent = self.spec, dict(item.body)
         if spec.webhook_field and self.client.webhook_url:
             sent[spec.webhook_field] = self.client.webhook_url
         if spec.idempotency_field and not sent.get(spec.idempotency_field):
-            sent[spec.idempotency_field] = key[:32]  # lets a lost answer be found again by this id
+            sent[spec.idempotency_field] = item.key[:32]  # lets a lost answer be found again by this id
+        return sent
+
+    async def create(self, item: _Item) -> bool:
+        """Send one create. True when its answer was lost, so it may or may not exist at the provider."""
+        spec, key = self.spec, item.key
+        intent = [(key, self.where, spec.name, item.body, item.estimate)]
+        if self.abort or self.expired():
+            self.ledger.intend(intent, new_attempt=item.again)
+            self._settle(key, "skipped", f"not sent: {self.abort or 'the run timed out first'}")
+            return False
+        sent = self._outgoing(item)
         # The intent is committed before anything leaves: a crash from here on is reconciled, not resent.
-        self.ledger.intend([(key, self.where, spec.name, body, estimate)], new_attempt=new_attempt)
-        create, id_path, record_path = spec.create_for(body)
+        self.ledger.intend(intent, new_attempt=item.again)
+        path, id_path, record_path = spec.create_for(item.body)
+        self.creates += 1
         try:
-            answer = await self.http.request(spec.provider, "POST", create, body=sent, create=True)
+            answer = await self.http.request(spec.provider, "POST", path, body=sent, create=True)
         except AuthError as exc:
             self.abort = f"authentication failed ({exc})"
-            self.ledger.settle(key, "rejected", str(exc))
-            return
-        except APIError as exc:
-            self.ledger.settle(key, "rejected", str(exc))
-            return
+            self._settle(key, "rejected", str(exc))
+            return False
+        except APIError as exc:  # a business error: the provider refused it, nothing was made
+            self._settle(key, "rejected", str(exc))
+            return False
         except (TransportError, ServerError) as exc:
             if isinstance(exc, TransportError) and not exc.may_have_reached:
-                self.ledger.settle(key, "skipped", f"not sent: {exc}")
-            else:
-                self.ledger.settle(key, "unknown", f"{exc} The create may have reached the provider.")
-            return
+                self._settle(key, "skipped", f"not sent: {exc}")
+                return False
+            # Recorded as unknown at once, so a crash before the reconciliation leaves the truth behind.
+            self.ledger.settle(key, "unknown", f"{exc} The create may have reached the provider.")
+            self.lost_at[key] = time.time()
+            return True
         job_id = get_path(answer, id_path)
         if job_id in (None, ""):
-            self.ledger.settle(key, "unknown", f"the create answer carried no job id at {id_path}")
-            return
-        record = get_path(answer, record_path, {})
-        status, _, credits, _ = _read(spec, record, create=True)
-        self.ledger.submitted(key, str(job_id), status, credits)
-        if self.progress:
-            self.progress.submitted()
+            self._settle(key, "unknown", f"the create answer carried no job id at {id_path}")
+            return False
+        self._adopt(key, str(job_id), get_path(answer, record_path, {}))
+        return False
+
+    def _adopt(self, key: str, job_id: str, record: Any) -> None:
+        """Record the job a create made (from its answer, or found again in the provider's list)."""
+        status, url, credits, error = _read(self.spec, record, create=True)
+        self.ledger.submitted(key, job_id, status, credits)
+        if status in TERMINAL:  # done already (a quick job, or one adopted late): keep its result too
+            self.ledger.update([(job_id, status, url, credits, error)])
+        self._track(key, job_id, status, credits)
 
     # ------------------------------------------------------------------ reconcile
-    async def reconcile(self, items: list[tuple[str, dict[str, Any], float | None]]) -> None:
-        """Keys whose create may have reached the provider: adopt the job found, resend if provably absent."""
+    async def reconcile(self, items: list[_Item], *, may_resend: bool) -> list[_Item]:
+        """Creates that may have reached the provider: adopt the job found; return those provably absent
+        (to send again, when ``may_resend``); leave the rest ``unknown`` with what to do about it."""
         spec = self.spec
         if spec.reconcile is None and not spec.idempotency_field:
-            for key, _, _ in items:
-                self.ledger.settle(key, "unknown", (
-                    f"The create may have reached {spec.provider} but its answer was lost, and {spec.name} has no "
-                    "list endpoint to check. Look for it in your account; re-run with force=True to send it again."))
-            return
-        oldest = min(self.state[k].created_at for k, _, _ in items if k in self.state) if self.state else time.time()
-        wait = self.client.reconcile_after - (time.time() - oldest)
-        if wait > 0:
-            await asyncio.sleep(wait)  # let the provider's list catch up with the lost create
-        found = await (self._find_by_idempotency(items) if spec.idempotency_field else self._find_in_list(items))
+            for item in items:
+                self._settle(item.key, "unknown", _NO_LIST.format(provider=spec.provider, job=spec.name))
+            return []
+        await self._let_list_catch_up(items)
+        try:
+            found, absent = await (self._find_by_idempotency(items) if spec.idempotency_field
+                                   else self._find_in_list(items))
+        except AkoolError as exc:
+            for item in items:
+                self._settle(item.key, "unknown", f"The create's answer was lost and looking it up failed ({exc}). "
+                             "Re-run the same rows later: they are looked up again, not resent.")
+            return []
         resend = []
-        for key, body, estimate in items:
-            record = found.get(key)
-            if record is None:
-                resend.append((key, body, estimate))
-                continue
-            status, _, credits, _ = _read(spec, record, create=True)
-            job_id = str(get_path(record, spec.reconcile.record_id if spec.reconcile else "task_id"))
-            self.ledger.submitted(key, job_id, status, credits)
-        await asyncio.gather(*(self.create(k, b, e, new_attempt=True) for k, b, e in resend))
+        for item in items:
+            if item.key in found:
+                job_id, record = found[item.key]
+                self._adopt(item.key, job_id, record)
+            elif item.key in absent and may_resend:
+                resend.append(replace(item, again=True))
+            elif item.key in absent:
+                self._settle(item.key, "unknown", f"The create's answer was lost {RESEND_ROUNDS + 1} times. "
+                             "Re-run the same rows to look it up and try again.")
+            else:
+                self._settle(item.key, "unknown", "The create's answer was lost and it is not among the newest "
+                             f"records of {spec.provider}'s list. Look for it in your account; re-run with "
+                             "force=True to send it again.")
+        return resend
 
-    async def _find_in_list(self, items: list[tuple[str, dict[str, Any], float | None]]) -> dict[str, Any]:
+    async def _let_list_catch_up(self, items: list[_Item]) -> None:
+        """A provider's list may show a job a moment after its create: wait ``reconcile_after`` from the
+        latest loss (for crash leftovers, from their last ledger write)."""
+        def lost_at(item: _Item) -> float:
+            entry = self.state.get(item.key)
+            return self.lost_at.get(item.key, entry.updated_at if entry else 0.0)
+
+        wait = self.client.reconcile_after - (time.time() - max(lost_at(i) for i in items))
+        if self.deadline is not None:
+            wait = min(wait, self.deadline - time.monotonic())
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    async def _find_in_list(self, items: list[_Item]) -> tuple[dict[str, tuple[str, Any]], set[str]]:
+        """Page the list, newest first: (key -> (job id, record) found, keys provably absent).
+
+        Absent is only proven by reaching the end of the list; the pages looked at cover the spec's
+        ``pages`` plus every create this run sent since, so a long run cannot push a lost job out of sight.
+        """
         rec = self.spec.reconcile
         assert rec is not None
-        claimed = self.ledger.claimed_job_ids(self.spec.name)
-        found: dict[str, Any] = {}
-        pending = {key: body for key, body, _ in items}
-        for page in range(1, rec.pages + 1):
-            params = {**rec.query, "page": str(page), "size": str(rec.size)}
-            answer = await self.http.request(self.spec.provider, "GET", rec.path, params=params)
+        claimed = self.ledger.claimed_job_ids(self.spec.name)  # jobs that belong to other rows already
+        pending = {item.key: item.body for item in items}
+        found: dict[str, tuple[str, Any]] = {}
+        for page in range(1, rec.pages + math.ceil(self.creates / rec.size) + 1):
+            answer = await self.http.request(self.spec.provider, "GET", rec.path,
+                                             params={**rec.query, "page": str(page), "size": str(rec.size)})
             records = get_path(answer, rec.records) or []
             for record in records:
                 rid = str(get_path(record, rec.record_id))
-                if rid in claimed:
-                    continue
-                for key, body in list(pending.items()):
-                    if rec.match(record, body):
-                        found[key] = record
-                        claimed.add(rid)
-                        del pending[key]
-                        break
-            if not pending or len(records) < rec.size:
-                break
-        return found
+                key = next((k for k, body in pending.items() if rec.match(record, body)), None)
+                if key is not None and rid not in claimed:
+                    found[key] = (rid, record)
+                    claimed.add(rid)
+                    del pending[key]
+            if not pending:
+                return found, set()
+            if len(records) < rec.size:  # the end of the list: what is not there was never made
+                return found, set(pending)
+        return found, set()
 
-    async def _find_by_idempotency(self, items: list[tuple[str, dict[str, Any], float | None]]) -> dict[str, Any]:
-        found = {}
-        for key, body, _ in items:
-            external = body.get(self.spec.idempotency_field) or key[:32]  # type: ignore[arg-type]
+    async def _find_by_idempotency(self, items: list[_Item]) -> tuple[dict[str, tuple[str, Any]], set[str]]:
+        """Ask for each lost create by the id it was sent with (Kling's external_task_id)."""
+        spec = self.spec
+        assert spec.idempotency_field is not None
+        found: dict[str, tuple[str, Any]] = {}
+        absent: set[str] = set()
+        for item in items:
+            external = str(item.body.get(spec.idempotency_field) or item.key[:32])
             try:
-                answer = await self.http.request(self.spec.provider, *self._poll_request([str(external)]))
+                answer = await self.http.request(spec.provider, *self._poll_request([external]))
             except NotFound:
+                absent.add(item.key)
                 continue
-            record = get_path(answer, self.spec.poll.records)
+            record = get_path(answer, spec.poll.records)
             if record:
-                found[key] = record
-        return found
+                # The record carries its id where the create answer's record does (Kling: task_id).
+                found[item.key] = (str(get_path(record, spec.id_path.removeprefix(spec.create_record + "."))),
+                                   record)
+            else:
+                absent.add(item.key)
+        return found, absent
 
-    # ------------------------------------------------------------------ follow
+    # ------------------------------------------------------------------ poll
     def _poll_request(self, ids: list[str]) -> tuple[str, str]:
         poll = self.spec.poll
         return poll.method, poll.path.replace("{id}", ids[0]) if poll.id_in == "path" else poll.path
@@ -230,54 +409,134 @@ class _Run:
         by_id = {str(get_path(r, poll.record_id)): r for r in records or []}
         return {i: by_id.get(i, _MISSING) for i in ids}
 
-    async def follow(self, jobs: dict[str, str]) -> None:
-        """Poll ``jobs`` (job id -> key) until each is terminal or the deadline passes."""
-        spec = self.spec
-        every = self.client.poll_interval or spec.poll.every
-        loop = asyncio.get_running_loop()
-        due = {job_id: loop.time() + every for job_id in jobs}
-        misses: Counter[str] = Counter()
-        while jobs and not self.expired():
-            now = loop.time()
-            ready = [j for j in jobs if due[j] <= now]
-            if not ready:
-                await asyncio.sleep(max(0.0, min(due[j] for j in jobs) - now))
-                continue
-            size = spec.poll.max_ids if spec.poll.many else 1
-            batches = [ready[i: i + size] for i in range(0, len(ready), size)]
-            results = await asyncio.gather(*(self.poll(b) for b in batches), return_exceptions=True)
-            updates, done = [], 0
-            for batch, result in zip(batches, results, strict=True):
-                if isinstance(result, BaseException):
-                    if isinstance(result, asyncio.CancelledError):
-                        raise result
-                    for job_id in batch:
-                        due[job_id] = loop.time() + every  # transient: try again next round
-                    continue
-                for job_id, record in result.items():
-                    if record is _MISSING or isinstance(record, NotFound):
-                        misses[job_id] += 1
-                        if misses[job_id] >= 5:
-                            updates.append((job_id, "failed", None, None, f"{spec.provider} no longer knows job {job_id}"))
-                            del jobs[job_id]
-                            done += 1
-                        else:
-                            due[job_id] = loop.time() + every
-                        continue
-                    status, url, credits, error = _read(spec, record)
-                    updates.append((job_id, status, url, credits, error))
-                    if status in ("completed", "failed"):
-                        del jobs[job_id]
-                        done += 1
-                    else:
-                        due[job_id] = loop.time() + every
-            if updates:
-                self.ledger.update(updates)
-            if self.progress and done:
-                self.progress.finished(done)
-
 
 _MISSING = object()
+
+
+class _Follower:
+    """Polls a run's jobs until each is terminal (or the deadline passes).
+
+    Each job is polled one interval (the client's poll_interval, else its job type's) after its create,
+    then at growing spacings, so long jobs do not cost a poll per interval for their whole life. Where
+    the poll endpoint takes many ids, a poll that is due takes along every job due within half an
+    interval: requests then carry full batches instead of a trickle of ids each.
+    """
+
+    GROWTH = 1.25  # each poll that finds a job unfinished spaces its next poll further apart ...
+    MAX_SPACING = 4.0  # ... up to this many intervals
+
+    def __init__(self, run: _Run) -> None:
+        poll = run.spec.poll
+        self.run = run
+        self.every = run.client.poll_interval or poll.every
+        self.size = poll.max_ids if poll.many else 1
+        self.window = self.every / 2 if poll.many else 0.0
+        self.jobs: dict[str, str] = {}  # job id -> ledger key
+        self.due: dict[str, float] = {}  # job id -> loop time of its next poll
+        self.spacing: dict[str, float] = {}
+        self.failures: Counter[str] = Counter()  # consecutive polls that did not tell its state
+        self.last: dict[str, tuple[str, str | None, float | None, str | None]] = {}  # job id -> last read
+        self.closed = False
+        self._wake = asyncio.Event()
+
+    def add(self, job_id: str, key: str) -> None:
+        now = asyncio.get_running_loop().time()
+        self.jobs[job_id] = key
+        self.spacing[job_id] = self.every
+        self.due[job_id] = now + self.every
+        self._wake.set()
+
+    def close(self) -> None:
+        """No more jobs will be added: the loop ends once the last one is over."""
+        self.closed = True
+        self._wake.set()
+
+    async def loop(self) -> None:
+        clock = asyncio.get_running_loop()
+        while not self.run.expired():
+            if not self.due:
+                if self.closed:
+                    return
+                await self._sleep(None)
+                continue
+            now = clock.time()
+            first = min(self.due.values())
+            if first > now:
+                await self._sleep(first - now)
+                continue
+            ready = sorted((j for j, t in self.due.items() if t <= now + self.window), key=self.due.__getitem__)
+            for job_id in ready:
+                del self.due[job_id]  # in flight; put back by _again unless over
+            await self.poll_once(ready)
+
+    async def _sleep(self, seconds: float | None) -> None:
+        """Until ``seconds`` pass, a job is added, or the follower is closed (and never past the deadline)."""
+        if self.run.deadline is not None:
+            left = max(0.0, self.run.deadline - time.monotonic())
+            seconds = left if seconds is None else min(seconds, left)
+        self._wake.clear()
+        try:
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        except TimeoutError:
+            pass
+
+    async def poll_once(self, ids: list[str]) -> None:
+        """Poll ``ids`` once (in batches), record what came back, and schedule the unfinished again."""
+        batches = [ids[i: i + self.size] for i in range(0, len(ids), self.size)]
+        results = await asyncio.gather(*(self.run.poll(b) for b in batches), return_exceptions=True)
+        updates = []
+        for batch, result in zip(batches, results, strict=True):
+            if isinstance(result, BaseException):
+                if not isinstance(result, Exception):  # cancelled, interrupted: not ours to swallow
+                    raise result
+                for job_id in batch:
+                    self._failed(job_id, f"could not poll it ({result})")
+                continue
+            for job_id, record in result.items():
+                if record is _MISSING or isinstance(record, NotFound):
+                    self._failed(job_id, f"{self.run.spec.provider} does not know job {job_id}", gone=True)
+                    continue
+                self.failures.pop(job_id, None)
+                read = _read(self.run.spec, record)
+                self.last[job_id] = read
+                updates.append((job_id, *read))
+                self._note(job_id, read[0], read[2])
+                if read[0] in TERMINAL:
+                    self._over(job_id)
+                else:
+                    self._again(job_id)
+        if updates:
+            self.run.ledger.update(updates)
+        self.run.tally.report()
+
+    def _failed(self, job_id: str, why: str, *, gone: bool = False) -> None:
+        """A poll that told nothing about the job: try again, up to FAILED_POLLS times in a row."""
+        self.failures[job_id] += 1
+        if self.failures[job_id] < FAILED_POLLS:
+            self._again(job_id)
+            return
+        if gone:  # the provider keeps answering without it: it is not coming back
+            self.last[job_id] = ("failed", None, None, f"{why} (any more)")
+            self.run.ledger.update([(job_id, *self.last[job_id])])
+            self._note(job_id, "failed", None)
+        else:  # the job may well be running: leave its status, say why it is not followed
+            self.run.ledger.note_error(job_id, f"Stopped following it: {why}. Refresh the rows later.")
+        self._over(job_id)
+
+    def _note(self, job_id: str, status: str, credits: float | None) -> None:
+        if job_id in self.jobs:
+            self.run.tally.note(self.jobs[job_id], status, credits)
+
+    def _again(self, job_id: str) -> None:
+        spacing = self.spacing.get(job_id, self.every / self.GROWTH)  # a one-off refresh never add()ed it
+        self.spacing[job_id] = min(spacing * self.GROWTH, self.every * self.MAX_SPACING)
+        self.due[job_id] = asyncio.get_running_loop().time() + self.spacing[job_id]
+
+    def _over(self, job_id: str) -> None:
+        self.due.pop(job_id, None)
+        key = self.jobs.get(job_id)
+        if key is not None:
+            self.run.tally.finished(key)
 
 
 def _read(spec: JobSpec, record: Any, *, create: bool = False) -> tuple[str, str | None, float | None, str | None]:
@@ -297,6 +556,8 @@ def _read(spec: JobSpec, record: Any, *, create: bool = False) -> tuple[str, str
     if status == "failed":
         reasons = [f"{f}: {v}" for f in spec.error_fields if (v := get_path(record, f)) not in (None, "", [])]
         error = "; ".join(reasons) or f"the job failed at {spec.provider} (no reason given)"
+        if spec.credit_field:
+            credits = 0.0  # a failed job is not charged (the documented failed records show 0)
     return status, (str(url) if url else None), credits, error
 
 
@@ -369,78 +630,61 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
         return outcomes
 
     client.credentials(spec.provider)
-    deadline = time.monotonic() + timeout if timeout is not None else None
-    run = _Run(client, spec, progress, deadline)
-    groups: dict[str, list[int]] = {}
+    where = f"{spec.provider}@{client.base_urls[spec.provider]}"
+    groups: dict[str, list[int]] = {}  # ledger key -> rows (identical rows share one job)
     for i, body in enumerate(bodies):
         if body is not None:
-            groups.setdefault(ledger_key(run.where, spec.name, body), []).append(i)
-    run.refresh_state(list(groups))
-    new, adopt, lost = [], [], []
-    for key, members in groups.items():
-        entry = run.state.get(key)
-        first = members[0]
-        item = (key, bodies[first], outcomes[first].credits_est)
-        if force or entry is None or entry.status in RESENDABLE:
-            new.append((*item, entry is not None))
-        elif entry.job_id:
-            adopt.append(key)
-        else:
-            lost.append(item)  # an intent (crash) or an unknown create: reconcile, never blindly resend
-    # Budget: what would be newly sent. Rows without a price cannot be promised under a budget.
-    if budget is not None:
-        priced = [e for _, _, e, _ in new if e is not None]
-        total = sum(priced)
-        if total > budget:
-            raise BudgetExceeded(total, budget, unpriced=len(new) - len(priced))
-        held = {k for k, _, e, _ in new if e is None}
-        for key in held:
-            for i in groups[key]:
-                outcomes[i] = Outcome("skipped", credits_est=None,
-                                      error="not sent: no price is known for this row, so budget= cannot cover it")
-        new = [n for n in new if n[0] not in held]
-        for key in held:
-            del groups[key]
-    if progress:
-        progress.start(len(rows), sum(o.credits_est or 0 for o in outcomes))
+            groups.setdefault(ledger_key(where, spec.name, body), []).append(i)
+    state = client.ledger.latest(list(groups))
+    new, lost, known = _sort_out(groups, state, bodies, outcomes, force)
+    new = _budget_gate(budget, new, groups, outcomes)
+    tally = _Tally(progress, {key: len(groups[key]) for key in [*(i.key for i in new + lost), *(e.key for e in known)]})
+    deadline = time.monotonic() + timeout if timeout is not None else None
+    run = _Run(client, spec, tally, deadline, state=state)
+    tally.start(sum(outcomes[groups[key][0]].credits_est or 0.0 for key in tally.rows))
     try:
-        await _submit_all(run, new)
-        if lost:
-            run.refresh_state([k for k, _, _ in lost])
-            await run.reconcile(lost)
-        run.refresh_state(list(groups))
-        if mode == "run":
-            active = {e.job_id: k for k, e in run.state.items()
-                      if k in groups and e.job_id and e.status not in ("completed", "failed")}
-            if progress:
-                progress.finished(sum(1 for k, e in run.state.items() if k in groups and e.terminal))
-            await run.follow(dict(active))
-            run.refresh_state(list(groups))
+        await run.go(new, lost, known, follow=mode == "run")
     finally:
+        tally.report()
         if progress:
-            by_status = Counter(_row_status(run.state.get(k)) for k, m in groups.items() for _ in m)
-            progress.counts(by_status, sum((run.state[k].credits or 0) for k in groups if k in run.state))
             progress.close()
-    for key, members in groups.items():
-        entry = run.state.get(key)
-        for i in members:
-            outcomes[i] = _outcome(entry, outcomes[i].credits_est)
+    latest = client.ledger.latest(list(tally.rows))
+    for key in tally.rows:
+        for i in groups[key]:
+            outcomes[i] = _outcome(latest.get(key), outcomes[i].credits_est)
     return outcomes
 
 
-async def _submit_all(run: _Run, new: list[tuple[str, dict[str, Any], float | None, bool]]) -> None:
-    """Creates through a worker pool the size of the client's concurrency."""
-    queue: asyncio.Queue[tuple[str, dict[str, Any], float | None, bool]] = asyncio.Queue()
+def _sort_out(groups: Mapping[str, list[int]], state: Mapping[str, Entry], bodies: list[dict[str, Any] | None],
+              outcomes: list[Outcome], force: bool) -> tuple[list[_Item], list[_Item], list[Entry]]:
+    """Split the keys by what the ledger knows: (to send, lost creates to reconcile, jobs that exist)."""
+    new, lost, known = [], [], []
+    for key, members in groups.items():
+        entry, first = state.get(key), members[0]
+        item = _Item(key, bodies[first] or {}, outcomes[first].credits_est, again=entry is not None)
+        if force or entry is None or entry.status in RESENDABLE:
+            new.append(item)
+        elif entry.job_id:
+            known.append(entry)
+        else:
+            lost.append(item)  # an intent (crash) or an unknown create: reconcile, never blindly resend
+    return new, lost, known
+
+
+def _budget_gate(budget: float | None, new: list[_Item], groups: Mapping[str, list[int]],
+                 outcomes: list[Outcome]) -> list[_Item]:
+    """What would be newly sent must fit ``budget``; rows without a price cannot be promised under it."""
+    if budget is None:
+        return new
+    priced = [item.estimate for item in new if item.estimate is not None]
+    if sum(priced) > budget:
+        raise BudgetExceeded(sum(priced), budget, unpriced=len(new) - len(priced))
     for item in new:
-        queue.put_nowait(item)
-
-    async def worker() -> None:
-        while not queue.empty():
-            key, body, estimate, seen = queue.get_nowait()
-            await run.create(key, body, estimate, new_attempt=seen)
-
-    workers = min(len(new), run.client.max_concurrency)
-    await asyncio.gather(*(worker() for _ in range(workers)))
+        if item.estimate is None:
+            for i in groups[item.key]:
+                outcomes[i] = Outcome("skipped", error="not sent: no price is known for this row, so budget= "
+                                                       "cannot cover it")
+    return [item for item in new if item.estimate is not None]
 
 
 def _row_status(entry: Entry | None) -> str:
@@ -470,28 +714,32 @@ async def refresh_jobs(client: Any, job_ids: Sequence[str | None], job: str | No
             raise ValidationError(msg)
         by_job.setdefault(name, set()).add(job_id)
     deadline = time.monotonic() + timeout if timeout is not None else None
+    pending = {i for ids in by_job.values() for i in ids if not (i in known and known[i].terminal)}
+    tally = _Tally(progress, {i: 1 for i in pending})
+    tally.start(0.0)
     results: dict[str, Outcome] = {}
-    for name, ids in by_job.items():
-        spec = get_job(name)
-        run = _Run(client, spec, progress, deadline)
-        pending = {i: i for i in ids if not (i in known and known[i].terminal)}
-        if pending:
+    try:
+        for name, ids in by_job.items():
+            follower = _Follower(_Run(client, get_job(name), tally, deadline))
+            mine = sorted(ids & pending)
+            for job_id in mine:
+                tally.submitted(job_id)
             if follow:
-                await run.follow(dict(pending))
-            else:
-                size = spec.poll.max_ids if spec.poll.many else 1
-                chunks = [sorted(pending)[i: i + size] for i in range(0, len(pending), size)]
-                answers = await asyncio.gather(*(run.poll(c) for c in chunks))
-                updates = [(i, *_read(spec, r)) for a in answers for i, r in a.items()
-                           if r is not _MISSING and not isinstance(r, NotFound)]
-                ledger.update(updates)
-                for job_id, status, url, credits, error in updates:
-                    if job_id not in known:
-                        results[job_id] = Outcome(status, job_id, url, None, credits, error)
-        fresh = ledger.by_job_ids(ids)
-        for job_id in ids:
-            if job_id in fresh:
-                results[job_id] = _outcome(fresh[job_id], fresh[job_id].credits_est)
+                for job_id in mine:
+                    follower.add(job_id, job_id)
+                follower.close()
+                await follower.loop()
+            elif mine:
+                await follower.poll_once(mine)
+            fresh = ledger.by_job_ids(ids)
+            for job_id in ids:  # the ledger's row where it has one, else what the poll said
+                if job_id in fresh:
+                    results[job_id] = _outcome(fresh[job_id], fresh[job_id].credits_est)
+                elif job_id in follower.last:
+                    status, url, credits, error = follower.last[job_id]
+                    results[job_id] = Outcome(status, job_id, url, None, credits, error)
+    finally:
+        tally.report()
     return [results.get(i) if i else None for i in job_ids]
 
 

@@ -32,7 +32,7 @@ from narwhals.stable.v2.dependencies import (
 
 from . import _engine
 from ._engine import Outcome, ProgressSink
-from ._errors import ValidationError
+from ._errors import BudgetExceeded, ValidationError
 from ._loop import get_loop, run_sync
 from ._progress import make_progress
 
@@ -336,10 +336,20 @@ async def _execute(mode: str, frame: Any, job: str, *, client: Any, prefix: str,
         outcomes = await _on_loop(_engine.execute(
             _default_client(client), job, rows, mode=mode, force=force, budget=budget, timeout=timeout,
             progress=sink, plan=plan, rates=rates, labels=_labels(eager)))
+        if mode == "estimate" and budget is not None:
+            _check_budget(outcomes, budget)
         return back(_join(eager, outcomes, prefix, ESTIMATE_FIELDS if mode == "estimate" else RESULT_FIELDS))
     finally:
         if sink is not None:
             sink.close()
+
+
+def _check_budget(outcomes: Sequence[Outcome], budget: float) -> None:
+    """An estimate's ``budget=``: the total of the priced rows over it raises (invalid rows cost nothing)."""
+    priced = [o.credits_est for o in outcomes if o.credits_est is not None]
+    unpriced = sum(1 for o in outcomes if o.credits_est is None and o.status != "invalid")
+    if sum(priced) > budget:
+        raise BudgetExceeded(sum(priced), budget, unpriced=unpriced)
 
 
 async def aestimate(frame: Any, job: str, /, *, client: Any = None, prefix: str = "akool_",
@@ -357,7 +367,8 @@ async def aestimate(frame: Any, job: str, /, *, client: Any = None, prefix: str 
         job: The job name, e.g. ``"tts"``.
         client: The client (its plan); default: the default client.
         prefix: Prefix of the added columns.
-        budget: Raise BudgetExceeded when the total estimate is over it.
+        budget: Raise BudgetExceeded when the total estimate of the priced rows is over it (not on a
+            LazyFrame, whose rows are priced only when collected).
         progress: True for bars, False for none, or a ProgressSink.
         timeout: Seconds to wait for media probing.
         force: Accepted for symmetry with ``run``; an estimate never submits.
@@ -370,6 +381,10 @@ async def aestimate(frame: Any, job: str, /, *, client: Any = None, prefix: str 
     """
     native = frame.to_native() if isinstance(frame, nw.LazyFrame) else frame
     if is_polars_lazyframe(native):
+        if budget is not None:
+            msg = ("budget= needs the priced rows, and a LazyFrame estimate prices them only when collected.\n\n"
+                   "Hint: lf.collect().akool.estimate(..., budget=...), or sum akool_credits_est after collecting.")
+            raise ValidationError(msg)
         lazy = _estimate_lazy(native, job, prefix=prefix, client=client, plan=plan, rates=rates, params=params)
         return nw.from_native(lazy) if isinstance(frame, nw.LazyFrame) else lazy
     return await _execute("estimate", frame, job, client=client, prefix=prefix, budget=budget, progress=progress,

@@ -43,44 +43,110 @@ def _b64url(data: bytes) -> str:
 
 
 class AdaptiveLimiter:
-    """Spaces requests at ``rate`` per second (None: no spacing until the provider throttles).
+    """Spaces requests at ``rate`` per second and learns the provider's limit from its throttling answers.
 
-    Throttling cuts the rate to 90 % of what was achieved and pauses for Retry-After (or one
-    interval); every success raises it by 0.5 %, up to the ``ceiling`` the user set.
+    ``rate`` None means no spacing: nothing is known yet (no ``ceiling`` given, no throttling seen).
+
+    - A throttling answer to a request admitted *after* the last cut cuts the rate to CUT x the rate the
+      provider accepted over the last WINDOW seconds. Against a token bucket (what providers run) the
+      accepted rate while pushing past the limit *is* the limit, so one cut lands just under it instead
+      of halving blindly. Answers to requests admitted before the cut (or within SETTLE after it, while
+      the provider's bucket is still empty from the old rate) only extend the pause; cutting again for
+      each would collapse the rate.
+    - Every throttling answer pauses all requests for its Retry-After (or one interval when none is given).
+    - Every success grows the rate by a factor ``1 + g`` per second of successes (``(1 + g) ** (1 / rate)``
+      each): GROW_FAST while below the level where throttling was last seen (a cut that went too deep, or
+      a passing throttle), GROW_SLOW beyond it, probing whether the limit went up. Never above ``ceiling``.
+
+    The decisions are plain methods of a ``now`` (``delay``, ``admit``, ``throttled``, ``succeeded``), so
+    tests can count them without a clock; ``acquire`` applies them on the running loop.
     """
+
+    WINDOW = 1.0  # seconds of successes that measure the accepted rate
+    CUT = 0.95  # of the accepted rate, after a throttling answer
+    SETTLE = 0.25  # seconds after a cut whose throttling answers are the old rate's (in flight, emptied bucket)
+    GROW_FAST = 0.5  # per second of successes, below the level where throttling was last seen
+    GROW_SLOW = 0.03  # per second of successes, at or above it
+    LEVEL_DECAY = 0.9  # per cut: how fast the remembered level follows a limit that went down
+    MIN_RATE = 0.2  # requests per second: never slower than one every 5 s
 
     def __init__(self, ceiling: float | None) -> None:
         self.ceiling = ceiling
         self.rate = ceiling
-        self._next = 0.0
-        self._paused_until = 0.0
-        self._sent: collections.deque[float] = collections.deque(maxlen=4096)
-        self._lock = asyncio.Lock()
+        self.level: float | None = None  # accepted rate when throttling was last seen
+        self.cuts = 0  # decisions, for tests and the bench
+        self.pauses = 0
+        self.waits = 0  # acquires that had to wait
+        self._next = float("-inf")  # earliest start of the next request at ``rate``
+        self._paused_until = float("-inf")
+        self._cut_at = float("-inf")
+        self._first: float | None = None
+        self._ok: collections.deque[float] = collections.deque(maxlen=1 << 14)
+        self._lock: asyncio.Lock | None = None
 
-    def achieved(self, now: float, window: float = 1.0) -> float:
-        return sum(1 for t in self._sent if t > now - window) / window
+    # ------------------------------------------------------------------ decisions
+    def delay(self, now: float) -> float:
+        """Seconds a request arriving at ``now`` must wait (0: it may go)."""
+        return max(0.0, self._paused_until - now, (self._next - now) if self.rate else 0.0)
 
-    async def acquire(self) -> None:
+    def admit(self, now: float) -> float:
+        """Record a request sent at ``now``; returns its ticket (for ``throttled``)."""
+        if self._first is None:
+            self._first = now
+        if self.rate:
+            # From the slot it was due at, not from ``now``: waking a little late must not slow the
+            # schedule down; after an idle spell, no more than one interval is made up.
+            interval = 1.0 / self.rate
+            self._next = max(self._next, now - interval) + interval
+        return now
+
+    def accepted(self, now: float) -> float:
+        """Successes per second over the last WINDOW seconds (or since the first request, if sooner)."""
+        if self._first is None:
+            return 0.0
+        span = max(min(self.WINDOW, now - self._first), 0.25)
+        return sum(1 for t in self._ok if t > now - span) / span
+
+    def throttled(self, ticket: float, retry_after: float | None, now: float) -> None:
+        """The request admitted at ``ticket`` was answered with throttling at ``now``."""
+        if ticket >= self._cut_at + self.SETTLE:  # sent well after the last cut: the rate is still too high
+            accepted = self.accepted(now) or (self.rate or 1.0) / 2
+            # The level forgets slowly: one throttle in a quiet spell (or a passing one) must not make
+            # the slow probing start from there; a limit that really dropped is reached in a few cuts.
+            self.level = max(accepted, (self.level or 0.0) * self.LEVEL_DECAY)
+            # No deeper than halving at once: when fewer requests were wanted than the rate allowed, the
+            # accepted rate says little about the limit (and a limit far lower is reached in a few cuts).
+            cut = max(accepted * self.CUT, (self.rate or 0.0) / 2)
+            self.rate = max(self.MIN_RATE, min(cut, self.ceiling or float("inf")))
+            self._cut_at = now
+            self.cuts += 1
+        pause = retry_after if retry_after is not None else 1.0 / (self.rate or 1.0)
+        if now + pause > self._paused_until:
+            self._paused_until = now + pause
+            self.pauses += 1
+
+    def succeeded(self, now: float) -> None:
+        self._ok.append(now)
+        if self.rate is None:
+            return
+        fast = self.level is not None and self.rate < self.level * self.CUT
+        grown = self.rate * (1 + (self.GROW_FAST if fast else self.GROW_SLOW)) ** (1 / self.rate)
+        self.rate = min(grown, self.ceiling) if self.ceiling else grown
+
+    # ------------------------------------------------------------------ on the loop
+    async def acquire(self) -> float:
+        """Wait for this request's turn (first come, first served); returns its ticket."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()  # made on the loop that uses it
         async with self._lock:
             loop = asyncio.get_running_loop()
-            now = loop.time()
-            start = max(now, self._paused_until, self._next if self.rate else 0.0)
-            if self.rate:
-                self._next = start + 1.0 / self.rate
-            if start > now:
-                await asyncio.sleep(start - now)
-            self._sent.append(loop.time())
-
-    def throttled(self, retry_after: float | None) -> None:
-        now = asyncio.get_running_loop().time()
-        base = self.rate or max(self.achieved(now), 1.0)
-        self.rate = max(0.2, min(base, self.achieved(now) or base) * 0.9)
-        self._paused_until = max(self._paused_until, now + (retry_after if retry_after else 1.0 / self.rate))
-
-    def succeeded(self) -> None:
-        if self.rate is not None:
-            grown = self.rate * 1.005
-            self.rate = min(grown, self.ceiling) if self.ceiling else grown
+            waited = False
+            # Re-check after each sleep: a throttling answer may have cut the rate or paused meanwhile.
+            while (wait := self.delay(loop.time())) > 0:
+                waited = True
+                await asyncio.sleep(wait)
+            self.waits += waited
+            return self.admit(loop.time())
 
 
 class Http:
@@ -140,10 +206,15 @@ class Http:
     # ------------------------------------------------------------------ one exchange
     async def _send(self, provider: str, method: str, path: str, params: dict[str, Any] | None,
                     body: dict[str, Any] | None, headers: dict[str, str]) -> Any:
-        """One HTTP exchange under the gate and the limiter: the decoded success payload or an error."""
+        """One HTTP exchange: the decoded success payload or a typed error; the limiter hears how it went.
+
+        The gate is taken before the limiter: the rate slot is then spent right when the request
+        leaves, so waiting for a free connection cannot bunch requests up past the rate.
+        """
         url = path if path.startswith("http") else self.settings.base_urls[provider] + path
-        await self.limiter.acquire()
+        loop = asyncio.get_running_loop()
         async with self._gate:
+            ticket = await self.limiter.acquire()
             self.counts["requests"] += 1
             try:
                 response = await self._client.request(method, url, params=params, json=body, headers=headers)
@@ -153,7 +224,18 @@ class Http:
             except httpx.TransportError as exc:
                 raise TransportError(f"The connection to {provider} broke during {method} {path} "
                                      f"({type(exc).__name__}).", may_have_reached=True) from exc
-        return self._decode(provider, method, path, response)
+        try:
+            answer = self._decode(provider, method, path, response)
+        except RateLimited as exc:
+            self.counts["throttled"] += 1
+            self.limiter.throttled(ticket, exc.retry_after, loop.time())
+            raise
+        except ServerError as exc:
+            if exc.status == 503:  # overloaded: wait as told, but this says nothing about our rate
+                self.limiter.throttled(float("-inf"), exc.retry_after, loop.time())
+            raise
+        self.limiter.succeeded(loop.time())
+        return answer
 
     def _decode(self, provider: str, method: str, path: str, response: httpx.Response) -> Any:
         retry_after = _retry_after(response)
@@ -177,22 +259,19 @@ class Http:
     # ------------------------------------------------------------------ with retries
     async def request(self, provider: str, method: str, path: str, *, params: dict[str, Any] | None = None,
                       body: dict[str, Any] | None = None, create: bool = False) -> Any:
-        """The decoded payload. Throttling waits (never fails a row); other transient faults are
-        retried RETRY["attempts"] times, creates only when provably not processed."""
+        """The decoded payload. Throttling waits (the limiter paces the retry; it never fails a row
+        before RETRY["throttle_deadline"]); other transient faults are retried RETRY["attempts"] times,
+        creates only when provably not processed."""
         attempt, renewed = 0, False
         deadline = time.monotonic() + RETRY["throttle_deadline"]
         while True:
             headers = await self._headers(provider)
             try:
-                answer = await self._send(provider, method, path, params, body, headers)
-                self.limiter.succeeded()
-                return answer
-            except RateLimited as exc:
-                self.counts["throttled"] += 1
-                self.limiter.throttled(exc.retry_after)
+                return await self._send(provider, method, path, params, body, headers)
+            except RateLimited:
                 if time.monotonic() > deadline:
                     raise
-                continue
+                continue  # not processed: the limiter has paused and slowed down; go again
             except AuthError as exc:
                 # An expired getToken token is renewed once; the request was not processed.
                 if provider == "akool" and not self.settings.api_key and exc.code == 1101 and not renewed:
@@ -201,8 +280,6 @@ class Http:
                     continue
                 raise
             except ServerError as exc:
-                if exc.status == 429 or exc.status == 503:
-                    self.limiter.throttled(exc.retry_after)
                 if create and exc.status not in SAFE_5XX_FOR_CREATE:
                     raise
                 error: Exception = exc
@@ -217,12 +294,13 @@ class Http:
             await asyncio.sleep(_backoff(attempt))
 
     async def fetch(self, url: str, *, head_bytes: int | None = None) -> tuple[int, bytes, int | None]:
-        """GET a file (under the gate): status, bytes (the first ``head_bytes`` if given), total size."""
+        """GET a file (under the gate and the limiter): status, bytes (the first ``head_bytes`` if
+        given), total size; status 0 when it could not be fetched at all."""
         headers = {"Range": f"bytes=0-{head_bytes - 1}"} if head_bytes else {}
         for attempt in range(RETRY["attempts"]):
-            await self.limiter.acquire()
             try:
                 async with self._gate:
+                    await self.limiter.acquire()
                     self.counts["requests"] += 1
                     response = await self._client.get(url, headers=headers)
             except httpx.TransportError:

@@ -165,10 +165,13 @@ class Ledger:
         self._write("INSERT INTO submissions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
 
     def submitted(self, key: str, job_id: str, status: str, credits: float | None = None) -> None:
+        """The job id of the key's latest attempt: from the create's answer, or found again after the
+        answer was lost (the error that said so is cleared)."""
         now = time.time()
         self._write(
-            "UPDATE submissions SET job_id = ?, status = ?, credits = COALESCE(?, credits), submitted_at = ?, "
-            "updated_at = ? WHERE key = ? AND attempt = (SELECT MAX(attempt) FROM submissions WHERE key = ?)",
+            "UPDATE submissions SET job_id = ?, status = ?, credits = COALESCE(?, credits), error = NULL, "
+            "submitted_at = ?, updated_at = ? WHERE key = ? AND attempt = "
+            "(SELECT MAX(attempt) FROM submissions WHERE key = ?)",
             [(job_id, status, credits, now, now, key, key)])
 
     def settle(self, key: str, status: str, error: str | None) -> None:
@@ -183,3 +186,7 @@ class Ledger:
         self._write("UPDATE submissions SET status = ?, url = COALESCE(?, url), credits = COALESCE(?, credits), "
                     "error = COALESCE(?, error), updated_at = ? WHERE job_id = ?",
                     [(status, url, credits, error, now, job_id) for job_id, status, url, credits, error in updates])
+
+    def note_error(self, job_id: str, error: str) -> None:
+        """Say why a job is no longer followed, leaving its status as last seen."""
+        self._write("UPDATE submissions SET error = ?, updated_at = ? WHERE job_id = ?", [(error, time.time(), job_id)])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from ._client import Client, default_client
@@ -43,7 +43,7 @@ async def _fetch(client: Client, lookup: Lookup, query: Mapping[str, Any]) -> li
         if lookup.paged:
             params.update(page=str(page), size=str(lookup.size))
         answer = await client.http.request(lookup.provider, "GET", lookup.path, params=params)
-        found = get_path(answer, lookup.records)
+        found = _unwrap(get_path(answer, lookup.records))
         batch = found if isinstance(found, list) else ([found] if isinstance(found, dict) else [])
         rows.extend(batch)
         if not lookup.paged or len(batch) < lookup.size:
@@ -51,10 +51,19 @@ async def _fetch(client: Client, lookup: Lookup, query: Mapping[str, Any]) -> li
     return rows
 
 
-def _frame(rows: Sequence[Mapping[str, Any]], backend: str) -> Any:
+def _unwrap(found: Any) -> Any:
+    """The records of an answer whose data is one named list (``{"lang_list": [...]}``): that list."""
+    if isinstance(found, dict) and len(found) == 1:
+        (inner,) = found.values()
+        if isinstance(inner, list):
+            return inner
+    return found
+
+
+def _frame(rows: Sequence[Mapping[str, Any]], backend: str, names: Sequence[str] = ()) -> Any:
     import narwhals as nw
 
-    columns: dict[str, list[Any]] = {}
+    columns: dict[str, list[Any]] = {name: [] for name in names}
     for row in rows:
         for name in row:
             columns.setdefault(name, [])
@@ -106,5 +115,7 @@ def credits(*, client: Client | None = None, backend: str = "pandas") -> Any:
 
 def ledger(*, client: Client | None = None, backend: str = "pandas") -> Any:
     """Every submission the ledger holds (one row per attempt), as a DataFrame. No secrets in it."""
+    from ._ledger import Entry
+
     client = client or default_client()
-    return _frame(client.ledger.entries(), backend)
+    return _frame(client.ledger.entries(), backend, names=[f.name for f in fields(Entry)])

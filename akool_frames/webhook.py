@@ -51,17 +51,29 @@ def verify(payload: dict[str, Any], client: Client) -> dict[str, Any]:
         decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
         padded = decryptor.update(base64.b64decode(str(data), validate=True)) + decryptor.finalize()
         unpadder = padding.PKCS7(128).unpadder()
-        return dict(json.loads(unpadder.update(padded) + unpadder.finalize()))
+        decoded = json.loads(unpadder.update(padded) + unpadder.finalize())
     except ValueError as exc:
         raise WebhookRejected("The callback's dataEncrypt does not decrypt with this account's keys.") from exc
+    if not isinstance(decoded, dict):
+        raise WebhookRejected("The callback's dataEncrypt does not hold a JSON object.")
+    return decoded
 
 
 def apply(payload: dict[str, Any], client: Client) -> dict[str, Any]:
-    """Verify a callback and record its status and URL in the client's ledger."""
+    """Verify a callback and record its status and URL in the client's ledger.
+
+    Callbacks may arrive late or more than once: one never takes a job that the ledger already holds
+    as completed or failed back to an earlier state.
+    """
     data = verify(payload, client)
+    job_id = str(data.get("_id"))
     status = AKOOL_STATUS.get(data.get("status"), "processing")
+    known = client.ledger.by_job_ids([job_id]).get(job_id)
+    if known is not None and known.terminal and status not in ("completed", "failed"):
+        return data
     url = data.get("url") if status == "completed" else None
-    client.ledger.update([(str(data.get("_id")), status, url or None, None, None)])
+    error = "the job failed at akool (reported by its callback)" if status == "failed" else None
+    client.ledger.update([(job_id, status, url or None, None, error)])
     return data
 
 

@@ -105,8 +105,8 @@ EXAMPLES: dict[str, list[dict[str, Any]]] = {
                   "audio_url": f"{CDN}/1712719410293-driving_audio_2.wav", "webhookUrl": ""}],
     "video_translation": [
         {"url": "https://example.com/my-video.mp4", "source_language": "DEFAULT", "language": "es", "lipsync": True},
-        {"url": "https://example.com/my-video.mp4", "source_language": "DEFAULT", "language": "es,fr,de",
-         "lipsync": False, "caption_type": 2, "remove_bgm": True},
+        {"url": "https://example.com/my-video.mp4", "source_language": "DEFAULT", "language": "fr",
+         "lipsync": False, "caption_type": 2, "remove_bgm": True},  # the docs' "es,fr,de": one row per language
         {"url": "https://example.com/business-video.mp4", "source_language": "DEFAULT", "language": "zh-CN",
          "lipsync": True, "studio_voice": {"style": "professional", "no_translate_words": ["AKool", "API"],
                                            "fixed_words": {"hello": "您好"}},
@@ -303,11 +303,13 @@ CROSS: list[tuple[str, dict[str, Any], str]] = [
     ("kling.custom_voice", {"video_id": "abc"}, "mutually exclusive"),
     ("legacy_voice_clone", {"voice_url": ...}, "voice_url / voice_id"),
     ("faceswap_image", {"sourceImage": []}, "sourceImage"),
-    ("faceswap_video", {"targetImage": [{"path": "a"}, {"path": "b"}]}, "sourceImage has 1"),
+    ("faceswap_video", {"targetImage": [{"path": "a", "opts": "1,1:2,2:3,3:4,4"},
+                                        {"path": "b", "opts": "1,1:2,2:3,3:4,4"}]}, "sourceImage has 1"),
     ("faceswap_pro", {"targetImage": [{"path": "a"}, {"path": "b"}]}, "targetImage"),
     ("background_change", {"template_url": ...}, "template_url"),
     ("moderation", {"content": "not a url"}, "content must be a URL"),
     ("video_translation", {"face_enhance": True}, "deprecated"),
+    ("video_translation", {"language": "es,fr,de"}, "one row per language"),
 ]
 
 

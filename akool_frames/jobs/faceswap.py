@@ -24,9 +24,11 @@ def _poll(every: float) -> Poll:
     return Poll("/api/open/v3/faceswap/result/listbyids", "_ids", many=True, records="data.result", every=every)
 
 
-def _faces(name: str, required: bool = True, opts: bool = True) -> Field:
+def _faces(name: str, required: bool = True) -> Field:
     """An array of faces: {path: link to the face, opts: landmarks_str from face detection}."""
-    inner = (Field("path", required=True), Field("opts")) if opts else (Field("path", required=True),)
+    # opts is required on v3 and reage: image-faceswap-v4 "does not require the opts parameter, making it easier
+    # to use compared to V3"; the reage table: "the object contains 2 properties, path ... opts".
+    inner = (Field("path", required=True), Field("opts", required=True))
     return Field(name, "list", required=required, min_items=1, max_items=8, fields=inner)  # 1007: at most 8
 
 

@@ -141,6 +141,11 @@ def _translation_check(body: Mapping[str, Any], plan: str) -> str | None:
     for name in ("merge_interval", "face_enhance"):
         if body.get(name) is not None:
             return f"{name} is deprecated and no longer supported by video translation; remove it"
+    # The API takes comma-separated codes, but then one create makes several jobs behind one answer.
+    # A row is one job, so that each language gets its own status, URL and ledger entry.
+    if "," in str(body.get("language", "")):
+        return (f"language is {body['language']!r}: one target language per row; "
+                "make one row per language (the frame's rows × languages)")
     return None
 
 
@@ -151,7 +156,7 @@ VIDEO_TRANSLATION = JobSpec(
     fields=(
         Field("url", required=True),  # <= 60 s, <= 300 MB, <= 30 fps, with audio
         Field("source_language"),  # "DEFAULT" = detect
-        Field("language", required=True),  # target code(s), comma-separated for several
+        Field("language", required=True),  # one target code per row: see _translation_check
         Field("lipsync", "bool"),
         Field("caption_type", "int"),  # 2 and 3 in the examples; meanings undocumented
         Field("remove_bgm", "bool"),

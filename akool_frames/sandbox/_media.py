@@ -29,6 +29,13 @@ def content_type(ext: str) -> str:
     return _TYPES[_kind(ext)]
 
 
+def rendered_duration(ext: str, duration: float) -> float:
+    """The duration a rendered file really has (MP3 comes in whole 36 ms frames)."""
+    if ext.lower().lstrip(".") == "mp3":
+        return max(2, round(duration * _MP3_RATE / 1152)) * 1152 / _MP3_RATE
+    return duration
+
+
 def render(ext: str, duration: float | None = None, *, seed: int = 0) -> bytes:
     """Bytes of a valid `ext` file lasting `duration` seconds (ignored for png)."""
     kind = _kind(ext)

@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import _media
 from ._config import FAULT_KINDS, Faults, SandboxConfig
 
 __all__ = ["Clock", "Job", "Media", "SandboxState", "STATIC_FILES", "new_id", "static_file"]
@@ -53,10 +54,18 @@ class Clock:
 
 @dataclass(frozen=True)
 class Media:
-    """A result file the sandbox serves: extension and duration (None for images)."""
+    """A result file the sandbox serves: extension and duration (None for images).
+
+    The duration is the one the served file really has, so what the sandbox bills for an input
+    it made itself matches what a client measures in that file.
+    """
 
     ext: str
     duration: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.duration is not None:
+            object.__setattr__(self, "duration", round(_media.rendered_duration(self.ext, self.duration), 6))
 
 
 @dataclass
@@ -234,6 +243,9 @@ class SandboxState:
         if url in self.config.media:
             return float(self.config.media[url])
         name = url.rsplit("/files/", 1)[-1] if "/files/" in url else None
+        static = STATIC_FILES.get(name) if name else None
+        if static is not None and static.duration is not None:
+            return float(static.duration)
         with self.lock:
             entry = self.files.get(name) if name else None
         if entry is not None and entry[0].duration is not None:

@@ -84,6 +84,21 @@ def test_budget_below_the_estimate_sends_nothing(sb: af.Sandbox, client: af.Clie
     assert sb.stats()["credits_charged"] == pytest.approx(total, abs=1e-5)
 
 
+def test_estimate_takes_a_budget_too(sb: af.Sandbox, client: af.Client, frame_lib: str) -> None:
+    df = make_frame(frame_lib, {"text": TEXTS})
+    priced = tts_credits(TEXTS[0]) + tts_credits(TEXTS[1]) + tts_credits(TEXTS[4])  # invalid rows cost nothing
+    with pytest.raises(af.BudgetExceeded) as caught:
+        df.akool.estimate("tts", input_text=af.col("text"), voice_id=VOICE, budget=priced - 0.01, client=client)
+    assert caught.value.estimate == pytest.approx(priced)
+    within = columns(df.akool.estimate("tts", input_text=af.col("text"), voice_id=VOICE, budget=priced + 0.01,
+                                       client=client))
+    assert within["akool_credits_est"][0] == pytest.approx(0.5148, abs=1e-12)
+    if frame_lib == "polars":  # a lazy plan has no rows to add up before it is collected: said, not ignored
+        with pytest.raises(af.ValidationError, match="collect"):
+            df.lazy().akool.estimate("tts", input_text=af.col("text"), voice_id=VOICE, budget=100, client=client)
+    assert sb.stats()["requests"] == 0
+
+
 def test_budget_holds_back_rows_without_a_price(sb: af.Sandbox, client: af.Client, frame_lib: str) -> None:
     """An unpriced row cannot be promised under a budget: skipped, not sent; the priced ones run."""
     df = make_frame(frame_lib, {"photo": ["https://example.com/a.png"], "audio": ["https://example.com/x.mp3"]})

@@ -13,7 +13,9 @@ RESOLUTIONS = ("720p", "1080p", "4k")
 LENGTHS = (5, 10)
 # Pricing table of page 19, credits per video by (video_length, resolution).
 TABLE = {5: {"720p": 20, "1080p": 25, "4k": 30}, 10: {"720p": 40, "1080p": 50, "4k": 60}}
-AUDIO_PER_5S = 5  # "Video to Audio": 5 credits for 5 s, 10 for 10 s (updateVideoAudio only)
+# "Video to Audio" table: 5 credits for a 5 s video, 10 for a 10 s one (updateVideoAudio only). By the table's row,
+# not per started 5 s: the documented 5.063 s result of a 5 s video was charged 5 (updateVideoAudio example).
+VIDEO_TO_AUDIO = {5: 5, 10: 10}
 # image2video is not in the webhook page's type list; "image" is the closest documented word.
 WEBHOOK_TYPE = "image"
 I2V_JOBS = ("image_to_video", "video_audio")
@@ -234,7 +236,7 @@ def update_video_audio(ctx: Ctx) -> dict[str, Any]:
               "extend_prompt": False, "audio_type": ctx.body["audio_type"], "audio_url": ctx.body["audio_url"],
               "video_duration": seconds, "only_add_audio": True}
     job = make_job(ctx, name="video_audio", processing=2.0 + 0.3 * seconds,
-                   credits=AUDIO_PER_5S * started_blocks(seconds, 5), media=Media("mp4", seconds),
+                   credits=VIDEO_TO_AUDIO[5 if seconds < 7.5 else 10], media=Media("mp4", seconds),
                    webhook_field="webhookurl", webhook_type=WEBHOOK_TYPE, extra={"fields": fields})
     return record(job, ctx, "audio")
 

@@ -137,13 +137,14 @@ RECORDS: dict[str, Callable[[Job, Ctx], dict[str, Any]]] = {
 
 
 def _create_video(ctx: Ctx, name: str, seconds: float, processing: float, *, webhook_type: str,
-                  credits: float | None = None, webhook_field: str = "webhookUrl",
+                  credits: float | None = None, webhook_field: str = "webhookUrl", record_create: bool = True,
                   fail_reason: str = "Failed to process the video. Please check your input resources.") -> Job:
     """Charge and create one video job whose result is an MP4 of ``seconds``."""
     return make_job(ctx, name=name, processing=processing,
                     credits=_block_credits(ctx, name, seconds) if credits is None else credits,
                     media=Media("mp4", round(seconds, 3)), webhook_field=webhook_field, webhook_type=webhook_type,
-                    extra={"video_id": str(uuid.uuid4()), "task_id": new_id()}, fail_reason=fail_reason)
+                    extra={"video_id": str(uuid.uuid4()), "task_id": new_id()}, fail_reason=fail_reason,
+                    record_create=record_create)
 
 
 @route("GET", "/api/open/v3/content/video/infobymodelid", provider="akool", kind="poll", name="video_info")
@@ -341,9 +342,11 @@ def create_video_translation(ctx: Ctx) -> Raw:
     with ctx.state.lock:  # all languages or none: check the whole charge before creating any job
         if ctx.state.balances["akool"] + 1e-9 < each * len(targets):
             raise ApiError(1006, "Your quota is not enough")
-        # One job per target language; each job's body names its own language (so the jobs are distinct creates).
+        # One job per target language; each job's body names its own language (its record shows that language).
         jobs = [_create_video(dataclasses.replace(ctx, body={**body, "language": code}), "video_translation", seconds,
-                              processing, credits=each, webhook_type="video translate") for code in targets]
+                              processing, credits=each, webhook_type="video translate", record_create=False)
+                for code in targets]
+    ctx.state.record_create(ctx.route.path, body)  # one request is one create, however many languages (as batch)
     records = [_video_translation(job, ctx) for job in jobs]
     # The multi-language response is undocumented. data = the first language's record (so data._id works as
     # for one language) plus translation_ids in language order; all_results (top level) is what Akool's own

@@ -90,7 +90,8 @@ def resource_record(job: Job, ctx: Ctx) -> dict[str, Any]:
         **base_record(job, ctx), "update_time": int(job.finished * 1000) if status >= 3 else 0,
         "rate": "100%" if status >= 3 else "0%", "preview": ctx.file_url(job), "status": status,
         "webhookUrl": job.body.get("webhookUrl", ""),
-        "duration": int(job.media.duration * 1000) if job.media and job.media.duration else 0,
+        # TTS: the audio made; voice changer: the source's length (12800 in the example)
+        "duration": int(job.extra.get("seconds", job.media.duration if job.media else 0) * 1000),
         "file_name": job.extra["file_name"], "gender": voice["gender"], "deduction_credit": job.credits,
         "name": job.extra["name"], "priority": 2, "__v": 0, "voice_model_id": voice["_id"],
         "voice_id": voice["voice_id"], "voice_options": job.body.get("voice_options") or {},
@@ -185,7 +186,7 @@ def create_voice_change(ctx: Ctx) -> dict[str, Any]:
     source_name = str(ctx.body["source_voice_file"]).rsplit("/", 1)[-1] or "audio.mp3"
     job = make_job(ctx, name="voice_change", processing=1.0 + seconds * 0.3, credits=credits,
                    media=Media(ext, seconds), webhook_type="audio",
-                   extra={"voice": voice, "name": _hex(source_name + str(ctx.state.clock.now()), 32),
+                   extra={"voice": voice, "seconds": seconds, "name": _hex(source_name + str(ctx.state.clock.now()), 32),
                           "file_name": source_name})
     return resource_record(job, ctx)
 
