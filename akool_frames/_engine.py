@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import statistics
 import time
 from collections import Counter, deque
 from collections.abc import Mapping, Sequence
@@ -28,7 +29,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from . import media
-from ._errors import AkoolError, APIError, AuthError, BudgetExceeded, NotFound, ServerError, TransportError, ValidationError
+from ._errors import (AkoolError, APIError, AuthError, BudgetExceeded, NotFound, ServerError, TransportError,
+                      ValidationError)
 from ._ledger import CALLBACK_FIELDS, Entry, ledger_key
 from .jobs import JobSpec, PriceContext, get_job, get_path, validate_body
 from .pricing import estimate as price_of
@@ -177,9 +179,6 @@ class _Run:
 
     def expired(self) -> bool:
         return self.deadline is not None and time.monotonic() >= self.deadline
-
-    def refresh_state(self, keys: Sequence[str]) -> None:
-        self.state.update(self.ledger.latest(keys))
 
     # ------------------------------------------------------------------ the whole call
     async def go(self, new: list[_Item], lost: list[_Item], known: list[Entry], *, follow: bool) -> None:
@@ -416,14 +415,17 @@ _MISSING = object()
 class _Follower:
     """Polls a run's jobs until each is terminal (or the deadline passes).
 
-    Each job is polled one interval (the client's poll_interval, else its job type's) after its create,
-    then at growing spacings, so long jobs do not cost a poll per interval for their whole life. Where
-    the poll endpoint takes many ids, a poll that is due takes along every job due within half an
-    interval: requests then carry full batches instead of a trickle of ids each.
+    A job is first polled one interval (the client's poll_interval, else its job type's) after its
+    create, or, once a few jobs of the run have finished, after the median age at which they were seen
+    finished: jobs of one type and size take about as long, and polling them earlier mostly finds them
+    unfinished. Later polls come at growing spacings, so long jobs do not cost a poll per interval for
+    their whole life. Where the poll endpoint takes many ids, a poll that is due takes along every job
+    due within half an interval: requests then carry full batches instead of a trickle of ids each.
     """
 
     GROWTH = 1.25  # each poll that finds a job unfinished spaces its next poll further apart ...
     MAX_SPACING = 4.0  # ... up to this many intervals
+    LEARN_AFTER = 5  # finished jobs seen before their ages set the first poll
 
     def __init__(self, run: _Run) -> None:
         poll = run.spec.poll
@@ -436,15 +438,23 @@ class _Follower:
         self.spacing: dict[str, float] = {}
         self.failures: Counter[str] = Counter()  # consecutive polls that did not tell its state
         self.last: dict[str, tuple[str, str | None, float | None, str | None]] = {}  # job id -> last read
+        self.added: dict[str, float] = {}  # job id -> loop time it was added
+        self.ages: deque[float] = deque(maxlen=101)  # ages at which recent jobs were seen finished
         self.closed = False
         self._wake = asyncio.Event()
 
     def add(self, job_id: str, key: str) -> None:
         now = asyncio.get_running_loop().time()
         self.jobs[job_id] = key
+        self.added[job_id] = now
         self.spacing[job_id] = self.every
-        self.due[job_id] = now + self.every
+        self.due[job_id] = now + self._first_delay()
         self._wake.set()
+
+    def _first_delay(self) -> float:
+        if len(self.ages) < self.LEARN_AFTER:
+            return self.every
+        return max(self.every, statistics.median(self.ages))
 
     def close(self) -> None:
         """No more jobs will be added: the loop ends once the last one is over."""
@@ -502,6 +512,8 @@ class _Follower:
                 updates.append((job_id, *read))
                 self._note(job_id, read[0], read[2])
                 if read[0] in TERMINAL:
+                    if job_id in self.added:
+                        self.ages.append(asyncio.get_running_loop().time() - self.added[job_id])
                     self._over(job_id)
                 else:
                     self._again(job_id)

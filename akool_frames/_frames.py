@@ -37,8 +37,8 @@ from ._loop import get_loop, run_sync
 from ._progress import make_progress
 
 __all__ = [
-    "Col", "aestimate", "adownload", "arefresh", "arun", "asubmit", "col", "download", "estimate", "refresh",
-    "run", "submit", "to_py",
+    "Col", "FrameAccessor", "aestimate", "adownload", "arefresh", "arun", "asubmit", "col", "download", "estimate",
+    "refresh", "run", "submit", "to_py",
 ]
 
 P = ParamSpec("P")
@@ -400,18 +400,7 @@ async def asubmit(frame: Any, job: str, /, *, client: Any = None, prefix: str = 
     and ``{prefix}error``. Rows already submitted with the same inputs reuse their job (no second charge)
     unless ``force=True``. A LazyFrame is collected once; the result is a DataFrame.
 
-    Args:
-        frame: A pandas or polars DataFrame (or a polars LazyFrame, collected).
-        job: The job name, e.g. ``"tts"``.
-        client: The client; default: the default client.
-        prefix: Prefix of the added columns.
-        budget: Credits; when the estimate is over it, raise BudgetExceeded before sending anything.
-        progress: True for bars (and a panel in Jupyter), False for none, or a ProgressSink.
-        timeout: Seconds to wait at most.
-        force: Submit again even when the ledger holds a job for the same inputs.
-        plan: Pricing plan; default: the client's.
-        rates: Your own rates for jobs the docs give no price rule for.
-        **params: The job's documented fields: constants, ``af.col(...)``, ``pl.col(...)`` or Series.
+    The arguments are those of ``arun``, except that ``timeout`` here bounds only the submitting.
 
     Example:
         >>> out = await asubmit(df, "tts", text=af.col("script"), voice_id="v1")  # doctest: +SKIP
@@ -521,6 +510,105 @@ submit = _blocking(asubmit)
 run = _blocking(arun)
 refresh = _blocking(arefresh)
 download = _blocking(adownload)
+
+
+# ------------------------------------------------------------------------------------- accessor
+class FrameAccessor:
+    """``frame.akool``: the verbs above bound to one frame; ``pandas_ext`` and ``polars_ext`` register it.
+
+    Each method calls the module function of the same name. Those that submit or read results take
+    ``_collected()``, which a LazyFrame accessor overrides to collect once, explicitly, before anything is sent.
+    """
+
+    def __init__(self, frame: Any) -> None:
+        self._obj = frame
+
+    def _collected(self) -> Any:
+        """The frame that submit, run, refresh and download work on: the frame itself."""
+        return self._obj
+
+    def estimate(self, job: str, /, **params: Any) -> Any:
+        """Validate and price every row; adds ``akool_credits_est``, ``akool_status``, ``akool_error``.
+
+        On a polars LazyFrame the result stays lazy: a plan priced from the rows alone when collected (no
+        media probing, no network).
+
+        Example:
+            >>> df.akool.estimate("tts", text=af.col("script"), voice_id="v1")  # doctest: +SKIP
+        """
+        return estimate(self._obj, job, **params)
+
+    def submit(self, job: str, /, **params: Any) -> Any:
+        """Create one job per row; returns once all are submitted (``akool_job_id``, ``akool_status``...).
+
+        Example:
+            >>> df.akool.submit("tts", text=af.col("script"), voice_id="v1", budget=50)  # doctest: +SKIP
+        """
+        return submit(self._collected(), job, **params)
+
+    def run(self, job: str, /, **params: Any) -> Any:
+        """Submit, then follow every job to a terminal state.
+
+        Example:
+            >>> df.akool.run("tts", text=af.col("script"), voice_id="v1")  # doctest: +SKIP
+        """
+        return run(self._collected(), job, **params)
+
+    def refresh(self, **options: Any) -> Any:
+        """Poll the rows that carry ``akool_job_id`` and update their columns (``follow=True`` to wait).
+
+        Example:
+            >>> submitted.akool.refresh(follow=True)  # doctest: +SKIP
+        """
+        return refresh(self._collected(), **options)
+
+    def download(self, dest: str, /, **options: Any) -> Any:
+        """Fetch every row's result file into folder ``dest``; adds ``akool_file``.
+
+        Example:
+            >>> done.akool.download("out/")  # doctest: +SKIP
+        """
+        return download(self._collected(), dest, **options)
+
+    async def aestimate(self, job: str, /, **params: Any) -> Any:
+        """Async twin of ``estimate`` (still lazy on a LazyFrame).
+
+        Example:
+            >>> await df.akool.aestimate("tts", text=af.col("script"), voice_id="v1")  # doctest: +SKIP
+        """
+        return await aestimate(self._obj, job, **params)
+
+    async def asubmit(self, job: str, /, **params: Any) -> Any:
+        """Async twin of ``submit``.
+
+        Example:
+            >>> await df.akool.asubmit("tts", text=af.col("script"), voice_id="v1")  # doctest: +SKIP
+        """
+        return await asubmit(self._collected(), job, **params)
+
+    async def arun(self, job: str, /, **params: Any) -> Any:
+        """Async twin of ``run``.
+
+        Example:
+            >>> await df.akool.arun("tts", text=af.col("script"), voice_id="v1")  # doctest: +SKIP
+        """
+        return await arun(self._collected(), job, **params)
+
+    async def arefresh(self, **options: Any) -> Any:
+        """Async twin of ``refresh``.
+
+        Example:
+            >>> await submitted.akool.arefresh(follow=True)  # doctest: +SKIP
+        """
+        return await arefresh(self._collected(), **options)
+
+    async def adownload(self, dest: str, /, **options: Any) -> Any:
+        """Async twin of ``download``.
+
+        Example:
+            >>> await done.akool.adownload("out/")  # doctest: +SKIP
+        """
+        return await adownload(self._collected(), dest, **options)
 
 
 # ------------------------------------------------------------------------ polars lazy estimate

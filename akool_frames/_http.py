@@ -73,13 +73,13 @@ class AdaptiveLimiter:
     def __init__(self, ceiling: float | None) -> None:
         self.ceiling = ceiling
         self.rate = ceiling
-        self.level: float | None = None  # accepted rate when throttling was last seen
+        self.level: float | None = None  # the limit as measured at the last cuts (forgets slowly)
         self.cuts = 0  # decisions, for tests and the bench
         self.pauses = 0
         self.waits = 0  # acquires that had to wait
         self._next = float("-inf")  # earliest start of the next request at ``rate``
         self._paused_until = float("-inf")
-        self._cut_at = float("-inf")
+        self._cut_at: float | None = None
         self._first: float | None = None
         self._ok: collections.deque[float] = collections.deque(maxlen=1 << 14)
         self._lock: asyncio.Lock | None = None
@@ -94,10 +94,10 @@ class AdaptiveLimiter:
         if self._first is None:
             self._first = now
         if self.rate:
-            # From the slot it was due at, not from ``now``: waking a little late must not slow the
-            # schedule down; after an idle spell, no more than one interval is made up.
+            # From the slot it was due at when it is a little late (a sleep wakes up late, and that must
+            # not slow the schedule down); from ``now`` after an idle spell (no burst to make up for it).
             interval = 1.0 / self.rate
-            self._next = max(self._next, now - interval) + interval
+            self._next = (self._next if now - self._next < interval / 2 else now) + interval
         return now
 
     def accepted(self, now: float) -> float:
@@ -109,7 +109,7 @@ class AdaptiveLimiter:
 
     def throttled(self, ticket: float, retry_after: float | None, now: float) -> None:
         """The request admitted at ``ticket`` was answered with throttling at ``now``."""
-        if ticket >= self._cut_at + self.SETTLE:  # sent well after the last cut: the rate is still too high
+        if self._cut_at is None or ticket >= self._cut_at + self.SETTLE:  # sent well after the last cut: too fast
             accepted = self.accepted(now) or (self.rate or 1.0) / 2
             # The level forgets slowly: one throttle in a quiet spell (or a passing one) must not make
             # the slow probing start from there; a limit that really dropped is reached in a few cuts.
@@ -120,9 +120,12 @@ class AdaptiveLimiter:
             self.rate = max(self.MIN_RATE, min(cut, self.ceiling or float("inf")))
             self._cut_at = now
             self.cuts += 1
-        pause = retry_after if retry_after is not None else 1.0 / (self.rate or 1.0)
-        if now + pause > self._paused_until:
-            self._paused_until = now + pause
+        self.pause(retry_after if retry_after is not None else 1.0 / (self.rate or 1.0), now)
+
+    def pause(self, seconds: float, now: float) -> None:
+        """Hold every request back until ``now + seconds`` (a longer pause already set stays)."""
+        if now + seconds > self._paused_until:
+            self._paused_until = now + seconds
             self.pauses += 1
 
     def succeeded(self, now: float) -> None:
@@ -181,9 +184,11 @@ class Http:
             return {"x-api-key": s.api_key.reveal()}
         return {"Authorization": f"Bearer {await self._akool_token()}"}
 
-    async def _akool_token(self, renew: bool = False) -> str:
+    async def _akool_token(self, refused: str | None = None) -> str:
+        """The getToken token; a new one when there is none yet or ``refused`` (the token a request was
+        refused with) is still the current one. Requests refused together renew it once, not once each."""
         async with self._token_lock:
-            if self._token is None or renew:
+            if self._token is None or (refused is not None and self._token == refused):
                 s = self.settings
                 body = {"clientId": s.client_id, "clientSecret": s.client_secret.reveal()}  # type: ignore[union-attr]
                 answer = await self._send("akool", "POST", "/api/open/v3/getToken", None, body, {})
@@ -231,8 +236,8 @@ class Http:
             self.limiter.throttled(ticket, exc.retry_after, loop.time())
             raise
         except ServerError as exc:
-            if exc.status == 503:  # overloaded: wait as told, but this says nothing about our rate
-                self.limiter.throttled(float("-inf"), exc.retry_after, loop.time())
+            if exc.status == 503 and exc.retry_after is not None:  # overloaded: wait as told; it says
+                self.limiter.pause(exc.retry_after, loop.time())     # nothing about our rate, so no cut
             raise
         self.limiter.succeeded(loop.time())
         return answer
@@ -266,6 +271,7 @@ class Http:
         deadline = time.monotonic() + RETRY["throttle_deadline"]
         while True:
             headers = await self._headers(provider)
+            token = self._token  # the one these headers carry, if any
             try:
                 return await self._send(provider, method, path, params, body, headers)
             except RateLimited:
@@ -276,7 +282,7 @@ class Http:
                 # An expired getToken token is renewed once; the request was not processed.
                 if provider == "akool" and not self.settings.api_key and exc.code == 1101 and not renewed:
                     renewed = True
-                    await self._akool_token(renew=True)
+                    await self._akool_token(refused=token)
                     continue
                 raise
             except ServerError as exc:

@@ -10,7 +10,9 @@ to ``--rate`` requests/s per account (token bucket, one second of burst) with a 
 ``--rows`` jobs from a pandas frame through ``df.akool.run``. Printed per case:
 
 - rate/allowed: requests the sandbox accepted (not throttled) per second over the submission phase
-  (first to last create) and over the whole run, divided by the allowed rate;
+  (first to last create) and over the whole run ("overall"), divided by the allowed rate; "of bucket"
+  divides what was accepted in the submission phase by the most the bucket could accept in it (the
+  rate for that long, plus its one second of burst at the start);
 - req/job: every HTTP request the sandbox received (creates, polls, look-ups, throttled ones too) per
   completed job, and polls per job;
 - throttled: answers the sandbox gave as throttling; cuts: rate cuts the client's limiter made.
@@ -75,6 +77,9 @@ def case(job: str, told: bool, args: argparse.Namespace) -> dict[str, Any]:
         "job": job, "mode": "told" if told else "discover", "rows": args.rows, "completed": completed,
         "wall_s": wall, "submit_s": last_create - first,
         "rate_submit": accepted_rate(log, first, last_create) / args.rate,
+        # The bucket also holds one second of burst at the start: what it could have accepted at most.
+        "of_bucket": accepted_rate(log, first, last_create) * (last_create - first)
+        / (args.rate * (last_create - first) + args.rate),
         "rate_overall": accepted_rate(log, first, last) / args.rate,
         "req_per_job": stats["requests"] / max(completed, 1), "polls_per_job": stats["polls"] / max(completed, 1),
         "throttled": stats["throttled"], "cuts": limiter.cuts, "duplicates": stats["duplicate_creates"],
@@ -91,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--modes", nargs="+", default=["told", "discover"], choices=["told", "discover"])
     parser.add_argument("--http-429", action="store_true", help="throttle with HTTP 429 + Retry-After, not 1005")
     args = parser.parse_args(argv)
-    header = (f"{'job':<15}{'mode':<10}{'done':>6}{'wall s':>8}{'submit s':>9}{'rate/allowed':>14}"
+    header = (f"{'job':<15}{'mode':<10}{'done':>6}{'wall s':>8}{'submit s':>9}{'rate/allowed':>14}{'of bucket':>10}"
               f"{'overall':>9}{'req/job':>9}{'polls/job':>10}{'throttled':>10}{'cuts':>6}{'dups':>6}")
     print(f"sandbox limit {args.rate:g}/s, max_concurrency {args.concurrency}, {args.rows} rows per case, "
           f"throttling by {'HTTP 429 + Retry-After' if args.http_429 else 'in-band code 1005'}")
@@ -100,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
         for mode in args.modes:
             r = case(job, mode == "told", args)
             print(f"{r['job']:<15}{r['mode']:<10}{r['completed']:>6}{r['wall_s']:>8.1f}{r['submit_s']:>9.1f}"
-                  f"{r['rate_submit']:>14.3f}{r['rate_overall']:>9.3f}{r['req_per_job']:>9.3f}"
+                  f"{r['rate_submit']:>14.3f}{r['of_bucket']:>10.3f}{r['rate_overall']:>9.3f}{r['req_per_job']:>9.3f}"
                   f"{r['polls_per_job']:>10.3f}{r['throttled']:>10}{r['cuts']:>6}{r['duplicates']:>6}", flush=True)
 
 

@@ -6,6 +6,8 @@ The seed lost its URLs; the paths are the ones the catalog restores (part3 §3).
 
 from __future__ import annotations
 
+import functools
+
 from .. import pricing
 from ._spec import Field, JobSpec, Poll
 
@@ -14,9 +16,14 @@ __all__ = ["JOBS", "LEGACY_TTS", "LEGACY_VOICE_CLONE"]
 _POLL = Poll("/api/open/v3/audio/infobymodelid", "audio_model_id", every=2.0)
 _RATE = r"(100|[1-9]?[0-9])%"  # "Voice speaking speed (0%-100%)", a percent string such as "100%"
 
-LEGACY_TTS = JobSpec(
+# The family's shared settings; each spec below states only what is its own. No v3 audio answer has a credit
+# field, and every example sends rate "100%".
+_legacy_audio_job = functools.partial(JobSpec, provider="akool", poll=_POLL, status_field="status", result_field="url",
+                                      credit_field=None, webhook_type="audio", defaults={"rate": "100%"},
+                                      result_kind="audio")
+
+LEGACY_TTS = _legacy_audio_job(
     name="legacy_tts",
-    provider="akool",
     create="/api/open/v3/audio/create",
     fields=(
         # The TTS table has no Required column; text and voice are what the call cannot do without.
@@ -25,21 +32,14 @@ LEGACY_TTS = JobSpec(
         Field("rate", pattern=_RATE),
         Field("webhookUrl"),
     ),
-    poll=_POLL,
-    status_field="status",
-    result_field="url",
     price=pricing.rule("legacy_tts"),
-    credit_field=None,  # no credit field on any v3 audio answer
-    webhook_type="audio",
-    defaults={"rate": "100%"},  # the value every example sends
     aliases={"text": "input_text", "voice": "voice_id"},
-    result_kind="audio",
     doc="ai-tools-suite/audio#create-tts",
 )
 
-LEGACY_VOICE_CLONE = JobSpec(
+# Its result is spoken audio in the sample voice: this clone is one-shot, not a reusable voice.
+LEGACY_VOICE_CLONE = _legacy_audio_job(
     name="legacy_voice_clone",
-    provider="akool",
     create="/api/open/v3/audio/clone",
     fields=(
         Field("input_text", required=True, max_len=5000),
@@ -48,16 +48,9 @@ LEGACY_VOICE_CLONE = JobSpec(
         Field("voice_id"),  # not in the table, but the note says "voice_id and voice_url must provide one"
         Field("webhookUrl"),
     ),
-    poll=_POLL,
-    status_field="status",
-    result_field="url",  # spoken audio in the sample voice: this clone is one-shot, not a reusable voice
     price=pricing.rule("legacy_voice_clone"),
-    credit_field=None,
-    webhook_type="audio",
     one_of=(("voice_url", "voice_id"),),
-    defaults={"rate": "100%"},
     aliases={"text": "input_text", "audio_url": "voice_url"},
-    result_kind="audio",
     doc="ai-tools-suite/audio#create-voice-clone",
 )
 

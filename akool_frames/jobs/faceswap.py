@@ -11,6 +11,7 @@ its tables. No credit field and no amounts are documented for this family.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +23,16 @@ __all__ = ["FACESWAP_IMAGE", "FACESWAP_PRO", "FACESWAP_VIDEO", "JOBS", "REAGE_IM
 
 def _poll(every: float) -> Poll:
     return Poll("/api/open/v3/faceswap/result/listbyids", "_ids", many=True, records="data.result", every=every)
+
+
+# The family's shared settings; each spec below states only what is its own. The create answer already
+# carries a url: it is only the final location, valid once status is 3. Results carry deduction_duration /
+# deduction_status, both undocumented, so no credit field.
+_faceswap_job = functools.partial(JobSpec, provider="akool", status_field="faceswap_status", result_field="url",
+                                  credit_field=None, webhook_type="faceswap")
+# Image jobs (swap or reage) are polled more often than video jobs, and their result is an image.
+_image_job = functools.partial(_faceswap_job, poll=_poll(3.0), result_kind="image")
+_video_job = functools.partial(_faceswap_job, poll=_poll(5.0), result_kind="video")
 
 
 def _faces(name: str, required: bool = True) -> Field:
@@ -41,9 +52,8 @@ def _pairs_check(body: Mapping[str, Any], plan: str) -> str | None:
     return None
 
 
-FACESWAP_IMAGE = JobSpec(
+FACESWAP_IMAGE = _image_job(
     name="faceswap_image",
-    provider="akool",
     create="/api/open/v3/faceswap/highquality/specifyimage",
     fields=(
         _faces("targetImage"),  # faces found in modifyImage
@@ -52,20 +62,13 @@ FACESWAP_IMAGE = JobSpec(
         Field("modifyImage", required=True),  # the picture to change (name from the reage page)
         Field("webhookUrl"),
     ),
-    poll=_poll(3.0),
-    status_field="faceswap_status",
-    result_field="url",
     price=pricing.rule("faceswap_image"),
-    credit_field=None,
     check=_pairs_check,
-    webhook_type="faceswap",
-    result_kind="image",
     doc="ai-tools-suite/faceswap/image-faceswap",
 )
 
-FACESWAP_VIDEO = JobSpec(
+FACESWAP_VIDEO = _video_job(
     name="faceswap_video",
-    provider="akool",
     create="/api/open/v3/faceswap/highquality/specifyvideo",
     fields=(
         _faces("sourceImage"),  # "each picture in the sourceImage is a single face"
@@ -74,19 +77,14 @@ FACESWAP_VIDEO = JobSpec(
         Field("modifyVideo", required=True),  # named in the prose; the video to change (under 60 s advised)
         Field("webhookUrl"),
     ),
-    poll=_poll(5.0),
-    status_field="faceswap_status",
-    result_field="url",
     price=pricing.rule("faceswap_video"),
-    credit_field=None,
     check=_pairs_check,
-    webhook_type="faceswap",
     doc="ai-tools-suite/faceswap/video-faceswap",
 )
 
-FACESWAP_PRO = JobSpec(
+# Its poll is not stated on the page; the overview sends every face swap to listbyids.
+FACESWAP_PRO = _image_job(
     name="faceswap_pro",
-    provider="akool",
     create="/api/open/v4/faceswap/faceswapByImage",
     fields=(
         # Single face only and no opts: targetImage is the original picture, sourceImage the face to insert.
@@ -96,20 +94,13 @@ FACESWAP_PRO = JobSpec(
         Field("face_enhance", "bool"),  # "must be a boolean value (true/false), default is false"
         Field("webhookUrl"),
     ),
-    poll=_poll(3.0),  # not stated on the page; the overview sends every face swap to listbyids
-    status_field="faceswap_status",
-    result_field="url",
     price=pricing.rule("faceswap_pro"),
-    credit_field=None,
     defaults={"model_name": "akool_faceswap_image_hq"},
-    webhook_type="faceswap",
-    result_kind="image",
     doc="ai-tools-suite/faceswap/image-faceswap-v4",
 )
 
-REAGE_IMAGE = JobSpec(
+REAGE_IMAGE = _image_job(
     name="reage_image",
-    provider="akool",
     create="/api/open/v3/faceswap/highquality/imgreage",
     fields=(
         _faces("targetImage"),
@@ -117,21 +108,13 @@ REAGE_IMAGE = JobSpec(
         Field("modifyImage", required=True),
         Field("webhookUrl"),
     ),
-    poll=_poll(3.0),
-    status_field="faceswap_status",
-    # The create answer already carries a url; it is only the final location, valid once status is 3.
-    result_field="url",
     price=pricing.rule("reage_image"),
-    credit_field=None,  # results carry deduction_duration / deduction_status, both undocumented
-    webhook_type="faceswap",
     aliases={"age": "face_reage", "image_url": "modifyImage"},
-    result_kind="image",
     doc="ai-tools-suite/reage#image-reage",
 )
 
-REAGE_VIDEO = JobSpec(
+REAGE_VIDEO = _video_job(
     name="reage_video",
-    provider="akool",
     create="/api/open/v3/faceswap/highquality/vidreage",
     fields=(
         _faces("targetImage"),
@@ -139,12 +122,7 @@ REAGE_VIDEO = JobSpec(
         Field("modifyVideo", required=True),
         Field("webhookUrl"),
     ),
-    poll=_poll(5.0),
-    status_field="faceswap_status",
-    result_field="url",
     price=pricing.rule("reage_video"),
-    credit_field=None,
-    webhook_type="faceswap",
     aliases={"age": "face_reage", "video_url": "modifyVideo"},
     doc="ai-tools-suite/reage#video-reage",
 )

@@ -6,6 +6,7 @@ result ``image``, failure reasons in ``error_reasons``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +18,10 @@ __all__ = ["BACKGROUND_CHANGE", "IMAGE_BUTTON", "IMAGE_GENERATE", "JOBS"]
 _POLL = Poll("/api/open/v3/content/image/infobymodelid", "image_model_id", every=3.0)
 _SIZE = r"\d+x\d+"  # sizes are "WxH" strings: "3840x3840"
 
+# The family's shared settings (see above); each spec below states only what is its own.
+_image_job = functools.partial(JobSpec, provider="akool", poll=_POLL, status_field="image_status",
+                               result_field="image", error_fields=("error_reasons",), result_kind="image")
+
 
 def _background_check(body: Mapping[str, Any], plan: str) -> str | None:
     # "Once you use template_url, you can carry three additional parameters" - they belong to the template.
@@ -27,9 +32,8 @@ def _background_check(body: Mapping[str, Any], plan: str) -> str | None:
     return None
 
 
-BACKGROUND_CHANGE = JobSpec(
+BACKGROUND_CHANGE = _image_job(
     name="background_change",
-    provider="akool",
     create="/api/open/v3/content/image/bg/replace",
     fields=(
         Field("color_code", pattern=r"#[0-9A-Fa-f]{6}"),
@@ -46,20 +50,14 @@ BACKGROUND_CHANGE = JobSpec(
         Field("webhookUrl"),
         Field("removeBg", "bool"),
     ),
-    poll=_POLL,
-    status_field="image_status",
-    result_field="image",
     price=pricing.rule("background_change"),
-    error_fields=("error_reasons",),
     check=_background_check,
     webhook_type="background change",
-    result_kind="image",
     doc="ai-tools-suite/background-change",
 )
 
-IMAGE_GENERATE = JobSpec(
+IMAGE_GENERATE = _image_job(
     name="image_generate",
-    provider="akool",
     create="/api/open/v3/content/image/createbyprompt",
     fields=(
         Field("prompt", required=True),  # no required column on the page; nothing to draw without it
@@ -67,19 +65,13 @@ IMAGE_GENERATE = JobSpec(
         Field("source_image"),  # given: image to image
         Field("webhookUrl"),
     ),
-    poll=_POLL,
-    status_field="image_status",
-    result_field="image",
     price=pricing.rule("image_generate"),
-    error_fields=("error_reasons",),
     webhook_type="image",
-    result_kind="image",
     doc="ai-tools-suite/image-generate#text-to-image-image-to-image",
 )
 
-IMAGE_BUTTON = JobSpec(
+IMAGE_BUTTON = _image_job(
     name="image_button",
-    provider="akool",
     create="/api/open/v3/content/image/createbybutton",
     fields=(
         Field("_id", required=True),  # the image_generate job's _id
@@ -87,14 +79,9 @@ IMAGE_BUTTON = JobSpec(
         Field("button", required=True, enum=("U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4")),
         Field("webhookUrl"),
     ),
-    poll=_POLL,
-    status_field="image_status",
-    result_field="image",
     price=pricing.rule("image_button"),
-    error_fields=("error_reasons",),
     aliases={"image_id": "_id"},
     webhook_type="image",
-    result_kind="image",
     doc="ai-tools-suite/image-generate#generate-4k-or-variations",
 )
 

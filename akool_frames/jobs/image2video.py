@@ -6,6 +6,7 @@ records in ``data.result``, result ``video_url``, absent until done). Callbacks 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,10 @@ _POLL = Poll("/api/open/v4/image2Video/resultsByIds", "_ids", method="POST", id_
              records="data.result", every=5.0)
 _BATCH_ONLY = ("model_name", "last_image_url", "count")  # fields only createBySourcePrompt/batch documents
 _SINGLE_ONLY = ("audio_type", "audio_url", "effect_code", "is_premium_model")  # absent from the batch table
+
+# The family's shared settings; each spec below states only what is its own.
+_image2video_job = functools.partial(JobSpec, provider="akool", poll=_POLL, status_field="status",
+                                     result_field="video_url", webhook_field="webhookurl")
 
 
 def _empty(value: Any) -> bool:
@@ -49,9 +54,8 @@ def _i2v_check(body: Mapping[str, Any], plan: str) -> str | None:
     return _audio_check(body)
 
 
-IMAGE_TO_VIDEO = JobSpec(
+IMAGE_TO_VIDEO = _image2video_job(
     name="image_to_video",
-    provider="akool",
     create="/api/open/v4/image2Video/createBySourcePrompt",
     fields=(
         Field("image_url", required=True),
@@ -72,19 +76,14 @@ IMAGE_TO_VIDEO = JobSpec(
     # model_name / last_image_url exist only on the batch create; one row = one video (count left at 1).
     routes=(Route(_BATCH_ONLY, "/api/open/v4/image2Video/createBySourcePrompt/batch",
                   id_path="data.successList[0]._id", create_record="data.successList[0]"),),
-    poll=_POLL,
-    status_field="status",
-    result_field="video_url",
     price=pricing.rule("image_to_video"),
-    webhook_field="webhookurl",
     check=_i2v_check,
     aliases={"length": "video_length", "image": "image_url"},
     doc="ai-tools-suite/image2video#create-image-to-video",
 )
 
-VIDEO_AUDIO = JobSpec(
+VIDEO_AUDIO = _image2video_job(
     name="video_audio",
-    provider="akool",
     create="/api/open/v4/image2Video/updateVideoAudio",
     fields=(
         Field("pre_video_id", required=True),  # the image_to_video result's _id
@@ -93,11 +92,7 @@ VIDEO_AUDIO = JobSpec(
         Field("audio_type", "int", required=True, enum=(1, 2)),  # 1 AI generated, 2 your audio_url
         Field("webhookurl"),  # not in this endpoint's table; the family's spelling
     ),
-    poll=_POLL,
-    status_field="status",
-    result_field="video_url",
     price=pricing.rule("video_audio"),
-    webhook_field="webhookurl",
     check=lambda body, plan: _audio_check(body),
     aliases={"video_id": "pre_video_id"},
     doc="ai-tools-suite/image2video#update-video-audio",

@@ -6,6 +6,7 @@ talking photo, talking avatar, lip sync, video translation (v3) and character sw
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,13 +17,15 @@ __all__ = ["AVATAR_UPLOAD", "CHARACTER_SWAP", "JOBS", "LIP_SYNC", "TALKING_AVATA
            "VIDEO_TRANSLATION"]
 
 _VIDEO_POLL = Poll("/api/open/v3/content/video/infobymodelid", "video_model_id", every=5.0)
+# The shared settings of the jobs followed through that endpoint; each spec below states only what is its own.
+_video_info_job = functools.partial(JobSpec, provider="akool", poll=_VIDEO_POLL, status_field="video_status",
+                                    result_field="video")
 
 # Pages rendered from OpenAPI lost their tables (talking-photo/create-video, video-translation/create-translation):
 # their fields come from the overview pages' examples and prose. Required flags there are inferred: the call
 # cannot work without them.
-TALKING_PHOTO = JobSpec(
+TALKING_PHOTO = _video_info_job(
     name="talking_photo",
-    provider="akool",
     create="/api/open/v3/content/video/createbytalkingphoto",
     fields=(
         Field("talking_photo_url", required=True),
@@ -31,9 +34,6 @@ TALKING_PHOTO = JobSpec(
         Field("resolution", enum=("720", "1080")),  # no "p" here, unlike image to video
         Field("webhookUrl"),
     ),
-    poll=_VIDEO_POLL,
-    status_field="video_status",
-    result_field="video",
     price=pricing.rule("talking_photo"),
     webhook_type="talking photo",
     aliases={"image_url": "talking_photo_url", "photo_url": "talking_photo_url"},
@@ -64,9 +64,8 @@ def _talking_avatar_check(body: Mapping[str, Any], plan: str) -> str | None:
     return None
 
 
-TALKING_AVATAR = JobSpec(
+TALKING_AVATAR = _video_info_job(
     name="talking_avatar",
-    provider="akool",
     create="/api/open/v3/talkingavatar/create",
     fields=(
         Field("width", "num", enum=(3840,)),  # "must be 3840"
@@ -84,9 +83,6 @@ TALKING_AVATAR = JobSpec(
             Field("voice_id"),  # a VoiceLab voice
         )),
     ),
-    poll=_VIDEO_POLL,
-    status_field="video_status",
-    result_field="video",
     price=pricing.rule("talking_avatar"),
     # The video info example carries deduction_duration, described as "credits consumed by the final result".
     credit_field="deduction_duration",
@@ -119,18 +115,14 @@ AVATAR_UPLOAD = JobSpec(
     doc="ai-tools-suite/talking-avatar#upload-talking-avatar",
 )
 
-LIP_SYNC = JobSpec(
+LIP_SYNC = _video_info_job(
     name="lip_sync",
-    provider="akool",
     create="/api/open/v3/content/video/lipsync",
     fields=(
         Field("video_url", required=True),  # fps below 25 recommended; 60 s / 300 MB limits (codes 1204/1207)
         Field("audio_url", required=True),
         Field("webhookUrl"),
     ),
-    poll=_VIDEO_POLL,
-    status_field="video_status",
-    result_field="video",
     price=pricing.rule("lip_sync"),
     webhook_type="lipsync",
     doc="ai-tools-suite/lip-sync#create-lipsync",
@@ -149,9 +141,9 @@ def _translation_check(body: Mapping[str, Any], plan: str) -> str | None:
     return None
 
 
-VIDEO_TRANSLATION = JobSpec(
+# Its result, the "translated video URL", is read from the video field only by analogy with the shared endpoint.
+VIDEO_TRANSLATION = _video_info_job(
     name="video_translation",
-    provider="akool",
     create="/api/open/v3/content/video/createbytranslate",
     fields=(
         Field("url", required=True),  # <= 60 s, <= 300 MB, <= 30 fps, with audio
@@ -166,9 +158,6 @@ VIDEO_TRANSLATION = JobSpec(
         Field("webhookUrl"),
         Field("merge_interval", "any"), Field("face_enhance", "any"),  # listed only to say "deprecated"
     ),
-    poll=_VIDEO_POLL,
-    status_field="video_status",
-    result_field="video",  # "translated video URL": the field is named only by analogy with the shared endpoint
     price=pricing.rule("video_translation"),
     error_fields=("error_code", "error_reason"),
     check=_translation_check,
@@ -178,9 +167,8 @@ VIDEO_TRANSLATION = JobSpec(
     doc="ai-tools-suite/video-translation/create-translation",
 )
 
-CHARACTER_SWAP = JobSpec(
+CHARACTER_SWAP = _video_info_job(
     name="character_swap",
-    provider="akool",
     create="/api/open/v4/characterSwap/create",
     fields=(
         Field("image", required=True),  # PNG or JPEG
@@ -192,10 +180,7 @@ CHARACTER_SWAP = JobSpec(
         Field("webhookurl"),  # lower-case in the table and every example
         Field("model_name"),  # only in the overview's examples ("wavespeed-ai/wan-2.2/animate")
     ),
-    poll=_VIDEO_POLL,
-    status_field="video_status",
     create_status_field="status",  # the create answer says status, get-result says video_status
-    result_field="video",
     price=pricing.rule("character_swap"),
     error_fields=("faceswap_fail_reason",),
     webhook_field="webhookurl",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +22,11 @@ def _unit(name: str) -> Field:
 # GET voice/resource/detail/{_id} wraps the record as data.result (voiceLab#get-voice-result-detail).
 _RESOURCE_POLL = Poll("/api/open/v4/voice/resource/detail/{id}", "", id_in="path", records="data.result", every=2.0)
 
+# The family's shared settings; each spec below states only what is its own. TTS and voice change both make
+# a speech resource: the same poll, an audio file as the result.
+_voicelab_job = functools.partial(JobSpec, provider="akool", status_field="status", result_field="preview")
+_speech_job = functools.partial(_voicelab_job, poll=_RESOURCE_POLL, result_kind="audio")
+
 
 def _same(record: Mapping[str, Any], body: Mapping[str, Any], *names: str) -> bool:
     """Every named field the record carries equals the body's; at least one must be there to compare."""
@@ -34,9 +40,8 @@ def _voice_matches(record: Mapping[str, Any], body: Mapping[str, Any]) -> bool:
     return not ids or body.get("voice_id") in ids
 
 
-TTS = JobSpec(
+TTS = _speech_job(
     name="tts",
-    provider="akool",
     create="/api/open/v4/voice/tts",
     fields=(
         Field("input_text", required=True, max_len=pricing.PLAN_TEXT_LIMITS),
@@ -75,22 +80,17 @@ TTS = JobSpec(
         )),
         Field("pitch", "int", min=-12, max=12),  # ... the example sends it at the top level: accept both
     ),
-    poll=_RESOURCE_POLL,
-    status_field="status",
-    result_field="preview",
     price=pricing.rule("tts"),
     reconcile=Reconcile(
         "/api/open/v4/voice/resource/list", {"type": "1"}, "data.result",
         match=lambda rec, body: _same(rec, body, "input_text") and _voice_matches(rec, body)),
     aliases={"text": "input_text", "speed": "voice_options.speed", "voice": "voice_id",
              "language": "language_code"},
-    result_kind="audio",
     doc="ai-tools-suite/voiceLab#create-text-to-speech",
 )
 
-VOICE_CLONE = JobSpec(
+VOICE_CLONE = _voicelab_job(
     name="voice_clone",
-    provider="akool",
     create="/api/open/v4/voice/clone",
     fields=(
         Field("source_voice_file", required=True),  # mp3/mp4/wav, public, max 30 MB
@@ -108,10 +108,8 @@ VOICE_CLONE = JobSpec(
     ),
     # The clone is a voice document: GET voice/detail/{_id} answers it directly in data.
     poll=Poll("/api/open/v4/voice/detail/{id}", "", id_in="path", records="data", every=3.0),
-    status_field="status",
     # The result is the reusable voice: its voice_id (null until done) is kept from the record as an extra
     # field, and akool_url is the preview of the cloned voice.
-    result_field="preview",
     extra_fields=("voice_id",),
     price=pricing.rule("voice_clone"),
     reconcile=Reconcile(
@@ -123,9 +121,8 @@ VOICE_CLONE = JobSpec(
     doc="ai-tools-suite/voiceLab#create-voice-clone",
 )
 
-VOICE_CHANGE = JobSpec(
+VOICE_CHANGE = _speech_job(
     name="voice_change",
-    provider="akool",
     create="/api/open/v4/voice/change",
     fields=(
         Field("voice_id", required=True),
@@ -140,15 +137,11 @@ VOICE_CHANGE = JobSpec(
         Field("webhookUrl"),
         Field("voice_model_name", enum=_MODELS[:1]),  # "Only the Akool Multilingual 1 model supports Voice Change"
     ),
-    poll=_RESOURCE_POLL,
-    status_field="status",
-    result_field="preview",
     price=pricing.rule("voice_change"),
     reconcile=Reconcile(
         "/api/open/v4/voice/resource/list", {"type": "2"}, "data.result",
         match=lambda rec, body: _same(rec, body, "source_voice_file") and _voice_matches(rec, body)),
     aliases={"audio_url": "source_voice_file", "voice": "voice_id", "speed": "voice_options.speed"},
-    result_kind="audio",
     doc="ai-tools-suite/voiceLab#create-voice-changer",
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import httpx
@@ -9,6 +10,7 @@ import pytest
 
 import akool_frames as af
 from tests.conftest import media_seconds, poll
+from tests.sandbox.conftest import ok
 
 TEXT = ("Faced with growing backlash, US President Donald Trump appears to have removed a controversial Truth Social "
         "post depicting himself as a Jesus-like figure.\n\nThe AI-generated image, which showed Trump appearing to heal "
@@ -23,11 +25,7 @@ def client(sb: af.Sandbox) -> httpx.Client:
     return httpx.Client(base_url=sb.audiocleaner_url, headers={"api-key": sb.audiocleaner_api_key}, timeout=10)
 
 
-def _ok(response: httpx.Response) -> Any:
-    body = response.json()
-    assert response.status_code == 200 and body["code"] == 100000, body
-    assert body["message"] == "Request Success"
-    return body["data"]
+_ok = functools.partial(ok, code=100000, message="Request Success")  # audiocleaner's success envelope
 
 
 def _get(http: httpx.Client, job_id: str) -> dict[str, Any]:

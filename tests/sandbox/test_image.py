@@ -11,6 +11,7 @@ import pytest
 
 import akool_frames as af
 from tests.conftest import akool, is_png, poll
+from tests.sandbox.conftest import ok
 
 INFO = "/api/open/v3/content/image/infobymodelid"
 BG = "/api/open/v3/content/image/bg/replace"
@@ -53,14 +54,8 @@ def c(sb: af.Sandbox) -> Iterator[httpx.Client]:
         yield client
 
 
-def _ok(response: httpx.Response) -> Any:
-    body = response.json()
-    assert response.status_code == 200 and body["code"] == 1000, body
-    return body["data"]
-
-
 def _finished(c: httpx.Client, job_id: str) -> dict[str, Any]:
-    return poll(lambda: _ok(c.get(INFO, params={"image_model_id": job_id})), lambda d: d["image_status"] in (3, 4))
+    return poll(lambda: ok(c.get(INFO, params={"image_model_id": job_id})), lambda d: d["image_status"] in (3, 4))
 
 
 def _param_error(response: httpx.Response, field: str) -> None:
@@ -77,7 +72,7 @@ def _common_shape(data: dict[str, Any]) -> None:
 def test_background_change_four_documented_combinations(box: af.Sandbox, c: httpx.Client) -> None:
     ids = []
     for example in BACKGROUND_EXAMPLES:  # none sends webhookUrl although the table marks it required
-        data = _ok(c.post(BG, json=example))
+        data = ok(c.post(BG, json=example))
         _common_shape(data)
         assert data["deduction_credit"] == 4 and data["image_sub_status"] == 1 and data["type"] == 3
         assert isinstance(data["image_id"], str) and data["image_id"] != data["_id"]
@@ -105,17 +100,17 @@ def test_background_change_validation(box: af.Sandbox, c: httpx.Client) -> None:
 
 
 def test_image_generate_example_then_buttons(box: af.Sandbox, c: httpx.Client) -> None:
-    data = _ok(c.post(PROMPT, json=PROMPT_EXAMPLE))
+    data = ok(c.post(PROMPT, json=PROMPT_EXAMPLE))
     _common_shape(data)
     assert data["deduction_credit"] == 2 and data["prompt"] == PROMPT_EXAMPLE["prompt"]
     assert data["source_image"] == PROMPT_EXAMPLE["source_image"]
     done = _finished(c, data["_id"])
     assert done["image_status"] == 3 and done["buttons"] == ALL_BUTTONS and is_png(httpx.get(done["image"]).content)
 
-    upscale = _ok(c.post(BUTTON, json={"_id": data["_id"], "button": "U2", "webhookUrl": ""}))
+    upscale = ok(c.post(BUTTON, json={"_id": data["_id"], "button": "U2", "webhookUrl": ""}))
     assert upscale["image_content_model_id"] == data["_id"] and upscale["op_button"] == "U2"
     assert upscale["image_status"] == 1 and upscale["deduction_credit"] == 2 and upscale["_id"] != data["_id"]
-    variation = _ok(c.post(BUTTON, json={"_id": data["_id"], "button": "V1", "webhookUrl": ""}))
+    variation = ok(c.post(BUTTON, json={"_id": data["_id"], "button": "V1", "webhookUrl": ""}))
     up_done, var_done = _finished(c, upscale["_id"]), _finished(c, variation["_id"])
     assert up_done["buttons"] == [] and is_png(httpx.get(up_done["image"]).content)
     assert var_done["buttons"] == ALL_BUTTONS  # a variation is a new grid
@@ -140,17 +135,17 @@ def test_image_generate_validation(box: af.Sandbox, c: httpx.Client) -> None:
 def test_buttons_wait_for_the_image(make_sandbox: Any) -> None:
     box = make_sandbox(time_scale=1.0)  # real time: the image takes over 10 s, so it is still queued
     with akool(box) as c:
-        data = _ok(c.post(PROMPT, json=PROMPT_EXAMPLE))
+        data = ok(c.post(PROMPT, json=PROMPT_EXAMPLE))
         refused = c.post(BUTTON, json={"_id": data["_id"], "button": "U2", "webhookUrl": ""}).json()
         assert refused["code"] == 1010 and "U2" in refused["msg"]
-        assert _ok(c.get(INFO, params={"image_model_id": data["_id"]}))["buttons"] == []
+        assert ok(c.get(INFO, params={"image_model_id": data["_id"]}))["buttons"] == []
     assert box.stats()["creates"] == 1
 
 
 def test_scales_and_background_ids_for_buttons(box: af.Sandbox, c: httpx.Client) -> None:
     for scale in ("4:3", "3:4", "16:9", "9:16", "3:2", "2:3"):
-        assert _ok(c.post(PROMPT, json={"prompt": "a lighthouse", "scale": scale}))["scale"] == scale
-    background = _ok(c.post(BG, json=BACKGROUND_EXAMPLES[3]))
+        assert ok(c.post(PROMPT, json={"prompt": "a lighthouse", "scale": scale}))["scale"] == scale
+    background = ok(c.post(BG, json=BACKGROUND_EXAMPLES[3]))
     _finished(c, background["_id"])
     assert c.post(BUTTON, json={"_id": background["_id"], "button": "U1"}).json()["code"] == 1010
 
@@ -158,8 +153,8 @@ def test_scales_and_background_ids_for_buttons(box: af.Sandbox, c: httpx.Client)
 def test_failed_image_jobs_show_reasons_and_are_refunded(make_sandbox: Any) -> None:
     box = make_sandbox(faults=af.Faults(job_fail=1.0))
     with akool(box) as c:
-        generated = _ok(c.post(PROMPT, json=PROMPT_EXAMPLE))
-        background = _ok(c.post(BG, json=BACKGROUND_EXAMPLES[0]))
+        generated = ok(c.post(PROMPT, json=PROMPT_EXAMPLE))
+        background = ok(c.post(BG, json=BACKGROUND_EXAMPLES[0]))
         assert generated["deduction_credit"] == 2 and background["deduction_credit"] == 4  # charged at create
         for job_id in (generated["_id"], background["_id"]):
             done = _finished(c, job_id)
@@ -172,6 +167,6 @@ def test_failed_image_jobs_show_reasons_and_are_refunded(make_sandbox: Any) -> N
 def test_prices_are_configurable(make_sandbox: Any) -> None:
     box = make_sandbox(prices={"background_change": 6, "image_generate": 3})
     with akool(box) as c:
-        assert _ok(c.post(BG, json=BACKGROUND_EXAMPLES[1]))["deduction_credit"] == 6
-        assert _ok(c.post(PROMPT, json=PROMPT_EXAMPLE))["deduction_credit"] == 3
+        assert ok(c.post(BG, json=BACKGROUND_EXAMPLES[1]))["deduction_credit"] == 6
+        assert ok(c.post(PROMPT, json=PROMPT_EXAMPLE))["deduction_credit"] == 3
     assert box.stats()["credits_charged"] == 9

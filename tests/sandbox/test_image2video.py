@@ -10,6 +10,7 @@ import pytest
 
 import akool_frames as af
 from tests.conftest import akool, is_png, media_seconds, poll
+from tests.sandbox.conftest import ok
 
 SINGLE = "/api/open/v4/image2Video/createBySourcePrompt"
 BATCH = "/api/open/v4/image2Video/createBySourcePrompt/batch"
@@ -42,13 +43,6 @@ RESULT_TYPES = {"_id": str, "create_time": int, "uid": int, "team_id": str, "upd
                 "deduction_credit": int, "effect_code": str, "status": int, "only_add_audio": bool}
 
 
-def _ok(r: httpx.Response) -> Any:
-    assert r.status_code == 200, r.text
-    body = r.json()
-    assert body["code"] == 1000, body
-    return body["data"]
-
-
 def _types(record: dict[str, Any], types: dict[str, Any]) -> None:
     for key, typ in types.items():
         assert key in record, f"{key} missing from {record}"
@@ -56,7 +50,7 @@ def _types(record: dict[str, Any], types: dict[str, Any]) -> None:
 
 
 def _results(c: httpx.Client, *ids: str) -> list[dict[str, Any]]:
-    return _ok(c.post(RESULTS, json={"_ids": ",".join(ids)}))["result"]
+    return ok(c.post(RESULTS, json={"_ids": ",".join(ids)}))["result"]
 
 
 def _wait_done(c: httpx.Client, *ids: str) -> list[dict[str, Any]]:
@@ -66,7 +60,7 @@ def _wait_done(c: httpx.Client, *ids: str) -> list[dict[str, Any]]:
 def test_single_create_example_conforms(make_sandbox: Any) -> None:
     sb = make_sandbox(time_scale=1.0)  # slow clock: the queued record can be observed, then advanced
     with akool(sb) as c:
-        data = _ok(c.post(SINGLE, json={**EXAMPLE, "webhookurl": sb.webhook_sink_url}))
+        data = ok(c.post(SINGLE, json={**EXAMPLE, "webhookurl": sb.webhook_sink_url}))
         _types(data, CREATE_TYPES)
         assert data["status"] == 1 and data["deduction_credit"] == 60  # 4k, 10 s
         assert data["webhookUrl"] == sb.webhook_sink_url and "webhookurl" not in data
@@ -95,14 +89,14 @@ def test_single_credit_table(sb: af.Sandbox) -> None:
         for resolution, length, credits in TABLE:
             body = {**EXAMPLE, "resolution": resolution, "video_length": length, "audio_type": 3}
             del body["audio_url"]
-            data = _ok(c.post(SINGLE, json=body))
+            data = ok(c.post(SINGLE, json=body))
             assert data["deduction_credit"] == credits and data["audio_url"] == "", (resolution, length)
     assert sb.stats()["credits_charged"] == sum(t[2] for t in TABLE) == 225
 
 
 def test_batch_example_conforms(sb: af.Sandbox) -> None:
     with akool(sb) as c:
-        data = _ok(c.post(BATCH, json=BATCH_EXAMPLE))
+        data = ok(c.post(BATCH, json=BATCH_EXAMPLE))
         assert data["errorList"] == [] and len(data["successList"]) == 3
         items = data["successList"]
         for item in items:
@@ -124,7 +118,7 @@ def test_batch_example_conforms(sb: af.Sandbox) -> None:
 
 def test_multi_id_poll_is_one_request(sb: af.Sandbox) -> None:
     with akool(sb) as c:
-        ids = [i["_id"] for i in _ok(c.post(BATCH, json={**BATCH_EXAMPLE, "count": 4}))["successList"]]
+        ids = [i["_id"] for i in ok(c.post(BATCH, json={**BATCH_EXAMPLE, "count": 4}))["successList"]]
         before = sb.stats()["polls"]
         result = _results(c, *ids, "000000000000000000000000")  # an unknown id is simply left out
         assert sb.stats()["polls"] == before + 1
@@ -142,7 +136,7 @@ def test_batch_credits(sb: af.Sandbox) -> None:
     base = {k: v for k, v in BATCH_EXAMPLE.items() if k not in ("model_name", "last_image_url")}
     with akool(sb) as c:
         for extra, credits in BATCH_PRICES:
-            items = _ok(c.post(BATCH, json=base | extra | {"count": 2}))["successList"]
+            items = ok(c.post(BATCH, json=base | extra | {"count": 2}))["successList"]
             assert [i["deduction_credit"] for i in items] == [credits, credits], extra
     assert sb.stats()["credits_charged"] == 2 * (6 + 20 + 50)
 
@@ -158,19 +152,25 @@ BATCH_ERRORS = [
 ]
 
 
+def _assert_rejected(c: httpx.Client, path: str, example: dict[str, Any],
+                     errors: list[tuple[dict[str, Any], str]]) -> None:
+    """Each change to ``example`` (None drops the field) is refused with 1003 naming the field."""
+    for change, field in errors:
+        body = {k: v for k, v in (example | change).items() if v is not None}
+        answer = c.post(path, json=body).json()
+        assert answer["code"] == 1003 and field in answer["msg"], (change, answer)
+
+
 def test_batch_validation(sb: af.Sandbox) -> None:
     with akool(sb) as c:
-        for change, field in BATCH_ERRORS:
-            body = {k: v for k, v in (BATCH_EXAMPLE | change).items() if v is not None}
-            answer = c.post(BATCH, json=body).json()
-            assert answer["code"] == 1003 and field in answer["msg"], (change, answer)
+        _assert_rejected(c, BATCH, BATCH_EXAMPLE, BATCH_ERRORS)
     assert sb.stats()["creates"] == 0 and sb.stats()["credits_charged"] == 0
 
 
 def test_batch_short_balance_lists_errors(make_sandbox: Any) -> None:
     sb = make_sandbox(credits=12)
     with akool(sb) as c:
-        data = _ok(c.post(BATCH, json=BATCH_EXAMPLE))  # 3 x 5 credits, 12 available
+        data = ok(c.post(BATCH, json=BATCH_EXAMPLE))  # 3 x 5 credits, 12 available
         assert len(data["successList"]) == 2
         assert data["errorList"] == [{"code": 1006, "msg": "Your quota is not enough"}]
         none = c.post(BATCH, json={**BATCH_EXAMPLE, "count": 1}).json()  # 2 left: not even one
@@ -191,10 +191,7 @@ SINGLE_ERRORS = [
 
 def test_single_validation(sb: af.Sandbox) -> None:
     with akool(sb) as c:
-        for change, field in SINGLE_ERRORS:
-            body = {k: v for k, v in (EXAMPLE | change).items() if v is not None}
-            answer = c.post(SINGLE, json=body).json()
-            assert answer["code"] == 1003 and field in answer["msg"], (change, answer)
+        _assert_rejected(c, SINGLE, EXAMPLE, SINGLE_ERRORS)
         assert c.post(SINGLE, json={k: v for k, v in EXAMPLE.items() if k != "negative_prompt"}).json()["msg"] == (
             "Parameter error: negative_prompt is required")
     assert sb.stats()["creates"] == 0 and sb.stats()["credits_charged"] == 0
@@ -202,11 +199,11 @@ def test_single_validation(sb: af.Sandbox) -> None:
 
 def test_video_audio_conforms(sb: af.Sandbox) -> None:
     with akool(sb) as c:
-        src = _ok(c.post(SINGLE, json={**EXAMPLE, "resolution": "720p", "video_length": 5}))
+        src = ok(c.post(SINGLE, json={**EXAMPLE, "resolution": "720p", "video_length": 5}))
         early = c.post(AUDIO, json={"pre_video_id": src["_id"], "audio_url": AUDIO_URL, "audio_type": 2}).json()
         assert early["code"] == 1003 and "pre_video_id" in early["msg"]  # not completed yet
         _wait_done(c, src["_id"])
-        data = _ok(c.post(AUDIO, json={"pre_video_id": src["_id"], "audio_url": AUDIO_URL, "audio_type": 2}))
+        data = ok(c.post(AUDIO, json={"pre_video_id": src["_id"], "audio_url": AUDIO_URL, "audio_type": 2}))
         assert data["only_add_audio"] is True and data["pre_video_id"] == src["_id"] and data["_id"] != src["_id"]
         assert data["deduction_credit"] == 5 and data["video_duration"] == 5 and data["status"] == 1
         assert data["resolution"] == "720p" and data["negative_prompt"] == "" and data["extend_prompt"] is False
@@ -223,16 +220,16 @@ def test_video_audio_conforms(sb: af.Sandbox) -> None:
 
 def test_video_audio_ten_seconds_costs_ten(sb: af.Sandbox) -> None:
     with akool(sb) as c:
-        src = _ok(c.post(SINGLE, json={**EXAMPLE, "resolution": "1080p", "video_length": 10}))
+        src = ok(c.post(SINGLE, json={**EXAMPLE, "resolution": "1080p", "video_length": 10}))
         _wait_done(c, src["_id"])
-        data = _ok(c.post(AUDIO, json={"pre_video_id": src["_id"], "audio_url": AUDIO_URL, "audio_type": 1}))
+        data = ok(c.post(AUDIO, json={"pre_video_id": src["_id"], "audio_url": AUDIO_URL, "audio_type": 1}))
     assert data["deduction_credit"] == 10 and sb.stats()["credits_charged"] == 50 + 10
 
 
 def test_failed_job_is_refunded(make_sandbox: Any) -> None:
     sb = make_sandbox(faults=af.Faults(job_fail=1.0))
     with akool(sb) as c:
-        data = _ok(c.post(SINGLE, json=EXAMPLE))
+        data = ok(c.post(SINGLE, json=EXAMPLE))
         assert data["deduction_credit"] == 60
         (failed,) = _wait_done(c, data["_id"])
     assert failed["status"] == 4 and "video_url" not in failed and failed["deduction_credit"] == 0
@@ -257,17 +254,17 @@ def test_effects_list(sb: af.Sandbox) -> None:
 
 def test_ai_model_list(sb: af.Sandbox) -> None:
     with akool(sb) as c:
-        models = _ok(c.get(MODELS + "?types[]=1501"))
+        models = ok(c.get(MODELS + "?types[]=1501"))
         assert [m["value"] for m in models] == ["AkoolImage2VideoFastV1", "seedance-1-0-lite-i2v-250428"]
         seedance = models[1]
         assert [(r["value"], r["width"], r["height"], r["unit_credit"]) for r in seedance["resolutionList"]] == [
             ("480p", 854, 480, 3), ("720p", 1280, 720, 5), ("1080p", 1920, 1080, 10)]
         assert seedance["supportedLastFrame"] is True and models[0]["supportedLastFrame"] is False
         assert seedance["durationList"] == [5, 10] and seedance["maxCount"] == 10 and seedance["generate_audio"] is None
-        assert _ok(c.get(MODELS + "?types[]=1502")) == []
-        character = _ok(c.get(MODELS, params={"types[]": ["2101"]}))
+        assert ok(c.get(MODELS + "?types[]=1502")) == []
+        character = ok(c.get(MODELS, params={"types[]": ["2101"]}))
         assert [m["value"] for m in character] == ["wavespeed-ai/wan-2.2/animate"]
-        both = _ok(c.get(MODELS + "?types[]=1501&types[]=2101"))
+        both = ok(c.get(MODELS + "?types[]=1501&types[]=2101"))
         assert len(both) == 3 and [m["sort"] for m in both] == sorted((m["sort"] for m in both), reverse=True)
         missing = c.get(MODELS).json()
         assert missing["code"] == 1003 and "types" in missing["msg"]
@@ -277,7 +274,7 @@ def test_ai_model_list(sb: af.Sandbox) -> None:
 def test_delete(make_sandbox: Any) -> None:
     sb = make_sandbox(time_scale=1.0)
     with akool(sb) as c:
-        job = _ok(c.post(SINGLE, json=EXAMPLE))["_id"]
+        job = ok(c.post(SINGLE, json=EXAMPLE))["_id"]
         body = c.post(DELETE, json={"_ids": f"{job},{'0' * 24}"}).json()
         assert body["code"] == 1000 and body["msg"] == "Delete successfully"
         assert body["data"]["successIds"] == []
@@ -285,7 +282,7 @@ def test_delete(make_sandbox: Any) -> None:
         assert refused[job] == "video resource is processing, please try again later" and "0" * 24 in refused
         sb.advance(60)
         (done,) = _wait_done(c, job)
-        assert _ok(c.post(DELETE, json={"_ids": job})) == {"successIds": [job], "noPermissionItems": []}
+        assert ok(c.post(DELETE, json={"_ids": job})) == {"successIds": [job], "noPermissionItems": []}
         assert _results(c, job) == []
         assert httpx.get(done["video_url"], timeout=10).status_code == 404
         assert c.post(DELETE, json={}).json()["code"] == 1003

@@ -9,30 +9,25 @@ import pytest
 
 import akool_frames as af
 from tests.conftest import akool, poll
+from tests.sandbox.conftest import ok
 
 IMAGE = "https://drz0f01yeq1cx.cloudfront.net/1714023431475-food.jpg"
 EXAMPLE = {"type": 1, "content": IMAGE, "webhookUrl": ""}  # the documented example body
 CREATE = "/api/open/v3/content/analysis/sentiment"
 
 
-def _ok(response: httpx.Response) -> Any:
-    body = response.json()
-    assert response.status_code == 200 and body["code"] == 1000, body
-    return body["data"]
-
-
 def _info(http: httpx.Client, _id: str) -> dict[str, Any]:
-    return _ok(http.get("/api/open/v3/content/analysis/infobyid", params={"_id": _id}))
+    return ok(http.get("/api/open/v3/content/analysis/infobyid", params={"_id": _id}))
 
 
 def _run(http: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
-    data = _ok(http.post(CREATE, json=body))
+    data = ok(http.post(CREATE, json=body))
     return poll(lambda: _info(http, data["_id"]), lambda d: d["status"] in (3, 4))
 
 
 def test_example_body_runs_to_a_conclusion(sb: af.Sandbox) -> None:
     with akool(sb) as http:
-        data = _ok(http.post(CREATE, json=EXAMPLE))
+        data = ok(http.post(CREATE, json=EXAMPLE))
         assert isinstance(data["_id"], str) and len(data["_id"]) == 24
         assert data["status"] == 1 and data["type"] == 1 and data["result"] == "" and data["webhookUrl"] == ""
         assert isinstance(data["create_time"], int) and isinstance(data["uid"], int) and data["__v"] == 0
@@ -63,15 +58,15 @@ def test_credits_follow_the_table_pro_rata(make_sandbox: Any) -> None:
     audio, video = "https://x.test/talk.mp3", "https://x.test/clip.mp4"
     sb = make_sandbox(media={audio: 90.0, video: 30.0})
     with akool(sb) as http:
-        _ok(http.post(CREATE, json={"type": 4, "content": "x" * 600}))
+        ok(http.post(CREATE, json={"type": 4, "content": "x" * 600}))
         assert sb.stats()["credits_charged"] == 0.1  # text: 0.1 per 600 characters
-        _ok(http.post(CREATE, json={"type": 4, "content": "x" * 300}))
+        ok(http.post(CREATE, json={"type": 4, "content": "x" * 300}))
         assert sb.stats()["credits_charged"] == 0.15  # half a block: no rounding up
-        _ok(http.post(CREATE, json={"type": 3, "content": audio, "language": "en"}))
+        ok(http.post(CREATE, json={"type": 3, "content": audio, "language": "en"}))
         assert sb.stats()["credits_charged"] == 0.9  # audio: 0.5 per minute x 1.5 min
-        _ok(http.post(CREATE, json={"type": 2, "content": video}))
+        ok(http.post(CREATE, json={"type": 2, "content": video}))
         assert sb.stats()["credits_charged"] == 1.4  # video: 1 per minute x 0.5 min
-        _ok(http.post(CREATE, json=EXAMPLE))
+        ok(http.post(CREATE, json=EXAMPLE))
     assert sb.stats()["credits_charged"] == 1.6
     assert sb.stats()["balances"]["akool"] == pytest.approx(1_000_000 - 1.6)
 
@@ -103,7 +98,7 @@ def test_audio_over_60_minutes_is_refused(make_sandbox: Any) -> None:
 def test_failed_job_shows_status_4_and_is_refunded(make_sandbox: Any) -> None:
     sb = make_sandbox(time_scale=1.0, faults=af.Faults(job_fail=1.0))
     with akool(sb) as http:
-        data = _ok(http.post(CREATE, json=EXAMPLE))
+        data = ok(http.post(CREATE, json=EXAMPLE))
         assert sb.stats()["balances"]["akool"] == pytest.approx(1_000_000 - 0.2)
         sb.advance(3600)  # real-time clock: charged until the clock moves, then failed and refunded
         done = poll(lambda: _info(http, data["_id"]), lambda d: d["status"] in (3, 4))
@@ -121,7 +116,7 @@ def test_unknown_id_and_missing_query(sb: af.Sandbox) -> None:
 
 def test_webhook_reports_the_finished_job(sb: af.Sandbox) -> None:
     with akool(sb) as http:
-        data = _ok(http.post(CREATE, json={**EXAMPLE, "webhookUrl": sb.webhook_sink_url}))
+        data = ok(http.post(CREATE, json={**EXAMPLE, "webhookUrl": sb.webhook_sink_url}))
         poll(lambda: {"sink": sb.sink()}, lambda s: len(s["sink"]) > 0)
     [entry] = sb.sink()
     assert entry["accepted"] and entry["data"]["_id"] == data["_id"] and entry["data"]["status"] == 3

@@ -9,6 +9,7 @@ import pytest
 
 import akool_frames as af
 from tests.conftest import akool, media_seconds, poll
+from tests.sandbox.conftest import ok
 
 TEXT = "Choose from male and female voices to bring your words to life with natural speech."
 # The documented TTS example request (seed 000 snapshot), text completed.
@@ -17,14 +18,8 @@ SAMPLE = "https://example.com/samples/my-voice.mp3"
 CLONE_EXAMPLE = {"input_text": TEXT, "rate": "100%", "voice_url": SAMPLE, "webhookUrl": ""}
 
 
-def _ok(response: httpx.Response) -> Any:
-    body = response.json()
-    assert response.status_code == 200 and body["code"] == 1000, body
-    return body["data"]
-
-
 def _info(http: httpx.Client, _id: str) -> dict[str, Any]:
-    return _ok(http.get("/api/open/v3/audio/infobymodelid", params={"audio_model_id": _id}))
+    return ok(http.get("/api/open/v3/audio/infobymodelid", params={"audio_model_id": _id}))
 
 
 def _check_record(data: dict[str, Any]) -> None:
@@ -37,7 +32,7 @@ def _check_record(data: dict[str, Any]) -> None:
                                             ("/api/open/v3/audio/clone", CLONE_EXAMPLE)])
 def test_example_body_runs_to_a_downloadable_mp3(sb: af.Sandbox, path: str, body: dict[str, Any]) -> None:
     with akool(sb) as http:
-        data = _ok(http.post(path, json=body))
+        data = ok(http.post(path, json=body))
         _check_record(data)
         done = poll(lambda: _info(http, data["_id"]), lambda d: d["status"] == 3)
         audio = httpx.get(done["url"], timeout=10)
@@ -49,13 +44,13 @@ def test_example_body_runs_to_a_downloadable_mp3(sb: af.Sandbox, path: str, body
 
 def test_tts_voice_model_id_is_the_voice_document_id(sb: af.Sandbox) -> None:
     with akool(sb) as http:
-        data = _ok(http.post("/api/open/v3/audio/create", json=TTS_EXAMPLE))
+        data = ok(http.post("/api/open/v3/audio/create", json=TTS_EXAMPLE))
     assert data["voice_model_id"] == "65e980d7af040969db5be854" and data["from"] == 3  # as in the docs' example
 
 
 def test_rate_slows_speech_and_is_validated(sb: af.Sandbox) -> None:
     with akool(sb) as http:
-        slow = _ok(http.post("/api/open/v3/audio/create", json={**TTS_EXAMPLE, "rate": "0%"}))
+        slow = ok(http.post("/api/open/v3/audio/create", json={**TTS_EXAMPLE, "rate": "0%"}))
         done = poll(lambda: _info(http, slow["_id"]), lambda d: d["status"] == 3)
         audio = httpx.get(done["url"], timeout=10)
         bad = [http.post("/api/open/v3/audio/create", json={**TTS_EXAMPLE, "rate": rate}).json()
@@ -86,7 +81,7 @@ def test_text_limit_and_unknown_voice(sb: af.Sandbox) -> None:
         long = http.post("/api/open/v3/audio/create", json={**TTS_EXAMPLE, "input_text": "a" * 5001}).json()
         voice = http.post("/api/open/v3/audio/create", json={**TTS_EXAMPLE, "voice_id": "nope"}).json()
         clone = http.post("/api/open/v3/audio/clone", json={"input_text": TEXT, "rate": "80%", "voice_id": "nope"}).json()
-        _ok(http.post("/api/open/v3/audio/create", json={**TTS_EXAMPLE, "input_text": "a" * 5000}))
+        ok(http.post("/api/open/v3/audio/create", json={**TTS_EXAMPLE, "input_text": "a" * 5000}))
     assert long["code"] == 1003 and "input_text" in long["msg"] and "5000" in long["msg"]
     assert voice["code"] == 1003 and "voice_id" in voice["msg"]
     assert clone["code"] == 1003 and "voice_id" in clone["msg"]
@@ -96,15 +91,15 @@ def test_text_limit_and_unknown_voice(sb: af.Sandbox) -> None:
 def test_default_price_is_configurable(make_sandbox: Any) -> None:
     sb = make_sandbox(prices={"legacy_tts": 2.5})
     with akool(sb) as http:
-        _ok(http.post("/api/open/v3/audio/create", json=TTS_EXAMPLE))
-        _ok(http.post("/api/open/v3/audio/clone", json=CLONE_EXAMPLE))
+        ok(http.post("/api/open/v3/audio/create", json=TTS_EXAMPLE))
+        ok(http.post("/api/open/v3/audio/clone", json=CLONE_EXAMPLE))
     assert sb.stats()["credits_charged"] == 3.5  # 2.5 configured + 1.0 default (the docs give no price)
 
 
 def test_failed_job_shows_status_4_and_is_refunded(make_sandbox: Any) -> None:
     sb = make_sandbox(time_scale=1.0, faults=af.Faults(job_fail=1.0))
     with akool(sb) as http:
-        data = _ok(http.post("/api/open/v3/audio/clone", json=CLONE_EXAMPLE))
+        data = ok(http.post("/api/open/v3/audio/clone", json=CLONE_EXAMPLE))
         assert sb.stats()["balances"]["akool"] == 1_000_000 - 1.0
         sb.advance(3600)  # real-time clock: charged until the clock moves, then failed and refunded
         done = poll(lambda: _info(http, data["_id"]), lambda d: d["status"] in (3, 4))
@@ -122,14 +117,14 @@ def test_unknown_id_and_missing_query(sb: af.Sandbox) -> None:
 
 def test_voice_list_is_a_bare_array_by_source(sb: af.Sandbox) -> None:
     with akool(sb) as http:
-        official = _ok(http.get("/api/open/v3/voice/list", params={"from": 3}))
-        assert _ok(http.get("/api/open/v3/voice/list", params={"from": 4})) == []
-        clone = _ok(http.post("/api/open/v4/voice/clone", json={"source_voice_file": SAMPLE, "name": "Mine"}))
-        poll(lambda: _ok(http.get(f"/api/open/v4/voice/detail/{clone['_id']}")), lambda d: d["status"] == 3)
-        user = _ok(http.get("/api/open/v3/voice/list", params={"from": "4"}))
-        both = _ok(http.get("/api/open/v3/voice/list"))
+        official = ok(http.get("/api/open/v3/voice/list", params={"from": 3}))
+        assert ok(http.get("/api/open/v3/voice/list", params={"from": 4})) == []
+        clone = ok(http.post("/api/open/v4/voice/clone", json={"source_voice_file": SAMPLE, "name": "Mine"}))
+        poll(lambda: ok(http.get(f"/api/open/v4/voice/detail/{clone['_id']}")), lambda d: d["status"] == 3)
+        user = ok(http.get("/api/open/v3/voice/list", params={"from": "4"}))
+        both = ok(http.get("/api/open/v3/voice/list"))
         bad = http.get("/api/open/v3/voice/list", params={"from": 2}).json()
-        tts = _ok(http.post("/api/open/v3/audio/create", json={**TTS_EXAMPLE, "voice_id": user[0]["voice_id"]}))
+        tts = ok(http.post("/api/open/v3/audio/create", json={**TTS_EXAMPLE, "voice_id": user[0]["voice_id"]}))
         preview = httpx.get(official[0]["preview"], timeout=10)
     assert isinstance(official, list) and all(v["from"] == 3 for v in official)
     assert official[0]["voice_id"] == "piTKgcLEGmPE4e6mEKli" and official[0]["name"] == "Nicole"

@@ -12,6 +12,7 @@ import pytest
 
 import akool_frames as af
 from tests.conftest import akool, is_png, media_seconds, poll
+from tests.sandbox.conftest import ok
 
 INFO = "/api/open/v3/content/video/infobymodelid"
 HEX24 = re.compile(r"[0-9a-f]{24}")
@@ -77,14 +78,8 @@ def failing(make_sandbox: Any) -> Iterator[tuple[af.Sandbox, httpx.Client]]:
         yield box, client
 
 
-def _ok(response: httpx.Response) -> Any:
-    body = response.json()
-    assert response.status_code == 200 and body["code"] == 1000, body
-    return body["data"]
-
-
 def _info(client: httpx.Client, job_id: str) -> dict[str, Any]:
-    return _ok(client.get(INFO, params={"video_model_id": job_id}))
+    return ok(client.get(INFO, params={"video_model_id": job_id}))
 
 
 def _finished(client: httpx.Client, job_id: str) -> dict[str, Any]:
@@ -107,7 +102,7 @@ def _param_error(response: httpx.Response, field: str) -> None:
 def test_talking_photo_example_completes_with_the_audio_length(box: af.Sandbox, c: httpx.Client) -> None:
     example = {"talking_photo_url": "https://example.com/photo.jpg", "audio_url": "https://example.com/audio.mp3",
                "resolution": "720", "webhookUrl": ""}
-    data = _ok(c.post("/api/open/v3/content/video/createbytalkingphoto", json=example))
+    data = ok(c.post("/api/open/v3/content/video/createbytalkingphoto", json=example))
     assert HEX24.fullmatch(data["_id"]) and data["video_status"] == 1 and data["video"] == ""
     done = _finished(c, data["_id"])
     assert done["video_status"] == 3 and done["_id"] == data["_id"]
@@ -117,15 +112,15 @@ def test_talking_photo_example_completes_with_the_audio_length(box: af.Sandbox, 
 
 
 def test_talking_photo_prompt_example_and_chain_from_tts(box: af.Sandbox, c: httpx.Client) -> None:
-    voice = _ok(c.get("/api/open/v4/voice/list", params={"type": 2}))["result"][0]
+    voice = ok(c.get("/api/open/v4/voice/list", params={"type": 2}))["result"][0]
     text = "Hello there, this is a sandbox speech that will drive a talking photo video."
-    tts = _ok(c.post("/api/open/v4/voice/tts", json={"input_text": text, "voice_id": voice["voice_id"]}))
-    speech = poll(lambda: _ok(c.get(f"/api/open/v4/voice/resource/detail/{tts['_id']}"))["result"],
+    tts = ok(c.post("/api/open/v4/voice/tts", json={"input_text": text, "voice_id": voice["voice_id"]}))
+    speech = poll(lambda: ok(c.get(f"/api/open/v4/voice/resource/detail/{tts['_id']}"))["result"],
                   lambda r: r["status"] == 3)
     body = {"talking_photo_url": "https://example.com/photo.jpg", "audio_url": speech["preview"],
             "prompt": "Throughout the entire video, maintain natural and smooth hand movements.",
             "resolution": "1080", "webhookUrl": ""}
-    data = _ok(c.post("/api/open/v3/content/video/createbytalkingphoto", json=body))
+    data = ok(c.post("/api/open/v3/content/video/createbytalkingphoto", json=body))
     done = _finished(c, data["_id"])
     assert done["resolution"] == "1080"
     assert _video_seconds(done["video"]) == pytest.approx(speech["duration"] / 1000, abs=0.05)
@@ -141,7 +136,7 @@ def test_talking_photo_validation(box: af.Sandbox, c: httpx.Client) -> None:
 
 # ----------------------------------------------------------------------------- talking avatar
 def test_talking_avatar_example_uses_the_audio_url(box: af.Sandbox, c: httpx.Client) -> None:
-    data = _ok(c.post("/api/open/v3/talkingavatar/create", json=TALKING_AVATAR_EXAMPLE))
+    data = ok(c.post("/api/open/v3/talkingavatar/create", json=TALKING_AVATAR_EXAMPLE))
     assert HEX24.fullmatch(data["_id"]) and data["video_status"] == 1 and data["video"] == ""
     assert isinstance(data["video_id"], str) and isinstance(data["task_id"], str) and isinstance(data["create_time"], int)
     done = _finished(c, data["_id"])
@@ -151,13 +146,13 @@ def test_talking_avatar_example_uses_the_audio_url(box: af.Sandbox, c: httpx.Cli
 
 
 def test_talking_avatar_official_avatar_and_text(box: af.Sandbox, c: httpx.Client) -> None:
-    avatar = _ok(c.get("/api/open/v3/avatar/list", params={"from": 2, "type": 1}))[0]
-    voice = _ok(c.get("/api/open/v4/voice/list", params={"type": 2}))["result"][0]
+    avatar = ok(c.get("/api/open/v3/avatar/list", params={"from": 2, "type": 1}))[0]
+    voice = ok(c.get("/api/open/v4/voice/list", params={"type": 2}))["result"][0]
     text = "Welcome to the quarterly review. " * 5  # 165 characters -> 11 s at 15 characters a second
     body = {"width": 3840, "height": 2160, "avatar_from": 2, "webhookUrl": "", "elements": [
         {"type": "avatar", "avatar_id": avatar["avatar_id"], "scale_x": 1, "scale_y": 1, "offset_x": 0, "offset_y": 0},
         {"type": "audio", "input_text": text, "voice_id": voice["voice_id"]}]}
-    done = _finished(c, _ok(c.post("/api/open/v3/talkingavatar/create", json=body))["_id"])
+    done = _finished(c, ok(c.post("/api/open/v3/talkingavatar/create", json=body))["_id"])
     assert _video_seconds(done["video"]) == pytest.approx(11.0, abs=0.05)
     assert done["deduction_duration"] == 20
 
@@ -187,7 +182,7 @@ def test_talking_avatar_validation(box: af.Sandbox, c: httpx.Client) -> None:
 
 def test_talking_avatar_failed_job_is_refunded(failing: tuple[af.Sandbox, httpx.Client]) -> None:
     box, c = failing
-    done = _finished(c, _ok(c.post("/api/open/v3/talkingavatar/create", json=TALKING_AVATAR_EXAMPLE))["_id"])
+    done = _finished(c, ok(c.post("/api/open/v3/talkingavatar/create", json=TALKING_AVATAR_EXAMPLE))["_id"])
     assert done["video_status"] == 4 and done["video"] == "" and done["deduction_duration"] == 0
     assert box.stats()["credits_charged"] == 0 and box.stats()["balances"]["akool"] == 1_000_000
 
@@ -201,19 +196,19 @@ def test_avatar_upload_example_detail_and_list(box: af.Sandbox, c: httpx.Client)
     record = answer["data"][0]
     assert HEX24.fullmatch(record["_id"]) and record["status"] == 1 and record["avatar_id"] == example["avatar_id"]
     assert record["from"] == 3 and record["type"] == 1 and record["url"] == example["url"]
-    detail = poll(lambda: _ok(c.get("/api/open/v3/avatar/detail", params={"id": record["_id"]})),
+    detail = poll(lambda: ok(c.get("/api/open/v3/avatar/detail", params={"id": record["_id"]})),
                   lambda d: d[0]["status"] in (3, 4))
     assert detail[0]["status"] == 3 and detail[0]["_id"] == record["_id"]
-    mine = _ok(c.get("/api/open/v3/avatar/list", params={"from": 3}))
+    mine = ok(c.get("/api/open/v3/avatar/list", params={"from": 3}))
     assert [a["avatar_id"] for a in mine] == ["HHdEKhn7k7vVBlR5FSi0e"] and mine[0]["from"] == 3
     # The uploaded avatar drives a talking avatar (avatar_from 2 by avatar_id).
     body = {"width": 3840, "height": 2160, "avatar_from": 2, "elements": [
         {"type": "avatar", "avatar_id": "HHdEKhn7k7vVBlR5FSi0e", "scale_x": 1, "scale_y": 1, "offset_x": 0, "offset_y": 0},
         {"type": "audio", "url": "https://example.com/audio.mp3"}]}
-    assert _finished(c, _ok(c.post("/api/open/v3/talkingavatar/create", json=body))["_id"])["video_status"] == 3
+    assert _finished(c, ok(c.post("/api/open/v3/talkingavatar/create", json=body))["_id"])["video_status"] == 3
     # A second upload with the same avatar_id is refused; a string type is accepted ("String", value 1).
     assert c.post("/api/open/v3/avatar/create", json=example).json()["code"] == 1222
-    assert _ok(c.post("/api/open/v3/avatar/create", json={**example, "avatar_id": "Other1", "type": "1"}))[0]["type"] == 1
+    assert ok(c.post("/api/open/v3/avatar/create", json={**example, "avatar_id": "Other1", "type": "1"}))[0]["type"] == 1
 
 
 def test_official_avatar_list_serves_pictures(box: af.Sandbox, c: httpx.Client) -> None:
@@ -224,8 +219,8 @@ def test_official_avatar_list_serves_pictures(box: af.Sandbox, c: httpx.Client) 
     assert answer["data"][0]["avatar_id"] == "Yasmin_in_White_shirt_20231121"
     assert is_png(httpx.get(answer["data"][0]["url"]).content)
     assert is_png(httpx.get(answer["data"][0]["thumbnailUrl"]).content)
-    assert len(_ok(c.get("/api/open/v3/avatar/list", params={"from": 2, "page": 2, "size": 4}))) == 2
-    assert _ok(c.get("/api/open/v3/avatar/list", params={"from": 3})) == []
+    assert len(ok(c.get("/api/open/v3/avatar/list", params={"from": 2, "page": 2, "size": 4}))) == 2
+    assert ok(c.get("/api/open/v3/avatar/list", params={"from": 3})) == []
 
 
 def test_avatar_upload_validation(box: af.Sandbox, c: httpx.Client) -> None:
@@ -242,7 +237,7 @@ def test_avatar_upload_validation(box: af.Sandbox, c: httpx.Client) -> None:
 def test_lip_sync_example_matches_the_documented_durations(box: af.Sandbox, c: httpx.Client) -> None:
     example = {"video_url": "https://d11fbe263bhqij.cloudfront.net/agicontent/video/global_reach/Global_reach_EN_01.mp4",
                "audio_url": "https://drz0f01yeq1cx.cloudfront.net/1712719410293-driving_audio_2.wav", "webhookUrl": ""}
-    data = _ok(c.post("/api/open/v3/content/video/lipsync", json=example))
+    data = ok(c.post("/api/open/v3/content/video/lipsync", json=example))
     assert HEX24.fullmatch(data["_id"]) and data["video_status"] == 1 and data["video"] == ""
     # The example's own numbers: an 11.7 s input locks 20 (10 s blocks).
     assert data["video_lock_duration"] == 11.7 and data["deduction_lock_duration"] == 20
@@ -258,7 +253,7 @@ def test_lip_sync_example_matches_the_documented_durations(box: af.Sandbox, c: h
 # ----------------------------------------------------------------------------- video translation
 def test_video_translation_single_language_example(box: af.Sandbox, c: httpx.Client) -> None:
     example = {"url": "https://example.com/my-video.mp4", "source_language": "DEFAULT", "language": "es", "lipsync": True}
-    data = _ok(c.post("/api/open/v3/content/video/createbytranslate", json=example))
+    data = ok(c.post("/api/open/v3/content/video/createbytranslate", json=example))
     assert HEX24.fullmatch(data["_id"]) and data["video_status"] == 1 and data["video"] == ""
     assert data["language"] == "es" and data["translation_ids"] == [data["_id"]]
     done = _finished(c, data["_id"])
@@ -289,7 +284,7 @@ def test_video_translation_advanced_example_and_webhook(box: af.Sandbox, c: http
                "lipsync": True, "studio_voice": {"style": "professional", "no_translate_words": ["AKool", "API"],
                                                   "fixed_words": {"hello": "您好"}},
                "caption_type": 3, "webhookUrl": box.webhook_sink_url}
-    data = _ok(c.post("/api/open/v3/content/video/createbytranslate", json=example))
+    data = ok(c.post("/api/open/v3/content/video/createbytranslate", json=example))
     done = _finished(c, data["_id"])
     assert done["video_status"] == 3 and _video_seconds(done["video"]) == pytest.approx(14.0, abs=0.05)
     sink = poll(box.sink, lambda s: len(s) >= 1)
@@ -305,14 +300,14 @@ def test_video_translation_limits_and_languages(box: af.Sandbox, c: httpx.Client
     _param_error(c.post(path, json={"url": "https://example.com/my-video.mp4"}), "language")
     _param_error(c.post(path, json={"language": "es"}), "url")
     assert box.stats()["creates"] == 0
-    languages = _ok(c.get("/api/open/v3/language/list"))["lang_list"]
+    languages = ok(c.get("/api/open/v3/language/list"))["lang_list"]
     assert len(languages) == 20 and {"es", "fr", "de", "zh-CN"} <= {lang["lang_code"] for lang in languages}
     assert all(isinstance(lang["lang_name"], str) and lang["url"].endswith(".png") for lang in languages)
 
 
 def test_video_translation_failure_fields(failing: tuple[af.Sandbox, httpx.Client]) -> None:
     box, c = failing
-    data = _ok(c.post("/api/open/v3/content/video/createbytranslate",
+    data = ok(c.post("/api/open/v3/content/video/createbytranslate",
                       json={"url": "https://example.com/my-video.mp4", "language": "es,fr"}))
     for job_id in data["translation_ids"]:
         done = _finished(c, job_id)
@@ -323,7 +318,7 @@ def test_video_translation_failure_fields(failing: tuple[af.Sandbox, httpx.Clien
 
 # ----------------------------------------------------------------------------- character swap
 def test_character_swap_example(box: af.Sandbox, c: httpx.Client) -> None:
-    data = _ok(c.post("/api/open/v4/characterSwap/create", json={**SWAP_EXAMPLE, "webhookurl": box.webhook_sink_url}))
+    data = ok(c.post("/api/open/v4/characterSwap/create", json={**SWAP_EXAMPLE, "webhookurl": box.webhook_sink_url}))
     # Create: `status` (not video_status), mode and model_name, no video yet.
     assert HEX24.fullmatch(data["_id"]) and data["status"] == 1 and "video_status" not in data
     assert data["deduction_credit"] == 20 and data["video_duration"] == 10 and data["resolution"] == "720p"
@@ -345,14 +340,14 @@ def test_character_swap_example(box: af.Sandbox, c: httpx.Client) -> None:
 def test_character_swap_documented_credits(box: af.Sandbox, c: httpx.Client) -> None:
     path = "/api/open/v4/characterSwap/create"
     # "a 12-second video at 720p resolution would cost 30 credits"
-    assert _ok(c.post(path, json={**SWAP_EXAMPLE, "duration": 12}))["deduction_credit"] == 30
+    assert ok(c.post(path, json={**SWAP_EXAMPLE, "duration": 12}))["deduction_credit"] == 30
     # Face replacement example: no duration, detected from the 12 s video -> 30.
     replace = {"image": "https://example.com/character-face.png", "video": "https://example.com/target-video.mp4",
                "resolution": "720p", "mode": "replace", "model_name": "wavespeed-ai/wan-2.2/animate", "webhookurl": ""}
-    detected = _ok(c.post(path, json=replace))
+    detected = ok(c.post(path, json=replace))
     assert detected["deduction_credit"] == 30 and detected["video_duration"] == 12 and detected["mode"] == "replace"
-    assert _ok(c.post(path, json={**SWAP_EXAMPLE, "duration": 7, "resolution": "480p"}))["deduction_credit"] == 10
-    assert _ok(c.post(path, json={**SWAP_EXAMPLE, "duration": 15, "resolution": "1080p"}))["deduction_credit"] == 45
+    assert ok(c.post(path, json={**SWAP_EXAMPLE, "duration": 7, "resolution": "480p"}))["deduction_credit"] == 10
+    assert ok(c.post(path, json={**SWAP_EXAMPLE, "duration": 15, "resolution": "1080p"}))["deduction_credit"] == 45
     assert box.stats()["credits_charged"] == 30 + 30 + 10 + 45
     done = _finished(c, detected["_id"])
     assert _video_seconds(done["video"]) == pytest.approx(12.0, abs=0.05)
@@ -374,7 +369,7 @@ def test_character_swap_validation(box: af.Sandbox, c: httpx.Client) -> None:
 
 def test_character_swap_failed_job_shows_reason_and_zero_credits(failing: tuple[af.Sandbox, httpx.Client]) -> None:
     box, c = failing
-    data = _ok(c.post("/api/open/v4/characterSwap/create", json=SWAP_EXAMPLE))
+    data = ok(c.post("/api/open/v4/characterSwap/create", json=SWAP_EXAMPLE))
     assert data["deduction_credit"] == 20 and data["status"] == 1  # charged at create
     done = _finished(c, data["_id"])
     assert done["video_status"] == 4 and done["deduction_credit"] == 0 and "video" not in done

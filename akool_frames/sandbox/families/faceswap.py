@@ -8,6 +8,7 @@ known at create time. All five are polled with ``GET faceswap/result/listbyids?_
 
 from __future__ import annotations
 
+import functools
 import os
 from datetime import UTC, datetime
 from typing import Any
@@ -34,24 +35,29 @@ FACE_V4 = (F("path", required=True, nonempty=True), F("opts"))
 FACES_V3 = F("targetImage", "list", required=True, min_items=1, fields=FACE_V3)
 SOURCES_V3 = F("sourceImage", "list", required=True, min_items=1, fields=FACE_V3)
 
-# Per create endpoint: body fields, the input medium field (None: the target image itself), result kind.
+# Per create endpoint: its path, body fields, the input medium field (None: the target image itself), result kind.
 SPECS: dict[str, dict[str, Any]] = {
-    "faceswap_image": {"fields": [FACES_V3, SOURCES_V3, F("face_enhance", "int", enum=(0, 1)),
+    "faceswap_image": {"path": "/api/open/v3/faceswap/highquality/specifyimage",
+                       "fields": [FACES_V3, SOURCES_V3, F("face_enhance", "int", enum=(0, 1)),
                                   F("modifyImage", required=True, nonempty=True), F("webhookUrl")],
                        "medium": "modifyImage", "video": False, "paired": True},
-    "faceswap_video": {"fields": [SOURCES_V3, FACES_V3, F("face_enhance", "int", enum=(0, 1)),
+    "faceswap_video": {"path": "/api/open/v3/faceswap/highquality/specifyvideo",
+                       "fields": [SOURCES_V3, FACES_V3, F("face_enhance", "int", enum=(0, 1)),
                                   F("modifyVideo", required=True, nonempty=True), F("webhookUrl")],
                        "medium": "modifyVideo", "video": True, "paired": True},
     # Single face only: exactly one target and one source. model_name is optional, its one documented value.
-    "faceswap_pro": {"fields": [F("targetImage", "list", required=True, min_items=1, max_items=1, fields=FACE_V4),
+    "faceswap_pro": {"path": "/api/open/v4/faceswap/faceswapByImage",
+                     "fields": [F("targetImage", "list", required=True, min_items=1, max_items=1, fields=FACE_V4),
                                 F("sourceImage", "list", required=True, min_items=1, max_items=1, fields=FACE_V4),
                                 F("model_name", enum=("akool_faceswap_image_hq",)), F("face_enhance", "bool"),
                                 F("webhookUrl")],
                      "medium": None, "video": False, "paired": True},
-    "reage_image": {"fields": [FACES_V3, F("face_reage", "int", required=True, min=-30, max=30),
+    "reage_image": {"path": "/api/open/v3/faceswap/highquality/imgreage",
+                    "fields": [FACES_V3, F("face_reage", "int", required=True, min=-30, max=30),
                                F("modifyImage", required=True, nonempty=True), F("webhookUrl")],
                     "medium": "modifyImage", "video": False, "paired": False},
-    "reage_video": {"fields": [FACES_V3, F("face_reage", "int", required=True, min=-30, max=30),
+    "reage_video": {"path": "/api/open/v3/faceswap/highquality/vidreage",
+                    "fields": [FACES_V3, F("face_reage", "int", required=True, min=-30, max=30),
                                F("modifyVideo", required=True, nonempty=True), F("webhookUrl")],
                     "medium": "modifyVideo", "video": True, "paired": False},
 }
@@ -117,29 +123,9 @@ def _create(ctx: Ctx, name: str) -> Raw:
     return Raw(code=1000, msg=PATIENCE, data=data)
 
 
-@route("POST", "/api/open/v3/faceswap/highquality/specifyimage", provider="akool", kind="create", name="faceswap_image")
-def faceswap_image(ctx: Ctx) -> Raw:
-    return _create(ctx, "faceswap_image")
-
-
-@route("POST", "/api/open/v3/faceswap/highquality/specifyvideo", provider="akool", kind="create", name="faceswap_video")
-def faceswap_video(ctx: Ctx) -> Raw:
-    return _create(ctx, "faceswap_video")
-
-
-@route("POST", "/api/open/v4/faceswap/faceswapByImage", provider="akool", kind="create", name="faceswap_pro")
-def faceswap_pro(ctx: Ctx) -> Raw:
-    return _create(ctx, "faceswap_pro")
-
-
-@route("POST", "/api/open/v3/faceswap/highquality/imgreage", provider="akool", kind="create", name="reage_image")
-def reage_image(ctx: Ctx) -> Raw:
-    return _create(ctx, "reage_image")
-
-
-@route("POST", "/api/open/v3/faceswap/highquality/vidreage", provider="akool", kind="create", name="reage_video")
-def reage_video(ctx: Ctx) -> Raw:
-    return _create(ctx, "reage_video")
+# Every create of the family is one handler, told which job it is.
+for _name, _spec in SPECS.items():
+    route("POST", _spec["path"], provider="akool", kind="create", name=_name)(functools.partial(_create, name=_name))
 
 
 def _mine(ctx: Ctx, job_id: str) -> Job | None:
