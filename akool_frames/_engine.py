@@ -84,8 +84,23 @@ def prepare(spec: JobSpec, params: Mapping[str, Any], plan: str) -> tuple[dict[s
         if value is None and target in spec.defaults:
             continue
         _set_path(body, target, value)
-    body = {k: v for k, v in body.items() if v is not None}
-    return body, validate_body(spec, body, plan)
+    problem = validate_body(spec, body, plan)
+    return _without_blanks(body), problem
+
+
+def _without_blanks(value: Any) -> Any:
+    """Drop None, NaN and blank strings (the validator reads them as "not given"), so what is sent
+    is what was validated: an empty optional enum would otherwise be refused by the provider."""
+    if isinstance(value, dict):
+        return {k: _without_blanks(v) for k, v in value.items() if not _blank(v)}
+    if isinstance(value, list):
+        return [_without_blanks(v) for v in value]
+    return value
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or (
+        isinstance(value, float) and math.isnan(value))
 
 
 # --------------------------------------------------------------------------- progress
@@ -577,6 +592,12 @@ def _read(spec: JobSpec, record: Any, *, create: bool = False) -> tuple[str, str
 async def _probe(client: Any, target: Any) -> tuple[float | None, str]:
     if not isinstance(target, str) or not target:
         return None, "no media given"
+    if not target.startswith(("http://", "https://")) and not Path(target).exists():
+        # A job id (video_audio's pre_video_id): the length of that job's result, when the ledger has it.
+        entry = client.ledger.by_job_ids([target]).get(target)
+        if entry is None or not entry.url:
+            return None, f"{target} is neither a URL, a file, nor a finished job in the ledger"
+        target = entry.url
     if not target.startswith(("http://", "https://")):
         seconds = media.probe_local(target)
         return (seconds, "probed") if seconds is not None else (None, f"could not read the duration of {target}")

@@ -475,13 +475,8 @@ class Priced:
 
 # video_audio is priced by the length of the image-to-video result it adds audio to (5 s -> 5, 10 s -> 10), and
 # pre_video_id is a job id, not a URL: the engine's duration lookup cannot resolve it yet (see the report).
-VIDEO_AUDIO_UNRESOLVED = pytest.mark.xfail(
-    strict=True, reason="engine: duration of video_audio's pre_video_id (an image_to_video job id) is not resolved")
-
-
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("job", [pytest.param(j, marks=VIDEO_AUDIO_UNRESOLVED) if j == "video_audio" else j
-                                 for j in DOCUMENTED_PRICES])
+@pytest.mark.parametrize("job", DOCUMENTED_PRICES)
 def test_the_sandbox_charges_what_the_client_estimated(world: World, job: str, backend: str) -> None:
     sb = world.sb
     speech: list[str] = []
