@@ -100,3 +100,27 @@ def test_sigkill_halfway_then_rerun_creates_every_row_once(make_sandbox: Any, tm
     assert len(set(ids)) == ROWS and sorted(set(ids)) == sorted(result["akool_job_id"])
     with sb.state.lock:
         assert set(ids) == set(sb.state.jobs)  # and they are the jobs the sandbox made
+
+
+@pytest.mark.timeout(90)
+def test_ctrl_c_stops_promptly_and_the_rerun_creates_every_row_once(make_sandbox: Any, tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT) cancels the run on the background loop and hands control back within seconds; the
+    ledger it leaves lets the next run finish every row without creating any twice."""
+    sb = make_sandbox(faults={"tts": af.Faults(latency=(0.005, 0.02))})
+    scripts = [f"Line {i}: interrupted and resumed." for i in range(ROWS)]
+    pd.DataFrame({"script": scripts}).to_csv(tmp_path / "scripts.csv", index=False)
+    first = _worker(sb, tmp_path, "pandas", tmp_path / "first.csv")
+    _wait_for(lambda: sb.stats()["creates"] >= KILL_AFTER, first, tmp_path / "first.csv", timeout=60)
+    first.send_signal(signal.SIGINT)
+    first.wait(15)  # prompt: the cancelled task unwinds, no hanging background work
+    assert first.returncode != 0 and "KeyboardInterrupt" in _log(tmp_path / "first.csv")
+    assert not (tmp_path / "first.csv").exists()
+    assert sb.stats()["creates"] < ROWS
+
+    second = _worker(sb, tmp_path, "polars", tmp_path / "second.csv")
+    second.wait(60)
+    assert second.returncode == 0, _log(tmp_path / "second.csv")
+    result = pd.read_csv(tmp_path / "second.csv")
+    assert result["akool_status"].tolist() == ["completed"] * ROWS
+    stats = sb.stats()
+    assert stats["duplicate_creates"] == 0 and stats["creates"] == ROWS
