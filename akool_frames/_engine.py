@@ -256,8 +256,13 @@ class _Run:
         if spec.webhook_field and self.client.webhook_url:
             sent[spec.webhook_field] = self.client.webhook_url
         if spec.idempotency_field and not sent.get(spec.idempotency_field):
-            sent[spec.idempotency_field] = item.key[:32]  # lets a lost answer be found again by this id
+            sent[spec.idempotency_field] = self._external_id(item.key)  # a lost answer is found again by it
         return sent
+
+    def _external_id(self, key: str) -> str:
+        """Our id for a create where the provider keeps one (unique per account, so one per ledger attempt)."""
+        entry = self.ledger.latest([key]).get(key)
+        return f"af-{key[:24]}-{entry.attempt if entry else 1}"
 
     async def create(self, item: _Item) -> bool:
         """Send one create. True when its answer was lost, so it may or may not exist at the provider."""
@@ -267,9 +272,9 @@ class _Run:
             self.ledger.intend(intent, new_attempt=item.again)
             self._settle(key, "skipped", f"not sent: {self.abort or 'the run timed out first'}")
             return False
-        sent = self._outgoing(item)
         # The intent is committed before anything leaves: a crash from here on is reconciled, not resent.
         self.ledger.intend(intent, new_attempt=item.again)
+        sent = self._outgoing(item)
         path, id_path, record_path = spec.create_for(item.body)
         self.creates += 1
         try:
@@ -386,7 +391,7 @@ class _Run:
         found: dict[str, tuple[str, Any]] = {}
         absent: set[str] = set()
         for item in items:
-            external = str(item.body.get(spec.idempotency_field) or item.key[:32])
+            external = str(item.body.get(spec.idempotency_field) or self._external_id(item.key))
             try:
                 answer = await self.http.request(spec.provider, *self._poll_request([external]))
             except NotFound:
