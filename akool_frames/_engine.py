@@ -59,7 +59,7 @@ class Outcome:
 class ProgressSink(Protocol):
     """Receives engine events; ``_progress.make_progress`` builds the tqdm / ipywidgets one."""
 
-    def start(self, total: int, credits_est: float) -> None: ...
+    def start(self, total: int, credits_est: float | None) -> None: ...
     def submitted(self, n: int = 1) -> None: ...
     def finished(self, n: int = 1) -> None: ...
     def counts(self, by_status: Mapping[str, int], credits: float) -> None: ...
@@ -120,7 +120,7 @@ class _Tally:
         self._submitted: set[str] = set()
         self._finished: set[str] = set()
 
-    def start(self, credits_est: float) -> None:
+    def start(self, credits_est: float | None) -> None:
         if self.sink:
             self.sink.start(len(self.rows), credits_est)
 
@@ -679,7 +679,8 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
     tally = _Tally(progress, {key: len(groups[key]) for key in [*(i.key for i in new + lost), *(e.key for e in known)]})
     deadline = time.monotonic() + timeout if timeout is not None else None
     run = _Run(client, spec, tally, deadline, state=state)
-    tally.start(sum(outcomes[groups[key][0]].credits_est or 0.0 for key in tally.rows))
+    estimates = [outcomes[groups[key][0]].credits_est for key in tally.rows]
+    tally.start(None if None in estimates else sum(estimates))  # type: ignore[arg-type]  # None: unpriced
     try:
         await run.go(new, lost, known, follow=mode == "run")
     finally:

@@ -47,7 +47,7 @@ class Progress:
     def __init__(self, job: str, *, bars: bool = True, panel: bool = False) -> None:
         self.job = job
         self.total: int | None = None
-        self.credits_est = 0.0
+        self.credits_est: float | None = 0.0
         self.credits = 0.0
         self.n_submitted = 0
         self.n_finished = 0
@@ -70,11 +70,11 @@ class Progress:
                 _display(self._panel)
 
     # -- ProgressSink -------------------------------------------------------------------------
-    def start(self, total: int, credits_est: float) -> None:
+    def start(self, total: int, credits_est: float | None) -> None:
         with self._lock:
             if self.closed:
                 return
-            self.total, self.credits_est = total, float(credits_est or 0.0)
+            self.total, self.credits_est = total, credits_est
             self._open_bars(total)
             self._draw(force=True)
 
@@ -132,7 +132,8 @@ class Progress:
             self._draw()
 
     def _credit_text(self) -> str:
-        return f"credits {self.credits:g} charged / {self.credits_est:g} estimated"
+        estimated = "no estimate" if self.credits_est is None else f"{self.credits_est:g} estimated"
+        return f"credits {self.credits:g} charged / {estimated}"
 
     def _html(self) -> str:
         total = "?" if self.total is None else str(self.total)
