@@ -32,10 +32,10 @@ from . import media
 from ._errors import (AkoolError, APIError, AuthError, BudgetExceeded, NotFound, ServerError, TransportError,
                       ValidationError)
 from ._ledger import CALLBACK_FIELDS, Entry, ledger_key
-from .jobs import JobSpec, PriceContext, get_job, get_path, validate_body
+from .jobs import JobSpec, Price, PriceContext, get_job, get_path, validate_body
 from .pricing import estimate as price_of
 
-__all__ = ["Outcome", "ProgressSink", "execute", "refresh_jobs", "download_files", "prepare"]
+__all__ = ["Outcome", "ProgressSink", "execute", "refresh_jobs", "download_files", "prepare", "estimate_outcome"]
 
 RESENDABLE = frozenset({"rejected", "skipped"})  # ledger states where no job exists
 TERMINAL = frozenset({"completed", "failed"})  # provider states after which a job is not polled again
@@ -86,6 +86,15 @@ def prepare(spec: JobSpec, params: Mapping[str, Any], plan: str) -> tuple[dict[s
         _set_path(body, target, value)
     problem = validate_body(spec, body, plan)
     return _without_blanks(body), problem
+
+
+def estimate_outcome(problem: str | None, price: Price | None, label: Any) -> Outcome:
+    """A row's estimate: ``invalid`` naming the row and its problem, else its price (or why there is none)."""
+    if problem is not None:
+        return Outcome("invalid", error=f"row {label}: {problem}")
+    assert price is not None  # a valid row is always priced (possibly to None, with a reason)
+    return Outcome(None, credits_est=price.credits,
+                   error=None if price.credits is not None else f"no estimate: {price.reason}")
 
 
 def _without_blanks(value: Any) -> Any:
@@ -155,12 +164,18 @@ class _Tally:
 @dataclass(frozen=True)
 class _Item:
     """One create to send: the ledger key, the documented body, its estimate; ``again`` adds a ledger
-    attempt after an earlier one (force=True, or a create provably absent at the provider)."""
+    attempt after an earlier one (force=True, a rejected or skipped row sent again, or a create provably
+    absent at the provider)."""
 
     key: str
     body: dict[str, Any]
     estimate: float | None
     again: bool = False
+
+
+def _where(client: Any, spec: JobSpec) -> str:
+    """Provider and base URL: the same body sent to the sandbox and to Akool are different jobs."""
+    return f"{spec.provider}@{client.base_urls[spec.provider]}"
 
 
 _NO_LIST = ("The create may have reached {provider} but its answer was lost, and {job} has no list endpoint to "
@@ -189,8 +204,7 @@ class _Run:
 
     @property
     def where(self) -> str:
-        """Provider and base URL: the same body sent to the sandbox and to Akool are different jobs."""
-        return f"{self.spec.provider}@{self.client.base_urls[self.spec.provider]}"
+        return _where(self.client, self.spec)
 
     def expired(self) -> bool:
         return self.deadline is not None and time.monotonic() >= self.deadline
@@ -267,13 +281,11 @@ class _Run:
     async def create(self, item: _Item) -> bool:
         """Send one create. True when its answer was lost, so it may or may not exist at the provider."""
         spec, key = self.spec, item.key
-        intent = [(key, self.where, spec.name, item.body, item.estimate)]
+        # The intent is committed before anything leaves: a crash from here on is reconciled, not resent.
+        self.ledger.intend([(key, self.where, spec.name, item.body, item.estimate)], new_attempt=item.again)
         if self.abort or self.expired():
-            self.ledger.intend(intent, new_attempt=item.again)
             self._settle(key, "skipped", f"not sent: {self.abort or 'the run timed out first'}")
             return False
-        # The intent is committed before anything leaves: a crash from here on is reconciled, not resent.
-        self.ledger.intend(intent, new_attempt=item.again)
         sent = self._outgoing(item)
         path, id_path, record_path = spec.create_for(item.body)
         self.creates += 1
@@ -606,7 +618,7 @@ async def _probe(client: Any, target: Any) -> tuple[float | None, str]:
     if not target.startswith(("http://", "https://")):
         seconds = media.probe_local(target)
         return (seconds, "probed") if seconds is not None else (None, f"could not read the duration of {target}")
-    status, head, total = await client.http.fetch(target, head_bytes=256 * 1024)
+    status, head, total = await client.http.fetch(target, head_bytes=media.HEAD_BYTES)
     if status not in (200, 206):
         return None, f"could not fetch {target} (HTTP {status})"
     seconds = media.duration_from_bytes(head, total)
@@ -657,18 +669,13 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
     prepared = [prepare(spec, row, plan) for row in rows]
     bodies = [body if problem is None else None for body, problem in prepared]
     prices = await _prices(client, spec, bodies, plan, rates, probe=True)
-    outcomes: list[Outcome] = []
-    for (body, problem), price, label in zip(prepared, prices, labels, strict=True):
-        if problem is not None:
-            outcomes.append(Outcome("invalid", error=f"row {label}: {problem}"))
-        else:
-            outcomes.append(Outcome(None, credits_est=price.credits,
-                                    error=None if price.credits is not None else f"no estimate: {price.reason}"))
+    outcomes = [estimate_outcome(problem, price, label)
+                for (_, problem), price, label in zip(prepared, prices, labels, strict=True)]
     if mode == "estimate":
         return outcomes
 
     client.credentials(spec.provider)
-    where = f"{spec.provider}@{client.base_urls[spec.provider]}"
+    where = _where(client, spec)
     groups: dict[str, list[int]] = {}  # ledger key -> rows (identical rows share one job)
     for i, body in enumerate(bodies):
         if body is not None:

@@ -626,11 +626,8 @@ def _pure_pricer(job: str, plan: str, rates: Mapping[str, float] | None) -> Call
 
     def price(row: Mapping[str, Any], label: Any) -> Outcome:
         body, problem = _engine.prepare(spec, row, plan)
-        if problem is not None:
-            return Outcome("invalid", error=f"row {label}: {problem}")
-        result = pricing.estimate(spec, body, context)
-        return Outcome(None, credits_est=result.credits,
-                       error=None if result.credits is not None else f"no estimate: {result.reason}")
+        priced = pricing.estimate(spec, body, context) if problem is None else None
+        return _engine.estimate_outcome(problem, priced, label)
 
     return price
 

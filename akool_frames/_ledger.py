@@ -150,8 +150,9 @@ class Ledger:
     def intend(self, items: Sequence[tuple[str, str, str, Mapping[str, Any], float | None]], *, new_attempt: bool) -> None:
         """Write intents (key, provider, job, body, estimate) before anything is sent.
 
-        ``new_attempt`` adds an attempt after the latest (``force=True``); otherwise the key's
-        first attempt is written.
+        ``new_attempt`` adds an attempt after the latest (a key the ledger already has: ``force=True``,
+        a rejected or skipped row sent again, a lost create proven absent); otherwise the key's first
+        attempt is written.
         """
         now = time.time()
         rows = []
@@ -175,7 +176,7 @@ class Ledger:
             [(job_id, status, credits, now, now, key, key)])
 
     def settle(self, key: str, status: str, error: str | None) -> None:
-        """A create that made no job (``rejected``) or may have made one (``unknown``)."""
+        """A create that made no job (``rejected``, ``skipped``) or may have made one (``unknown``)."""
         now = time.time()
         self._write("UPDATE submissions SET status = ?, error = ?, updated_at = ? WHERE key = ? AND attempt = "
                     "(SELECT MAX(attempt) FROM submissions WHERE key = ?)", [(status, error, now, key, key)])

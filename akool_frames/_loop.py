@@ -21,12 +21,11 @@ T = TypeVar("T")
 
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
-_thread: threading.Thread | None = None
 
 
 def _reset_after_fork() -> None:
-    global _loop, _thread, _lock
-    _loop, _thread, _lock = None, None, threading.Lock()
+    global _loop, _lock
+    _loop, _lock = None, threading.Lock()
 
 
 os.register_at_fork(after_in_child=_reset_after_fork)
@@ -34,18 +33,18 @@ os.register_at_fork(after_in_child=_reset_after_fork)
 
 def get_loop() -> asyncio.AbstractEventLoop:
     """The background loop, started on first use."""
-    global _loop, _thread
+    global _loop
     if _loop is None:
         with _lock:
             if _loop is None:
                 loop = asyncio.new_event_loop()
                 thread = threading.Thread(target=loop.run_forever, name="akool-frames-io", daemon=True)
                 thread.start()
-                _loop, _thread = loop, thread
+                _loop = loop
     return _loop
 
 
-def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro`` on the background loop and return its result in this thread."""
     loop = get_loop()
     try:
@@ -67,14 +66,11 @@ def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
     future = asyncio.run_coroutine_threadsafe(runner(), loop)
     try:
         # Short waits keep the calling thread interruptible by Ctrl-C.
-        waited = 0.0
         while True:
             try:
                 return future.result(0.2)
             except concurrent.futures.TimeoutError:
-                waited += 0.2
-                if timeout is not None and waited >= timeout:
-                    raise TimeoutError(f"No result after {timeout} s.") from None
+                pass
     except BaseException:
         future.cancel()
         # Let the task unwind (it writes the ledger in finally blocks) before handing back control.

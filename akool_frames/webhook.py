@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from ._client import Client
+from ._engine import TERMINAL
 from ._errors import AkoolError
 from .jobs import AKOOL_STATUS
 
@@ -69,7 +70,7 @@ def apply(payload: dict[str, Any], client: Client) -> dict[str, Any]:
     job_id = str(data.get("_id"))
     status = AKOOL_STATUS.get(data.get("status"), "processing")
     known = client.ledger.by_job_ids([job_id]).get(job_id)
-    if known is not None and known.terminal and status not in ("completed", "failed"):
+    if known is not None and known.terminal and status not in TERMINAL:
         return data
     url = data.get("url") if status == "completed" else None
     error = "the job failed at akool (reported by its callback)" if status == "failed" else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import subprocess
 import sys
 from typing import Any
@@ -223,7 +224,11 @@ def test_documented_examples_validate(name: str, body: dict[str, Any]) -> None:
     assert validate_body(spec, body, "pro") is None
     assert validate_body(spec, {**spec.defaults, **body}, "pro") is None
     price = spec.price({**spec.defaults, **body}, PriceContext())
-    assert isinstance(price, Price) and (price.credits is not None or "rates=" in (price.reason or "") or price.reason)
+    assert isinstance(price, Price)
+    if price.credits is None:  # no price: a reason that says why
+        assert price.reason, price
+    else:  # a price: a real number of credits, and nothing said against it
+        assert math.isfinite(price.credits) and price.credits >= 0 and price.reason is None, price
 
 
 @pytest.mark.parametrize("name", sorted(TABLE))

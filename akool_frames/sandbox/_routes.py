@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._state import Job, Media, SandboxState, new_id
-from ._validate import ApiError, F, one_of_required, validate
+from ._validate import ApiError, one_of_required, validate
 
 __all__ = ["Ctx", "Raw", "Route", "ROUTES", "route", "PROVIDERS", "make_job"]
 

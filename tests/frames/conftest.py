@@ -7,7 +7,6 @@ rows, and records what they were given.
 
 from __future__ import annotations
 
-import sys
 import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ import pytest
 
 import akool_frames.pandas_ext  # noqa: F401  (registers df.akool)
 import akool_frames.polars_ext  # noqa: F401
-from akool_frames import _engine
+from akool_frames import _client, _engine
 from akool_frames._engine import Outcome
 
 CLIENT = types.SimpleNamespace(plan="pro", name="the default client")
@@ -117,10 +116,5 @@ def engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
 @pytest.fixture(autouse=True)
 def default_client(monkeypatch: pytest.MonkeyPatch) -> Any:
     """``client=None`` resolves to CLIENT (never a real client built from the environment)."""
-    try:
-        import akool_frames._client as module
-    except ImportError:  # not written yet
-        module = types.ModuleType("akool_frames._client")
-        monkeypatch.setitem(sys.modules, "akool_frames._client", module)
-    monkeypatch.setattr(module, "default_client", lambda: CLIENT, raising=False)
+    monkeypatch.setattr(_client, "default_client", lambda: CLIENT)
     return CLIENT

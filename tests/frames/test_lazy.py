@@ -115,10 +115,11 @@ def test_errors_come_before_collect(no_engine: None) -> None:
 def test_no_duration_probing() -> None:
     """Duration-priced jobs get no price lazily (nothing is fetched), and say why."""
     price = F._pure_pricer("video_audio", "pro", None)
-    outcome = price({"video_url": "https://example.invalid/clip.mp4", "audio_url": "https://example.invalid/a.mp3",
-                     "pre_video_id": "x"}, 0)
-    if outcome.status is None and outcome.credits_est is None:
-        assert outcome.error is not None and outcome.error.startswith("no estimate: ")
+    # a valid row (audio_type 2: your audio_url), so the price rule runs and needs the source video's length
+    outcome = price({"audio_url": "https://example.invalid/a.mp3", "audio_type": 2, "pre_video_id": "x"}, 0)
+    assert (outcome.status, outcome.credits_est) == (None, None)
+    assert outcome.error is not None and outcome.error.startswith("no estimate: ")
+    assert "not probed (lazy estimate)" in outcome.error
     assert F._not_probed("https://example.invalid/a.mp3") == (None, "not probed (lazy estimate)")
 
 
