@@ -668,7 +668,14 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
     labels = list(labels) if labels is not None else list(range(len(rows)))
     prepared = [prepare(spec, row, plan) for row in rows]
     bodies = [body if problem is None else None for body, problem in prepared]
-    prices = await _prices(client, spec, bodies, plan, rates, probe=True)
+    # Rows whose job already exists are not priced again (no media probing on a re-run): the ledger
+    # keeps the estimate made when they were sent.
+    sent = _already_sent(client, spec, bodies) if mode != "estimate" and not force else {}
+    prices = await _prices(client, spec, [None if i in sent else b for i, b in enumerate(bodies)], plan, rates,
+                           probe=True)
+    for i, entry in sent.items():
+        prices[i] = Price(entry.credits_est, basis="as estimated when it was sent",
+                          reason=None if entry.credits_est is not None else "none was made when it was sent")
     outcomes = [estimate_outcome(problem, price, label)
                 for (_, problem), price, label in zip(prepared, prices, labels, strict=True)]
     if mode == "estimate":
@@ -699,6 +706,14 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
         for i in groups[key]:
             outcomes[i] = _outcome(latest.get(key), outcomes[i].credits_est)
     return outcomes
+
+
+def _already_sent(client: Any, spec: JobSpec, bodies: list[dict[str, Any] | None]) -> dict[int, Entry]:
+    """Rows (by position) whose ledger key already has a job."""
+    where = _where(client, spec)
+    keys = {i: ledger_key(where, spec.name, body) for i, body in enumerate(bodies) if body is not None}
+    state = client.ledger.latest(set(keys.values()))
+    return {i: state[key] for i, key in keys.items() if key in state and state[key].job_id}
 
 
 def _sort_out(groups: Mapping[str, list[int]], state: Mapping[str, Entry], bodies: list[dict[str, Any] | None],
