@@ -74,6 +74,8 @@ class Client:
     - ``reconcile_after``: seconds after which a create whose answer was lost is looked up in
       the provider's list (where there is one) and, if absent there, sent again.
     - ``webhook_url``: set the jobs' callback field to this URL (polling still runs).
+    - ``ledger_timeout``: seconds a ledger write waits while another process holds the ledger (another
+      run sharing it) before the run stops with a message naming that process.
     """
 
     def __init__(
@@ -96,6 +98,7 @@ class Client:
         poll_interval: float | None = None,
         reconcile_after: float = 15.0,
         webhook_url: str | None = None,
+        ledger_timeout: float = 60.0,
     ) -> None:
         self.api_key = _secret(api_key, "AKOOL_API_KEY")
         self.client_id: str | None = _setting(client_id, "AKOOL_CLIENT_ID")
@@ -122,6 +125,9 @@ class Client:
         self.poll_interval = poll_interval
         self.reconcile_after = reconcile_after
         self.webhook_url = webhook_url
+        if ledger_timeout <= 0:
+            raise ConfigError(f"ledger_timeout must be positive, got {ledger_timeout}.")
+        self.ledger_timeout = float(ledger_timeout)
         self.ledger_path = Path(_setting(ledger, "AKOOL_FRAMES_LEDGER", DEFAULT_LEDGER))
         self._ledger: Any = None
         self._http: Any = None
@@ -153,12 +159,13 @@ class Client:
 
     @property
     def ledger(self) -> Any:
-        """The ledger (opened on first use)."""
+        """The ledger (opened on first use, and again in a forked child: a connection and the ledger's writer
+        thread do not survive a fork)."""
         with self._lock:
-            if self._ledger is None:
+            if self._ledger is None or self._ledger.pid != os.getpid():
                 from ._ledger import Ledger
 
-                self._ledger = Ledger(self.ledger_path)
+                self._ledger = Ledger(self.ledger_path, timeout=self.ledger_timeout)
             return self._ledger
 
     @property

@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from . import media
 from ._errors import (AkoolError, APIError, AuthError, BudgetExceeded, NotFound, ServerError, TransportError,
                       ValidationError)
-from ._ledger import CALLBACK_FIELDS, Entry, ledger_key
+from ._ledger import CALLBACK_FIELDS, Claim, Entry, ledger_key
 from .jobs import JobSpec, Price, PriceContext, get_job, get_path, validate_body
 from .pricing import estimate as price_of
 
@@ -41,6 +41,7 @@ RESENDABLE = frozenset({"rejected", "skipped"})  # ledger states where no job ex
 TERMINAL = frozenset({"completed", "failed"})  # provider states after which a job is not polled again
 RESEND_ROUNDS = 3  # per call: a create lost, looked up, provably absent and sent again, at most this often
 FAILED_POLLS = 5  # consecutive failed polls (or answers without the job) before a job is given up on
+WAIT_FIRST, WAIT_MAX = 0.05, 1.0  # seconds between looks at a row another run is sending, growing
 
 
 @dataclass
@@ -163,19 +164,26 @@ class _Tally:
 # --------------------------------------------------------------------------- one run
 @dataclass(frozen=True)
 class _Item:
-    """One create to send: the ledger key, the documented body, its estimate; ``again`` adds a ledger
-    attempt after an earlier one (force=True, a rejected or skipped row sent again, or a create provably
-    absent at the provider)."""
+    """One create to send: the ledger key, the documented body, its estimate, and how it is claimed
+    (``_ledger.Claim``): ``attempt`` is the latest attempt the run knows of (0: none; once claimed, the
+    run's own), ``mode`` is send, force or resend (its create proven absent at the provider)."""
 
     key: str
     body: dict[str, Any]
     estimate: float | None
-    again: bool = False
+    attempt: int = 0
+    mode: str = "send"
+    resends: int = 0
 
 
 def _where(client: Any, spec: JobSpec) -> str:
     """Provider and base URL: the same body sent to the sandbox and to Akool are different jobs."""
     return f"{spec.provider}@{client.base_urls[spec.provider]}"
+
+
+def _external_id(item: _Item) -> str:
+    """Our id for a create where the provider keeps one (unique per account, so one per ledger attempt)."""
+    return f"af-{item.key[:24]}-{max(item.attempt, 1)}"
 
 
 _NO_LIST = ("The create may have reached {provider} but its answer was lost, and {job} has no list endpoint to "
@@ -188,9 +196,10 @@ class _Run:
     spec: JobSpec
     tally: _Tally
     deadline: float | None
-    state: dict[str, Entry] = field(default_factory=dict)  # key -> latest ledger entry (as last read)
+    owner: str = ""  # this run as a writer of the ledger (claims are made in its name)
     abort: str | None = None
     lost_at: dict[str, float] = field(default_factory=dict)  # key -> when its create's answer was lost
+    left: dict[str, str] = field(default_factory=dict)  # key -> why this run left it to another run
     creates: int = 0  # creates this run sent: how far back a list look-up has to page
     follower: _Follower | None = None
 
@@ -210,8 +219,9 @@ class _Run:
         return self.deadline is not None and time.monotonic() >= self.deadline
 
     # ------------------------------------------------------------------ the whole call
-    async def go(self, new: list[_Item], lost: list[_Item], known: list[Entry], *, follow: bool) -> None:
-        """Send ``new``, reconcile ``lost`` (crash leftovers), and in run mode follow every job to its end."""
+    async def go(self, items: list[_Item], known: list[Entry], *, follow: bool) -> None:
+        """Claim and send ``items``, reconcile what may exist, wait for what other runs are sending, and in
+        run mode follow every job to its end."""
         task = None
         if follow:
             self.follower = _Follower(self)
@@ -219,13 +229,17 @@ class _Run:
         try:
             for entry in known:
                 self._track(entry.key, str(entry.job_id), entry.status, entry.credits)
-            # Crash leftovers first: the provider's list then still has their jobs near the top.
-            todo = (await self.reconcile(lost, may_resend=True) if lost else []) + new
-            for round_ in range(RESEND_ROUNDS + 1):
-                lost = await self.submit_all(todo)
-                if not lost:
-                    break
-                todo = await self.reconcile(lost, may_resend=round_ < RESEND_ROUNDS)
+            todo, pause = items, WAIT_FIRST
+            while todo:
+                lost, waiting = await self.submit_all(todo)
+                todo = await self.reconcile(lost) if lost else []
+                if waiting and (self.abort or self.expired()):
+                    self._leave(waiting)
+                elif waiting:  # another run is sending these right now: look again soon, then follow its jobs
+                    await asyncio.sleep(pause if self.deadline is None
+                                        else min(pause, max(0.0, self.deadline - time.monotonic())))
+                    pause = min(pause * 1.5, WAIT_MAX)
+                    todo += waiting
             if self.follower and task:
                 self.follower.close()
                 await task
@@ -233,6 +247,14 @@ class _Run:
             if task and not task.done():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+
+    def _leave(self, items: list[_Item]) -> None:
+        why = self.abort or "the run timed out"
+        for item in items:
+            self.left[item.key] = (f"not sent: another run was sending this row when {why}; re-run the same "
+                                   "rows to follow its job")
+            self.tally.note(item.key, "skipped")
+            self.tally.finished(item.key)
 
     def _track(self, key: str, job_id: str, status: str, credits: float | None) -> None:
         """A key now has a job: count it, and follow it unless it is over (or this call only submits)."""
@@ -243,26 +265,27 @@ class _Run:
         elif self.follower:
             self.follower.add(job_id, key)
 
-    def _settle(self, key: str, status: str, error: str | None) -> None:
+    async def _settle(self, item: _Item, status: str, error: str | None) -> None:
         """A create that made no job (rejected, skipped) or may have made one nobody can find (unknown)."""
-        self.ledger.settle(key, status, error)
-        self.tally.note(key, status)
-        self.tally.finished(key)
+        await self.ledger.settle(item.key, item.attempt, status, error)
+        self.tally.note(item.key, status)
+        self.tally.finished(item.key)
 
     # ------------------------------------------------------------------ create
-    async def submit_all(self, items: list[_Item]) -> list[_Item]:
-        """Send creates through a pool the size of the client's concurrency; returns those whose answer
-        was lost (they may exist at the provider: reconcile them, never resend blindly)."""
-        queue, lost = deque(items), []
+    async def submit_all(self, items: list[_Item]) -> tuple[list[_Item], list[_Item]]:
+        """Claim and send creates through a pool the size of the client's concurrency. Returns (creates
+        that may exist at the provider: reconcile them, never resend blindly; rows another run is sending)."""
+        queue: deque[_Item] = deque(items)
+        found: dict[str, list[_Item]] = {"reconcile": [], "wait": []}
 
         async def worker() -> None:
             while queue:
-                item = queue.popleft()
-                if await self.create(item):
-                    lost.append(item)
+                verdict, item = await self.create(queue.popleft())
+                if verdict:
+                    found[verdict].append(item)
 
         await asyncio.gather(*(worker() for _ in range(min(len(items), self.client.max_concurrency))))
-        return lost
+        return found["reconcile"], found["wait"]
 
     def _outgoing(self, item: _Item) -> dict[str, Any]:
         """The body as sent: plus the callback URL and, where the provider keeps one, an id to find it by."""
@@ -270,22 +293,39 @@ class _Run:
         if spec.webhook_field and self.client.webhook_url:
             sent[spec.webhook_field] = self.client.webhook_url
         if spec.idempotency_field and not sent.get(spec.idempotency_field):
-            sent[spec.idempotency_field] = self._external_id(item.key)  # a lost answer is found again by it
+            sent[spec.idempotency_field] = _external_id(item)  # a lost answer is found again by it
         return sent
 
-    def _external_id(self, key: str) -> str:
-        """Our id for a create where the provider keeps one (unique per account, so one per ledger attempt)."""
-        entry = self.ledger.latest([key]).get(key)
-        return f"af-{key[:24]}-{entry.attempt if entry else 1}"
+    async def _claim(self, item: _Item) -> tuple[str, Entry]:
+        claim = Claim(item.key, self.where, self.spec.name, item.body, item.estimate, item.attempt, item.mode)
+        [(decision, entry)] = await self.ledger.claim(self.owner, [claim])
+        return decision, entry
 
-    async def create(self, item: _Item) -> bool:
-        """Send one create. True when its answer was lost, so it may or may not exist at the provider."""
+    async def create(self, item: _Item) -> tuple[str | None, _Item]:
+        """Claim the row's key and, if this run wins it, send its create. Returns ("reconcile", item) when
+        the create may exist at the provider (its answer was lost here, or a killed run's was), ("wait",
+        item) when another run is sending it right now, else (None, item)."""
         spec, key = self.spec, item.key
-        # The intent is committed before anything leaves: a crash from here on is reconciled, not resent.
-        self.ledger.intend([(key, self.where, spec.name, item.body, item.estimate)], new_attempt=item.again)
+        # The claim (an intent) is committed before anything leaves: a crash from here on is reconciled,
+        # not resent, and another run sharing the ledger follows this run's job instead of sending its own.
+        decision, entry = await self._claim(item)
+        item = replace(item, attempt=entry.attempt)
+        if decision == "wait":
+            return "wait", item
+        if decision == "follow":  # another run made the job (or was refused): take its outcome
+            if entry.job_id:
+                self._track(key, entry.job_id, entry.status, entry.credits)
+            else:
+                self.tally.note(key, entry.status)
+                self.tally.finished(key)
+            return None, item
+        if decision == "reconcile":  # a create nobody is working on any more (a killed run's) may exist
+            # A run that died holding it may have sent it just now; a released leftover, when last written.
+            self.lost_at.setdefault(key, time.time() if entry.owner else entry.updated_at)
+            return "reconcile", item
         if self.abort or self.expired():
-            self._settle(key, "skipped", f"not sent: {self.abort or 'the run timed out first'}")
-            return False
+            await self._settle(item, "skipped", f"not sent: {self.abort or 'the run timed out first'}")
+            return None, item
         sent = self._outgoing(item)
         path, id_path, record_path = spec.create_for(item.body)
         self.creates += 1
@@ -293,42 +333,44 @@ class _Run:
             answer = await self.http.request(spec.provider, "POST", path, body=sent, create=True)
         except AuthError as exc:
             self.abort = f"authentication failed ({exc})"
-            self._settle(key, "rejected", str(exc))
-            return False
+            await self._settle(item, "rejected", str(exc))
+            return None, item
         except APIError as exc:  # a business error: the provider refused it, nothing was made
-            self._settle(key, "rejected", str(exc))
-            return False
+            await self._settle(item, "rejected", str(exc))
+            return None, item
         except (TransportError, ServerError) as exc:
             if isinstance(exc, TransportError) and not exc.may_have_reached:
-                self._settle(key, "skipped", f"not sent: {exc}")
-                return False
-            # Recorded as unknown at once, so a crash before the reconciliation leaves the truth behind.
-            self.ledger.settle(key, "unknown", f"{exc} The create may have reached the provider.")
+                await self._settle(item, "skipped", f"not sent: {exc}")
+                return None, item
+            # Recorded as unknown at once, so a crash before the reconciliation leaves the truth behind; the
+            # claim stays this run's, so no other run sends it meanwhile.
+            await self.ledger.settle(key, item.attempt, "unknown", f"{exc} The create may have reached the provider.",
+                                     keep=True)
             self.lost_at[key] = time.time()
-            return True
+            return "reconcile", item
         job_id = get_path(answer, id_path)
         if job_id in (None, ""):
-            self._settle(key, "unknown", f"the create answer carried no job id at {id_path}")
-            return False
-        self._adopt(key, str(job_id), get_path(answer, record_path, {}))
-        return False
+            await self._settle(item, "unknown", f"the create answer carried no job id at {id_path}")
+            return None, item
+        await self._adopt(item, str(job_id), get_path(answer, record_path, {}))
+        return None, item
 
-    def _adopt(self, key: str, job_id: str, record: Any) -> None:
+    async def _adopt(self, item: _Item, job_id: str, record: Any) -> None:
         """Record the job a create made (from its answer, or found again in the provider's list)."""
         status, url, credits, error = _read(self.spec, record, create=True)
-        self.ledger.submitted(key, job_id, status, credits)
+        await self.ledger.submitted(item.key, item.attempt, job_id, status, credits)
         if status in TERMINAL:  # done already (a quick job, or one adopted late): keep its result too
-            self.ledger.update([(job_id, status, url, credits, error)])
-        self._track(key, job_id, status, credits)
+            await self.ledger.update([(job_id, status, url, credits, error)])
+        self._track(item.key, job_id, status, credits)
 
     # ------------------------------------------------------------------ reconcile
-    async def reconcile(self, items: list[_Item], *, may_resend: bool) -> list[_Item]:
+    async def reconcile(self, items: list[_Item]) -> list[_Item]:
         """Creates that may have reached the provider: adopt the job found; return those provably absent
-        (to send again, when ``may_resend``); leave the rest ``unknown`` with what to do about it."""
+        (to send again, up to RESEND_ROUNDS times each); leave the rest ``unknown`` with what to do about it."""
         spec = self.spec
         if spec.reconcile is None and not spec.idempotency_field:
             for item in items:
-                self._settle(item.key, "unknown", _NO_LIST.format(provider=spec.provider, job=spec.name))
+                await self._settle(item, "unknown", _NO_LIST.format(provider=spec.provider, job=spec.name))
             return []
         await self._let_list_catch_up(items)
         try:
@@ -336,33 +378,29 @@ class _Run:
                                    else self._find_in_list(items))
         except AkoolError as exc:
             for item in items:
-                self._settle(item.key, "unknown", f"The create's answer was lost and looking it up failed ({exc}). "
-                             "Re-run the same rows later: they are looked up again, not resent.")
+                await self._settle(item, "unknown", f"The create's answer was lost and looking it up failed ({exc}). "
+                                   "Re-run the same rows later: they are looked up again, not resent.")
             return []
         resend = []
         for item in items:
             if item.key in found:
                 job_id, record = found[item.key]
-                self._adopt(item.key, job_id, record)
-            elif item.key in absent and may_resend:
-                resend.append(replace(item, again=True))
+                await self._adopt(item, job_id, record)
+            elif item.key in absent and item.resends < RESEND_ROUNDS:
+                resend.append(replace(item, mode="resend", resends=item.resends + 1))
             elif item.key in absent:
-                self._settle(item.key, "unknown", f"The create's answer was lost {RESEND_ROUNDS + 1} times. "
-                             "Re-run the same rows to look it up and try again.")
+                await self._settle(item, "unknown", f"The create's answer was lost {RESEND_ROUNDS + 1} times. "
+                                   "Re-run the same rows to look it up and try again.")
             else:
-                self._settle(item.key, "unknown", "The create's answer was lost and it is not among the newest "
-                             f"records of {spec.provider}'s list. Look for it in your account; re-run with "
-                             "force=True to send it again.")
+                await self._settle(item, "unknown", "The create's answer was lost and it is not among the newest "
+                                   f"records of {spec.provider}'s list. Look for it in your account; re-run with "
+                                   "force=True to send it again.")
         return resend
 
     async def _let_list_catch_up(self, items: list[_Item]) -> None:
         """A provider's list may show a job a moment after its create: wait ``reconcile_after`` from the
-        latest loss (for crash leftovers, from their last ledger write)."""
-        def lost_at(item: _Item) -> float:
-            entry = self.state.get(item.key)
-            return self.lost_at.get(item.key, entry.updated_at if entry else 0.0)
-
-        wait = self.client.reconcile_after - (time.time() - max(lost_at(i) for i in items))
+        latest loss."""
+        wait = self.client.reconcile_after - (time.time() - max(self.lost_at.get(i.key, 0.0) for i in items))
         if self.deadline is not None:
             wait = min(wait, self.deadline - time.monotonic())
         if wait > 0:
@@ -403,7 +441,7 @@ class _Run:
         found: dict[str, tuple[str, Any]] = {}
         absent: set[str] = set()
         for item in items:
-            external = str(item.body.get(spec.idempotency_field) or self._external_id(item.key))
+            external = str(item.body.get(spec.idempotency_field) or _external_id(item))
             try:
                 answer = await self.http.request(spec.provider, *self._poll_request([external]))
             except NotFound:
@@ -526,17 +564,17 @@ class _Follower:
         """Poll ``ids`` once (in batches), record what came back, and schedule the unfinished again."""
         batches = [ids[i: i + self.size] for i in range(0, len(ids), self.size)]
         results = await asyncio.gather(*(self.run.poll(b) for b in batches), return_exceptions=True)
-        updates = []
+        updates, writes = [], []
         for batch, result in zip(batches, results, strict=True):
             if isinstance(result, BaseException):
                 if not isinstance(result, Exception):  # cancelled, interrupted: not ours to swallow
                     raise result
-                for job_id in batch:
-                    self._failed(job_id, f"could not poll it ({result})")
+                writes += [self._failed(job_id, f"could not poll it ({result})") for job_id in batch]
                 continue
             for job_id, record in result.items():
                 if record is _MISSING or isinstance(record, NotFound):
-                    self._failed(job_id, f"{self.run.spec.provider} does not know job {job_id}", gone=True)
+                    writes.append(self._failed(job_id, f"{self.run.spec.provider} does not know job {job_id}",
+                                               gone=True))
                     continue
                 self.failures.pop(job_id, None)
                 read = _read(self.run.spec, record)
@@ -550,22 +588,26 @@ class _Follower:
                 else:
                     self._again(job_id)
         if updates:
-            self.run.ledger.update(updates)
+            writes.append(self.run.ledger.update(updates))
+        for written in writes:
+            if written is not None:
+                await written
         self.run.tally.report()
 
-    def _failed(self, job_id: str, why: str, *, gone: bool = False) -> None:
-        """A poll that told nothing about the job: try again, up to FAILED_POLLS times in a row."""
+    def _failed(self, job_id: str, why: str, *, gone: bool = False) -> Any:
+        """A poll that told nothing about the job: try again, up to FAILED_POLLS times in a row. Returns the
+        ledger write that says it is no longer followed, if it is not."""
         self.failures[job_id] += 1
         if self.failures[job_id] < FAILED_POLLS:
             self._again(job_id)
-            return
+            return None
+        self._over(job_id)
         if gone:  # the provider keeps answering without it: it is not coming back
             self.last[job_id] = ("failed", None, None, f"{why} (any more)")
-            self.run.ledger.update([(job_id, *self.last[job_id])])
             self._note(job_id, "failed", None)
-        else:  # the job may well be running: leave its status, say why it is not followed
-            self.run.ledger.note_error(job_id, f"Stopped following it: {why}. Refresh the rows later.")
-        self._over(job_id)
+            return self.run.ledger.update([(job_id, *self.last[job_id])])
+        # the job may well be running: leave its status, say why it is not followed
+        return self.run.ledger.note_error(job_id, f"Stopped following it: {why}. Refresh the rows later.")
 
     def _note(self, job_id: str, status: str, credits: float | None) -> None:
         if job_id in self.jobs:
@@ -687,24 +729,31 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
     for i, body in enumerate(bodies):
         if body is not None:
             groups.setdefault(ledger_key(where, spec.name, body), []).append(i)
-    state = client.ledger.latest(list(groups))
+    state = client.ledger.latest(list(groups))  # what this run knows; each claim checks again before sending
     new, lost, known = _sort_out(groups, state, bodies, outcomes, force)
     new = _budget_gate(budget, new, groups, outcomes)
     tally = _Tally(progress, {key: len(groups[key]) for key in [*(i.key for i in new + lost), *(e.key for e in known)]})
     deadline = time.monotonic() + timeout if timeout is not None else None
-    run = _Run(client, spec, tally, deadline, state=state)
+    run = _Run(client, spec, tally, deadline)
     estimates = [outcomes[groups[key][0]].credits_est for key in tally.rows]
     tally.start(None if None in estimates else sum(estimates))  # type: ignore[arg-type]  # None: unpriced
+    run.owner = client.ledger.register(f"{mode} {spec.name}, {len(tally.rows)} jobs")
     try:
-        await run.go(new, lost, known, follow=mode == "run")
+        # Crash leftovers first: the provider's list then still has their jobs near the top.
+        await run.go(lost + new, known, follow=mode == "run")
     finally:
+        released = client.ledger.release(run.owner)  # committed even if this task is being cancelled
         tally.report()
         if progress:
             progress.close()
+    await released
     latest = client.ledger.latest(list(tally.rows))
     for key in tally.rows:
+        entry = latest.get(key)
+        left = run.left.get(key) if entry is None or not entry.job_id else None
         for i in groups[key]:
-            outcomes[i] = _outcome(latest.get(key), outcomes[i].credits_est)
+            outcomes[i] = (Outcome("skipped", credits_est=outcomes[i].credits_est, error=left) if left
+                           else _outcome(entry, outcomes[i].credits_est))
     return outcomes
 
 
@@ -718,11 +767,17 @@ def _already_sent(client: Any, spec: JobSpec, bodies: list[dict[str, Any] | None
 
 def _sort_out(groups: Mapping[str, list[int]], state: Mapping[str, Entry], bodies: list[dict[str, Any] | None],
               outcomes: list[Outcome], force: bool) -> tuple[list[_Item], list[_Item], list[Entry]]:
-    """Split the keys by what the ledger knows: (to send, lost creates to reconcile, jobs that exist)."""
+    """Split the keys by what the ledger knows: (to send, lost creates to reconcile, jobs that exist). The
+    first two are claimed before anything is sent; the claim has the last word (another run may have
+    made the job since)."""
     new, lost, known = [], [], []
     for key, members in groups.items():
         entry, first = state.get(key), members[0]
-        item = _Item(key, bodies[first] or {}, outcomes[first].credits_est, again=entry is not None)
+        # An attempt some run is working on as this one looks counts as made after it looked: its outcome
+        # (a job, or a refusal) is followed, not overruled by this run's force or resend.
+        seen = entry.attempt - (1 if entry.owner else 0) if entry else 0
+        item = _Item(key, bodies[first] or {}, outcomes[first].credits_est, attempt=seen,
+                     mode="force" if force else "send")
         if force or entry is None or entry.status in RESENDABLE:
             new.append(item)
         elif entry.job_id:

@@ -1,9 +1,18 @@
-"""The ledger: one SQLite (WAL) row per submission, so that no row is ever paid for twice.
+"""The ledger: one SQLite (WAL) row per submission attempt, so that no row is ever paid for twice.
 
-Key = sha256 of provider, job and the canonical body (callback fields excluded). States:
-``intent`` is written and committed *before* the create is sent; the job id the moment the create
-answers; the terminal state when known. A key whose latest attempt is only an intent after a crash
-is ``unknown``: it may or may not exist at the provider, and is never resubmitted on its own.
+Key = sha256 of provider, job and the canonical body (callback fields excluded). States: ``intent`` is
+written and committed *before* the create is sent; the job id the moment the create answers; the
+terminal state when known. A key whose latest attempt is only an intent after a crash is ``unknown``: it
+may or may not exist at the provider, and is never resubmitted on its own.
+
+Several runs may share one ledger at once (two notebooks in one folder, a notebook and the CLI, two
+``arun`` tasks). Each run registers as a *writer*; before a create is sent, the run *claims* the row's key
+in one ``BEGIN IMMEDIATE`` transaction that reads the key's latest attempt and decides (``decide``):
+send it (a new attempt, owned by this run), follow the job another run made, wait for the run that is
+sending it right now, or take over a create nobody is working on any more (a killed run's) and reconcile
+it through the provider's list before anyone sends again. A claim belongs to its run until the create
+answers or the run ends; a run is alive while its process is (or, from another host, its heartbeat).
+
 It stores request bodies and results, never a credential.
 """
 
@@ -11,20 +20,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from ._errors import LedgerError
+from ._ledger_writer import (BUSY_STEP, HOST, Written, WriterThread, busy_message, process_alive,
+                             process_start)
 
-__all__ = ["CALLBACK_FIELDS", "Entry", "Ledger", "ledger_key"]
+__all__ = ["CALLBACK_FIELDS", "PUBLIC_COLUMNS", "Claim", "Entry", "Ledger", "decide", "ledger_key"]
 
 CALLBACK_FIELDS = frozenset({"webhookUrl", "webhookurl", "callback_url"})
 TERMINAL = frozenset({"completed", "failed", "rejected"})
+LEASE = 60.0  # seconds without a heartbeat after which a writer on another host is taken for dead
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
@@ -42,10 +56,25 @@ CREATE TABLE IF NOT EXISTS submissions (
     created_at REAL NOT NULL,
     submitted_at REAL,
     updated_at REAL NOT NULL,
+    owner TEXT,
     PRIMARY KEY (key, attempt)
 );
 CREATE INDEX IF NOT EXISTS submissions_job_id ON submissions (job_id);
+CREATE TABLE IF NOT EXISTS writers (
+    owner TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    pid_start TEXT,
+    what TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    heartbeat_at REAL NOT NULL,
+    ended_at REAL,
+    max_wait REAL NOT NULL DEFAULT 0
+);
 """
+_LATEST = ("SELECT * FROM submissions s WHERE key IN ({marks}) AND attempt = "
+           "(SELECT MAX(attempt) FROM submissions WHERE key = s.key)")
+_ACTIVE: set[str] = set()  # writers of this process that have not ended (checked without the database)
 
 
 def ledger_key(provider: str, job: str, body: Mapping[str, Any]) -> str:
@@ -62,7 +91,7 @@ class Entry:
     job: str
     body: str
     job_id: str | None
-    status: str  # intent | queued | processing | completed | failed | rejected | unknown
+    status: str  # intent | queued | processing | completed | failed | rejected | skipped | unknown
     url: str | None
     credits_est: float | None
     credits: float | None
@@ -70,49 +99,114 @@ class Entry:
     created_at: float
     submitted_at: float | None
     updated_at: float
+    owner: str | None = None  # the run working on this attempt's create right now, if any
 
     @property
     def terminal(self) -> bool:
         return self.status in TERMINAL
 
 
-class Ledger:
-    """Thread-safe access to the ledger file; every write is committed before it returns."""
+PUBLIC_COLUMNS = tuple(f.name for f in fields(Entry) if f.name != "owner")  # the owner is a run's internal id
 
-    def __init__(self, path: str | Path) -> None:
+
+@dataclass(frozen=True)
+class Claim:
+    """A run asks for a key before sending its create. ``expected``: the latest attempt the run knew of
+    when it looked (0: none). ``mode``: ``send`` (a row as usual), ``force`` (a new job even if one
+    exists), ``resend`` (the run proved the create of attempt ``expected`` absent at the provider)."""
+
+    key: str
+    provider: str
+    job: str
+    body: Mapping[str, Any]
+    estimate: float | None
+    expected: int = 0
+    mode: str = "send"
+
+
+def decide(entry: Entry | None, claim: Claim, owner: str, alive: Callable[[str], bool]) -> str:
+    """What a run does with a key, given its latest attempt: ``send`` (a new attempt, owned by the run),
+    ``follow`` (a job exists, or another run's create was refused: take its outcome), ``wait`` (another
+    live run is sending or reconciling it), ``reconcile`` (a create nobody works on may exist: look it up)."""
+    if entry is None:
+        return "send"
+    fresh = entry.attempt > claim.expected  # another run made this attempt after this one looked
+    if entry.job_id:
+        return "send" if claim.mode == "force" and not fresh else "follow"
+    if entry.owner and entry.owner != owner and alive(entry.owner):
+        return "wait"
+    if entry.status == "skipped":  # nothing was sent
+        return "send"
+    if entry.status == "rejected":  # nothing was made; sent again only by a run that saw the refusal
+        return "follow" if fresh else "send"
+    if claim.mode in ("resend", "force") and not fresh:
+        return "send"
+    return "reconcile"  # an intent or unknown create nobody is working on: it may exist at the provider
+
+
+class Ledger:
+    """The ledger file. Reads run in the caller's thread; writes run on the ledger's writer thread and
+    return a ``Written`` future (``await`` it, or ``.result()``), resolved once committed.
+
+    ``timeout``: seconds a write waits for another process holding the database before it fails.
+    """
+
+    def __init__(self, path: str | Path, *, timeout: float = 60.0) -> None:
         self.path = Path(path)
+        self.timeout = timeout
+        self.pid = os.getpid()  # the process that opened it
+        self._mine: set[str] = set()  # writers registered through this object and not ended
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a killed process
-            self._db.executescript(_SCHEMA)
+            self._db = self._connect(timeout)
+            self._setup()
         except sqlite3.Error as exc:
             msg = f"Cannot open the ledger at {self.path}: {exc}.\n\nHint: pass ledger= a writable path."
             raise LedgerError(msg) from exc
         self._lock = threading.Lock()
+        self._writer = WriterThread(self.path, timeout, lambda: self._connect(BUSY_STEP), self._beat)
+
+    def _connect(self, busy: float) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=busy)
+        db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a killed process
+        return db
+
+    def _setup(self) -> None:
+        """WAL, the tables, and the owner column a ledger from an earlier version lacks (one process at a time)."""
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in filter(str.strip, _SCHEMA.split(";")):  # (executescript would commit first)
+                self._db.execute(statement)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(submissions)")}
+            if "owner" not in columns:
+                self._db.execute("ALTER TABLE submissions ADD COLUMN owner TEXT")
+            self._db.execute("CREATE INDEX IF NOT EXISTS submissions_owner ON submissions (owner) "
+                             "WHERE owner IS NOT NULL")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK") if self._db.in_transaction else None
+            raise
 
     def __repr__(self) -> str:
         return f"Ledger({str(self.path)!r})"
 
     def close(self) -> None:
+        self._writer.close()
         with self._lock:
             self._db.close()
 
-    def _write(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                self._db.executemany(sql, rows)
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._db.execute("ROLLBACK")
-                raise LedgerError(f"Cannot write the ledger at {self.path}: {exc}") from exc
+    @property
+    def max_wait(self) -> float:
+        """The longest a write of this process waited for another writer, in seconds."""
+        return self._writer.max_wait
 
     def _read(self, sql: str, args: Sequence[Any] = ()) -> list[Entry]:
         with self._lock:
-            cursor = self._db.execute(sql, args)
-            return [Entry(*row) for row in cursor.fetchall()]
+            try:
+                return [Entry(*row) for row in self._db.execute(sql, args).fetchall()]
+            except sqlite3.OperationalError as exc:
+                raise LedgerError(f"{busy_message(self._db, self.path, self.timeout)}: {exc}") from exc
 
     # ------------------------------------------------------------------ reads
     def latest(self, keys: Iterable[str]) -> dict[str, Entry]:
@@ -121,10 +215,7 @@ class Ledger:
         found: dict[str, Entry] = {}
         for i in range(0, len(keys), 500):
             chunk = keys[i: i + 500]
-            marks = ",".join("?" * len(chunk))
-            for entry in self._read(
-                f"SELECT * FROM submissions s WHERE key IN ({marks}) AND attempt = "
-                "(SELECT MAX(attempt) FROM submissions WHERE key = s.key)", chunk):
+            for entry in self._read(_LATEST.format(marks=",".join("?" * len(chunk))), chunk):
                 found[entry.key] = entry
         return found
 
@@ -143,51 +234,116 @@ class Ledger:
             return {r[0] for r in rows.fetchall()}
 
     def entries(self) -> list[dict[str, Any]]:
-        """Every attempt, oldest first, as plain dicts (for ``af.ledger()``)."""
-        return [asdict(e) for e in self._read("SELECT * FROM submissions ORDER BY created_at, key, attempt")]
+        """Every attempt, oldest first, as plain dicts of ``PUBLIC_COLUMNS`` (for ``af.ledger()``)."""
+        return [{name: value for name, value in asdict(e).items() if name in PUBLIC_COLUMNS}
+                for e in self._read("SELECT * FROM submissions ORDER BY created_at, key, attempt")]
+
+    # ------------------------------------------------------------------ writers (runs)
+    def register(self, what: str) -> str:
+        """A new writer (one run) in this process; returns its owner id. ``what`` says what it does."""
+        owner = uuid.uuid4().hex
+        now = time.time()
+        _ACTIVE.add(owner)
+        self._mine.add(owner)
+        self._writer.submit(lambda db: db.execute(
+            "INSERT INTO writers (owner, host, pid, pid_start, what, started_at, heartbeat_at) VALUES (?,?,?,?,?,?,?)",
+            (owner, HOST, os.getpid(), process_start(os.getpid()), what, now, now)))
+        return owner
+
+    def release(self, owner: str) -> Written:
+        """The run is over: its unanswered claims become crash leftovers for the next run to reconcile.
+        Marked in this process at once (other runs here stop waiting on it); written when the writer gets to it."""
+        _ACTIVE.discard(owner)
+        self._mine.discard(owner)
+        waited = self.max_wait
+
+        def op(db: sqlite3.Connection) -> None:
+            db.execute("UPDATE submissions SET owner = NULL WHERE owner = ?", (owner,))
+            db.execute("UPDATE writers SET ended_at = ?, max_wait = MAX(max_wait, ?) WHERE owner = ?",
+                       (time.time(), waited, owner))
+        return self._writer.submit(op)
+
+    def _beat(self, db: sqlite3.Connection) -> None:
+        for owner in list(self._mine):
+            db.execute("UPDATE writers SET heartbeat_at = ?, max_wait = MAX(max_wait, ?) WHERE owner = ?",
+                       (time.time(), self.max_wait, owner))
+
+    @staticmethod
+    def _alive(db: sqlite3.Connection) -> Callable[[str], bool]:
+        """Whether a writer still runs: in this process, by the registry; on this host, by its process;
+        elsewhere, by its heartbeat."""
+        seen: dict[str, bool] = {}
+
+        def alive(owner: str) -> bool:
+            if owner not in seen:
+                row = db.execute("SELECT host, pid, pid_start, heartbeat_at, ended_at FROM writers WHERE owner = ?",
+                                 (owner,)).fetchone()
+                if row is None or row[4] is not None:
+                    seen[owner] = False
+                elif row[0] == HOST and row[1] == os.getpid():
+                    seen[owner] = owner in _ACTIVE
+                elif row[0] == HOST:
+                    seen[owner] = process_alive(row[1], row[2])
+                else:
+                    seen[owner] = time.time() - row[3] < LEASE
+            return seen[owner]
+        return alive
 
     # ------------------------------------------------------------------ writes
-    def intend(self, items: Sequence[tuple[str, str, str, Mapping[str, Any], float | None]], *, new_attempt: bool) -> None:
-        """Write intents (key, provider, job, body, estimate) before anything is sent.
+    def claim(self, owner: str, claims: Sequence[Claim]) -> Written:
+        """Decide each claim (``decide``) against the key's latest attempt, in one transaction: ``send``
+        writes a new attempt as an intent owned by ``owner``; ``reconcile`` makes ``owner`` the owner of
+        the latest attempt. Resolves to [(decision, the key's latest attempt)]: after ``send``, the new
+        attempt; otherwise as found (for ``reconcile``, with the owner it had: None if its run ended)."""
 
-        ``new_attempt`` adds an attempt after the latest (a key the ledger already has: ``force=True``,
-        a rejected or skipped row sent again, a lost create proven absent); otherwise the key's first
-        attempt is written.
-        """
-        now = time.time()
-        rows = []
-        latest = self.latest(k for k, *_ in items) if new_attempt else {}
-        for key, provider, job, body, estimate in items:
-            attempt = latest[key].attempt + 1 if key in latest else 1
-            canonical = json.dumps({k: v for k, v in body.items() if k not in CALLBACK_FIELDS}, sort_keys=True,
-                                   ensure_ascii=False, default=str)
-            rows.append((key, attempt, provider, job, canonical, None, "intent", None, estimate, None, None, now,
-                         None, now))
-        self._write("INSERT INTO submissions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        def op(db: sqlite3.Connection) -> list[tuple[str, Entry]]:
+            alive, now, out = self._alive(db), time.time(), []
+            for claim in claims:
+                row = db.execute(_LATEST.format(marks="?"), (claim.key,)).fetchone()
+                entry = Entry(*row) if row else None
+                decision = decide(entry, claim, owner, alive)
+                if decision == "send":
+                    body = json.dumps({k: v for k, v in claim.body.items() if k not in CALLBACK_FIELDS},
+                                      sort_keys=True, ensure_ascii=False, default=str)
+                    entry = Entry(claim.key, entry.attempt + 1 if entry else 1, claim.provider, claim.job, body,
+                                  None, "intent", None, claim.estimate, None, None, now, None, now, owner)
+                    db.execute("INSERT INTO submissions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                               tuple(asdict(entry).values()))
+                elif decision == "reconcile":
+                    assert entry is not None
+                    db.execute("UPDATE submissions SET owner = ? WHERE key = ? AND attempt = ?",
+                               (owner, entry.key, entry.attempt))
+                out.append((decision, entry))
+            return out
+        return self._writer.submit(op)
 
-    def submitted(self, key: str, job_id: str, status: str, credits: float | None = None) -> None:
-        """The job id of the key's latest attempt: from the create's answer, or found again after the
-        answer was lost (the error that said so is cleared)."""
+    def submitted(self, key: str, attempt: int, job_id: str, status: str, credits: float | None = None) -> Written:
+        """The job id of an attempt: from the create's answer, or found again after the answer was lost
+        (the error that said so is cleared). The claim on it ends."""
         now = time.time()
-        self._write(
+        return self._writer.submit(lambda db: db.execute(
             "UPDATE submissions SET job_id = ?, status = ?, credits = COALESCE(?, credits), error = NULL, "
-            "submitted_at = ?, updated_at = ? WHERE key = ? AND attempt = "
-            "(SELECT MAX(attempt) FROM submissions WHERE key = ?)",
-            [(job_id, status, credits, now, now, key, key)])
+            "submitted_at = ?, updated_at = ?, owner = NULL WHERE key = ? AND attempt = ?",
+            (job_id, status, credits, now, now, key, attempt)))
 
-    def settle(self, key: str, status: str, error: str | None) -> None:
-        """A create that made no job (``rejected``, ``skipped``) or may have made one (``unknown``)."""
+    def settle(self, key: str, attempt: int, status: str, error: str | None, *, keep: bool = False) -> Written:
+        """An attempt that made no job (``rejected``, ``skipped``) or may have made one (``unknown``). The
+        claim ends, unless ``keep`` (the run is about to look the create up itself)."""
         now = time.time()
-        self._write("UPDATE submissions SET status = ?, error = ?, updated_at = ? WHERE key = ? AND attempt = "
-                    "(SELECT MAX(attempt) FROM submissions WHERE key = ?)", [(status, error, now, key, key)])
+        return self._writer.submit(lambda db: db.execute(
+            "UPDATE submissions SET status = ?, error = ?, updated_at = ?, owner = CASE WHEN ? THEN owner END "
+            "WHERE key = ? AND attempt = ?", (status, error, now, keep, key, attempt)))
 
-    def update(self, updates: Iterable[tuple[str, str, str | None, float | None, str | None]]) -> None:
+    def update(self, updates: Iterable[tuple[str, str, str | None, float | None, str | None]]) -> Written:
         """Poll results in one transaction: (job_id, status, url, credits, error)."""
         now = time.time()
-        self._write("UPDATE submissions SET status = ?, url = COALESCE(?, url), credits = COALESCE(?, credits), "
-                    "error = COALESCE(?, error), updated_at = ? WHERE job_id = ?",
-                    [(status, url, credits, error, now, job_id) for job_id, status, url, credits, error in updates])
+        rows = [(status, url, credits, error, now, job_id) for job_id, status, url, credits, error in updates]
+        return self._writer.submit(lambda db: db.executemany(
+            "UPDATE submissions SET status = ?, url = COALESCE(?, url), credits = COALESCE(?, credits), "
+            "error = COALESCE(?, error), updated_at = ? WHERE job_id = ?", rows))
 
-    def note_error(self, job_id: str, error: str) -> None:
+    def note_error(self, job_id: str, error: str) -> Written:
         """Say why a job is no longer followed, leaving its status as last seen."""
-        self._write("UPDATE submissions SET error = ?, updated_at = ? WHERE job_id = ?", [(error, time.time(), job_id)])
+        now = time.time()
+        return self._writer.submit(lambda db: db.execute(
+            "UPDATE submissions SET error = ?, updated_at = ? WHERE job_id = ?", (error, now, job_id)))

@@ -115,7 +115,7 @@ def credits(*, client: Client | None = None, backend: str = "pandas") -> Any:
 
 def ledger(*, client: Client | None = None, backend: str = "pandas") -> Any:
     """Every submission the ledger holds (one row per attempt), as a DataFrame. No secrets in it."""
-    from ._ledger import Entry
+    from ._ledger import PUBLIC_COLUMNS
 
     client = client or default_client()
-    return _frame(client.ledger.entries(), backend, names=[f.name for f in fields(Entry)])
+    return _frame(client.ledger.entries(), backend, names=list(PUBLIC_COLUMNS))

@@ -74,7 +74,7 @@ def apply(payload: dict[str, Any], client: Client) -> dict[str, Any]:
         return data
     url = data.get("url") if status == "completed" else None
     error = "the job failed at akool (reported by its callback)" if status == "failed" else None
-    client.ledger.update([(job_id, status, url or None, None, error)])
+    client.ledger.update([(job_id, status, url or None, None, error)]).result()  # committed before the 200
     return data
 
 

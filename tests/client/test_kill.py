@@ -20,11 +20,11 @@ import akool_frames as af
 
 ROWS = 500
 KILL_AFTER = 200  # creates the sandbox has handled when the worker is killed
-WORKER = Path(__file__).with_name("kill_worker.py")
+WORKER = Path(__file__).resolve().parents[2] / "drills" / "worker.py"
 
 
 def _worker(sb: af.Sandbox, tmp_path: Path, lib: str, out: Path) -> subprocess.Popen[bytes]:
-    """Start kill_worker.py; its output goes to ``<out>.log`` (read back by ``_log``)."""
+    """Start drills/worker.py; its output goes to ``<out>.log`` (read back by ``_log``)."""
     args = [sys.executable, str(WORKER), json.dumps(sb.client_options()), str(tmp_path / "scripts.csv"),
             str(tmp_path / "ledger.sqlite"), str(out), lib]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AKOOL_", "AUDIOCLEANER_", "KLING_"))}

@@ -1,0 +1,48 @@
+"""A separate process for the drills and the tests that kill or race runs: one ``df.akool.run`` of TTS over a
+CSV of scripts against a sandbox, on a given ledger, the result frame written as CSV.
+
+    python drills/worker.py OPTIONS_JSON SCRIPTS_CSV LEDGER OUT_CSV [pandas|polars]
+
+OPTIONS_JSON holds ``af.Client`` keyword arguments (``sb.client_options()`` of the process running the
+sandbox). With ``DRILL_GO`` set to a path, it imports everything first and starts the run only once that
+file exists, so that several workers start at the same moment. It prints nothing on success; what goes
+wrong ends in its output (the drills keep it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import akool_frames as af
+
+VOICE = "6889b628662160e2caad5dbc"  # the first Akool voice of the sandbox
+
+
+def main(options_json: str, scripts: str, ledger: str, out: str, lib: str = "pandas") -> None:
+    client = af.Client(**json.loads(options_json), ledger=ledger, max_concurrency=8)
+    if lib == "pandas":
+        import pandas as pd
+
+        df = pd.read_csv(scripts)
+    else:
+        import polars as pl
+
+        df = pl.read_csv(scripts)
+    go = os.environ.get("DRILL_GO")
+    while go and not Path(go).exists():
+        time.sleep(0.005)
+    result = df.akool.run("tts", client=client, progress=False, timeout=180, input_text=af.col("script"),
+                          voice_id=VOICE)
+    if lib == "pandas":
+        result.to_csv(out, index=False)
+    else:
+        result.write_csv(out)
+    client.close()
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

@@ -1,0 +1,232 @@
+"""Runs sharing one ledger at the same time never pay twice (issue 6).
+
+Processes racing on the same rows with one killed at a random point (the drill of ``drills/shared_ledger.py``,
+in a fast version), two ``arun`` calls and two threads in one process, a run that waits for another run's
+create instead of sending its own and never takes over a live run's claim, and a ledger held busy by
+another process: the run waits (and says who holds it), or stops with a message naming it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import akool_frames as af
+from akool_frames._ledger import Claim, Entry, decide
+from drills.shared_ledger import WORKER, iteration, ok
+from tests.client.conftest import VOICE, columns, create_entries, make_frame
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+# ----------------------------------------------------------------------------- processes at once
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("writers", [2, 4])
+def test_processes_racing_on_one_ledger_one_killed_create_each_row_once(writers: int) -> None:
+    """``writers`` processes run the same 300 rows on one ledger at once; the first is SIGKILLed once the
+    sandbox has made a random number of jobs; the others finish; a final run follows. Looped 50+ times by
+    ``python drills/shared_ledger.py --writers N --iterations 50`` (see drills/README.md)."""
+    seed = random.randrange(1 << 30)
+    rows = 300
+    result = iteration(writers, rows, random.Random(seed))
+    assert ok(result, rows), f"seed {seed}: {result}"
+    assert result["duplicates"] == 0 and result["creates"] == rows  # the sandbox's own count
+
+
+# ----------------------------------------------------------------------------- one process
+TEXTS = [f"Sentence {i}, said once however many cells ask for it." for i in range(40)]
+
+
+def _ledger_rows(path: Path) -> list[tuple[str, int, str | None, str]]:
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT key, attempt, job_id, status FROM submissions ORDER BY key, attempt").fetchall()
+
+
+def test_two_concurrent_aruns_in_one_process_create_each_row_once(sb: af.Sandbox, client: af.Client,
+                                                                   frame_lib: str) -> None:
+    df = make_frame(frame_lib, {"text": TEXTS})
+
+    async def both() -> list[Any]:
+        return list(await asyncio.gather(*(df.akool.arun("tts", input_text=af.col("text"), voice_id=VOICE,
+                                                          client=client, progress=False) for _ in range(2))))
+
+    first, second = (columns(out) for out in asyncio.run(both()))
+    stats = sb.stats()
+    assert stats["creates"] == len(TEXTS) and stats["duplicate_creates"] == 0
+    assert first["akool_status"] == ["completed"] * len(TEXTS)
+    assert second["akool_status"] == ["completed"] * len(TEXTS)
+    assert first["akool_job_id"] == second["akool_job_id"]  # one job per row, followed by both calls
+    assert len(set(first["akool_job_id"])) == len(TEXTS)
+    assert [(a, s) for _, a, _, s in _ledger_rows(client.ledger_path)] == [(1, "completed")] * len(TEXTS)
+
+
+def test_two_threads_and_two_clients_on_one_ledger_create_each_row_once(sb: af.Sandbox, tmp_path: Path) -> None:
+    """Two cells of one kernel, each with its own Client on the default-style shared path, run at once."""
+    df = pd.DataFrame({"text": TEXTS})
+    path = tmp_path / "shared" / "ledger.sqlite"
+    clients = [af.Client(**sb.client_options(), ledger=path) for _ in range(2)]
+    results: list[Any] = [None, None]
+
+    def cell(i: int) -> None:
+        results[i] = df.akool.run("tts", input_text=af.col("text"), voice_id=VOICE, client=clients[i], progress=False)
+
+    threads = [threading.Thread(target=cell, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for c in clients:
+        c.close()
+    assert all(r is not None for r in results)
+    assert sb.stats()["creates"] == len(TEXTS) and sb.stats()["duplicate_creates"] == 0
+    assert results[0]["akool_job_id"].tolist() == results[1]["akool_job_id"].tolist()
+    assert (results[0]["akool_status"] == "completed").all() and (results[1]["akool_status"] == "completed").all()
+
+
+# ----------------------------------------------------------------------------- a live claim is never taken
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AKOOL_", "AUDIOCLEANER_", "KLING_"))}
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+@pytest.mark.timeout(120)
+def test_a_run_waits_for_a_live_run_and_takes_over_only_once_it_is_killed(make_sandbox: Any, tmp_path: Path) -> None:
+    """Another process is sending the same rows, each create taking seconds at the provider. This run
+    sends nothing while that process lives (its rows end ``skipped`` naming the other run, at the timeout);
+    once the other process is killed, the next run reconciles its claims and each row exists once."""
+    sb = make_sandbox(faults={"tts": af.Faults(latency=2.5)})
+    rows = 6
+    scripts = [f"Slow line {i}." for i in range(rows)]
+    pd.DataFrame({"script": scripts}).to_csv(tmp_path / "scripts.csv", index=False)
+    ledger = tmp_path / "ledger.sqlite"
+    other = subprocess.Popen([sys.executable, str(WORKER), json.dumps(sb.client_options()), str(tmp_path / "scripts.csv"),
+                              str(ledger), str(tmp_path / "other.csv")], env=_env(), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while sb.app.http_in_flight < rows:  # all its creates are at the provider, none answered yet
+            assert time.monotonic() < deadline and other.poll() is None
+            time.sleep(0.01)
+        # A create may reach the provider a while after the run that sent it died: look it up only after
+        # longer than the provider takes (2.5 s here), from the moment the dead run's claim was found.
+        client = af.Client(**{**sb.client_options(), "reconcile_after": 3.5}, ledger=ledger)
+        df = pd.DataFrame({"script": scripts})
+        out = df.akool.run("tts", input_text=af.col("script"), voice_id=VOICE, client=client, progress=False,
+                           timeout=1.0)
+        assert len(create_entries(sb)) == rows  # the other run's creates only (still at the provider): none sent
+        assert out["akool_status"].tolist() == ["skipped"] * rows
+        assert out["akool_error"].str.contains("another run was sending this row").all()
+
+        other.send_signal(signal.SIGKILL)  # its creates are still at the provider, their answers lost
+        other.wait(10)
+        out = df.akool.run("tts", input_text=af.col("script"), voice_id=VOICE, client=client, progress=False)
+        client.close()
+    finally:
+        if other.poll() is None:
+            other.kill()
+    assert out["akool_status"].tolist() == ["completed"] * rows, out["akool_error"].tolist()
+    stats = sb.stats()
+    assert stats["duplicate_creates"] == 0 and stats["creates"] == rows  # adopted from the list, not resent
+    assert sorted(out["akool_job_id"]) == sorted(sb.state.jobs)
+
+
+# ----------------------------------------------------------------------------- a busy ledger
+HOLDER = """
+import sqlite3, sys, time
+import akool_frames as af
+from akool_frames._ledger import Ledger
+ledger = Ledger(sys.argv[1])
+ledger.register("run tts, 600 jobs")
+ledger.close()                                    # the registration is committed; the writer stays listed
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")                     # hold the write lock, as a long transaction would
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+db.execute("COMMIT")
+"""
+
+
+def _hold(ledger: Path, seconds: float) -> subprocess.Popen[str]:
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(ledger), str(seconds)], env=_env(),
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_a_busy_ledger_delays_the_run_which_then_completes(sb: af.Sandbox, tmp_path: Path,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="akool_frames")
+    ledger = tmp_path / "ledger.sqlite"
+    client = af.Client(**sb.client_options(), ledger=ledger)
+    client.ledger  # noqa: B018  # opened (tables made) before another process holds it
+    holder = _hold(ledger, 3.0)
+    df = pd.DataFrame({"text": TEXTS[:5]})
+    out = df.akool.run("tts", input_text=af.col("text"), voice_id=VOICE, client=client, progress=False)
+    holder.communicate(timeout=10)
+    assert out["akool_status"].tolist() == ["completed"] * 5
+    assert sb.stats()["creates"] == 5
+    assert client.ledger.max_wait >= 2.0  # it waited for the other writer, then went on
+    warned = [r.getMessage() for r in caplog.records if "busy" in r.getMessage()]
+    assert warned and f"pid {holder.pid}" in warned[0] and "run tts, 600 jobs" in warned[0], warned
+    client.close()
+
+
+def test_a_ledger_busy_past_the_timeout_stops_with_a_message_naming_the_holder(sb: af.Sandbox,
+                                                                               tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.sqlite"
+    client = af.Client(**sb.client_options(), ledger=ledger, ledger_timeout=1.0)
+    client.ledger  # noqa: B018
+    holder = _hold(ledger, 4.0)
+    df = pd.DataFrame({"text": TEXTS[:3]})
+    with pytest.raises(af.LedgerError) as caught:
+        df.akool.run("tts", input_text=af.col("text"), voice_id=VOICE, client=client, progress=False)
+    holder.communicate(timeout=10)
+    message = str(caught.value)
+    assert f"pid {holder.pid}" in message and "run tts, 600 jobs" in message and str(ledger) in message
+    assert "ledger_timeout" in message and "UNIQUE" not in message
+    assert sb.stats()["creates"] == 0  # nothing was sent without its claim
+    # once the other writer is gone, the same cell runs
+    out = df.akool.run("tts", input_text=af.col("text"), voice_id=VOICE, client=client, progress=False)
+    assert out["akool_status"].tolist() == ["completed"] * 3 and sb.stats()["creates"] == 3
+    client.close()
+
+
+# ----------------------------------------------------------------------------- the decision table
+def _entry(attempt: int = 1, *, job_id: str | None = None, status: str = "intent", owner: str | None = None) -> Entry:
+    return Entry("k", attempt, "akool@x", "tts", "{}", job_id, status, None, None, None, None, 0.0, None, 0.0, owner)
+
+
+@pytest.mark.parametrize(("entry", "expected", "mode", "alive", "decision"), [
+    (None, 0, "send", False, "send"),                                           # nobody has it
+    (_entry(job_id="J", status="queued"), 0, "send", False, "follow"),          # another run made it
+    (_entry(job_id="J", status="completed"), 1, "send", False, "follow"),       # a re-run
+    (_entry(job_id="J", status="completed"), 1, "force", False, "send"),        # force: a new job
+    (_entry(2, job_id="J", status="queued"), 1, "force", False, "follow"),      # another forced run made it
+    (_entry(owner="B"), 0, "send", True, "wait"),                               # B is sending it now
+    (_entry(owner="B", status="unknown"), 1, "resend", True, "wait"),           # B is reconciling it
+    (_entry(owner="B"), 0, "send", False, "reconcile"),                         # B died holding it
+    (_entry(owner=None), 1, "send", False, "reconcile"),                        # a crash leftover
+    (_entry(owner="A", status="unknown"), 1, "resend", False, "send"),          # we proved it absent
+    (_entry(2, owner=None, status="unknown"), 1, "resend", False, "reconcile"),  # someone else's since
+    (_entry(status="rejected"), 1, "send", False, "send"),                      # refused before: try again
+    (_entry(2, status="rejected"), 1, "send", False, "follow"),                 # refused just now: take it
+    (_entry(status="skipped"), 1, "send", False, "send"),                       # never sent
+])
+def test_claim_decisions(entry: Entry | None, expected: int, mode: str, alive: bool, decision: str) -> None:
+    claim = Claim("k", "akool@x", "tts", {}, None, expected, mode)
+    assert decide(entry, claim, "A", lambda owner: alive) == decision
