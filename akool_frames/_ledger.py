@@ -156,36 +156,62 @@ class Ledger:
         self.timeout = timeout
         self.pid = os.getpid()  # the process that opened it
         self._mine: set[str] = set()  # writers registered through this object and not ended
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = self._connect(timeout)
-            self._setup()
-        except sqlite3.Error as exc:
-            msg = f"Cannot open the ledger at {self.path}: {exc}.\n\nHint: pass ledger= a writable path."
-            raise LedgerError(msg) from exc
+        self._db = self._open()
         self._lock = threading.Lock()
-        self._writer = WriterThread(self.path, timeout, lambda: self._connect(BUSY_STEP), self._beat)
+        self._writer = WriterThread(self.path, timeout, self._connect, self._beat)
+
+    def _open(self) -> sqlite3.Connection:
+        """Connect and set up, waiting (up to ``timeout``) while another process holds the database."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            db = None
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                db = self._connect(BUSY_STEP)
+                self._setup(db)
+                db.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")  # reads wait as long as writes
+                return db
+            except sqlite3.OperationalError as exc:
+                if db is not None:
+                    db.close()
+                locked = "locked" in str(exc) or "busy" in str(exc)
+                if locked and time.monotonic() < deadline:
+                    continue
+                hint = ("let that run finish, or give this one its own ledger= path" if locked
+                        else "pass ledger= a writable path")
+                msg = f"Cannot open the ledger at {self.path}: {exc}.\n\nHint: {hint}."
+                raise LedgerError(msg) from exc
+            except (sqlite3.Error, OSError) as exc:
+                if db is not None:
+                    db.close()
+                msg = f"Cannot open the ledger at {self.path}: {exc}.\n\nHint: pass ledger= a writable path."
+                raise LedgerError(msg) from exc
 
     def _connect(self, busy: float) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=busy)
         db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a killed process
         return db
 
-    def _setup(self) -> None:
-        """WAL, the tables, and the owner column a ledger from an earlier version lacks (one process at a time)."""
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("BEGIN IMMEDIATE")
+    @staticmethod
+    def _setup(db: sqlite3.Connection) -> None:
+        """WAL, the tables, and the owner column a ledger from an earlier version lacks; a ledger that has
+        them all is not written to (opening it never waits for another writer)."""
+        db.execute("PRAGMA journal_mode=WAL")
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        columns = {row[1] for row in db.execute("PRAGMA table_info(submissions)")}
+        if {"submissions", "writers"} <= tables and "owner" in columns:
+            return
+        db.execute("BEGIN IMMEDIATE")  # one process at a time; a deferred one could not wait for another
         try:
             for statement in filter(str.strip, _SCHEMA.split(";")):  # (executescript would commit first)
-                self._db.execute(statement)
-            columns = {row[1] for row in self._db.execute("PRAGMA table_info(submissions)")}
-            if "owner" not in columns:
-                self._db.execute("ALTER TABLE submissions ADD COLUMN owner TEXT")
-            self._db.execute("CREATE INDEX IF NOT EXISTS submissions_owner ON submissions (owner) "
-                             "WHERE owner IS NOT NULL")
-            self._db.execute("COMMIT")
+                db.execute(statement)
+            if "owner" not in {row[1] for row in db.execute("PRAGMA table_info(submissions)")}:
+                db.execute("ALTER TABLE submissions ADD COLUMN owner TEXT")
+            db.execute("CREATE INDEX IF NOT EXISTS submissions_owner ON submissions (owner) WHERE owner IS NOT NULL")
+            db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK") if self._db.in_transaction else None
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
 
     def __repr__(self) -> str:
@@ -245,6 +271,9 @@ class Ledger:
         now = time.time()
         _ACTIVE.add(owner)
         self._mine.add(owner)
+        self._writer.start()  # its heartbeat tells other hosts this writer is alive
+        # Committed before any claim in its name (writes keep their order): another process reading a
+        # claim always finds its writer.
         self._writer.submit(lambda db: db.execute(
             "INSERT INTO writers (owner, host, pid, pid_start, what, started_at, heartbeat_at) VALUES (?,?,?,?,?,?,?)",
             (owner, HOST, os.getpid(), process_start(os.getpid()), what, now, now)))
@@ -258,7 +287,9 @@ class Ledger:
         waited = self.max_wait
 
         def op(db: sqlite3.Connection) -> None:
-            db.execute("UPDATE submissions SET owner = NULL WHERE owner = ?", (owner,))
+            # A claim left here may have had its create on the wire: a later run looks it up only
+            # reconcile_after from now (updated_at), not from when it was written.
+            db.execute("UPDATE submissions SET owner = NULL, updated_at = ? WHERE owner = ?", (time.time(), owner))
             db.execute("UPDATE writers SET ended_at = ?, max_wait = MAX(max_wait, ?) WHERE owner = ?",
                        (time.time(), waited, owner))
         return self._writer.submit(op)

@@ -1,18 +1,18 @@
-"""The ledger's one writing thread: group commit, patient with a busy database, and the identity of writers.
+"""How the ledger writes: inline when the database is free, else on one patient thread; who the writers are.
 
-Every write of a ``Ledger`` is a small function of a sqlite connection. They queue here and run on one
-thread in ``BEGIN IMMEDIATE`` transactions, as many as are waiting at once in one transaction (each in a
-savepoint, so that one failing write fails alone), and each caller's future resolves once its write is
-committed. So the event loop never blocks on the database, concurrent creates share a commit, and an
-intent is durable before its create leaves.
-
-A database held by another process (another run, a notebook, a ``sqlite3`` shell) is waited for, up to
-the ledger's ``timeout``, with a warning naming the writers the ledger knows of; only then does the write
-fail, with the same names and what to change.
+Every write of a ``Ledger`` is a small function of a sqlite connection, run in a ``BEGIN IMMEDIATE``
+transaction and committed before its ``Written`` future resolves (so an intent is durable before its
+create leaves). When no other process holds the database, the write runs at once in the caller's thread
+(a few tens of microseconds; no thread hop). When another process holds it, the write, and every write
+after it until the queue is empty (so writes keep their order), goes to the ledger's writer thread,
+which waits for the database without blocking the event loop, commits as many queued writes as it has
+in one transaction (each in a savepoint, so that one failing write fails alone), and says who it is
+waiting for: a warning naming the writers the ledger knows of after a couple of seconds, and, past the
+ledger's ``timeout``, an error with the same names and what to change.
 
 Writers are runs: each registers an owner id with its host, pid and the pid's start time, so that another
 process can tell whether the run that claimed a row is still alive (same host: the process still exists;
-another host: its heartbeat, renewed here every few seconds, is recent).
+another host: its heartbeat, renewed by the writer thread every few seconds, is recent).
 """
 
 from __future__ import annotations
@@ -47,7 +47,9 @@ class Written(concurrent.futures.Future):  # type: ignore[type-arg]
     """A write's future: ``.result()`` blocks until it is committed, ``await`` waits without blocking."""
 
     def __await__(self) -> Generator[Any, None, Any]:
-        return asyncio.wrap_future(self).__await__()
+        if self.done():  # written inline: no trip through the event loop
+            return self.result()
+        return (yield from asyncio.wrap_future(self).__await__())
 
 
 def process_start(pid: int) -> str | None:
@@ -98,65 +100,126 @@ def busy_message(db: sqlite3.Connection | None, path: Path, waited: float) -> st
 Op = Callable[[sqlite3.Connection], Any]
 
 
-class WriterThread:
-    """Runs writes on one thread, as many per transaction as are waiting; see the module docstring."""
+def _locked(exc: sqlite3.OperationalError) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
 
-    def __init__(self, path: Path, timeout: float, connect: Callable[[], sqlite3.Connection],
+
+class WriterThread:
+    """Runs writes inline or on one thread, as many per transaction as are waiting; see the module docstring."""
+
+    def __init__(self, path: Path, timeout: float, connect: Callable[[float], sqlite3.Connection],
                  heartbeat: Callable[[sqlite3.Connection], None]) -> None:
         self.path, self.timeout = path, timeout
         self._connect, self._heartbeat = connect, heartbeat
         self._queue: queue.SimpleQueue[tuple[Op, Written] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._inline_db: sqlite3.Connection | None = None
+        self._pending = 0  # writes queued for the thread and not yet done: later writes queue behind them
         self.max_wait = 0.0  # the longest this process waited for another writer's transaction
 
     def submit(self, op: Op) -> Written:
         future = Written()
         with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=f"akool-frames-ledger:{self.path.name}",
-                                                daemon=True)
-                self._thread.start()
+            if self._pending == 0 and self._inline(op, future):
+                return future
+            self._pending += 1
+            self._start()
             self._queue.put((op, future))
         return future
+
+    def start(self) -> None:
+        """Start the thread now (it keeps this process's writers' heartbeats)."""
+        with self._lock:
+            self._start()
+
+    def _start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=f"akool-frames-ledger:{self.path.name}",
+                                            daemon=True)
+            self._thread.start()
+
+    def _inline(self, op: Op, future: Written) -> bool:
+        """Run ``op`` now if the database is free (never waiting); False if another process holds it."""
+        if self._inline_db is None:
+            self._inline_db = self._connect(0.0)
+        db = self._inline_db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if _locked(exc):
+                return False
+            future.set_exception(LedgerError(f"Cannot write the ledger at {self.path}: {exc}"))
+            return True
+        try:
+            value = op(db)
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            future.set_exception(LedgerError(f"Cannot write the ledger at {self.path}: {exc}"))
+            return True
+        except Exception as exc:  # noqa: BLE001  # handed to the caller, as from the thread
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            future.set_exception(exc)
+            return True
+        future.set_result(value)
+        return True
 
     def close(self) -> None:
         with self._lock:
             thread, self._thread = self._thread, None
             if thread is not None:
                 self._queue.put(None)
+            inline, self._inline_db = self._inline_db, None
         if thread is not None:
             thread.join(self.timeout + 5)
+        if inline is not None:
+            inline.close()
 
     # ------------------------------------------------------------------ the thread
     def _run(self) -> None:
-        db = self._connect()
+        db = self._connect(BUSY_STEP)
         last_beat = 0.0
         try:
             while True:
-                try:
-                    first = self._queue.get(timeout=HEARTBEAT)
-                except queue.Empty:
-                    first = ()  # type: ignore[assignment]  # nothing to write: just the heartbeat
-                if first is None:
-                    return
-                batch = [first] if first else []
-                while len(batch) < GROUP:
-                    try:
-                        more = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if more is None:
-                        self._queue.put(None)  # stop after this batch
-                        break
-                    batch.append(more)
+                batch, stop = self._take()
                 beat = time.monotonic() - last_beat >= HEARTBEAT
                 if beat:
                     last_beat = time.monotonic()
-                if batch or beat:
-                    self._transaction(db, batch, beat)
+                try:
+                    if batch or beat:
+                        self._transaction(db, batch, beat)
+                except BaseException as exc:  # never leave a caller waiting on a write that will not come
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    raise
+                finally:
+                    with self._lock:
+                        self._pending -= len(batch)
+                if stop:
+                    return
         finally:
             db.close()
+
+    def _take(self) -> tuple[list[tuple[Op, Written]], bool]:
+        """The writes waiting now (up to GROUP; none after a heartbeat's wait), and whether to stop after them."""
+        batch: list[tuple[Op, Written]] = []
+        try:
+            item = self._queue.get(timeout=HEARTBEAT)
+        except queue.Empty:
+            return batch, False
+        while item is not None:
+            batch.append(item)
+            if len(batch) >= GROUP:
+                return batch, False
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return batch, False
+        return batch, True
 
     def _transaction(self, db: sqlite3.Connection, batch: list[tuple[Op, Written]], beat: bool) -> None:
         live = [(op, f) for op, f in batch if f.set_running_or_notify_cancel()]
@@ -183,7 +246,8 @@ class WriterThread:
                 self._heartbeat(db)
             db.execute("COMMIT")
         except sqlite3.Error as exc:
-            db.execute("ROLLBACK") if db.in_transaction else None
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             error = LedgerError(f"Cannot write the ledger at {self.path}: {exc}")
             for _, future in live:
                 future.set_exception(error)
@@ -203,7 +267,7 @@ class WriterThread:
                 break
             except sqlite3.OperationalError as exc:
                 waited = time.monotonic() - started
-                if "locked" not in str(exc) and "busy" not in str(exc):
+                if not _locked(exc):
                     raise LedgerError(f"Cannot write the ledger at {self.path}: {exc}") from exc
                 if waited >= self.timeout:
                     msg = (f"{busy_message(db, self.path, waited)}.\n\nHint: let that run finish, give this one its "

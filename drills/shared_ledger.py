@@ -2,6 +2,7 @@
 
     python drills/shared_ledger.py                        # 2 writers, 600 rows, 10 iterations
     python drills/shared_ledger.py --writers 4 --iterations 50 --rows 600 --seed 7
+    python drills/shared_ledger.py --faults                # and 5xx, resets, throttling on creates and polls
 
 Each iteration starts a sandbox in this process (mild latency on creates and polls, so that creates
 overlap), starts ``--writers`` processes (``drills/worker.py``) that run the same TTS rows on the same
@@ -63,10 +64,15 @@ def _not_completed(folder: Path, name: str) -> int | None:
     return int((result["akool_status"] != "completed").sum())
 
 
-def iteration(writers: int, rows: int, rng: random.Random, timeout: float = 120.0) -> dict[str, Any]:
-    """One drill: ``writers`` processes at once on one ledger, the first killed at a random point, a final run."""
-    sb = af.Sandbox(time_scale=FAST, faults={"tts": af.Faults(latency=(0.002, 0.02)),
-                                             "poll": af.Faults(latency=(0.001, 0.005))}).start()
+FAULTS = {"error_5xx": 0.03, "reset_before": 0.02, "reset_after": 0.03, "throttle": 0.02}  # with --faults
+
+
+def iteration(writers: int, rows: int, rng: random.Random, timeout: float = 120.0, faults: bool = False) -> dict[str, Any]:
+    """One drill: ``writers`` processes at once on one ledger, the first killed at a random point, a final run.
+    ``faults``: creates and polls also meet 5xx answers, resets before and after handling, and throttling."""
+    extra = FAULTS if faults else {}
+    sb = af.Sandbox(time_scale=FAST, seed=rng.randrange(1 << 30), faults={"tts": af.Faults(latency=(0.002, 0.02), **extra),
+                                             "poll": af.Faults(latency=(0.001, 0.005), **extra)}).start()
     try:
         with tempfile.TemporaryDirectory(prefix="akool-drill-") as tmp:
             folder = Path(tmp)
@@ -147,14 +153,16 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=600)
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--faults", action="store_true", help="5xx, resets before/after handling, throttling too")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
-    print(f"shared ledger drill: {args.writers} writers x {args.rows} rows, {args.iterations} iterations, seed {seed}")
+    print(f"shared ledger drill: {args.writers} writers x {args.rows} rows, {args.iterations} iterations, seed {seed}"
+          f"{', with faults' if args.faults else ''}")
     passed, slowest = 0, 0.0
     for i in range(args.iterations):
         started = time.monotonic()
-        result = iteration(args.writers, args.rows, rng)
+        result = iteration(args.writers, args.rows, rng, faults=args.faults)
         good = ok(result, args.rows)
         passed += good
         slowest = max(slowest, result["max_wait_s"] or 0.0)
