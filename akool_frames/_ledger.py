@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import LedgerError
-from ._ledger_writer import (BUSY_STEP, HOST, Written, WriterThread, busy_message, process_alive,
+from ._ledger_writer import (BUSY_STEP, HOST, Written, WriterThread, busy_message, is_busy, process_alive,
                              process_start)
 
 __all__ = ["CALLBACK_FIELDS", "PUBLIC_COLUMNS", "Claim", "Entry", "Ledger", "decide", "ledger_key"]
@@ -174,12 +174,13 @@ class Ledger:
             except sqlite3.OperationalError as exc:
                 if db is not None:
                     db.close()
-                locked = "locked" in str(exc) or "busy" in str(exc)
-                if locked and time.monotonic() < deadline:
+                if is_busy(exc) and time.monotonic() < deadline:
                     continue
-                hint = ("let that run finish, or give this one its own ledger= path" if locked
-                        else "pass ledger= a writable path")
-                msg = f"Cannot open the ledger at {self.path}: {exc}.\n\nHint: {hint}."
+                if is_busy(exc):
+                    msg = (f"{busy_message(None, self.path, self.timeout)}.\n\nHint: let that run finish, or give "
+                           "this one its own ledger= path.")
+                else:
+                    msg = f"Cannot open the ledger at {self.path}: {exc}.\n\nHint: pass ledger= a writable path."
                 raise LedgerError(msg) from exc
             except (sqlite3.Error, OSError) as exc:
                 if db is not None:

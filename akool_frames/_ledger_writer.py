@@ -32,7 +32,7 @@ from typing import Any
 
 from ._errors import LedgerError
 
-__all__ = ["HOST", "Written", "WriterThread", "busy_message", "process_alive", "process_start"]
+__all__ = ["HOST", "Written", "WriterThread", "busy_message", "is_busy", "process_alive", "process_start"]
 
 log = logging.getLogger("akool_frames")
 
@@ -100,7 +100,8 @@ def busy_message(db: sqlite3.Connection | None, path: Path, waited: float) -> st
 Op = Callable[[sqlite3.Connection], Any]
 
 
-def _locked(exc: sqlite3.OperationalError) -> bool:
+def is_busy(exc: sqlite3.OperationalError) -> bool:
+    """The database is held by another connection (as opposed to broken or unwritable)."""
     return "locked" in str(exc) or "busy" in str(exc)
 
 
@@ -147,7 +148,7 @@ class WriterThread:
         try:
             db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            if _locked(exc):
+            if is_busy(exc):
                 return False
             future.set_exception(LedgerError(f"Cannot write the ledger at {self.path}: {exc}"))
             return True
@@ -267,7 +268,7 @@ class WriterThread:
                 break
             except sqlite3.OperationalError as exc:
                 waited = time.monotonic() - started
-                if not _locked(exc):
+                if not is_busy(exc):
                     raise LedgerError(f"Cannot write the ledger at {self.path}: {exc}") from exc
                 if waited >= self.timeout:
                     msg = (f"{busy_message(db, self.path, waited)}.\n\nHint: let that run finish, give this one its "

@@ -230,3 +230,30 @@ def _entry(attempt: int = 1, *, job_id: str | None = None, status: str = "intent
 def test_claim_decisions(entry: Entry | None, expected: int, mode: str, alive: bool, decision: str) -> None:
     claim = Claim("k", "akool@x", "tts", {}, None, expected, mode)
     assert decide(entry, claim, "A", lambda owner: alive) == decision
+
+
+# ----------------------------------------------------------------------------- an earlier version's ledger
+OLD_SCHEMA = """CREATE TABLE submissions (key TEXT NOT NULL, attempt INTEGER NOT NULL, provider TEXT NOT NULL,
+    job TEXT NOT NULL, body TEXT NOT NULL, job_id TEXT, status TEXT NOT NULL, url TEXT, credits_est REAL,
+    credits REAL, error TEXT, created_at REAL NOT NULL, submitted_at REAL, updated_at REAL NOT NULL,
+    PRIMARY KEY (key, attempt))"""
+
+
+def test_a_ledger_from_the_previous_version_is_upgraded_and_still_reused(sb: af.Sandbox, tmp_path: Path) -> None:
+    """A ledger written before runs could share it (no owner column, no writers table) keeps its jobs."""
+    df = pd.DataFrame({"text": TEXTS[:4]})
+    first = tmp_path / "first.sqlite"
+    with af.Client(**sb.client_options(), ledger=first) as client:
+        done = df.akool.run("tts", input_text=af.col("text"), voice_id=VOICE, client=client, progress=False)
+    old = tmp_path / "old.sqlite"
+    with sqlite3.connect(first) as src, sqlite3.connect(old) as dst:
+        dst.execute(OLD_SCHEMA)
+        dst.executemany("INSERT INTO submissions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        src.execute("SELECT key, attempt, provider, job, body, job_id, status, url, credits_est, "
+                                    "credits, error, created_at, submitted_at, updated_at FROM submissions"))
+    with af.Client(**sb.client_options(), ledger=old) as client:
+        again = df.akool.run("tts", input_text=af.col("text"), voice_id=VOICE, client=client, progress=False)
+    assert sb.stats()["creates"] == 4  # the old ledger's jobs were followed, none sent again
+    assert again["akool_job_id"].tolist() == done["akool_job_id"].tolist()
+    with sqlite3.connect(old) as db:
+        assert "owner" in {row[1] for row in db.execute("PRAGMA table_info(submissions)")}
