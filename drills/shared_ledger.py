@@ -2,7 +2,7 @@
 
     python drills/shared_ledger.py                        # 2 writers, 600 rows, 10 iterations
     python drills/shared_ledger.py --writers 4 --iterations 50 --rows 600 --seed 7
-    python drills/shared_ledger.py --faults                # and 5xx, resets, throttling on creates and polls
+    python drills/shared_ledger.py --faults                # and 5xx answers, resets on creates and polls
 
 Each iteration starts a sandbox in this process (mild latency on creates and polls, so that creates
 overlap), starts ``--writers`` processes (``drills/worker.py``) that run the same TTS rows on the same
@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -64,12 +65,17 @@ def _not_completed(folder: Path, name: str) -> int | None:
     return int((result["akool_status"] != "completed").sum())
 
 
-FAULTS = {"error_5xx": 0.03, "reset_before": 0.02, "reset_after": 0.03, "throttle": 0.02}  # with --faults
+# With --faults: the faults that lose answers and make runs reconcile. Not throttling: random throttles
+# drive the adaptive limiter down to a crawl (a limiter matter, drilled by the soak drill), which only
+# makes this drill time out.
+FAULTS = {"error_5xx": 0.03, "reset_before": 0.02, "reset_after": 0.03}
 
 
-def iteration(writers: int, rows: int, rng: random.Random, timeout: float = 120.0, faults: bool = False) -> dict[str, Any]:
+def iteration(writers: int, rows: int, rng: random.Random, timeout: float = 120.0, faults: bool = False,
+              keep: Path | None = None) -> dict[str, Any]:
     """One drill: ``writers`` processes at once on one ledger, the first killed at a random point, a final run.
-    ``faults``: creates and polls also meet 5xx answers, resets before and after handling, and throttling."""
+    ``faults``: creates and polls also meet 5xx answers and resets before and after handling.
+    ``keep``: a folder where a failed iteration's logs, results and ledger are copied."""
     extra = FAULTS if faults else {}
     sb = af.Sandbox(time_scale=FAST, seed=rng.randrange(1 << 30), faults={"tts": af.Faults(latency=(0.002, 0.02), **extra),
                                              "poll": af.Faults(latency=(0.001, 0.005), **extra)}).start()
@@ -102,7 +108,11 @@ def iteration(writers: int, rows: int, rng: random.Random, timeout: float = 120.
                     continue
                 try:
                     proc.wait(max(1.0, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
+                except subprocess.TimeoutExpired:  # stuck: its tasks' and threads' stacks go to its log
+                    proc.send_signal(signal.SIGUSR1)
+                    time.sleep(1)
+                    proc.send_signal(signal.SIGUSR2)
+                    time.sleep(1)
                     proc.kill()
                     proc.wait(10)
                 survivors[name] = proc.returncode
@@ -113,7 +123,7 @@ def iteration(writers: int, rows: int, rng: random.Random, timeout: float = 120.
                 per_key = db.execute("SELECT key, COUNT(DISTINCT job_id) FROM submissions GROUP BY key").fetchall()
                 waits = _max_wait(db)
             failed = {n: _log(folder, n) for n, rc in survivors.items() if rc != 0}
-            return {
+            result = {
                 "killed_at": killed_at,
                 "kill_at": kill_at,
                 "duplicates": stats["duplicate_creates"],
@@ -127,6 +137,9 @@ def iteration(writers: int, rows: int, rng: random.Random, timeout: float = 120.
                 "final_not_completed": _not_completed(folder, "final"),
                 "max_wait_s": waits,
             }
+            if not ok(result, rows) and keep is not None:  # the evidence: logs, results, the ledger
+                shutil.copytree(folder, keep / f"iteration-{time.strftime('%H%M%S')}-{os.getpid()}", dirs_exist_ok=True)
+            return result
     finally:
         sb.stop()
 
@@ -153,7 +166,9 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=600)
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--faults", action="store_true", help="5xx, resets before/after handling, throttling too")
+    parser.add_argument("--faults", action="store_true", help="5xx answers and resets before/after handling too")
+    parser.add_argument("--keep", type=Path, default=Path("drill-failures"),
+                        help="where a failed iteration's logs and ledger are kept (default ./drill-failures)")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
@@ -162,7 +177,7 @@ def main() -> int:
     passed, slowest = 0, 0.0
     for i in range(args.iterations):
         started = time.monotonic()
-        result = iteration(args.writers, args.rows, rng, faults=args.faults)
+        result = iteration(args.writers, args.rows, rng, faults=args.faults, keep=args.keep)
         good = ok(result, args.rows)
         passed += good
         slowest = max(slowest, result["max_wait_s"] or 0.0)

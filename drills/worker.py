@@ -11,8 +11,10 @@ wrong ends in its output (the drills keep it).
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -22,7 +24,19 @@ import akool_frames as af
 VOICE = "6889b628662160e2caad5dbc"  # the first Akool voice of the sandbox
 
 
+def _dump_tasks(*_: object) -> None:
+    import asyncio
+
+    from akool_frames._loop import get_loop
+
+    for task in asyncio.all_tasks(get_loop()):
+        task.print_stack(file=sys.stdout)
+    sys.stdout.flush()
+
+
 def main(options_json: str, scripts: str, ledger: str, out: str, lib: str = "pandas") -> None:
+    faulthandler.register(signal.SIGUSR2, all_threads=True)  # a drill that finds it stuck asks where it is:
+    signal.signal(signal.SIGUSR1, _dump_tasks)               # the threads (USR2) and the loop's tasks (USR1)
     client = af.Client(**json.loads(options_json), ledger=ledger, max_concurrency=8)
     if lib == "pandas":
         import pandas as pd
