@@ -14,15 +14,19 @@ from ._client import Client, Secret, default_client, set_default_client
 from ._errors import (APIError, AkoolError, AuthError, BudgetExceeded, ConfigError, LedgerError, NotFound,
                       ParameterError, QuotaError, RateLimited, ServerError, TransportError, ValidationError)
 from ._frames import Col, col
+from .calibration import calibrate
+from .forecast import forecast
 from .jobs import JOBS
 from .lookups import ai_models, avatars, credits, effects, languages, ledger, voices
+from .report import Report, report
 from .sandbox import Faults, Sandbox, SandboxConfig, sandbox
 
 __all__ = [
     "APIError", "AkoolError", "AuthError", "BudgetExceeded", "Client", "Col", "ConfigError", "Faults", "JOBS",
-    "LedgerError", "NotFound", "ParameterError", "QuotaError", "RateLimited", "Sandbox", "SandboxConfig", "Secret",
-    "ServerError", "TransportError", "ValidationError", "ai_models", "avatars", "col", "credits", "default_client",
-    "effects", "languages", "ledger", "sandbox", "set_default_client", "voices",
+    "LedgerError", "NotFound", "ParameterError", "QuotaError", "RateLimited", "Report", "Sandbox", "SandboxConfig",
+    "Secret", "ServerError", "TransportError", "ValidationError", "ai_models", "avatars", "calibrate", "col",
+    "credits", "default_client", "effects", "forecast", "languages", "ledger", "report", "sandbox",
+    "set_default_client", "voices",
 ]
 __version__ = "0.1.0"
 

@@ -74,6 +74,8 @@ class Client:
     - ``reconcile_after``: seconds after which a create whose answer was lost is looked up in
       the provider's list (where there is one) and, if absent there, sent again.
     - ``webhook_url``: set the jobs' callback field to this URL (polling still runs).
+    - ``usd_per_credit``: dollars per credit in reports and forecasts (0.04: the Jarvis price table's
+      1 credit = 0.04 USD).
     - ``ledger_timeout``: seconds a ledger write waits while another process holds the ledger (another
       run sharing it) before the run stops with a message naming that process.
     """
@@ -99,6 +101,7 @@ class Client:
         reconcile_after: float = 15.0,
         webhook_url: str | None = None,
         ledger_timeout: float = 60.0,
+        usd_per_credit: float = 0.04,
     ) -> None:
         self.api_key = _secret(api_key, "AKOOL_API_KEY")
         self.client_id: str | None = _setting(client_id, "AKOOL_CLIENT_ID")
@@ -128,6 +131,9 @@ class Client:
         if ledger_timeout <= 0:
             raise ConfigError(f"ledger_timeout must be positive, got {ledger_timeout}.")
         self.ledger_timeout = float(ledger_timeout)
+        if isinstance(usd_per_credit, bool) or not isinstance(usd_per_credit, int | float) or usd_per_credit < 0:
+            raise ConfigError(f"usd_per_credit must be a number of dollars, 0 or more; got {usd_per_credit!r}.")
+        self.usd_per_credit = float(usd_per_credit)
         self.ledger_path = Path(_setting(ledger, "AKOOL_FRAMES_LEDGER", DEFAULT_LEDGER))
         self._ledger: Any = None
         self._http: Any = None

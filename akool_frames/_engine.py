@@ -26,12 +26,13 @@ from collections import Counter, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from . import media
 from ._errors import (AkoolError, APIError, AuthError, BudgetExceeded, NotFound, ServerError, TransportError,
                       ValidationError)
 from ._ledger import CALLBACK_FIELDS, Claim, Entry, ledger_key
+from ._rates import resolve_rates
 from .jobs import JobSpec, Price, PriceContext, get_job, get_path, validate_body
 from .pricing import estimate as price_of
 
@@ -41,6 +42,7 @@ RESENDABLE = frozenset({"rejected", "skipped"})  # ledger states where no job ex
 TERMINAL = frozenset({"completed", "failed"})  # provider states after which a job is not polled again
 RESEND_ROUNDS = 3  # per call: a create lost, looked up, provably absent and sent again, at most this often
 FAILED_POLLS = 5  # consecutive failed polls (or answers without the job) before a job is given up on
+BALANCE_PATH = "/api/open/v3/faceswap/quota/info"  # data.credit: the account's credit balance
 WAIT_FIRST, WAIT_MAX = 0.05, 1.0  # seconds between looks at a row another run is sending, growing
 
 
@@ -55,6 +57,10 @@ class Outcome:
     credits_est: float | None = None
     credits: float | None = None
     error: str | None = None
+    job: str | None = None
+    price_basis: str | None = None  # how credits_est was made, or "no estimate: <why>"
+    duration_s: float | None = None  # the media length the price used
+    duration_source: str | None = None  # given | probed | ledger | predicted from text
 
 
 class ProgressSink(Protocol):
@@ -63,7 +69,7 @@ class ProgressSink(Protocol):
     def start(self, total: int, credits_est: float | None) -> None: ...
     def submitted(self, n: int = 1) -> None: ...
     def finished(self, n: int = 1) -> None: ...
-    def counts(self, by_status: Mapping[str, int], credits: float) -> None: ...
+    def counts(self, by_status: Mapping[str, int], credits: float | None) -> None: ...  # None: not reported
     def close(self) -> None: ...
 
 
@@ -75,27 +81,53 @@ def _set_path(body: dict[str, Any], path: str, value: Any) -> None:
     body[last] = value
 
 
-def prepare(spec: JobSpec, params: Mapping[str, Any], plan: str) -> tuple[dict[str, Any], str | None]:
-    """The documented body for one row (aliases expanded, defaults filled) and its first problem."""
+class Prepared(NamedTuple):
+    """One row made ready: the documented body, its first problem (None when valid), and the media length
+    given with ``duration=`` (seconds; None when not given)."""
+
+    body: dict[str, Any]
+    problem: str | None
+    given: float | None = None
+
+
+def prepare(spec: JobSpec, params: Mapping[str, Any], plan: str) -> Prepared:
+    """The documented body for one row (aliases expanded, defaults filled) and its first problem.
+
+    ``duration`` is the media length in seconds used for pricing instead of probing; it is not sent,
+    except where it is a documented field of the job (character swap's ``duration``)."""
     body: dict[str, Any] = json.loads(json.dumps(dict(spec.defaults)))
+    given, problem = None, None
     for name, value in params.items():
         if name in CALLBACK_FIELDS:
-            return body, (f"{name} is set by akool_frames itself; pass webhook_url= to the Client instead")
+            return Prepared(body, f"{name} is set by akool_frames itself; pass webhook_url= to the Client instead")
+        if name == "duration" and name not in spec.field_names():
+            given, problem = _given_duration(value)
+            continue
         target = spec.aliases.get(name, name) if name not in spec.field_names() else name
         if value is None and target in spec.defaults:
             continue
         _set_path(body, target, value)
-    problem = validate_body(spec, body, plan)
-    return _without_blanks(body), problem
+    problem = problem or validate_body(spec, body, plan)
+    return Prepared(_without_blanks(body), problem, given)
 
 
-def estimate_outcome(problem: str | None, price: Price | None, label: Any) -> Outcome:
+def _given_duration(value: Any) -> tuple[float | None, str | None]:
+    """``duration=`` of one row: seconds, or a problem naming the value. Blank means not given (probe)."""
+    if _blank(value):
+        return None, None
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
+        return float(value), None
+    return None, f"duration must be the media length in seconds (a positive number), got {value!r:.40}"
+
+
+def estimate_outcome(prepared: Prepared, price: Price | None, label: Any, job: str | None = None) -> Outcome:
     """A row's estimate: ``invalid`` naming the row and its problem, else its price (or why there is none)."""
-    if problem is not None:
-        return Outcome("invalid", error=f"row {label}: {problem}")
+    if prepared.problem is not None:
+        return Outcome("invalid", error=f"row {label}: {prepared.problem}", job=job)
     assert price is not None  # a valid row is always priced (possibly to None, with a reason)
-    return Outcome(None, credits_est=price.credits,
-                   error=None if price.credits is not None else f"no estimate: {price.reason}")
+    unpriced = None if price.credits is not None else f"no estimate: {price.reason}"
+    return Outcome(None, credits_est=price.credits, error=unpriced, job=job, price_basis=unpriced or price.basis,
+                   duration_s=price.duration_s, duration_source=price.duration_source)
 
 
 def _without_blanks(value: Any) -> Any:
@@ -158,7 +190,7 @@ class _Tally:
             by_status = Counter({s: 0 for s in self.status.values()})
             for key, status in self.status.items():
                 by_status[status] += self.rows.get(key, 1)
-            self.sink.counts(dict(by_status), sum(self.credits.values()))
+            self.sink.counts(dict(by_status), sum(self.credits.values()) if self.credits else None)
 
 
 # --------------------------------------------------------------------------- one run
@@ -174,6 +206,7 @@ class _Item:
     attempt: int = 0
     mode: str = "send"
     resends: int = 0
+    priced: Outcome | None = None  # the row's estimate (its basis and duration go into the ledger)
 
 
 def _where(client: Any, spec: JobSpec) -> str:
@@ -201,6 +234,7 @@ class _Run:
     lost_at: dict[str, float] = field(default_factory=dict)  # key -> when its create's answer was lost
     left: dict[str, str] = field(default_factory=dict)  # key -> why this run left it to another run
     creates: int = 0  # creates this run sent: how far back a list look-up has to page
+    made: list[str] = field(default_factory=list)  # job ids this run's creates made (their answers came back)
     follower: _Follower | None = None
 
     @property
@@ -297,7 +331,9 @@ class _Run:
         return sent
 
     async def _claim(self, item: _Item) -> tuple[str, Entry]:
-        claim = Claim(item.key, self.where, self.spec.name, item.body, item.estimate, item.attempt, item.mode)
+        priced = item.priced or Outcome(None)
+        claim = Claim(item.key, self.where, self.spec.name, item.body, item.estimate, item.attempt, item.mode,
+                      priced.price_basis, priced.duration_s, priced.duration_source)
         [(decision, entry)] = await self.ledger.claim(self.owner, [claim])
         return decision, entry
 
@@ -352,6 +388,7 @@ class _Run:
         if job_id in (None, ""):
             await self._settle(item, "unknown", f"the create answer carried no job id at {id_path}")
             return None, item
+        self.made.append(str(job_id))
         await self._adopt(item, str(job_id), get_path(answer, record_path, {}))
         return None, item
 
@@ -668,7 +705,9 @@ async def _probe(client: Any, target: Any) -> tuple[float | None, str]:
 
 
 async def _prices(client: Any, spec: JobSpec, bodies: list[dict[str, Any] | None], plan: str,
-                  rates: Mapping[str, float], probe: bool) -> list[Any]:
+                  rates: Mapping[str, float], probe: bool, given: Sequence[float | None] | None = None) -> list[Any]:
+    """Each body's Price; ``given`` the rows' ``duration=`` (their media is then not probed)."""
+    given = given if given is not None else [None] * len(bodies)
     wanted: set[str] = set()
 
     def record(url: Any) -> tuple[float | None, str]:
@@ -676,9 +715,9 @@ async def _prices(client: Any, spec: JobSpec, bodies: list[dict[str, Any] | None
             wanted.add(url)
         return None, "not probed"
 
-    for body in bodies:
+    for body, seconds in zip(bodies, given, strict=True):
         if body is not None:
-            price_of(spec, body, PriceContext(plan=plan, rates=rates, duration=record))
+            price_of(spec, body, PriceContext(plan=plan, rates=rates, duration=record, given=seconds))
     known: dict[str, tuple[float | None, str]] = {}
     if wanted and probe:
         results = await asyncio.gather(*(_probe(client, url) for url in sorted(wanted)))
@@ -687,15 +726,15 @@ async def _prices(client: Any, spec: JobSpec, bodies: list[dict[str, Any] | None
     def lookup(url: Any) -> tuple[float | None, str]:
         return known.get(url, (None, "not probed (lazy estimate)")) if isinstance(url, str) else (None, "no media")
 
-    ctx = PriceContext(plan=plan, rates=rates, duration=lookup)
-    return [price_of(spec, body, ctx) if body is not None else None for body in bodies]
+    return [price_of(spec, body, PriceContext(plan=plan, rates=rates, duration=lookup, given=seconds))
+            if body is not None else None for body, seconds in zip(bodies, given, strict=True)]
 
 
 # --------------------------------------------------------------------------- public
 async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, Any]], *, mode: str,
                   force: bool = False, budget: float | None = None, timeout: float | None = None,
                   progress: ProgressSink | None = None, plan: str | None = None,
-                  rates: Mapping[str, float] | None = None, labels: Sequence[Any] | None = None) -> list[Outcome]:
+                  rates: Any = None, labels: Sequence[Any] | None = None) -> list[Outcome]:
     """``mode`` is "estimate" (validate + price), "submit" (and create) or "run" (and follow to the end).
 
     ``rows`` are parameter dicts with per-row values resolved, keyed by documented names or the
@@ -706,20 +745,19 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
         raise ValueError(f"mode must be estimate, submit or run; got {mode!r}")
     spec = get_job(job)
     plan = plan or client.plan
-    rates = dict(rates or {})
+    rates = resolve_rates(rates, client)
     labels = list(labels) if labels is not None else list(range(len(rows)))
     prepared = [prepare(spec, row, plan) for row in rows]
-    bodies = [body if problem is None else None for body, problem in prepared]
+    bodies = [p.body if p.problem is None else None for p in prepared]
     # Rows whose job already exists are not priced again (no media probing on a re-run): the ledger
     # keeps the estimate made when they were sent.
     sent = _already_sent(client, spec, bodies) if mode != "estimate" and not force else {}
     prices = await _prices(client, spec, [None if i in sent else b for i, b in enumerate(bodies)], plan, rates,
-                           probe=True)
+                           probe=True, given=[p.given for p in prepared])
     for i, entry in sent.items():
-        prices[i] = Price(entry.credits_est, basis="as estimated when it was sent",
-                          reason=None if entry.credits_est is not None else "none was made when it was sent")
-    outcomes = [estimate_outcome(problem, price, label)
-                for (_, problem), price, label in zip(prepared, prices, labels, strict=True)]
+        prices[i] = _price_when_sent(entry)
+    outcomes = [estimate_outcome(p, price, label, spec.name)
+                for p, price, label in zip(prepared, prices, labels, strict=True)]
     if mode == "estimate":
         return outcomes
 
@@ -738,6 +776,10 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
     estimates = [outcomes[groups[key][0]].credits_est for key in tally.rows]
     tally.start(None if None in estimates else sum(estimates))  # type: ignore[arg-type]  # None: unpriced
     run.owner = client.ledger.register(f"{mode} {spec.name}, {len(tally.rows)} jobs")
+    # Jobs whose answers report no credits: the balance before and after tells calibration what they cost.
+    before = await _balance(client) if mode == "run" and new and spec.provider == "akool" and not spec.credit_field \
+        else None
+    started = time.time()
     try:
         # Crash leftovers first: the provider's list then still has their jobs near the top.
         await run.go(lost + new, known, follow=mode == "run")
@@ -746,15 +788,51 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
         tally.report()
         if progress:
             progress.close()
+    if before is not None:
+        await _record_balance(client, run, before, started)
     await released
     latest = client.ledger.latest(list(tally.rows))
     for key in tally.rows:
         entry = latest.get(key)
         left = run.left.get(key) if entry is None or not entry.job_id else None
-        for i in groups[key]:
-            outcomes[i] = (Outcome("skipped", credits_est=outcomes[i].credits_est, error=left) if left
-                           else _outcome(entry, outcomes[i].credits_est))
+        for i in groups[key]:  # the run's columns over the estimate's (its price basis and duration stay)
+            outcomes[i] = (replace(outcomes[i], status="skipped", error=left) if left
+                           else _outcome(entry, outcomes[i]))
     return outcomes
+
+
+async def _balance(client: Any) -> float | None:
+    """The Akool account's credit balance, or None when it cannot be read (calibration then goes without)."""
+    try:
+        answer = await client.http.request("akool", "GET", BALANCE_PATH)
+    except AkoolError:
+        return None
+    value = get_path(answer, "data.credit")
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+async def _record_balance(client: Any, run: _Run, before: float, started: float) -> None:
+    """Record what the balance says this run's jobs cost, when it can only be theirs: every create answered
+    (no lost one whose job might be charged unseen), every job over, no other run writing meanwhile."""
+    if not run.made or run.lost_at or client.ledger.others_wrote(run.owner, started):
+        return
+    states = client.ledger.by_job_ids(run.made)
+    if any(i not in states or not states[i].terminal for i in run.made):
+        return
+    after = await _balance(client)
+    if after is not None:
+        await client.ledger.record_balance(run.owner, run.spec.name, run.spec.provider, before, after, started,
+                                           run.made)
+
+
+def _price_when_sent(entry: Entry) -> Price:
+    """The estimate a row had when its job was sent, as the ledger keeps it."""
+    basis = entry.price_basis or "as estimated when it was sent"  # (ledgers of earlier versions kept no basis)
+    if entry.credits_est is not None:
+        return Price(entry.credits_est, basis=basis, duration_s=entry.duration_s,
+                     duration_source=entry.duration_source)
+    reason = basis.removeprefix("no estimate: ") if entry.price_basis else "none was made when it was sent"
+    return Price(None, reason=reason, duration_s=entry.duration_s, duration_source=entry.duration_source)
 
 
 def _already_sent(client: Any, spec: JobSpec, bodies: list[dict[str, Any] | None]) -> dict[int, Entry]:
@@ -777,7 +855,7 @@ def _sort_out(groups: Mapping[str, list[int]], state: Mapping[str, Entry], bodie
         # (a job, or a refusal) is followed, not overruled by this run's force or resend.
         seen = entry.attempt - (1 if entry.owner else 0) if entry else 0
         item = _Item(key, bodies[first] or {}, outcomes[first].credits_est, attempt=seen,
-                     mode="force" if force else "send")
+                     mode="force" if force else "send", priced=outcomes[first])
         if force or entry is None or entry.status in RESENDABLE:
             new.append(item)
         elif entry.job_id:
@@ -798,8 +876,8 @@ def _budget_gate(budget: float | None, new: list[_Item], groups: Mapping[str, li
     for item in new:
         if item.estimate is None:
             for i in groups[item.key]:
-                outcomes[i] = Outcome("skipped", error="not sent: no price is known for this row, so budget= "
-                                                       "cannot cover it")
+                outcomes[i] = replace(outcomes[i], status="skipped", error="not sent: no price is known for this "
+                                      "row, so budget= cannot cover it")
     return [item for item in new if item.estimate is not None]
 
 
@@ -809,10 +887,12 @@ def _row_status(entry: Entry | None) -> str:
     return "unknown" if entry.status == "intent" else entry.status
 
 
-def _outcome(entry: Entry | None, estimate: float | None) -> Outcome:
+def _outcome(entry: Entry | None, estimate: Outcome) -> Outcome:
+    """A row's outcome after a run: the ledger's state of its job over the row's estimate."""
     if entry is None:
-        return Outcome("skipped", credits_est=estimate, error="not sent")
-    return Outcome(_row_status(entry), entry.job_id, entry.url, estimate, entry.credits, entry.error)
+        return replace(estimate, status="skipped", error="not sent")
+    return replace(estimate, status=_row_status(entry), job_id=entry.job_id, url=entry.url, credits=entry.credits,
+                   error=entry.error)
 
 
 async def refresh_jobs(client: Any, job_ids: Sequence[str | None], job: str | None = None, *,
@@ -850,7 +930,8 @@ async def refresh_jobs(client: Any, job_ids: Sequence[str | None], job: str | No
             fresh = ledger.by_job_ids(ids)
             for job_id in ids:  # the ledger's row where it has one, else what the poll said
                 if job_id in fresh:
-                    results[job_id] = _outcome(fresh[job_id], fresh[job_id].credits_est)
+                    results[job_id] = _outcome(fresh[job_id], Outcome(None, credits_est=fresh[job_id].credits_est,
+                                                                      job=fresh[job_id].job))
                 elif job_id in follower.last:
                     status, url, credits, error = follower.last[job_id]
                     results[job_id] = Outcome(status, job_id, url, None, credits, error)

@@ -44,9 +44,11 @@ __all__ = [
 P = ParamSpec("P")
 T = TypeVar("T")
 
-RESULT_FIELDS = ("job_id", "status", "url", "credits_est", "credits", "error")
-ESTIMATE_FIELDS = ("credits_est", "status", "error")
-_NUMERIC = frozenset({"credits_est", "credits"})
+PRICE_FIELDS = ("job", "price_basis", "duration_s", "duration_source")  # how each estimate was made
+JOB_FIELDS = ("job_id", "status", "url", "credits_est", "credits", "error")  # what refresh updates
+RESULT_FIELDS = (*JOB_FIELDS, *PRICE_FIELDS)
+ESTIMATE_FIELDS = ("credits_est", "status", "error", *PRICE_FIELDS)
+_NUMERIC = frozenset({"credits_est", "credits", "duration_s"})
 
 
 # ---------------------------------------------------------------------------------------------- col
@@ -328,7 +330,7 @@ def _blocking(afn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
 # ------------------------------------------------------------------------------------- verbs
 async def _execute(mode: str, frame: Any, job: str, *, client: Any, prefix: str, budget: float | None,
                    progress: bool | ProgressSink | None, timeout: float | None, force: bool, plan: str | None,
-                   rates: Mapping[str, float] | None, params: Mapping[str, Any]) -> Any:
+                   rates: Any, params: Mapping[str, Any]) -> Any:
     sink = _sink(progress, job)
     try:
         eager, back = _eager(frame)
@@ -355,7 +357,7 @@ def _check_budget(outcomes: Sequence[Outcome], budget: float) -> None:
 async def aestimate(frame: Any, job: str, /, *, client: Any = None, prefix: str = "akool_",
                     budget: float | None = None, progress: bool | ProgressSink | None = False,
                     timeout: float | None = None, force: bool = False, plan: str | None = None,
-                    rates: Mapping[str, float] | None = None, **params: Any) -> Any:
+                    rates: Any = None, **params: Any) -> Any:
     """Validate and price every row; nothing is submitted.
 
     Adds ``{prefix}credits_est``, ``{prefix}status`` ("invalid" for invalid rows, else null) and
@@ -373,7 +375,8 @@ async def aestimate(frame: Any, job: str, /, *, client: Any = None, prefix: str 
         timeout: Seconds to wait for media probing.
         force: Accepted for symmetry with ``run``; an estimate never submits.
         plan: Pricing plan; default: the client's.
-        rates: Your own rates for jobs the docs give no price rule for.
+        rates: Rates for jobs the docs give no price for: a dict, "calibrated", a frame (af.calibrate()) or a
+            JSON/TOML file.
         **params: The job's documented fields: constants, ``af.col(...)``, ``pl.col(...)`` or Series.
 
     Example:
@@ -393,7 +396,7 @@ async def aestimate(frame: Any, job: str, /, *, client: Any = None, prefix: str 
 
 async def asubmit(frame: Any, job: str, /, *, client: Any = None, prefix: str = "akool_", budget: float | None = None,
                   progress: bool | ProgressSink | None = True, timeout: float | None = None, force: bool = False,
-                  plan: str | None = None, rates: Mapping[str, float] | None = None, **params: Any) -> Any:
+                  plan: str | None = None, rates: Any = None, **params: Any) -> Any:
     """Validate, price and create one job per row; return once every row is submitted (or held back).
 
     Adds ``{prefix}job_id``, ``{prefix}status``, ``{prefix}url``, ``{prefix}credits_est``, ``{prefix}credits``
@@ -411,7 +414,7 @@ async def asubmit(frame: Any, job: str, /, *, client: Any = None, prefix: str = 
 
 async def arun(frame: Any, job: str, /, *, client: Any = None, prefix: str = "akool_", budget: float | None = None,
                progress: bool | ProgressSink | None = True, timeout: float | None = None, force: bool = False,
-               plan: str | None = None, rates: Mapping[str, float] | None = None, **params: Any) -> Any:
+               plan: str | None = None, rates: Any = None, **params: Any) -> Any:
     """Submit like ``asubmit``, then follow every job to a terminal state (or ``timeout``).
 
     Args:
@@ -424,7 +427,8 @@ async def arun(frame: Any, job: str, /, *, client: Any = None, prefix: str = "ak
         timeout: Seconds to follow the jobs at most; unfinished rows keep their last status.
         force: Submit again even when the ledger holds a job for the same inputs.
         plan: Pricing plan; default: the client's.
-        rates: Your own rates for jobs the docs give no price rule for.
+        rates: Rates for jobs the docs give no price for: a dict, "calibrated", a frame (af.calibrate()) or a
+            JSON/TOML file.
         **params: The job's documented fields: constants, ``af.col(...)``, ``pl.col(...)`` or Series.
 
     Example:
@@ -459,7 +463,7 @@ async def arefresh(frame: Any, /, *, client: Any = None, prefix: str = "akool_",
             msg = (f"The frame has no {id_column!r} column, so there is nothing to refresh.\n\n"
                    f"Hint: submit the rows first, or pass the prefix they were submitted with (prefix=...).")
             raise ValidationError(msg)
-        old = {f: _existing(eager, prefix + f) for f in RESULT_FIELDS}
+        old = {f: _existing(eager, prefix + f) for f in JOB_FIELDS}
         ids = [None if v is None or v == "" else str(v) for v in old["job_id"]]
         found = await _on_loop(_engine.refresh_jobs(_default_client(client), ids, job, timeout=timeout,
                                                     follow=follow, progress=sink))
@@ -467,7 +471,7 @@ async def arefresh(frame: Any, /, *, client: Any = None, prefix: str = "akool_",
         for i, outcome in enumerate(found):
             if outcome is None:
                 continue
-            for f in RESULT_FIELDS:
+            for f in JOB_FIELDS:
                 value = getattr(outcome, f)
                 if f in ("status", "error"):
                     if outcome.status is not None:
@@ -616,24 +620,27 @@ def _not_probed(target: Any) -> tuple[float | None, str]:
     return (None, "not probed (lazy estimate)") if isinstance(target, str) else (None, "no media")
 
 
-def _pure_pricer(job: str, plan: str, rates: Mapping[str, float] | None) -> Callable[[Mapping[str, Any], Any], Outcome]:
+def _pure_pricer(job: str, plan: str, rates: Any, client: Any = None) -> Callable[[Mapping[str, Any], Any], Outcome]:
     """Validate and price one row from its values alone, as the engine's estimate does, but without
     a client or any I/O: media durations stay unknown (the price then says why it is missing)."""
     from . import jobs, pricing
 
+    from ._rates import resolve_rates
+
     spec = jobs.get_job(job)
-    context = jobs.PriceContext(plan=plan, rates=dict(rates or {}), duration=_not_probed)
+    context = jobs.PriceContext(plan=plan, rates=resolve_rates(rates, client), duration=_not_probed)
 
     def price(row: Mapping[str, Any], label: Any) -> Outcome:
-        body, problem = _engine.prepare(spec, row, plan)
-        priced = pricing.estimate(spec, body, context) if problem is None else None
-        return _engine.estimate_outcome(problem, priced, label)
+        prepared = _engine.prepare(spec, row, plan)
+        context.given = prepared.given
+        priced = pricing.estimate(spec, prepared.body, context) if prepared.problem is None else None
+        return _engine.estimate_outcome(prepared, priced, label, spec.name)
 
     return price
 
 
 def _estimate_lazy(lf: Any, job: str, *, prefix: str, client: Any, plan: str | None,
-                   rates: Mapping[str, float] | None, params: Mapping[str, Any]) -> Any:
+                   rates: Any, params: Mapping[str, Any]) -> Any:
     """The estimate as a lazy plan: one elementwise ``map_batches`` over a struct of the row position and
     the bound columns. Nothing runs (and nothing touches the network) until the plan is collected."""
     import polars as pl
@@ -642,7 +649,7 @@ def _estimate_lazy(lf: Any, job: str, *, prefix: str, client: Any, plan: str | N
     binding = _bind(params, names, None)
     if plan is None:
         plan = getattr(_default_client(client), "plan", None) or "pro"
-    price = _pure_pricer(job, plan, rates)  # an unknown job fails here, not at collect time
+    price = _pure_pricer(job, plan, rates, client)  # an unknown job (or rate) fails here, not at collect time
     fields = {prefix + f: (pl.Float64 if f in _NUMERIC else pl.String) for f in ESTIMATE_FIELDS}
     dtype = pl.Struct(fields)
     position = nw.generate_temporary_column_name(8, names, prefix="akool_row_")

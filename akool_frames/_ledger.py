@@ -57,9 +57,22 @@ CREATE TABLE IF NOT EXISTS submissions (
     submitted_at REAL,
     updated_at REAL NOT NULL,
     owner TEXT,
+    price_basis TEXT,
+    duration_s REAL,
+    duration_source TEXT,
     PRIMARY KEY (key, attempt)
 );
 CREATE INDEX IF NOT EXISTS submissions_job_id ON submissions (job_id);
+CREATE TABLE IF NOT EXISTS balances (
+    owner TEXT NOT NULL,
+    job TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    before REAL NOT NULL,
+    after REAL NOT NULL,
+    started_at REAL NOT NULL,
+    ended_at REAL NOT NULL,
+    job_ids TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS writers (
     owner TEXT PRIMARY KEY,
     host TEXT NOT NULL,
@@ -72,8 +85,10 @@ CREATE TABLE IF NOT EXISTS writers (
     max_wait REAL NOT NULL DEFAULT 0
 );
 """
-_LATEST = ("SELECT * FROM submissions s WHERE key IN ({marks}) AND attempt = "
+_LATEST = ("SELECT {columns} FROM submissions s WHERE key IN ({marks}) AND attempt = "
            "(SELECT MAX(attempt) FROM submissions WHERE key = s.key)")
+# Columns later versions added to submissions (a ledger from an earlier version gets them on open).
+_ADDED = {"owner": "TEXT", "price_basis": "TEXT", "duration_s": "REAL", "duration_source": "TEXT"}
 _ACTIVE: set[str] = set()  # writers of this process that have not ended (checked without the database)
 
 
@@ -100,6 +115,9 @@ class Entry:
     submitted_at: float | None
     updated_at: float
     owner: str | None = None  # the run working on this attempt's create right now, if any
+    price_basis: str | None = None  # how its estimate was made (shown again when a re-run follows it)
+    duration_s: float | None = None  # the media length its estimate used
+    duration_source: str | None = None
 
     @property
     def terminal(self) -> bool:
@@ -107,6 +125,7 @@ class Entry:
 
 
 PUBLIC_COLUMNS = tuple(f.name for f in fields(Entry) if f.name != "owner")  # the owner is a run's internal id
+_COLUMNS = ", ".join(f.name for f in fields(Entry))  # by name: a migrated ledger has them in another order
 
 
 @dataclass(frozen=True)
@@ -122,6 +141,9 @@ class Claim:
     estimate: float | None
     expected: int = 0
     mode: str = "send"
+    price_basis: str | None = None
+    duration_s: float | None = None
+    duration_source: str | None = None
 
 
 def decide(entry: Entry | None, claim: Claim, owner: str, alive: Callable[[str], bool]) -> str:
@@ -200,14 +222,16 @@ class Ledger:
         db.execute("PRAGMA journal_mode=WAL")
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         columns = {row[1] for row in db.execute("PRAGMA table_info(submissions)")}
-        if {"submissions", "writers"} <= tables and "owner" in columns:
+        if {"submissions", "writers", "balances"} <= tables and set(_ADDED) <= columns:
             return
         db.execute("BEGIN IMMEDIATE")  # one process at a time; a deferred one could not wait for another
         try:
             for statement in filter(str.strip, _SCHEMA.split(";")):  # (executescript would commit first)
                 db.execute(statement)
-            if "owner" not in {row[1] for row in db.execute("PRAGMA table_info(submissions)")}:
-                db.execute("ALTER TABLE submissions ADD COLUMN owner TEXT")
+            have = {row[1] for row in db.execute("PRAGMA table_info(submissions)")}
+            for name, kind in _ADDED.items():
+                if name not in have:
+                    db.execute(f"ALTER TABLE submissions ADD COLUMN {name} {kind}")
             db.execute("CREATE INDEX IF NOT EXISTS submissions_owner ON submissions (owner) WHERE owner IS NOT NULL")
             db.execute("COMMIT")
         except BaseException:
@@ -242,7 +266,7 @@ class Ledger:
         found: dict[str, Entry] = {}
         for i in range(0, len(keys), 500):
             chunk = keys[i: i + 500]
-            for entry in self._read(_LATEST.format(marks=",".join("?" * len(chunk))), chunk):
+            for entry in self._read(_LATEST.format(columns=_COLUMNS, marks=",".join("?" * len(chunk))), chunk):
                 found[entry.key] = entry
         return found
 
@@ -251,7 +275,7 @@ class Ledger:
         found: dict[str, Entry] = {}
         for i in range(0, len(ids), 500):
             chunk = ids[i: i + 500]
-            for entry in self._read(f"SELECT * FROM submissions WHERE job_id IN ({','.join('?' * len(chunk))})", chunk):
+            for entry in self._read(f"SELECT {_COLUMNS} FROM submissions WHERE job_id IN ({','.join('?' * len(chunk))})", chunk):
                 found[str(entry.job_id)] = entry
         return found
 
@@ -263,7 +287,7 @@ class Ledger:
     def entries(self) -> list[dict[str, Any]]:
         """Every attempt, oldest first, as plain dicts of ``PUBLIC_COLUMNS`` (for ``af.ledger()``)."""
         return [{name: value for name, value in asdict(e).items() if name in PUBLIC_COLUMNS}
-                for e in self._read("SELECT * FROM submissions ORDER BY created_at, key, attempt")]
+                for e in self._read(f"SELECT {_COLUMNS} FROM submissions ORDER BY created_at, key, attempt")]
 
     # ------------------------------------------------------------------ writers (runs)
     def register(self, what: str) -> str:
@@ -331,16 +355,18 @@ class Ledger:
         def op(db: sqlite3.Connection) -> list[tuple[str, Entry]]:
             alive, now, out = self._alive(db), time.time(), []
             for claim in claims:
-                row = db.execute(_LATEST.format(marks="?"), (claim.key,)).fetchone()
+                row = db.execute(_LATEST.format(columns=_COLUMNS, marks="?"), (claim.key,)).fetchone()
                 entry = Entry(*row) if row else None
                 decision = decide(entry, claim, owner, alive)
                 if decision == "send":
                     body = json.dumps({k: v for k, v in claim.body.items() if k not in CALLBACK_FIELDS},
                                       sort_keys=True, ensure_ascii=False, default=str)
                     entry = Entry(claim.key, entry.attempt + 1 if entry else 1, claim.provider, claim.job, body,
-                                  None, "intent", None, claim.estimate, None, None, now, None, now, owner)
-                    db.execute("INSERT INTO submissions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                               tuple(asdict(entry).values()))
+                                  None, "intent", None, claim.estimate, None, None, now, None, now, owner,
+                                  claim.price_basis, claim.duration_s, claim.duration_source)
+                    values = asdict(entry)
+                    db.execute(f"INSERT INTO submissions ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+                               tuple(values.values()))
                 elif decision == "reconcile":
                     assert entry is not None
                     db.execute("UPDATE submissions SET owner = ? WHERE key = ? AND attempt = ?",
@@ -373,6 +399,28 @@ class Ledger:
         return self._writer.submit(lambda db: db.executemany(
             "UPDATE submissions SET status = ?, url = COALESCE(?, url), credits = COALESCE(?, credits), "
             "error = COALESCE(?, error), updated_at = ? WHERE job_id = ?", rows))
+
+    def record_balance(self, owner: str, job: str, provider: str, before: float, after: float, started_at: float,
+                       job_ids: Sequence[str]) -> Written:
+        """The account balance before and after a run that made ``job_ids`` (jobs whose answers report no
+        credits): what calibration attributes to them."""
+        now = time.time()
+        return self._writer.submit(lambda db: db.execute(
+            "INSERT INTO balances VALUES (?,?,?,?,?,?,?,?)",
+            (owner, job, provider, before, after, started_at, now, json.dumps(list(job_ids)))))
+
+    def balance_records(self) -> list[dict[str, Any]]:
+        with self._lock:
+            cursor = self._db.execute("SELECT * FROM balances ORDER BY started_at")
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def others_wrote(self, owner: str, since: float) -> bool:
+        """Whether another run wrote to the ledger since ``since`` (it may have spent credits meanwhile)."""
+        with self._lock:
+            row = self._db.execute("SELECT COUNT(*) FROM writers WHERE owner != ? AND started_at <= ? AND "
+                                   "(ended_at IS NULL OR ended_at >= ?)", (owner, time.time(), since)).fetchone()
+            return bool(row[0])
 
     def note_error(self, job_id: str, error: str) -> Written:
         """Say why a job is no longer followed, leaving its status as last seen."""

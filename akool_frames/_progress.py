@@ -48,7 +48,7 @@ class Progress:
         self.job = job
         self.total: int | None = None
         self.credits_est: float | None = 0.0
-        self.credits = 0.0
+        self.credits: float | None = None  # None: no job's answer reported a charge (yet)
         self.n_submitted = 0
         self.n_finished = 0
         self.by_status: dict[str, int] = {}
@@ -84,11 +84,11 @@ class Progress:
     def finished(self, n: int = 1) -> None:
         self._advance(1, n)
 
-    def counts(self, by_status: Mapping[str, int], credits: float) -> None:
+    def counts(self, by_status: Mapping[str, int], credits: float | None) -> None:
         with self._lock:
             if self.closed:
                 return
-            self.by_status, self.credits = dict(by_status), float(credits or 0.0)
+            self.by_status, self.credits = dict(by_status), None if credits is None else float(credits)
             if len(self._bars) == 2:
                 self._bars[1].set_postfix_str(self._credit_text(), refresh=False)
             self._draw()
@@ -132,8 +132,9 @@ class Progress:
             self._draw()
 
     def _credit_text(self) -> str:
-        estimated = "no estimate" if self.credits_est is None else f"{self.credits_est:g} estimated"
-        return f"credits {self.credits:g} charged / {estimated}"
+        estimated = "no estimate" if self.credits_est is None else f"{round(self.credits_est, 4):g} estimated"
+        charged = "not reported by the API" if self.credits is None else f"{round(self.credits, 4):g}"
+        return f"credits charged: {charged} / {estimated}"
 
     def _html(self) -> str:
         total = "?" if self.total is None else str(self.total)

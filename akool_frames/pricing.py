@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from . import media
@@ -108,10 +108,24 @@ def _blocks(seconds: float, size: float) -> int:
     return max(1, math.ceil(seconds / size - 1e-9))  # 10.0000000001 s is still two 5 s blocks
 
 
-def _duration(ctx: PriceContext, url: Any) -> tuple[float | None, str]:
-    if not isinstance(url, str) or not url:
+def _duration(ctx: PriceContext, target: Any) -> tuple[float | None, str]:
+    """The length a rule prices by: the row's ``duration=`` when given (then nothing is probed), else what
+    the context finds for ``target``. Noted in ``ctx.used`` for the price's duration columns."""
+    if ctx.given is not None:
+        seconds, how = ctx.given, "given"
+    elif not isinstance(target, str) or not target:
         return None, "no media URL given"
-    return ctx.duration(url)
+    else:
+        seconds, how = ctx.duration(target)
+    if seconds is not None:
+        ctx.used.append((seconds, how))
+    return seconds, how
+
+
+def _predicted(ctx: PriceContext, text: str) -> tuple[float, str]:
+    seconds = media.speech_seconds(text)
+    ctx.used.append((seconds, "predicted from text"))
+    return seconds, "predicted from text"
 
 
 # ------------------------------------------------------------------------------------ measures for user rates
@@ -145,14 +159,18 @@ def _chars(per: int, path: str) -> Measure:
 
 
 def _avatar_minutes(body: Mapping[str, Any], ctx: PriceContext) -> tuple[float | None, str]:
-    """Output length of a talking avatar: its audio elements (URL wins over text, as the docs say)."""
+    """Output length of a talking avatar: its audio elements (URL wins over text, as the docs say), or the
+    row's ``duration=`` (the whole video's length)."""
+    if ctx.given is not None:
+        seconds, how = _duration(ctx, None)
+        return (seconds or 0) / 60, f"{seconds:g} s ({how})"
     parts: list[tuple[float | None, str]] = []
     for el in body.get("elements") or ():
         if isinstance(el, Mapping) and el.get("type") == "audio":
             if el.get("url"):
                 parts.append(_duration(ctx, el["url"]))  # ask for every URL: the engine probes what is asked
             else:
-                parts.append((media.speech_seconds(str(el.get("input_text") or "")), "speech length predicted"))
+                parts.append(_predicted(ctx, str(el.get("input_text") or "")))
     if not parts:
         return None, "no audio element to tell the video's length"
     for seconds, how in parts:
@@ -197,8 +215,10 @@ def _user_rate(job: str, body: Mapping[str, Any], ctx: PriceContext) -> Price:
     qty, how = measure(body, ctx)
     if qty is None:
         return Price(None, reason=f"your rate for {job} is {unit}, but {how}")
-    rate = float(ctx.rates[job])
-    return Price(_r(qty * rate), basis=f"{how}: {_r(qty):g} x {rate:g} ({unit}, your rate)")
+    given = ctx.rates[job]
+    source = getattr(given, "source", "your rate")  # _rates.Rate: "your rate", "calibrated from 212 charged jobs"
+    rate = float(given)
+    return Price(_r(qty * rate), basis=f"{how}: {_r(qty):g} x {rate:g} ({unit}, {source})")
 
 
 def _no_price(job: str) -> Price:
@@ -213,8 +233,9 @@ def _character_swap(body: Mapping[str, Any], ctx: PriceContext) -> Price:
     unit = RATES["character_swap"].credits.get(res)
     if unit is None:
         return Price(None, reason=f"character swap has no documented rate for resolution {res!r}")
-    if body.get("duration") not in (None, ""):
-        seconds, how = float(body["duration"]), "duration from the body"
+    if body.get("duration") not in (None, ""):  # the documented field: the length, as given
+        seconds, how = float(body["duration"]), "given"
+        ctx.used.append((seconds, how))
     else:
         probed, how = _duration(ctx, body.get("video"))
         if probed is None:
@@ -246,7 +267,7 @@ def _image_to_video(body: Mapping[str, Any], ctx: PriceContext) -> Price:
 def _video_audio(body: Mapping[str, Any], ctx: PriceContext) -> Price:
     # The source is an image-to-video result id; the engine's duration() may resolve it (resultsByIds
     # video_duration). Those videos are 5 or 10 s long; a 5.063 s one is charged as the 5 s row.
-    seconds, how = ctx.duration(body.get("pre_video_id"))
+    seconds, how = _duration(ctx, body.get("pre_video_id"))
     if seconds is None:
         return Price(None, reason=f"video_audio costs 5 credits for a 5 s video and 10 for 10 s; the source "
                                   f"video's length is unknown ({how})")
@@ -257,7 +278,7 @@ def _video_audio(body: Mapping[str, Any], ctx: PriceContext) -> Price:
 def _per_plan(job: str, qty: float, what: str, ctx: PriceContext) -> Price:
     rate = RATES[job].credits.get(plan_key(ctx.plan))
     if rate is None and job in ctx.rates:
-        rate, whose = float(ctx.rates[job]), "your rate"
+        rate, whose = float(ctx.rates[job]), getattr(ctx.rates[job], "source", "your rate")
     elif rate is None:
         return Price(None, reason=f"{job} rates on the {ctx.plan} plan are customized; pass rates={{'{job}': ...}} "
                                   f"({RATES[job].unit.split(',')[0]})")
@@ -327,6 +348,8 @@ def rule(job: str) -> PriceFn:
     def price(body: Mapping[str, Any], ctx: PriceContext) -> Price:
         if job in ctx.rates:
             return _user_rate(job, body, ctx)
+        if observed is None:  # measured all the same: its media length is shown, and calibration uses it
+            UNDOCUMENTED.get(job, ("", _one))[1](body, ctx)
         if observed is not None:
             credits = float(observed.credits["job"])
             return Price(credits, basis=f"estimate: observed in the docs' examples ({observed.source}); "
@@ -342,7 +365,13 @@ def estimate(spec: JobSpec | str, body: Mapping[str, Any], ctx: PriceContext | N
     from .jobs import get_job  # here, not at the top: the job modules import this module
 
     job = get_job(spec)
-    return job.price({**job.defaults, **body}, ctx if ctx is not None else PriceContext())
+    ctx = ctx if ctx is not None else PriceContext()
+    ctx.used.clear()
+    price = job.price({**job.defaults, **body}, ctx)
+    if not ctx.used:
+        return price
+    sources = dict.fromkeys(how for _, how in ctx.used)  # in order, once each
+    return replace(price, duration_s=_r(sum(s for s, _ in ctx.used)), duration_source=", ".join(sources))
 
 
 # At the end on purpose: importing jobs._spec runs jobs/__init__, whose modules call rule() from this module.

@@ -9,9 +9,10 @@ import akool_frames as af
 
 PUBLIC = {
     "APIError", "AkoolError", "AuthError", "BudgetExceeded", "Client", "Col", "ConfigError", "Faults", "JOBS",
-    "LedgerError", "NotFound", "ParameterError", "QuotaError", "RateLimited", "Sandbox", "SandboxConfig", "Secret",
-    "ServerError", "TransportError", "ValidationError", "ai_models", "avatars", "col", "credits", "default_client",
-    "effects", "languages", "ledger", "sandbox", "set_default_client", "voices",
+    "LedgerError", "NotFound", "ParameterError", "QuotaError", "RateLimited", "Report", "Sandbox", "SandboxConfig",
+    "Secret", "ServerError", "TransportError", "ValidationError", "ai_models", "avatars", "calibrate", "col",
+    "credits", "default_client", "effects", "forecast", "languages", "ledger", "report", "sandbox",
+    "set_default_client", "voices",
 }
 VERBS = {"estimate", "submit", "run", "refresh", "download", "aestimate", "asubmit", "arun", "arefresh", "adownload"}
 PRODUCT_JOBS = {

@@ -80,20 +80,30 @@ class Reconcile:
 
 @dataclass(frozen=True)
 class Price:
-    """A credit estimate: the number (None when the docs give no rule), how it was made, and why not."""
+    """A credit estimate: the number (None when the docs give no rule), how it was made, and why not;
+    with the media length it was priced on, if any, and where that length came from."""
 
     credits: float | None
-    basis: str = ""  # e.g. "117 characters x 4.4/1000 (pro)"; "duration probed"; "speech length predicted"
+    basis: str = ""  # e.g. "117 characters x 4.4/1000 (pro)"; "30 s of audio_url (given) ..."
     reason: str | None = None  # set when credits is None
+    duration_s: float | None = None
+    duration_source: str | None = None  # given | probed | ledger | predicted from text
 
 
 @dataclass
 class PriceContext:
-    """What a price rule may use: the plan, media durations, and the user's own rates."""
+    """What a price rule may use: the plan, media durations, and the user's own rates.
+
+    ``duration(target)`` gives (seconds, source) of a media URL, path or job id, or (None, why not);
+    ``given`` is the row's ``duration=`` (the length in seconds, used instead of asking); the lengths a
+    rule priced with are noted in ``used`` as (seconds, source).
+    """
 
     plan: str = "pro"
     rates: Mapping[str, float] = field(default_factory=dict)
     duration: Callable[[Any], tuple[float | None, str]] = lambda _url: (None, "unknown")
+    given: float | None = None
+    used: list[tuple[float, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ TALKING_PHOTO = _video_info_job(
         Field("webhookUrl"),
     ),
     price=pricing.rule("talking_photo"),
+    credit_field=None,  # talking-photo create-video / get-result answers carry no credit field
     webhook_type="talking photo",
     aliases={"image_url": "talking_photo_url", "photo_url": "talking_photo_url"},
     doc="ai-tools-suite/talking-photo/create-video",
@@ -124,6 +125,8 @@ LIP_SYNC = _video_info_job(
         Field("webhookUrl"),
     ),
     price=pricing.rule("lip_sync"),
+    # lip-sync answers show deduction_lock_duration (seconds locked, in 10 s blocks), never credits
+    credit_field=None,
     webhook_type="lipsync",
     doc="ai-tools-suite/lip-sync#create-lipsync",
 )
@@ -159,6 +162,7 @@ VIDEO_TRANSLATION = _video_info_job(
         Field("merge_interval", "any"), Field("face_enhance", "any"),  # listed only to say "deprecated"
     ),
     price=pricing.rule("video_translation"),
+    credit_field=None,  # video-translation create / get-result answers carry no credit field
     error_fields=("error_code", "error_reason"),
     check=_translation_check,
     defaults={"source_language": "DEFAULT"},

@@ -21,7 +21,8 @@ ENV_VARS = (
     "AKOOL_API_KEY", "AKOOL_CLIENT_ID", "AKOOL_CLIENT_SECRET", "AKOOL_BASE_URL", "AKOOL_FRAMES_LEDGER",
     "AUDIOCLEANER_API_KEY", "AUDIOCLEANER_BASE_URL", "KLING_ACCESS_KEY", "KLING_SECRET_KEY", "KLING_BASE_URL",
 )
-RESULT_COLUMNS = ("job_id", "status", "url", "credits_est", "credits", "error")
+RESULT_COLUMNS = ("job_id", "status", "url", "credits_est", "credits", "error", "job", "price_basis", "duration_s",
+                  "duration_source")
 VOICE = "6889b628662160e2caad5dbc"  # the first Akool voice (the docs' example voice document _id)
 TTS_RATE = {"pro": 4.4, "max": 3.2, "business": 2.4}  # credits per 1000 characters, no rounding
 

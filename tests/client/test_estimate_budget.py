@@ -23,7 +23,8 @@ def _estimate(df: object, client: af.Client, **options: object) -> dict[str, lis
 def test_tts_estimate_is_the_documented_rule(sb: af.Sandbox, client: af.Client, frame_lib: str) -> None:
     df = make_frame(frame_lib, {"text": TEXTS})
     got = _estimate(df, client)
-    assert list(got) == ["text", "akool_credits_est", "akool_status", "akool_error"]
+    assert list(got) == ["text", "akool_credits_est", "akool_status", "akool_error", "akool_job", "akool_price_basis",
+                         "akool_duration_s", "akool_duration_source"]
     assert got["akool_credits_est"][0] == pytest.approx(0.5148, abs=1e-12)
     assert got["akool_credits_est"][1] == pytest.approx(tts_credits(TEXTS[1]), abs=1e-12)
     assert got["akool_credits_est"][4] == pytest.approx(4.4, abs=1e-12)

@@ -73,17 +73,22 @@ def test_run_tts_200_rows_20_invalid(sb: af.Sandbox, client: af.Client, frame_li
     got = columns(out)
     for name in data:
         assert got[name] == before[name], name
-    added = ["akool_job_id", "akool_status", "akool_url", "akool_credits_est", "akool_credits", "akool_error"]
+    added = ["akool_job_id", "akool_status", "akool_url", "akool_credits_est", "akool_credits", "akool_error",
+             "akool_job", "akool_price_basis", "akool_duration_s", "akool_duration_source"]
     assert list(out.columns) == [*data, *added]
     if frame_lib == "pandas":
         assert out.index.tolist() == labels
         assert {c: str(out[c].dtype) for c in added} == {
             "akool_job_id": "string", "akool_status": "string", "akool_url": "string",
-            "akool_credits_est": "Float64", "akool_credits": "Float64", "akool_error": "string"}
+            "akool_credits_est": "Float64", "akool_credits": "Float64", "akool_error": "string",
+            "akool_job": "string", "akool_price_basis": "string", "akool_duration_s": "Float64",
+            "akool_duration_source": "string"}
     else:
         assert {c: out.schema[c] for c in added} == {
             "akool_job_id": pl.String, "akool_status": pl.String, "akool_url": pl.String,
-            "akool_credits_est": pl.Float64, "akool_credits": pl.Float64, "akool_error": pl.String}
+            "akool_credits_est": pl.Float64, "akool_credits": pl.Float64, "akool_error": pl.String,
+            "akool_job": pl.String, "akool_price_basis": pl.String, "akool_duration_s": pl.Float64,
+            "akool_duration_source": pl.String}
 
     # -- invalid rows: status, an error naming the field and the row, nothing sent
     row_name = (lambda i: labels[i]) if frame_lib == "pandas" else (lambda i: str(i))
@@ -115,6 +120,11 @@ def test_run_tts_200_rows_20_invalid(sb: af.Sandbox, client: af.Client, frame_li
         assert got["akool_credits_est"][i] == pytest.approx(expected, rel=1e-12)
         assert got["akool_credits"][i] == pytest.approx(expected, abs=1e-6)
     assert sum(got["akool_credits"][i] for i in valid) == pytest.approx(stats["credits_charged"], abs=1e-5)
+    # -- how each number was made: the job, the rule with this row's characters; no media length for TTS
+    assert set(got["akool_job"]) == {"tts"}
+    assert all(got["akool_price_basis"][i] == f"{len(texts[i])} characters / 1000 x 4.4 (pro)" for i in valid)
+    assert all(got["akool_price_basis"][i] is None for i in invalid)
+    assert set(got["akool_duration_s"]) == {None} and set(got["akool_duration_source"]) == {None}
 
     # -- a few URLs download as audio of the predicted length
     with httpx.Client(timeout=10) as http:

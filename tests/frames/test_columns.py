@@ -13,7 +13,10 @@ import akool_frames._frames as F
 from akool_frames._engine import Outcome
 from akool_frames._errors import ValidationError
 
-RESULT = ["akool_job_id", "akool_status", "akool_url", "akool_credits_est", "akool_credits", "akool_error"]
+RESULT = ["akool_job_id", "akool_status", "akool_url", "akool_credits_est", "akool_credits", "akool_error",
+          "akool_job", "akool_price_basis", "akool_duration_s", "akool_duration_source"]
+PRICED_BY = {"akool_job": "string", "akool_price_basis": "string", "akool_duration_s": "Float64",
+             "akool_duration_source": "string"}
 
 
 def dtypes(native: Any) -> dict[str, str]:
@@ -37,6 +40,7 @@ def test_run_adds_result_columns(frame: Any, engine: Any, as_dict: Any) -> None:
         "akool_credits_est": [2.0, None, 1.0],
         "akool_credits": [2.0, None, 1.0],
         "akool_error": [None, f"row {10 if isinstance(df, pd.DataFrame) else 1}: text is required", None],
+        **{c: [None, None, None] for c in PRICED_BY},  # the fake engine's outcomes say nothing of prices
     }
     if isinstance(df, pd.DataFrame):
         assert list(out.index) == [30, 10, 20]
@@ -48,16 +52,18 @@ def test_types_are_nullable_strings_and_float64(frame: Any, engine: Any) -> None
     if isinstance(out, pd.DataFrame):
         assert {c: types[c] for c in RESULT} == {"akool_job_id": "string", "akool_status": "string",
                                                  "akool_url": "string", "akool_credits_est": "Float64",
-                                                 "akool_credits": "Float64", "akool_error": "string"}
+                                                 "akool_credits": "Float64", "akool_error": "string", **PRICED_BY}
     else:
         assert {c: types[c] for c in RESULT} == {"akool_job_id": "String", "akool_status": "String",
                                                  "akool_url": "String", "akool_credits_est": "Float64",
-                                                 "akool_credits": "Float64", "akool_error": "String"}
+                                                 "akool_credits": "Float64", "akool_error": "String",
+                                                 **{c: t.capitalize() if t == "string" else t
+                                                    for c, t in PRICED_BY.items()}}
 
 
-def test_estimate_adds_three_columns(frame: Any, engine: Any, as_dict: Any) -> None:
+def test_estimate_adds_its_columns(frame: Any, engine: Any, as_dict: Any) -> None:
     out = frame({"text": ["abc", None]}).akool.estimate("tts", text=F.col("text"), plan="max", rates={"tts": 1.0})
-    assert list(out.columns)[1:] == ["akool_credits_est", "akool_status", "akool_error"]
+    assert list(out.columns)[1:] == ["akool_credits_est", "akool_status", "akool_error", *PRICED_BY]
     assert as_dict(out)["akool_status"] == [None, "invalid"]
     assert as_dict(out)["akool_credits_est"] == [3.0, None]
     call = engine.calls[-1]

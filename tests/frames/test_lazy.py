@@ -43,13 +43,18 @@ def test_estimate_stays_lazy_and_prices_when_collected(no_engine: None, monkeypa
     assert isinstance(est, pl.LazyFrame)
     assert seen == []  # nothing computed yet
     assert est.collect_schema() == pl.Schema({"t": pl.String, "akool_credits_est": pl.Float64,
-                                              "akool_status": pl.String, "akool_error": pl.String})
+                                              "akool_status": pl.String, "akool_error": pl.String,
+                                              "akool_job": pl.String, "akool_price_basis": pl.String,
+                                              "akool_duration_s": pl.Float64, "akool_duration_source": pl.String})
     out = est.collect()
     assert sorted(seen) == [0, 1, 2]
     assert out["akool_credits_est"].to_list() == [1.0, 3.0, None]  # one credit per started 100 characters
     assert out["akool_status"].to_list() == [None, None, "invalid"]
     assert out["akool_error"].to_list()[:2] == [None, None]
     assert out["akool_error"][2].startswith("row 2: ") and "text is required" in out["akool_error"][2]
+    assert out["akool_job"].to_list() == ["audiocleaner.tts"] * 3
+    assert out["akool_price_basis"].to_list() == ["60 characters = 1 started 100", "215 characters = 3 started 100",
+                                                  None]
 
 
 def test_lazy_matches_eager_estimate(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -88,7 +93,8 @@ def test_reestimate_replaces_in_place_and_keeps_order(no_engine: None) -> None:
     once = lf.akool.estimate("audiocleaner.tts", text=pl.col("t"), **AC)
     moved = once.select("akool_error", "t", "akool_credits_est", "k", "akool_status")
     twice = moved.akool.estimate("audiocleaner.tts", text=pl.col("t"), prefix="akool_", **AC).collect()
-    assert twice.columns == ["akool_error", "t", "akool_credits_est", "k", "akool_status"]
+    assert twice.columns == ["akool_error", "t", "akool_credits_est", "k", "akool_status", "akool_job",
+                             "akool_price_basis", "akool_duration_s", "akool_duration_source"]
     assert twice["akool_credits_est"].to_list() == [3.0, 1.0]
     assert twice["k"].to_list() == [2, 1]
 

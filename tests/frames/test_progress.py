@@ -89,9 +89,21 @@ def test_panel_in_a_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "0/2 submitted" in panel.value  # throttled: not redrawn since start
     sink.close()
     assert "2/2 submitted, 1/2 finished" in panel.value
-    assert "credits 4.4 charged / 8.8 estimated" in panel.value
+    assert "credits charged: 4.4 / 8.8 estimated" in panel.value
     assert "<td>processing</td><td style='text-align:right'>1</td>" in panel.value
     assert "&lt;b&gt;tts&lt;/b&gt;" in panel.value  # the job name is escaped
+
+
+def test_panel_says_not_reported_where_no_answer_reports_a_charge(monkeypatch: pytest.MonkeyPatch) -> None:
+    shown: list[Any] = []
+    monkeypatch.setattr(_progress, "_in_kernel", lambda: True)
+    monkeypatch.setattr(_progress, "_display", shown.append)
+    sink = make_progress("talking_photo", enabled=True)
+    panel, = shown
+    sink.start(2, None)
+    sink.counts({"completed": 2}, None)  # never "0 charged"
+    sink.close()
+    assert "credits charged: not reported by the API / no estimate" in panel.value
 
 
 def test_no_panel_outside_a_kernel() -> None:
