@@ -19,13 +19,14 @@ from .forecast import forecast
 from .jobs import JOBS
 from .lookups import ai_models, avatars, credits, effects, languages, ledger, voices
 from .report import Report, report
+from .sheets import read_sheet
 from .sandbox import Faults, Sandbox, SandboxConfig, sandbox
 
 __all__ = [
     "APIError", "AkoolError", "AuthError", "BudgetExceeded", "Client", "Col", "ConfigError", "Faults", "JOBS",
     "LedgerError", "NotFound", "ParameterError", "QuotaError", "RateLimited", "Report", "Sandbox", "SandboxConfig",
     "Secret", "ServerError", "TransportError", "ValidationError", "ai_models", "avatars", "calibrate", "col",
-    "credits", "default_client", "effects", "forecast", "languages", "ledger", "report", "sandbox",
+    "credits", "default_client", "effects", "forecast", "languages", "ledger", "read_sheet", "report", "sandbox",
     "set_default_client", "voices",
 ]
 __version__ = "0.1.0"

@@ -11,7 +11,7 @@ PUBLIC = {
     "APIError", "AkoolError", "AuthError", "BudgetExceeded", "Client", "Col", "ConfigError", "Faults", "JOBS",
     "LedgerError", "NotFound", "ParameterError", "QuotaError", "RateLimited", "Report", "Sandbox", "SandboxConfig",
     "Secret", "ServerError", "TransportError", "ValidationError", "ai_models", "avatars", "calibrate", "col",
-    "credits", "default_client", "effects", "forecast", "languages", "ledger", "report", "sandbox",
+    "credits", "default_client", "effects", "forecast", "languages", "ledger", "read_sheet", "report", "sandbox",
     "set_default_client", "voices",
 }
 VERBS = {"estimate", "submit", "run", "refresh", "download", "aestimate", "asubmit", "arun", "arefresh", "adownload"}

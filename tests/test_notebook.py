@@ -30,3 +30,19 @@ def test_quickstart_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert "'duplicate_creates': 0" in outputs
     assert "statuses: {'completed': 4}" in outputs
     assert "estimate: 0.66 credits" in outputs  # 150 characters x 4.4 / 1000 on the pro plan
+
+
+def test_cost_forecast_notebook_runs() -> None:
+    """03: campaign sheet -> forecast, two scenarios, chart, HTML report; a sandbox run -> calibration."""
+    nb = nbformat.read(NOTEBOOKS / "03_cost_forecast.ipynb", as_version=4)
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    outputs = "\n".join(_text(cell.get("outputs", [])) for cell in nb.cells if cell.cell_type == "code")
+    assert "540 units have no price and are not included" in outputs  # never summed as 0
+    assert "Scenario as planned: 32,156 credits" in outputs and "Scenario 720p only: 30,156 credits" in outputs
+    assert "report written: forecast.html" in outputs
+    assert "charges not reported by the API for 6 rows (talking_photo)" in outputs
+    assert "calibrated from 6 charged jobs" in outputs
+    assert "estimated now: 210.0 credits; the sandbox charged: 210.0" in outputs
+    figures = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert figures  # the chart is in the notebook

@@ -216,6 +216,52 @@ def test_character_swap_is_per_started_block(seconds: float, res: str) -> None:
     assert credits == math.ceil(round(seconds / 5, 9)) * unit
 
 
+# --------------------------------------------------------------- monotonic and block boundaries (issue 7)
+# Every duration-priced job (with a user rate where the docs give none), and every character-priced one.
+DURATION_PRICED = ["character_swap", "voice_change", "talking_photo", "talking_avatar", "lip_sync",
+                   "video_translation", "faceswap_video", "reage_video", "video_audio"]
+CHARACTER_PRICED = ["tts", "audiocleaner.tts", "legacy_tts", "legacy_voice_clone", "moderation"]
+
+
+def _unit(job: str, seconds: float | None = None, chars: int | None = None) -> float | None:
+    from akool_frames.forecast import unit_body
+
+    line = {"duration_s": seconds, "characters": chars, "type": 4 if job == "moderation" else None,
+            "resolution": "720p" if job == "character_swap" else None}
+    body = unit_body(job, {k: v for k, v in line.items() if v is not None})
+    return estimate(job, body, PriceContext(rates=dict.fromkeys(pricing.UNDOCUMENTED, 7.0), given=seconds)).credits
+
+
+@settings(max_examples=60, deadline=None)
+@given(job=st.sampled_from(DURATION_PRICED), a=st.floats(0.05, 600), b=st.floats(0.05, 600))
+def test_estimates_never_decrease_as_the_media_grows(job: str, a: float, b: float) -> None:
+    low, high = sorted((a, b))
+    assert _unit(job, seconds=low) <= _unit(job, seconds=high)  # type: ignore[operator]
+
+
+@settings(max_examples=60, deadline=None)
+@given(job=st.sampled_from(CHARACTER_PRICED), a=st.integers(1, 20_000), b=st.integers(1, 20_000))
+def test_estimates_never_decrease_as_the_text_grows(job: str, a: int, b: int) -> None:
+    low, high = sorted((a, b))
+    assert _unit(job, chars=low) <= _unit(job, chars=high)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(("job", "at", "just_past", "blocks"), [
+    ("character_swap", 5.0, 5.01, (1, 2)),      # per started 5 s (12 s at 720p = 30)
+    ("character_swap", 10.0, 10.01, (2, 3)),
+    ("lip_sync", 10.0, 10.01, (1, 2)),          # per started 10 s (the examples' 10 s blocks)
+])
+def test_duration_blocks_start_where_the_docs_put_them(job: str, at: float, just_past: float,
+                                                        blocks: tuple[int, int]) -> None:
+    unit = _unit(job, seconds=at) / blocks[0]  # type: ignore[operator]
+    assert _unit(job, seconds=just_past) == pytest.approx(unit * blocks[1])
+
+
+@pytest.mark.parametrize(("chars", "credits"), [(1, 1), (100, 1), (101, 2), (200, 2), (201, 3)])
+def test_audiocleaner_blocks_start_at_each_hundred(chars: int, credits: int) -> None:
+    assert _unit("audiocleaner.tts", chars=chars) == credits
+
+
 # -------------------------------------------------------------------------------------------------- media
 def _wav(seconds: float, rate: int = 16000, channels: int = 1) -> bytes:
     buf = io.BytesIO()
