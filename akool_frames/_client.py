@@ -137,6 +137,7 @@ class Client:
         self.ledger_path = Path(_setting(ledger, "AKOOL_FRAMES_LEDGER", DEFAULT_LEDGER))
         self._ledger: Any = None
         self._http: Any = None
+        self.lengths: dict[str, Any] = {}  # media lengths measured in this session (by _probe), by target
         self._lock = threading.Lock()
 
     @property

@@ -28,10 +28,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
-from . import media
 from ._errors import (AkoolError, APIError, AuthError, BudgetExceeded, NotFound, ServerError, TransportError,
                       ValidationError)
 from ._ledger import CALLBACK_FIELDS, Claim, Entry, ledger_key
+from ._probe import probe_lengths
 from ._rates import resolve_rates
 from .jobs import JobSpec, Price, PriceContext, get_job, get_path, validate_body
 from .pricing import estimate as price_of
@@ -685,28 +685,11 @@ def _read(spec: JobSpec, record: Any, *, create: bool = False) -> tuple[str, str
 
 
 # --------------------------------------------------------------------------- durations for prices
-async def _probe(client: Any, target: Any) -> tuple[float | None, str]:
-    if not isinstance(target, str) or not target:
-        return None, "no media given"
-    if not target.startswith(("http://", "https://")) and not Path(target).exists():
-        # A job id (video_audio's pre_video_id): the length of that job's result, when the ledger has it.
-        entry = client.ledger.by_job_ids([target]).get(target)
-        if entry is None or not entry.url:
-            return None, f"{target} is neither a URL, a file, nor a finished job in the ledger"
-        target = entry.url
-    if not target.startswith(("http://", "https://")):
-        seconds = media.probe_local(target)
-        return (seconds, "probed") if seconds is not None else (None, f"could not read the duration of {target}")
-    status, head, total = await client.http.fetch(target, head_bytes=media.HEAD_BYTES)
-    if status not in (200, 206):
-        return None, f"could not fetch {target} (HTTP {status})"
-    seconds = media.duration_from_bytes(head, total)
-    return (seconds, "probed") if seconds is not None else (None, f"could not read the duration of {target}")
-
-
 async def _prices(client: Any, spec: JobSpec, bodies: list[dict[str, Any] | None], plan: str,
-                  rates: Mapping[str, float], probe: bool, given: Sequence[float | None] | None = None) -> list[Any]:
-    """Each body's Price; ``given`` the rows' ``duration=`` (their media is then not probed)."""
+                  rates: Mapping[str, float], probe: bool, given: Sequence[float | None] | None = None,
+                  progress: ProgressSink | None = None) -> list[Any]:
+    """Each body's Price; ``given`` the rows' ``duration=`` (their media is then not probed). The media the
+    rules ask for are measured first, all at once (``_probe``); ``progress`` counts those measurements."""
     given = given if given is not None else [None] * len(bodies)
     wanted: set[str] = set()
 
@@ -720,8 +703,8 @@ async def _prices(client: Any, spec: JobSpec, bodies: list[dict[str, Any] | None
             price_of(spec, body, PriceContext(plan=plan, rates=rates, duration=record, given=seconds))
     known: dict[str, tuple[float | None, str]] = {}
     if wanted and probe:
-        results = await asyncio.gather(*(_probe(client, url) for url in sorted(wanted)))
-        known = dict(zip(sorted(wanted), results, strict=True))
+        lengths = await probe_lengths(client, sorted(wanted), progress=progress)
+        known = {t: (x.seconds, x.source if x.seconds is not None else str(x.reason)) for t, x in lengths.items()}
 
     def lookup(url: Any) -> tuple[float | None, str]:
         return known.get(url, (None, "not probed (lazy estimate)")) if isinstance(url, str) else (None, "no media")
@@ -753,7 +736,8 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
     # keeps the estimate made when they were sent.
     sent = _already_sent(client, spec, bodies) if mode != "estimate" and not force else {}
     prices = await _prices(client, spec, [None if i in sent else b for i, b in enumerate(bodies)], plan, rates,
-                           probe=True, given=[p.given for p in prepared])
+                           probe=True, given=[p.given for p in prepared],
+                           progress=progress if mode == "estimate" else None)
     for i, entry in sent.items():
         prices[i] = _price_when_sent(entry)
     outcomes = [estimate_outcome(p, price, label, spec.name)

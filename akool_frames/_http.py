@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import errno
 import collections
 import hashlib
 import hmac
 import json
 import random
+import socket
 import time
 from typing import Any
 
@@ -299,6 +301,37 @@ class Http:
                 raise error
             await asyncio.sleep(_backoff(attempt))
 
+    async def get_range(self, url: str, start: int, length: int, *, connect: float,
+                        read: float) -> tuple[int, str, bytes, int | None]:
+        """One ranged GET of ``length`` bytes from ``start`` (a media probe): status, reason phrase, the bytes
+        (never more than ``length``, whatever the server sends), and the file's total size if told.
+
+        Under the concurrency gate but not the provider's rate limiter (a CDN is not the API), short
+        timeouts, no retries: the caller decides. Failures raise TransportError with the cause in plain words
+        ("name not resolved", "connection refused", "no answer within 3 s"); ``may_have_reached`` False
+        means the host itself could not be reached.
+        """
+        headers = {"Range": f"bytes={start}-{start + length - 1}"}
+        async with self._gate:
+            self.counts["requests"] += 1
+            try:
+                async with self._client.stream("GET", url, headers=headers,
+                                               timeout=httpx.Timeout(read, connect=connect)) as response:
+                    data = bytearray()
+                    async for chunk in response.aiter_bytes():
+                        data += chunk
+                        if len(data) >= length:  # a server that ignores Range: stop reading
+                            break
+                    return response.status_code, response.reason_phrase, bytes(data[:length]), _total_size(response)
+            except httpx.ConnectTimeout as exc:
+                raise TransportError(f"no answer within {connect:g} s", may_have_reached=False) from exc
+            except httpx.ConnectError as exc:
+                raise TransportError(_connect_failure(exc), may_have_reached=False) from exc
+            except httpx.TimeoutException as exc:
+                raise TransportError(f"no data within {read:g} s", may_have_reached=True) from exc
+            except httpx.TransportError as exc:
+                raise TransportError(f"the connection broke ({type(exc).__name__})", may_have_reached=True) from exc
+
     async def fetch(self, url: str, *, head_bytes: int | None = None) -> tuple[int, bytes, int | None]:
         """GET a file (under the gate and the limiter): status, bytes (the first ``head_bytes`` if
         given), total size; status 0 when it could not be fetched at all."""
@@ -319,6 +352,36 @@ class Http:
             data = response.content[:head_bytes] if head_bytes else response.content
             return response.status_code, data, total
         return 0, b"", None
+
+
+# What a connect error says, in words. The cause sits deep in the chain (httpx -> httpcore -> anyio's
+# "All connection attempts failed" -> the OSError), with messages that differ by OS: read errno first.
+_CONNECT_ERRNO = {errno.ECONNREFUSED: "connection refused", errno.ENETUNREACH: "network unreachable",
+                  errno.EHOSTUNREACH: "host unreachable", errno.ETIMEDOUT: "no answer"}
+_CONNECT_TEXT = (
+    (("name or service not known", "nodename nor servname", "no address associated", "name resolution",
+      "getaddrinfo failed", "temporary failure in name"), "name not resolved"),
+    (("connection refused",), "connection refused"),
+    (("certificate", "ssl", "tls"), "TLS handshake failed"),
+)
+
+
+def _connect_failure(exc: BaseException) -> str:
+    chain: list[BaseException] = []
+    found: BaseException | None = exc
+    while found is not None and found not in chain:
+        chain.append(found)
+        found = found.__cause__ or found.__context__
+    for link in chain:
+        if isinstance(link, socket.gaierror):
+            return "name not resolved"
+        if isinstance(link, OSError) and link.errno in _CONNECT_ERRNO:
+            return _CONNECT_ERRNO[link.errno]
+    text = " ".join(str(link) for link in chain).lower()
+    for needles, words in _CONNECT_TEXT:
+        if any(n in text for n in needles):
+            return words
+    return f"could not connect ({type(exc).__name__})"
 
 
 def _retry_after(response: httpx.Response) -> float | None:

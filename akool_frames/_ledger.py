@@ -63,6 +63,11 @@ CREATE TABLE IF NOT EXISTS submissions (
     PRIMARY KEY (key, attempt)
 );
 CREATE INDEX IF NOT EXISTS submissions_job_id ON submissions (job_id);
+CREATE TABLE IF NOT EXISTS media (
+    url TEXT PRIMARY KEY,
+    seconds REAL NOT NULL,
+    probed_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS balances (
     owner TEXT NOT NULL,
     job TEXT NOT NULL,
@@ -222,7 +227,7 @@ class Ledger:
         db.execute("PRAGMA journal_mode=WAL")
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         columns = {row[1] for row in db.execute("PRAGMA table_info(submissions)")}
-        if {"submissions", "writers", "balances"} <= tables and set(_ADDED) <= columns:
+        if {"submissions", "writers", "balances", "media"} <= tables and set(_ADDED) <= columns:
             return
         db.execute("BEGIN IMMEDIATE")  # one process at a time; a deferred one could not wait for another
         try:
@@ -399,6 +404,24 @@ class Ledger:
         return self._writer.submit(lambda db: db.executemany(
             "UPDATE submissions SET status = ?, url = COALESCE(?, url), credits = COALESCE(?, credits), "
             "error = COALESCE(?, error), updated_at = ? WHERE job_id = ?", rows))
+
+    def media_lengths(self, urls: Iterable[str]) -> dict[str, float]:
+        """Lengths in seconds of media URLs probed before (by any run on this ledger)."""
+        urls = list(dict.fromkeys(urls))
+        found: dict[str, float] = {}
+        with self._lock:
+            for i in range(0, len(urls), 500):
+                chunk = urls[i: i + 500]
+                rows = self._db.execute(f"SELECT url, seconds FROM media WHERE url IN ({','.join('?' * len(chunk))})",
+                                        chunk)
+                found.update(rows.fetchall())
+        return found
+
+    def remember_lengths(self, lengths: Mapping[str, float]) -> Written:
+        """Keep probed lengths of media URLs, so no later run fetches them again."""
+        now = time.time()
+        rows = [(url, seconds, now) for url, seconds in lengths.items()]
+        return self._writer.submit(lambda db: db.executemany("INSERT OR REPLACE INTO media VALUES (?,?,?)", rows))
 
     def record_balance(self, owner: str, job: str, provider: str, before: float, after: float, started_at: float,
                        job_ids: Sequence[str]) -> Written:
