@@ -138,6 +138,7 @@ class Client:
         self._ledger: Any = None
         self._http: Any = None
         self.lengths: dict[str, Any] = {}  # media lengths measured in this session (by _probe), by target
+        self.language_lists: dict[str, Any] = {}  # the providers' language codes, read once a session
         self._lock = threading.Lock()
 
     @property

@@ -31,6 +31,7 @@ from typing import Any, NamedTuple, Protocol
 from ._errors import (AkoolError, APIError, AuthError, BudgetExceeded, NotFound, ServerError, TransportError,
                       ValidationError)
 from ._ledger import CALLBACK_FIELDS, Claim, Entry, ledger_key
+from ._localize import check_languages
 from ._probe import probe_lengths
 from ._rates import resolve_rates
 from .jobs import JobSpec, Price, PriceContext, get_job, get_path, validate_body
@@ -731,6 +732,10 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
     rates = resolve_rates(rates, client)
     labels = list(labels) if labels is not None else list(range(len(rows)))
     prepared = [prepare(spec, row, plan) for row in rows]
+    # Language codes the provider does not offer: invalid rows now, not refused creates later.
+    languages = await check_languages(client, spec.name, [p.body if p.problem is None else None for p in prepared])
+    prepared = [p._replace(problem=problem) if problem and p.problem is None else p
+                for p, problem in zip(prepared, languages, strict=True)]
     bodies = [p.body if p.problem is None else None for p in prepared]
     # Rows whose job already exists are not priced again (no media probing on a re-run): the ledger
     # keeps the estimate made when they were sent.

@@ -14,12 +14,9 @@ The async functions are the real ones; each sync twin is ``run_sync(<async twin>
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import decimal
 import difflib
 import functools
 import inspect
-import math
 import sys
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +32,7 @@ from ._engine import Outcome, ProgressSink
 from ._errors import BudgetExceeded, ValidationError
 from ._loop import get_loop, run_sync
 from ._progress import make_progress
+from ._values import to_py
 
 __all__ = [
     "Col", "FrameAccessor", "aestimate", "adownload", "arefresh", "arun", "asubmit", "col", "download", "estimate",
@@ -72,48 +70,6 @@ def col(name: str) -> Col:
         msg = f"af.col() takes a column name, got {name!r}.\n\nHint: af.col(\"script\")."
         raise TypeError(msg)
     return Col(name)
-
-
-# ------------------------------------------------------------------------------ values to Python
-def to_py(value: Any) -> Any:
-    """A frame value as plain Python: nulls (None, NaN, pd.NA, NaT) -> None; numpy/arrow scalars -> int,
-    float, bool, str; dates -> ISO text; durations -> seconds; containers converted item by item."""
-    if value is None:
-        return None
-    kind = type(value)
-    if kind is str or kind is int or kind is bool:
-        return value
-    if isinstance(value, float):  # also numpy.float64
-        return None if math.isnan(value) else float(value)
-    if isinstance(value, Mapping):
-        return {k: to_py(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_py(v) for v in value]
-    if kind.__name__ in ("NAType", "NaTType"):  # pd.NA, pd.NaT
-        return None
-    library = kind.__module__.partition(".")[0]
-    if library == "numpy":
-        if getattr(value, "ndim", 0):
-            return to_py(value.tolist())
-        scalar = nw.to_py_scalar(value)  # datetime64 -> datetime, NaT -> None, ...
-        return to_py(scalar.item() if type(scalar).__module__.partition(".")[0] == "numpy" else scalar)
-    if library == "pyarrow" and hasattr(value, "as_py"):
-        return to_py(value.as_py())
-    if isinstance(value, str):  # subclasses: str enums ...
-        return str(value)
-    if isinstance(value, int):  # IntEnum, ... (bool is handled above; bool subclasses do not exist)
-        return int(value)
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, dt.timedelta):
-        return value.total_seconds()
-    if isinstance(value, decimal.Decimal):
-        return None if value.is_nan() else float(value)
-    if hasattr(value, "to_list"):  # a polars Series inside a cell
-        return to_py(value.to_list())
-    if hasattr(value, "tolist"):
-        return to_py(value.tolist())
-    return value
 
 
 # --------------------------------------------------------------------------------------- binding

@@ -11,8 +11,8 @@ PUBLIC = {
     "APIError", "AkoolError", "AuthError", "BudgetExceeded", "Client", "Col", "ConfigError", "Faults", "JOBS",
     "LedgerError", "NotFound", "ParameterError", "QuotaError", "RateLimited", "Report", "Sandbox", "SandboxConfig",
     "Secret", "ServerError", "TransportError", "ValidationError", "ai_models", "avatars", "calibrate", "col",
-    "credits", "default_client", "effects", "forecast", "languages", "ledger", "read_sheet", "report", "sandbox",
-    "set_default_client", "voices",
+    "credits", "default_client", "effects", "explode_languages", "forecast", "languages", "ledger", "read_sheet",
+    "report", "sandbox", "set_default_client", "voices", "write_sheet",
 }
 VERBS = {"estimate", "submit", "run", "refresh", "download", "aestimate", "asubmit", "arun", "arefresh", "adownload"}
 PRODUCT_JOBS = {

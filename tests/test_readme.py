@@ -7,7 +7,6 @@ user's would. Each block must end without an error, and leave what it says it le
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pandas as pd

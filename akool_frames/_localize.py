@@ -1,0 +1,159 @@
+"""Rows × languages: explode a sheet's target-language lists, and check codes against the provider's own list.
+
+``af.explode_languages(sheet, "target_languages", into="language")`` makes one row per source row and
+distinct language ("es, fr,es" gives es and fr), the source columns repeated and a stable ``row_key``
+(the source row and the language); a row with no language is kept once, with a null language, and a
+warning says how many there were.
+
+Before anything is sent, a job's language fields are checked against the list the provider publishes
+(video translation: the language list; VoiceLab TTS: its voices' locales), fetched once per client
+session: a code it does not offer makes the row invalid, with "did you mean 'zh-CN'?" for a near miss,
+instead of a create the provider refuses.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import narwhals.stable.v2 as nw
+
+from ._errors import AkoolError, ValidationError
+from ._values import to_py
+
+__all__ = ["LANGUAGE_FIELDS", "check_languages", "explode_languages"]
+
+log = logging.getLogger("akool_frames")
+
+
+# ------------------------------------------------------------------------------------------ explode
+def _codes(value: Any, sep: str) -> list[str]:
+    value = to_py(value)  # pandas' NA, NaN, NaT and friends: no language
+    if value is None:
+        return []
+    return list(dict.fromkeys(part.strip() for part in str(value).split(sep) if part.strip()))
+
+
+def explode_languages(frame: Any, column: str, into: str = "language", sep: str = ",", *,
+                      key: str = "row_key") -> Any:
+    """One row per source row and distinct language of ``column`` (a list like "es, fr,de").
+
+    Args:
+        frame: A pandas or polars DataFrame.
+        column: The column holding each row's target languages, separated by ``sep``.
+        into: The new column with one language per row.
+        sep: The separator of the lists.
+        key: A new column naming each row stably: the source row (pandas index label, else position) and
+            the language, e.g. ``"7:es"``.
+
+    Returns:
+        A frame of the same library: the source columns repeated (pandas keeps each source row's index
+        label), then ``into`` and ``key``. Languages are trimmed and each appears once per row, in the
+        order given; a row with no language is kept once with ``into`` null (and a warning).
+
+    Example:
+        >>> long = af.explode_languages(sheet, "target_languages", into="language")  # doctest: +SKIP
+    """
+    table = nw.from_native(frame, eager_only=True)
+    if column not in table.columns:
+        close = difflib.get_close_matches(column, table.columns, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        msg = f"explode_languages: the frame has no column {column!r}.\n\nHint: {hint}columns: {table.columns}."
+        raise ValidationError(msg)
+    for name in (into, key):
+        if name in table.columns:
+            msg = f"explode_languages: the frame already has a column {name!r}.\n\nHint: pass into=/key= another name."
+            raise ValidationError(msg)
+    native = table.to_native()
+    labels = list(native.index) if hasattr(native, "index") and not isinstance(native.index, range) and \
+        hasattr(native, "iloc") else list(range(len(table)))
+    take: list[int] = []
+    languages: list[str | None] = []
+    none = 0
+    for i, value in enumerate(table.get_column(column).to_list()):  # a sheet's rows, not millions
+        codes = _codes(value, sep) or [None]
+        none += codes == [None]
+        take += [i] * len(codes)
+        languages += codes
+    if none:
+        log.warning("explode_languages: %d row(s) have no language in %r; kept with %s null.", none, column, into)
+    keys = [f"{labels[i]}:{code if code is not None else ''}" for i, code in zip(take, languages, strict=True)]
+    if hasattr(native, "iloc"):  # pandas: repeat rows with their index labels
+        out = native.iloc[take].copy()
+        out[into] = languages
+        out[key] = keys
+        return out.astype({into: "string", key: "string"})
+    exploded = table[take] if take else table.head(0)
+    return exploded.with_columns(nw.new_series(into, languages, nw.String(), backend=table.implementation),
+                                 nw.new_series(key, keys, nw.String(), backend=table.implementation)).to_native()
+
+
+# ------------------------------------------------------------------------------------------- check
+@dataclass(frozen=True)
+class LanguageList:
+    """Where a job field's allowed codes come from: a look-up and the column holding the codes."""
+
+    lookup: str  # a name of lookups.LOOKUPS
+    column: str
+    what: str  # how a message names the list
+    also: tuple[str, ...] = ()  # values the field takes that the list does not show
+
+
+_TARGETS = LanguageList("languages", "lang_code", "video translation's language list (af.languages())")
+# job -> field -> list. VoiceLab TTS speaks the locales of its voices (voice list: locale).
+LANGUAGE_FIELDS: Mapping[str, Mapping[str, LanguageList]] = {
+    "video_translation": {"language": _TARGETS, "source_language": LanguageList(
+        _TARGETS.lookup, _TARGETS.column, _TARGETS.what, also=("DEFAULT",))},
+    "tts": {"language_code": LanguageList("voices", "locale", "the locales of VoiceLab's voices (af.voices())")},
+}
+
+
+async def _allowed(client: Any, lists: Sequence[LanguageList]) -> dict[str, set[str]]:
+    """The codes of each list, fetched once per client session (None where the list could not be read)."""
+    from .lookups import LOOKUPS, _fetch
+
+    cache: dict[str, set[str] | None] = client.language_lists
+    for lang in lists:
+        if lang.lookup not in cache:
+            try:
+                rows = await _fetch(client, LOOKUPS[lang.lookup], {})
+                cache[lang.lookup] = {str(r[lang.column]) for r in rows if r.get(lang.column)}
+            except AkoolError as exc:  # no list, no check: the provider still refuses a wrong code
+                log.warning("Could not read %s to check language codes (%s); they are sent unchecked.",
+                            lang.what, exc)
+                cache[lang.lookup] = None
+    return {lang.lookup: cache[lang.lookup] for lang in lists if cache[lang.lookup] is not None}  # type: ignore[misc]
+
+
+def _suggest(code: str, allowed: set[str]) -> str:
+    lowered = {a.lower(): a for a in allowed}
+    if code.lower() in lowered:
+        return f"; did you mean {lowered[code.lower()]!r}?"
+    starts = sorted(a for a in allowed if a.lower().startswith(code.lower() + "-") or
+                    code.lower().startswith(a.lower() + "-"))
+    close = starts or difflib.get_close_matches(code, sorted(allowed), n=2, cutoff=0.6)
+    return f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+
+
+async def check_languages(client: Any, job: str, bodies: Sequence[Mapping[str, Any] | None]) -> list[str | None]:
+    """Per body: None, or the problem with a language code it has (for the row's ``invalid`` status)."""
+    fields = LANGUAGE_FIELDS.get(job, {})
+    wanted = [f for f in fields if any(b is not None and b.get(f) not in (None, "") for b in bodies)]
+    if not wanted:
+        return [None] * len(bodies)
+    allowed = await _allowed(client, [fields[f] for f in wanted])
+    problems: list[str | None] = []
+    for body in bodies:
+        problem = None
+        for name in wanted:
+            lang, code = fields[name], None if body is None else body.get(name)
+            codes = allowed.get(lang.lookup)
+            if code in (None, "") or codes is None or str(code) in codes or str(code) in lang.also:
+                continue
+            problem = f"{name} is {code!r}, which is not in {lang.what}{_suggest(str(code), codes)}"
+            break
+        problems.append(problem)
+    return problems
