@@ -17,7 +17,9 @@ import asyncio
 import difflib
 import functools
 import inspect
+import string
 import sys
+from pathlib import Path
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
@@ -47,6 +49,7 @@ JOB_FIELDS = ("job_id", "status", "url", "credits_est", "credits", "error")  # w
 RESULT_FIELDS = (*JOB_FIELDS, *PRICE_FIELDS)
 ESTIMATE_FIELDS = ("credits_est", "status", "error", *PRICE_FIELDS)
 _NUMERIC = frozenset({"credits_est", "credits", "duration_s"})
+_DATETIME = frozenset({"expires_at"})
 
 
 # ---------------------------------------------------------------------------------------------- col
@@ -184,21 +187,25 @@ def _eager_rows(frame: nw.DataFrame[Any], params: Mapping[str, Any]) -> list[dic
 
 
 # ------------------------------------------------------------------------------- result columns
-def _new_series(name: str, values: list[Any], like: nw.DataFrame[Any], numeric: bool) -> nw.Series[Any]:
-    if numeric:
+def _new_series(name: str, values: list[Any], like: nw.DataFrame[Any], kind: str) -> nw.Series[Any]:
+    """A result column of ``kind`` "float", "string" or "datetime" (UTC), with the library's nullable types."""
+    if kind == "float":
         values = [None if v is None else float(v) for v in values]
     impl = like.implementation
     if impl is nw.Implementation.PANDAS:  # pandas: the NA-based nullable dtypes, not object / NaN
         pd = impl.to_native_namespace()
-        native = pd.Series(values, name=name, dtype="Float64" if numeric else "string")
+        dtype = {"float": "Float64", "string": "string", "datetime": "datetime64[ns, UTC]"}[kind]
+        native = pd.Series(values, name=name, dtype=dtype)
         return nw.from_native(native, series_only=True)
-    return nw.new_series(name, values, nw.Float64() if numeric else nw.String(), backend=impl)
+    dtype = {"float": nw.Float64(), "string": nw.String(), "datetime": nw.Datetime("us", "UTC")}[kind]
+    return nw.new_series(name, values, dtype, backend=impl)
 
 
 def _with_columns(frame: nw.DataFrame[Any], prefix: str, columns: Mapping[str, list[Any]]) -> nw.DataFrame[Any]:
     """New frame with ``prefix + field`` columns: existing ones replaced in place, the others appended in order.
     Credits are nullable Float64, everything else nullable strings."""
-    return frame.with_columns(*(_new_series(prefix + f, values, frame, f in _NUMERIC) for f, values in columns.items()))
+    kinds = {f: "float" if f in _NUMERIC else "datetime" if f in _DATETIME else "string" for f in columns}
+    return frame.with_columns(*(_new_series(prefix + f, values, frame, kinds[f]) for f, values in columns.items()))
 
 
 def _join(frame: nw.DataFrame[Any], outcomes: Sequence[Outcome], prefix: str,
@@ -274,7 +281,7 @@ def _blocking(afn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
         if bound.arguments.get("progress") is True:
-            label = bound.arguments.get("job") or "refresh"
+            label = bound.arguments.get("job") or afn.__name__.removeprefix("a")  # refresh, download
             bound.arguments["progress"] = make_progress(str(label), enabled=True)
         return run_sync(afn(*bound.args, **bound.kwargs))
 
@@ -440,18 +447,30 @@ async def arefresh(frame: Any, /, *, client: Any = None, prefix: str = "akool_",
             sink.close()
 
 
-async def adownload(frame: Any, dest: Any, /, *, client: Any = None, prefix: str = "akool_") -> Any:
-    """Fetch the result file of every row with a ``{prefix}url`` into the folder ``dest``; add ``{prefix}file``.
+async def adownload(frame: Any, dest: Any, /, *, client: Any = None, prefix: str = "akool_", name: str | None = None,
+                    progress: bool | ProgressSink | None = False) -> Any:
+    """Fetch every row's result file into the folder ``dest``, named after the row; add ``{prefix}file`` and
+    ``{prefix}expires_at``.
+
+    Files are named by ``name``, a template of the row's columns (default ``"{job_id}"``, the row's job id),
+    made safe and unique, with the media's extension. Downloads run concurrently under the client's limits
+    and are resumable: a file already there under its final name is complete and is not fetched again.
+    ``expires_at`` is when the result link expires (7 days after the job completed, from the ledger); rows
+    whose links expire within a day, or have expired, are named in a warning.
 
     Args:
         frame: A frame returned by ``run``/``refresh``.
         dest: The folder to write to.
         client: The client; default: the default client.
         prefix: Prefix of the result columns.
+        name: File-name template, e.g. ``"{script_id}_{language}"``; ``{job_id}`` is the row's job id.
+        progress: True for a bar, False for none, or a ProgressSink.
 
     Example:
-        >>> files = await adownload(done, "out/")  # doctest: +SKIP
+        >>> files = await adownload(done, "audio/", name="{script_id}_{language}")  # doctest: +SKIP
     """
+    from ._download import expiry, fetch_files, file_names, warn_expiring
+
     eager, back = _eager(frame)
     url_column = prefix + "url"
     if url_column not in eager.columns:
@@ -459,10 +478,24 @@ async def adownload(frame: Any, dest: Any, /, *, client: Any = None, prefix: str
                "Hint: run the rows first (or refresh them until completed), or pass their prefix=.")
         raise ValidationError(msg)
     urls = [None if v in (None, "") else str(v) for v in _existing(eager, url_column)]
-    ids = _existing(eager, prefix + "job_id")
-    names = [str(job_id) if job_id not in (None, "") else f"row{i}" for i, job_id in enumerate(ids)]
-    files = await _on_loop(_engine.download_files(_default_client(client), urls, str(dest), names))
-    return back(_with_columns(eager, prefix, {"file": [None if f is None else str(f) for f in files]}))
+    ids = [None if v in (None, "") else str(v) for v in _existing(eager, prefix + "job_id")]
+    template = name or "{job_id}"
+    used = {f.split(".")[0].split("[")[0] for _, f, _, _ in string.Formatter().parse(template) if f} - {"job_id"}
+    values = {c: _existing(eager, c) for c in used & set(eager.columns)}
+    rows = [{"job_id": job_id or f"row{i}", **{c: v[i] for c, v in values.items()}} for i, job_id in enumerate(ids)]
+    names = file_names(template, rows)  # names a template field the frame lacks, if any
+    settings = _default_client(client)
+    sink = _sink(progress, "download")
+    try:
+        fetched = await _on_loop(fetch_files(settings, urls, Path(dest), names, progress=sink))
+    finally:
+        if sink is not None:
+            sink.close()
+    known = settings.ledger.by_job_ids([i for i in ids if i])
+    expires = [expiry(known[i].completed_at or known[i].updated_at) if i in known and known[i].status == "completed"
+               else None for i in ids]
+    warn_expiring(_labels(eager), expires, fetched)
+    return back(_with_columns(eager, prefix, {"file": [f.file for f in fetched], "expires_at": expires}))
 
 
 estimate = _blocking(aestimate)

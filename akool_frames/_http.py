@@ -332,6 +332,33 @@ class Http:
             except httpx.TransportError as exc:
                 raise TransportError(f"the connection broke ({type(exc).__name__})", may_have_reached=True) from exc
 
+    async def download(self, url: str, path: Any, *, connect: float = 10.0,
+                       read: float = 60.0) -> tuple[int, str, str]:
+        """Stream a file to ``path`` (under the concurrency gate, retried like a GET): status, reason phrase and
+        content type. Nothing is written unless the answer is 200."""
+        for attempt in range(RETRY["attempts"]):
+            try:
+                async with self._gate:
+                    await self.limiter.acquire()
+                    self.counts["requests"] += 1
+                    async with self._client.stream("GET", url, timeout=httpx.Timeout(read, connect=connect)) as response:
+                        if response.status_code == 200:
+                            with open(path, "wb") as fh:
+                                async for chunk in response.aiter_bytes(1 << 16):
+                                    fh.write(chunk)
+                        status, phrase = response.status_code, response.reason_phrase
+                        kind = response.headers.get("content-type", "")
+            except httpx.ConnectError as exc:
+                raise TransportError(_connect_failure(exc), may_have_reached=False) from exc
+            except httpx.TransportError:
+                await asyncio.sleep(_backoff(attempt))
+                continue
+            if status >= 500:
+                await asyncio.sleep(_backoff(attempt))
+                continue
+            return status, phrase, kind
+        raise TransportError(f"the download of {url.split('?', 1)[0]} kept failing", may_have_reached=True)
+
     async def fetch(self, url: str, *, head_bytes: int | None = None) -> tuple[int, bytes, int | None]:
         """GET a file (under the gate and the limiter): status, bytes (the first ``head_bytes`` if
         given), total size; status 0 when it could not be fetched at all."""

@@ -60,6 +60,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     price_basis TEXT,
     duration_s REAL,
     duration_source TEXT,
+    completed_at REAL,
     PRIMARY KEY (key, attempt)
 );
 CREATE INDEX IF NOT EXISTS submissions_job_id ON submissions (job_id);
@@ -93,7 +94,8 @@ CREATE TABLE IF NOT EXISTS writers (
 _LATEST = ("SELECT {columns} FROM submissions s WHERE key IN ({marks}) AND attempt = "
            "(SELECT MAX(attempt) FROM submissions WHERE key = s.key)")
 # Columns later versions added to submissions (a ledger from an earlier version gets them on open).
-_ADDED = {"owner": "TEXT", "price_basis": "TEXT", "duration_s": "REAL", "duration_source": "TEXT"}
+_ADDED = {"owner": "TEXT", "price_basis": "TEXT", "duration_s": "REAL", "duration_source": "TEXT",
+          "completed_at": "REAL"}
 _ACTIVE: set[str] = set()  # writers of this process that have not ended (checked without the database)
 
 
@@ -123,6 +125,7 @@ class Entry:
     price_basis: str | None = None  # how its estimate was made (shown again when a re-run follows it)
     duration_s: float | None = None  # the media length its estimate used
     duration_source: str | None = None
+    completed_at: float | None = None  # when the job was first seen completed (result links last 7 days)
 
     @property
     def terminal(self) -> bool:
@@ -368,7 +371,7 @@ class Ledger:
                                       sort_keys=True, ensure_ascii=False, default=str)
                     entry = Entry(claim.key, entry.attempt + 1 if entry else 1, claim.provider, claim.job, body,
                                   None, "intent", None, claim.estimate, None, None, now, None, now, owner,
-                                  claim.price_basis, claim.duration_s, claim.duration_source)
+                                  claim.price_basis, claim.duration_s, claim.duration_source, None)
                     values = asdict(entry)
                     db.execute(f"INSERT INTO submissions ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
                                tuple(values.values()))
@@ -386,8 +389,8 @@ class Ledger:
         now = time.time()
         return self._writer.submit(lambda db: db.execute(
             "UPDATE submissions SET job_id = ?, status = ?, credits = COALESCE(?, credits), error = NULL, "
-            "submitted_at = ?, updated_at = ?, owner = NULL WHERE key = ? AND attempt = ?",
-            (job_id, status, credits, now, now, key, attempt)))
+            "submitted_at = ?, updated_at = ?, owner = NULL, completed_at = CASE WHEN ? = 'completed' THEN ? END "
+            "WHERE key = ? AND attempt = ?", (job_id, status, credits, now, now, status, now, key, attempt)))
 
     def settle(self, key: str, attempt: int, status: str, error: str | None, *, keep: bool = False) -> Written:
         """An attempt that made no job (``rejected``, ``skipped``) or may have made one (``unknown``). The
@@ -400,10 +403,12 @@ class Ledger:
     def update(self, updates: Iterable[tuple[str, str, str | None, float | None, str | None]]) -> Written:
         """Poll results in one transaction: (job_id, status, url, credits, error)."""
         now = time.time()
-        rows = [(status, url, credits, error, now, job_id) for job_id, status, url, credits, error in updates]
+        rows = [(status, url, credits, error, now, status, now, job_id)
+                for job_id, status, url, credits, error in updates]
         return self._writer.submit(lambda db: db.executemany(
             "UPDATE submissions SET status = ?, url = COALESCE(?, url), credits = COALESCE(?, credits), "
-            "error = COALESCE(?, error), updated_at = ? WHERE job_id = ?", rows))
+            "error = COALESCE(?, error), updated_at = ?, "
+            "completed_at = COALESCE(completed_at, CASE WHEN ? = 'completed' THEN ? END) WHERE job_id = ?", rows))
 
     def media_lengths(self, urls: Iterable[str]) -> dict[str, float]:
         """Lengths in seconds of media URLs probed before (by any run on this ledger)."""

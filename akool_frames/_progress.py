@@ -40,12 +40,16 @@ class Progress:
 
     Args:
         job: The job name, shown as the label.
-        bars: Show tqdm.auto bars "submitted" and "finished".
+        bars: Show tqdm.auto bars, one per step ("submitted" and "finished").
         panel: Show an ipywidgets panel with counts by status and credits charged vs estimated.
+        steps: The bars' names; with one step (e.g. ("downloaded",)), ``finished`` advances it.
+        unit: What the bars count.
     """
 
-    def __init__(self, job: str, *, bars: bool = True, panel: bool = False) -> None:
+    def __init__(self, job: str, *, bars: bool = True, panel: bool = False,
+                 steps: tuple[str, ...] = ("submitted", "finished"), unit: str = "job") -> None:
         self.job = job
+        self._steps, self._unit = steps, unit
         self.total: int | None = None
         self.credits_est: float | None = 0.0
         self.credits: float | None = None  # None: no job's answer reported a charge (yet)
@@ -79,7 +83,8 @@ class Progress:
             self._draw(force=True)
 
     def submitted(self, n: int = 1) -> None:
-        self._advance(0, n)
+        if len(self._steps) > 1:
+            self._advance(0, n)
 
     def finished(self, n: int = 1) -> None:
         self._advance(1, n)
@@ -89,7 +94,7 @@ class Progress:
             if self.closed:
                 return
             self.by_status, self.credits = dict(by_status), None if credits is None else float(credits)
-            if len(self._bars) == 2:
+            if len(self._bars) == 2:  # a job run's bars: the credits go beside "finished"
                 self._bars[1].set_postfix_str(self._credit_text(), refresh=False)
             self._draw()
 
@@ -110,8 +115,8 @@ class Progress:
         if not self._bars:
             from tqdm.auto import tqdm
 
-            self._bars = [tqdm(total=total, desc=f"{self.job} {what}", unit="job", leave=True, dynamic_ncols=True)
-                          for what in ("submitted", "finished")]
+            self._bars = [tqdm(total=total, desc=f"{self.job} {what}", unit=self._unit, leave=True, dynamic_ncols=True)
+                          for what in self._steps]
         elif total is not None:
             for bar in self._bars:
                 done = bar.n
@@ -128,7 +133,7 @@ class Progress:
                 self.n_finished += n
             self._open_bars(None)
             if self._bars:
-                self._bars[which].update(n)
+                self._bars[min(which, len(self._bars) - 1)].update(n)
             self._draw()
 
     def _credit_text(self) -> str:
@@ -153,8 +158,15 @@ class Progress:
             self._panel.value = self._html()
 
 
+# What a call that is not a job run counts: one bar, no panel.
+STEPS = {"download": (("downloaded",), "file")}
+
+
 def make_progress(job: str, enabled: bool) -> ProgressSink | None:
-    """The progress sink for one call: None when disabled; bars, plus a panel in a Jupyter kernel."""
+    """The progress sink for one call: None when disabled; bars, plus a panel in a Jupyter kernel (job runs)."""
     if not enabled:
         return None
+    if job in STEPS:
+        steps, unit = STEPS[job]
+        return Progress(job, bars=True, panel=False, steps=steps, unit=unit)
     return Progress(job, bars=True, panel=_in_kernel())
