@@ -53,6 +53,14 @@ def _setting(value: Any, env: str, default: Any = None) -> Any:
     return found if found not in (None, "") else default
 
 
+def _seconds(value: float | None, env: str, default: float | None) -> float | None:
+    found = _setting(value, env, default)
+    try:
+        return None if found is None else float(found)
+    except ValueError:
+        raise ConfigError(f"{env} is {found!r}; it takes a number of seconds.") from None
+
+
 def _secret(value: str | Secret | None, env: str) -> Secret | None:
     raw = _setting(value.reveal() if isinstance(value, Secret) else value, env)
     return Secret(str(raw)) if raw else None
@@ -64,7 +72,8 @@ class Client:
     Every argument is optional: ``AKOOL_API_KEY`` (x-api-key) or ``AKOOL_CLIENT_ID`` /
     ``AKOOL_CLIENT_SECRET`` (getToken, Bearer), ``AKOOL_BASE_URL``, ``AKOOL_FRAMES_LEDGER``,
     ``AUDIOCLEANER_API_KEY`` / ``AUDIOCLEANER_BASE_URL``, ``KLING_ACCESS_KEY`` /
-    ``KLING_SECRET_KEY`` / ``KLING_BASE_URL`` fill the gaps.
+    ``KLING_SECRET_KEY`` / ``KLING_BASE_URL``, ``AKOOL_FRAMES_POLL_INTERVAL`` /
+    ``AKOOL_FRAMES_RECONCILE_AFTER`` fill the gaps.
 
     - ``max_concurrency``: in-flight HTTP requests of this client (creates, polls, tokens,
       downloads), never exceeded.
@@ -98,7 +107,7 @@ class Client:
         kling_base_url: str | None = None,
         timeout: float = 30.0,
         poll_interval: float | None = None,
-        reconcile_after: float = 15.0,
+        reconcile_after: float | None = None,
         webhook_url: str | None = None,
         ledger_timeout: float = 60.0,
         usd_per_credit: float = 0.04,
@@ -125,8 +134,8 @@ class Client:
         self.rate_limit = rate_limit
         self.plan = plan
         self.timeout = timeout
-        self.poll_interval = poll_interval
-        self.reconcile_after = reconcile_after
+        self.poll_interval = _seconds(poll_interval, "AKOOL_FRAMES_POLL_INTERVAL", None)
+        self.reconcile_after = _seconds(reconcile_after, "AKOOL_FRAMES_RECONCILE_AFTER", 15.0)
         self.webhook_url = webhook_url
         if ledger_timeout <= 0:
             raise ConfigError(f"ledger_timeout must be positive, got {ledger_timeout}.")

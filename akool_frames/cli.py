@@ -1,115 +1,130 @@
-"""``akool-frames demo | sandbox``: the demo on the built-in sandbox, and the sandbox on its own."""
+"""``akool-frames``: the terminal user's twin of the Python API, on csv and xlsx files.
+
+    akool-frames estimate scripts.xlsx --job tts --map input_text=script --set voice_id=V --out est.xlsx
+    akool-frames run      scripts.xlsx --job tts --map input_text=script --map voice_id=voice --out done.xlsx
+    akool-frames status                    # what the ledger holds, by job and status
+    akool-frames download done.xlsx --dest audio/ --name "{script_id}_{language}"
+    akool-frames forecast campaign.xlsx --html forecast.html
+    akool-frames demo | sandbox
+
+Exit codes: 0 all done, 1 some rows not completed, 2 bad usage. Mistakes are one line, not a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
-from collections import Counter
-from importlib import resources
-from pathlib import Path
 from typing import Any
+
+from . import _cli_commands as commands
 
 __all__ = ["main"]
 
-
-def _load_scripts(limit: int | None) -> Any:
-    import pandas as pd
-
-    with resources.files("akool_frames").joinpath("sample_data/scripts.csv").open(encoding="utf-8") as fh:
-        frame = pd.read_csv(fh, dtype="string")
-    return frame.head(limit) if limit else frame
-
-
-def _summary(label: str, frame: Any, prefix: str) -> str:
-    counts = Counter(frame[prefix + "status"].astype(object).fillna("none"))
-    charged = frame[prefix + "credits"]
-    charged_text = f"{charged.sum(skipna=True):.4g}" if charged.notna().any() else "not reported by the API"
-    est = frame[prefix + "credits_est"]
-    est_text = f"{est.sum(skipna=True):.4g}" if est.notna().all() else "no documented price"
-    statuses = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    return f"  {label:<14} {statuses:<16} credits charged: {charged_text} (estimate: {est_text})"
-
-
-def demo(out: str, limit: int | None, time_scale: float) -> int:
-    """Scripts in several languages -> speech (tts) -> talking photos, on a local sandbox."""
-    import akool_frames as af
-
-    started = time.monotonic()
-    scripts = _load_scripts(limit)
-    print(f"akool-frames demo: {len(scripts)} scripts in {scripts['language'].nunique()} languages "
-          "-> speech -> talking photos, on the built-in sandbox (no account, no credits spent)")
-    with af.sandbox(time_scale=time_scale) as sb:
-        client = af.Client(**sb.client_options(), ledger=Path(out).parent / "demo_ledger.sqlite")
-        voices = af.voices(client=client)
-        by_language = dict(zip(voices["locale"], voices["_id"], strict=False))
-        scripts["voice_id"] = scripts["language"].map(by_language)
-        speech = scripts.akool.run("tts", input_text=af.col("script"), voice_id=af.col("voice_id"),
-                                   language_code=af.col("language"), client=client, prefix="tts_", progress=False)
-        videos = speech.akool.run("talking_photo", talking_photo_url=af.col("portrait_url"),
-                                  audio_url=af.col("tts_url"), resolution="720", client=client, prefix="video_",
-                                  progress=False)
-        stats = sb.stats()
-        client.close()
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    videos.to_csv(out, index=False)
-    print(_summary("tts", videos, "tts_"))
-    print(_summary("talking_photo", videos, "video_"))
-    print(f"  the sandbox received {stats['requests']} requests: {stats['creates']} creates "
-          f"({stats['duplicate_creates']} duplicates), {stats['polls']} polls; charged {stats['credits_charged']:.4g} credits")
-    print(f"  results: {out}  ({time.monotonic() - started:.1f} s)")
-    failed = videos["video_status"].isin(["failed", "unknown", "invalid", "rejected"]).sum()
-    return 1 if failed else 0
+EXAMPLES = {
+    "estimate": """example:
+  akool-frames estimate scripts.xlsx --job tts --map input_text=script --set voice_id=6889b628662160e2caad5dbc
+  # one row per script x language first:
+  akool-frames estimate scripts.xlsx --explode target_languages=language --job tts \\
+      --map input_text=script --map language_code=language --set voice_id=6889b628662160e2caad5dbc""",
+    "run": """example:
+  akool-frames run scripts.xlsx --job tts --map input_text=script --map voice_id=voice --out done.xlsx --budget 50
+  # the same command again resumes: rows already submitted are followed, not paid twice""",
+    "status": """example:
+  akool-frames status --ledger ./.akool_frames/ledger.sqlite""",
+    "download": """example:
+  akool-frames download done.xlsx --dest audio/ --name "{script_id}_{language}"
+  # files already downloaded are kept; result links expire 7 days after the job completed""",
+    "forecast": """example:
+  akool-frames forecast campaign.csv --rates talking_photo=60 --html forecast.html
+  # a campaign: one line per kind of work: job, count, duration_s, characters, resolution ...""",
+    "demo": """example:
+  akool-frames demo --rows 12""",
+    "sandbox": """example:
+  akool-frames sandbox --port 8765      # then, in another terminal, the export lines it prints""",
+}
 
 
-def serve(host: str, port: int, options: dict[str, Any]) -> int:
-    from .sandbox import Sandbox
-    from .sandbox._server import serve_forever
+def _sheet_command(sub: Any, name: str, help_: str) -> argparse.ArgumentParser:
+    p = sub.add_parser(name, help=help_, description=help_, epilog=EXAMPLES[name],
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("sheet_path", metavar="SHEET", help="a .xlsx, .xls, .ods or .csv file")
+    p.add_argument("--sheet", default=None, help="the workbook's sheet (name); default: the first")
+    p.add_argument("--out", default=None, help="where to write the result (.xlsx or .csv)")
+    p.add_argument("--ledger", default=None, help="the ledger file (default: AKOOL_FRAMES_LEDGER or ./.akool_frames/)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p
 
-    box = Sandbox(host=host, port=port, **options)
 
-    def announce(url: str) -> None:
-        box.url = url
-        print(f"akool-frames sandbox listening on {url}  (Ctrl-C stops it)")
-        print("Point a client at it with these environment variables (sandbox-only keys):")
-        for name, value in box.env().items():
-            print(f"  export {name}={value}")
-        print(f"Inspect it: GET {url}/_sandbox/stats, {url}/_sandbox/log")
-        sys.stdout.flush()
+def _job_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--job", required=True, help="the job, e.g. tts, talking_photo, video_translation")
+    p.add_argument("--map", action="append", metavar="FIELD=COLUMN", help="a field taken from a column, per row")
+    p.add_argument("--set", action="append", metavar="FIELD=VALUE", help="a field with one value for every row")
+    p.add_argument("--explode", metavar="COLUMN[=INTO]", help="one row per language listed in COLUMN (e.g. es,fr)")
+    p.add_argument("--plan", choices=["pro", "max", "business"], help="the pricing plan (default: pro)")
+    p.add_argument("--rates", help="rates for jobs the docs do not price: job=credits,..., calibrated, or a file")
 
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"warning: binding {host} exposes the sandbox beyond this machine", file=sys.stderr)
-    try:
-        serve_forever(box.app, host, port, on_start=announce)
-    except KeyboardInterrupt:
-        pass
-    return 0
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="akool-frames", description=__doc__,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    est = _sheet_command(sub, "estimate", "validate and price every row of a sheet; nothing is sent")
+    _job_options(est)
+    run = _sheet_command(sub, "run", "submit every row and follow the jobs to the end; write the results")
+    _job_options(run)
+    run.add_argument("--budget", type=float, help="refuse before sending anything if the estimate is over it")
+    run.add_argument("--timeout", type=float, help="seconds to follow the jobs at most")
+    run.add_argument("--force", action="store_true", help="submit again rows the ledger already has")
+    down = _sheet_command(sub, "download", "fetch the result files of a sheet that 'run' wrote")
+    down.add_argument("--dest", required=True, help="the folder to write the files to")
+    down.add_argument("--name", default=None, help='file names from columns, e.g. "{script_id}_{language}"')
+    down.add_argument("--prefix", default="akool_", help="the result columns' prefix")
+    st = sub.add_parser("status", help="what the ledger holds, by job and status", epilog=EXAMPLES["status"],
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    st.add_argument("--ledger", default=None, help="the ledger file")
+    fc = sub.add_parser("forecast", help="what a campaign sheet will cost (one line per kind of work)",
+                        epilog=EXAMPLES["forecast"], formatter_class=argparse.RawDescriptionHelpFormatter)
+    fc.add_argument("sheet_path", metavar="SHEET", help="a campaign: job, count, duration_s, characters, ...")
+    fc.add_argument("--plan", choices=["pro", "max", "business"], help="the pricing plan (default: pro)")
+    fc.add_argument("--rates", help="rates for jobs the docs do not price: job=credits,..., calibrated, or a file")
+    fc.add_argument("--html", help="write the report (tables and chart) to this .html file")
+    fc.add_argument("--out", help="write the forecast table to this .xlsx or .csv file")
+    demo = sub.add_parser("demo", help="run tts then talking_photo over sample scripts on a local sandbox",
+                          epilog=EXAMPLES["demo"], formatter_class=argparse.RawDescriptionHelpFormatter)
+    demo.add_argument("--out", default="results/demo_results.csv", help="where to write the result table")
+    demo.add_argument("--rows", type=int, default=None, help="only the first N scripts")
+    demo.add_argument("--time-scale", type=float, default=20.0, help="sandbox seconds per real second")
+    box = sub.add_parser("sandbox", help="run the sandbox in the foreground", epilog=EXAMPLES["sandbox"],
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    box.add_argument("--host", default="127.0.0.1", help="bind address (loopback unless you mean it)")
+    box.add_argument("--port", type=int, default=8765)
+    box.add_argument("--time-scale", type=float, default=20.0)
+    box.add_argument("--rate-limit", type=float, default=None, help="requests per second per account")
+    box.add_argument("--concurrency-limit", type=int, default=None, help="in-flight requests per account")
+    box.add_argument("--credits", type=float, default=1_000_000.0)
+    box.add_argument("--plan", default="pro", choices=["pro", "max", "business"])
+    box.add_argument("--api-key", default=None, help="accept this key (16, 24 or 32 characters)")
+    return top
+
+
+RUN = {"estimate": commands.estimate, "run": commands.run, "status": commands.status,
+       "download": commands.download, "forecast": commands.forecast, "demo": commands.demo,
+       "sandbox": commands.serve}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="akool-frames", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    p_demo = sub.add_parser("demo", help="run tts then talking_photo over the sample scripts on a local sandbox")
-    p_demo.add_argument("--out", default="results/demo_results.csv", help="where to write the result table")
-    p_demo.add_argument("--rows", type=int, default=None, help="only the first N scripts")
-    p_demo.add_argument("--time-scale", type=float, default=20.0, help="sandbox seconds per real second")
-    p_box = sub.add_parser("sandbox", help="run the sandbox in the foreground")
-    p_box.add_argument("--host", default="127.0.0.1", help="bind address (loopback unless you mean it)")
-    p_box.add_argument("--port", type=int, default=8765)
-    p_box.add_argument("--time-scale", type=float, default=20.0)
-    p_box.add_argument("--rate-limit", type=float, default=None, help="requests per second per account")
-    p_box.add_argument("--concurrency-limit", type=int, default=None, help="in-flight requests per account")
-    p_box.add_argument("--credits", type=float, default=1_000_000.0)
-    p_box.add_argument("--plan", default="pro", choices=["pro", "max", "business"])
-    p_box.add_argument("--api-key", default=None, help="accept this key (16, 24 or 32 characters)")
-    args = parser.parse_args(argv)
-    if args.command == "demo":
-        return demo(args.out, args.rows, args.time_scale)
-    options = {"time_scale": args.time_scale, "rate_limit": args.rate_limit, "credits": args.credits,
-               "concurrency_limit": args.concurrency_limit, "plan": args.plan}
-    if args.api_key:
-        options["api_key"] = args.api_key
-    return serve(args.host, args.port, options)
+    args = parser().parse_args(argv)  # argparse prints usage errors itself, with exit code 2
+    from ._errors import AkoolError
+
+    try:
+        return RUN[args.command](args)
+    except (commands.UsageError, AkoolError, ImportError, OSError) as exc:
+        text = str(exc).replace("\n\nHint: ", " Hint: ").replace("\n", " ")
+        print(f"akool-frames {args.command}: error: {text}", file=sys.stderr)
+        return commands.USAGE
+    except KeyboardInterrupt:
+        print(f"akool-frames {args.command}: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

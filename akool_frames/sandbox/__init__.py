@@ -123,8 +123,11 @@ class Sandbox:
         names = {"api_key": "AKOOL_API_KEY", "client_id": "AKOOL_CLIENT_ID", "base_url": "AKOOL_BASE_URL",
                  "audiocleaner_api_key": "AUDIOCLEANER_API_KEY", "audiocleaner_base_url": "AUDIOCLEANER_BASE_URL",
                  "kling_access_key": "KLING_ACCESS_KEY", "kling_secret_key": "KLING_SECRET_KEY",
-                 "kling_base_url": "KLING_BASE_URL"}
-        return {env: str(self.client_options()[opt]) for opt, env in names.items()}
+                 "kling_base_url": "KLING_BASE_URL",
+                 # jobs finish time_scale times faster here: a client polls and reconciles as much sooner
+                 "poll_interval": "AKOOL_FRAMES_POLL_INTERVAL", "reconcile_after": "AKOOL_FRAMES_RECONCILE_AFTER"}
+        options = self.client_options()
+        return {**{env: str(options[opt]) for opt, env in names.items()}, "AKOOL_CLIENT_SECRET": self.client_secret}
 
     @property
     def client(self) -> Any:

@@ -20,6 +20,7 @@ import akool_frames as af
 ENV_VARS = (
     "AKOOL_API_KEY", "AKOOL_CLIENT_ID", "AKOOL_CLIENT_SECRET", "AKOOL_BASE_URL", "AKOOL_FRAMES_LEDGER",
     "AUDIOCLEANER_API_KEY", "AUDIOCLEANER_BASE_URL", "KLING_ACCESS_KEY", "KLING_SECRET_KEY", "KLING_BASE_URL",
+    "AKOOL_FRAMES_POLL_INTERVAL", "AKOOL_FRAMES_RECONCILE_AFTER",
 )
 RESULT_COLUMNS = ("job_id", "status", "url", "credits_est", "credits", "error", "job", "price_basis", "duration_s",
                   "duration_source")
