@@ -57,8 +57,9 @@ def test_readme_example_runs(name: str, sb: af.Sandbox, tmp_path: Path, monkeypa
     try:
         exec(compile(BLOCKS[name], f"README.md: {name}", "exec"), namespace)  # noqa: S102
     finally:
-        af.set_default_client(None)  # the block set its own; the next test starts without one
-        for value in namespace.values():  # what a user's kernel would close on exit
+        made = af._client._default  # noqa: SLF001  # the default client a block set or made from the environment
+        af.set_default_client(None)  # the next test starts without one
+        for value in [*namespace.values(), made]:  # what a user's kernel would close on exit
             if isinstance(value, af.Client):
                 value.close()
     if name == "Use #1":
