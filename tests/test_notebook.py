@@ -46,3 +46,16 @@ def test_cost_forecast_notebook_runs() -> None:
     assert "estimated now: 210.0 credits; the sandbox charged: 210.0" in outputs
     figures = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert figures  # the chart is in the notebook
+
+
+def test_bulk_localization_notebook_runs() -> None:
+    """02: sheet -> rows x languages -> speech -> talking photos -> named downloads -> a sheet again."""
+    nb = nbformat.read(NOTEBOOKS / "02_bulk_localization.ipynb", as_version=4)
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    outputs = "\n".join(_text(cell.get("outputs", [])) for cell in nb.cells if cell.cell_type == "code")
+    assert "8 scripts -> 14 rows" in outputs and "1 row(s) have no language" in outputs
+    assert "speech: {'completed': 14} | videos: {'completed': 14}" in outputs
+    assert "'00101_de.mp4', '00101_es.mp4', '00101_fr.mp4'" in outputs
+    assert "input columns come back identical: True" in outputs
+    assert "'duplicate_creates': 0" in outputs
