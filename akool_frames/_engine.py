@@ -37,7 +37,7 @@ from ._rates import resolve_rates
 from .jobs import JobSpec, Price, PriceContext, get_job, get_path, validate_body
 from .pricing import estimate as price_of
 
-__all__ = ["Outcome", "ProgressSink", "execute", "refresh_jobs", "download_files", "prepare", "estimate_outcome"]
+__all__ = ["Outcome", "ProgressSink", "execute", "refresh_jobs", "prepare", "estimate_outcome"]
 
 RESENDABLE = frozenset({"rejected", "skipped"})  # ledger states where no job exists
 TERMINAL = frozenset({"completed", "failed"})  # provider states after which a job is not polled again
@@ -927,22 +927,3 @@ async def refresh_jobs(client: Any, job_ids: Sequence[str | None], job: str | No
     finally:
         tally.report()
     return [results.get(i) if i else None for i in job_ids]
-
-
-async def download_files(client: Any, urls: Sequence[str | None], dest: str, names: Sequence[str]) -> list[str | None]:
-    """Fetch result files into ``dest``; the local path, or None (no URL, expired, unreachable)."""
-    folder = Path(dest)
-    folder.mkdir(parents=True, exist_ok=True)
-
-    async def one(url: str | None, name: str) -> str | None:
-        if not url:
-            return None
-        status, data, _ = await client.http.fetch(url)
-        if status != 200:
-            return None
-        suffix = Path(url.split("?", 1)[0]).suffix
-        path = folder / f"{name}{suffix}"
-        path.write_bytes(data)
-        return str(path)
-
-    return list(await asyncio.gather(*(one(u, n) for u, n in zip(urls, names, strict=True))))

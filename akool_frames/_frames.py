@@ -297,6 +297,14 @@ async def _execute(mode: str, frame: Any, job: str, *, client: Any, prefix: str,
     sink = _sink(progress, job)
     try:
         eager, back = _eager(frame)
+        if mode == "estimate" and FAST:
+            fast = await _on_loop(_fast_estimate(eager, job, client=_default_client(client), plan=plan, rates=rates,
+                                                 params=params))
+            if fast is not None:
+                if budget is not None:
+                    _check_budget([Outcome(to_py(s), credits_est=to_py(c)) for s, c in zip(
+                        fast["status"].to_list(), fast["credits_est"].to_list(), strict=True)], budget)
+                return back(_attach(eager, prefix, fast))
         rows = _eager_rows(eager, params)
         outcomes = await _on_loop(_engine.execute(
             _default_client(client), job, rows, mode=mode, force=force, budget=budget, timeout=timeout,
@@ -307,6 +315,38 @@ async def _execute(mode: str, frame: Any, job: str, *, client: Any, prefix: str,
     finally:
         if sink is not None:
             sink.close()
+
+
+FAST = True  # estimate by frame operations where it can (see _fast_estimate); tests compare both paths
+
+
+async def _fast_estimate(eager: nw.DataFrame[Any], job: str, *, client: Any, plan: str | None, rates: Any,
+                         params: Mapping[str, Any]) -> dict[str, nw.Series[Any]] | None:
+    from ._fast_estimate import estimate_frame
+    from ._rates import resolve_rates
+
+    async def per_row(positions: list[int]) -> list[Outcome]:
+        subset = eager[positions]
+        native = eager.to_native()  # row labels only for these rows (pandas: their index labels)
+        labels = [to_py(v) for v in native.index[positions]] if is_pandas_dataframe(native) else positions
+        return await _engine.execute(client, job, _eager_rows(subset, params), mode="estimate", plan=plan,
+                                     rates=rates, labels=labels)
+
+    return await estimate_frame(eager, job, params, client=client, plan=plan or client.plan,
+                                rates=resolve_rates(rates, client), per_row=per_row)
+
+
+def _attach(frame: nw.DataFrame[Any], prefix: str, columns: Mapping[str, nw.Series[Any]]) -> nw.DataFrame[Any]:
+    """The estimate's columns, computed apart, on the frame (by position), with the result columns' types."""
+    native = frame.to_native()
+    if frame.implementation is nw.Implementation.PANDAS:
+        pd = frame.implementation.to_native_namespace()
+        added = {prefix + name: pd.Series(series.to_native().to_numpy(), index=native.index,
+                                          dtype="Float64" if name in _NUMERIC else "string")
+                 for name, series in columns.items()}
+        return nw.from_native(native.assign(**added), eager_only=True)
+    return frame.with_columns(*(series.cast(nw.Float64() if name in _NUMERIC else nw.String()).alias(prefix + name)
+                                for name, series in columns.items()))
 
 
 def _check_budget(outcomes: Sequence[Outcome], budget: float) -> None:

@@ -1,7 +1,7 @@
 """Frame fixtures and a fake engine: real pandas/polars frames, no network.
 
 ``frame`` builds a frame of the parametrised library from a dict; ``engine`` replaces
-``_engine.execute/refresh_jobs/download_files`` with async fakes whose outcomes are computed from the
+``_engine.execute/refresh_jobs`` and ``_download.fetch_files`` with async fakes whose outcomes are computed from the
 rows, and records what they were given.
 """
 
@@ -18,10 +18,11 @@ import pytest
 
 import akool_frames.pandas_ext  # noqa: F401  (registers df.akool)
 import akool_frames.polars_ext  # noqa: F401
-from akool_frames import _client, _engine
+from akool_frames import _client, _download, _engine, _frames
 from akool_frames._engine import Outcome
 
-CLIENT = types.SimpleNamespace(plan="pro", name="the default client")
+CLIENT = types.SimpleNamespace(plan="pro", name="the default client",
+                               ledger=types.SimpleNamespace(by_job_ids=lambda ids: {}))  # no ledger entries
 
 
 @pytest.fixture(params=["pandas", "polars"])
@@ -97,11 +98,12 @@ class FakeEngine:
         self.calls.append({"verb": "refresh", "client": client, "job_ids": list(job_ids), "job": job, **options})
         return [self.polls.get(i) if i else None for i in job_ids]
 
-    async def download_files(self, client: Any, urls: Sequence[str | None], dest: str,
-                             names: Sequence[str]) -> list[str | None]:
-        self.calls.append({"verb": "download", "client": client, "urls": list(urls), "dest": dest,
+    async def fetch_files(self, client: Any, urls: Sequence[str | None], dest: Any, names: Sequence[str], *,
+                          progress: Any = None) -> list[_download.Fetched]:
+        self.calls.append({"verb": "download", "client": client, "urls": list(urls), "dest": str(dest),
                            "names": list(names)})
-        return [f"{dest}/{name}.mp3" if url else None for url, name in zip(urls, names, strict=True)]
+        return [_download.Fetched(f"{dest}/{name}.mp3" if url else None, None if url else "no result URL")
+                for url, name in zip(urls, names, strict=True)]
 
 
 @pytest.fixture
@@ -109,7 +111,8 @@ def engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
     fake = FakeEngine()
     monkeypatch.setattr(_engine, "execute", fake.execute)
     monkeypatch.setattr(_engine, "refresh_jobs", fake.refresh_jobs)
-    monkeypatch.setattr(_engine, "download_files", fake.download_files)
+    monkeypatch.setattr(_download, "fetch_files", fake.fetch_files)
+    monkeypatch.setattr(_frames, "FAST", False)  # the fake engine stands for the per-row path
     return fake
 
 

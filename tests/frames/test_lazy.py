@@ -20,7 +20,7 @@ def no_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     async def forbidden(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a lazy estimate must not call the engine")
 
-    for name in ("execute", "refresh_jobs", "download_files"):
+    for name in ("execute", "refresh_jobs"):
         monkeypatch.setattr(_engine, name, forbidden)
 
 
