@@ -27,6 +27,7 @@ from typing import Any
 import narwhals.stable.v2 as nw
 
 from . import jobs, pricing
+from ._localize import LANGUAGE_FIELDS
 from ._ledger import CALLBACK_FIELDS
 from ._values import to_py
 
@@ -322,8 +323,12 @@ async def estimate_frame(frame: nw.DataFrame[Any], job: str, params: Mapping[str
     prices = [(_coded(spec, fields, n) if how == "value" else None) or
               _part_levels(spec, _price_part(fields, how, n, duration), n if how == "value" else None, False)
               for how, n in price]
-    work = frame.select((~problem).alias("__ok"), *(p[0].alias(f"__c{i}") for i, p in enumerate(checks)),
-                        *(p[0].alias(f"__p{i}") for i, p in enumerate(prices)))
+    anchor = nw.generate_temporary_column_name(8, frame.columns, prefix="akool_n_")  # the rows, when all is constant
+    languages = [n for n in LANGUAGE_FIELDS.get(spec.name, {}) if n in fields]
+    work = frame.with_row_index(anchor).select(
+        nw.col(anchor), (~problem).alias("__ok"), *(p[0].alias(f"__c{i}") for i, p in enumerate(checks)),
+        *(p[0].alias(f"__p{i}") for i, p in enumerate(prices)),
+        *(_part(fields, n).alias(f"__lang_{n}") for n in languages))
     check_kinds, price_kinds = [p[1] for p in checks], [p[1] for p in prices]
     work, check_levels = _key(work, [f"__c{i}" for i in range(len(check))], "__check", [p[2] for p in checks],
                               [p[3] for p in checks])
@@ -338,7 +343,7 @@ async def estimate_frame(frame: nw.DataFrame[Any], job: str, params: Mapping[str
                                  plan) is not None]
         if failing:
             work = work.with_columns((nw.col("__ok") & ~nw.col("__check").is_in(failing)).alias("__ok"))
-    work = await _languages(work, spec, fields, client)
+    work = await _languages(work, spec, languages, client)
     keys = _combos(price_levels)
     if keys is None:
         keys = work.filter(nw.col("__ok")).select("__price").unique().get_column("__price").to_list()
@@ -363,8 +368,8 @@ def _looked_up(table: Mapping[Any, Mapping[str, Any]], name: str, ok: nw.Expr) -
         only = values[0] if values else None
         return nw.when(ok).then(nw.lit(only, dtype=_OUT_TYPES[name])).otherwise(
             nw.lit(None, dtype=_OUT_TYPES[name])).alias(name)
-    looked = nw.col("__price").replace_strict(list(table), values, default=None, return_dtype=_OUT_TYPES[name])
-    return nw.when(ok).then(looked).otherwise(nw.lit(None, dtype=_OUT_TYPES[name])).alias(name)
+    # Rows that are not surely valid get the per-row path's values over these (see _overlay): no mask needed.
+    return nw.col("__price").replace_strict(list(table), values, default=None, return_dtype=_OUT_TYPES[name]).alias(name)
 
 
 def _varies(duration: Any) -> bool:
@@ -496,20 +501,18 @@ def _check_body(spec: jobs.JobSpec, reads: Reads, fields: Mapping[str, _Field], 
     return body
 
 
-async def _languages(work: nw.DataFrame[Any], spec: jobs.JobSpec, fields: Mapping[str, _Field],
+async def _languages(work: nw.DataFrame[Any], spec: jobs.JobSpec, names: Sequence[str],
                      client: Any) -> nw.DataFrame[Any]:
     """Rows whose language codes the provider does not offer are not surely valid (its list, once a session)."""
-    from ._localize import LANGUAGE_FIELDS, check_languages
+    from ._localize import check_languages
 
-    for name in LANGUAGE_FIELDS.get(spec.name, {}):
-        field = fields.get(name)
-        if field is None:
-            continue
-        codes = [c for c in work.select(_part(fields, name).alias("c")).unique().get_column("c").to_list() if c]
+    for name in names:
+        column = f"__lang_{name}"
+        codes = [c for c in work.select(column).unique().get_column(column).to_list() if c]
         verdicts = await check_languages(client, spec.name, [{name: c} for c in codes])
         bad = [c for c, problem in zip(codes, verdicts, strict=True) if problem]
         if bad:
-            work = work.with_columns((nw.col("__ok") & ~_part(fields, name).is_in(bad).fill_null(value=False))
+            work = work.with_columns((nw.col("__ok") & ~nw.col(column).is_in(bad).fill_null(value=False))
                                      .alias("__ok"))
     return work
 
