@@ -11,8 +11,8 @@ ledger makes sure no row is paid for twice.
 from __future__ import annotations
 
 from ._client import Client, Secret, default_client, set_default_client
-from ._errors import (APIError, AkoolError, AuthError, BudgetExceeded, ConfigError, LedgerError, NotFound,
-                      ParameterError, QuotaError, RateLimited, ServerError, TransportError, ValidationError)
+from ._errors import (AccountError, APIError, AkoolError, AuthError, BudgetExceeded, ConfigError, LedgerError,
+                      NotFound, ParameterError, QuotaError, RateLimited, ServerError, TransportError, ValidationError)
 from ._frames import Col, col
 from ._localize import explode_languages
 from .calibration import calibrate
@@ -24,11 +24,11 @@ from .sheets import read_sheet, write_sheet
 from .sandbox import Faults, Sandbox, SandboxConfig, sandbox
 
 __all__ = [
-    "APIError", "AkoolError", "AuthError", "BudgetExceeded", "Client", "Col", "ConfigError", "Faults", "JOBS",
-    "LedgerError", "NotFound", "ParameterError", "QuotaError", "RateLimited", "Report", "Sandbox", "SandboxConfig",
-    "Secret", "ServerError", "TransportError", "ValidationError", "ai_models", "avatars", "calibrate", "col",
-    "credits", "default_client", "effects", "explode_languages", "forecast", "languages", "ledger", "read_sheet",
-    "report", "sandbox", "set_default_client", "voices", "write_sheet",
+    "APIError", "AccountError", "AkoolError", "AuthError", "BudgetExceeded", "Client", "Col", "ConfigError", "Faults",
+    "JOBS", "LedgerError", "NotFound", "ParameterError", "QuotaError", "RateLimited", "Report", "Sandbox",
+    "SandboxConfig", "Secret", "ServerError", "TransportError", "ValidationError", "ai_models", "avatars",
+    "calibrate", "col", "credits", "default_client", "effects", "explode_languages", "forecast", "languages",
+    "ledger", "read_sheet", "report", "sandbox", "set_default_client", "voices", "write_sheet",
 ]
 __version__ = "0.1.0"
 

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
-from ._errors import (AkoolError, APIError, AuthError, BudgetExceeded, NotFound, ServerError, TransportError,
-                      ValidationError)
+from ._errors import (AccountError, AkoolError, APIError, AuthError, BudgetExceeded, NotFound, QuotaError,
+                      ServerError, TransportError, ValidationError)
 from ._ledger import CALLBACK_FIELDS, Claim, Entry, ledger_key
 from ._localize import check_languages
 from ._probe import probe_lengths
@@ -215,6 +215,26 @@ def _where(client: Any, spec: JobSpec) -> str:
     return f"{spec.provider}@{client.base_urls[spec.provider]}"
 
 
+# Where each provider's credentials are set (for the message that stops a run on a refused account).
+_SETTINGS = {"akool": "AKOOL_API_KEY / api_key= (or AKOOL_CLIENT_ID and AKOOL_CLIENT_SECRET / client_id=, client_secret=)",
+             "audiocleaner": "AUDIOCLEANER_API_KEY / audiocleaner_api_key=",
+             "kling": "KLING_ACCESS_KEY and KLING_SECRET_KEY / kling_access_key=, kling_secret_key="}
+
+
+def _account_problem(provider: str, exc: APIError) -> str:
+    """Why the run stopped sending, and what to change: the account, not a row, was refused."""
+    if isinstance(exc, AuthError):
+        fix = f"check {_SETTINGS[provider]}"
+        what = "refused the credentials"
+    elif isinstance(exc, QuotaError):
+        fix = "top up the account (af.credits() shows the balance), then run the same rows again"
+        what = "says the account has not enough credits"
+    else:
+        fix = "check that the account exists and that its plan includes this job"
+        what = "refused the account"
+    return f"{provider} {what} ({exc.code}: {exc.message}); the rest was not sent. Hint: {fix}."
+
+
 def _external_id(item: _Item) -> str:
     """Our id for a create where the provider keeps one (unique per account, so one per ledger attempt)."""
     return f"af-{item.key[:24]}-{max(item.attempt, 1)}"
@@ -368,9 +388,9 @@ class _Run:
         self.creates += 1
         try:
             answer = await self.http.request(spec.provider, "POST", path, body=sent, create=True)
-        except AuthError as exc:
-            self.abort = f"authentication failed ({exc})"
-            await self._settle(item, "rejected", str(exc))
+        except (AuthError, QuotaError, AccountError) as exc:  # the account, not the row: nothing more is sent
+            self.abort = _account_problem(spec.provider, exc)
+            await self._settle(item, "rejected", f"{exc}. {self.abort}")
             return None, item
         except APIError as exc:  # a business error: the provider refused it, nothing was made
             await self._settle(item, "rejected", str(exc))

@@ -11,6 +11,7 @@
     └── APIError             the provider answered with a business error code
         ├── AuthError        missing or invalid credentials (Akool 1101/1102, audiocleaner 101002…)
         ├── QuotaError       not enough credits (Akool 1006/1104, audiocleaner 100100, Kling 1102…)
+        ├── AccountError     the account cannot do it: not found, blocked, not subscribed (Akool 1109/1200/1213/1221)
         ├── RateLimited      throttling (HTTP 429, Akool 1005, audiocleaner 101003/101004)
         ├── ParameterError   the provider rejected a parameter (Akool 1003…)
         └── NotFound         the job or resource does not exist (or no longer)
@@ -22,7 +23,7 @@ never formatted into text.
 from __future__ import annotations
 
 __all__ = [
-    "APIError", "AkoolError", "AuthError", "BudgetExceeded", "ConfigError", "LedgerError", "NotFound",
+    "APIError", "AccountError", "AkoolError", "AuthError", "BudgetExceeded", "ConfigError", "LedgerError", "NotFound",
     "ParameterError", "QuotaError", "RateLimited", "ServerError", "TransportError", "ValidationError",
     "error_for_code",
 ]
@@ -88,6 +89,10 @@ class QuotaError(APIError):
     """The account has not enough credits for this job."""
 
 
+class AccountError(APIError):
+    """The account itself cannot do this: it does not exist, is blocked, or its plan does not include it."""
+
+
 class RateLimited(APIError):
     """The provider asks to slow down. ``retry_after`` in seconds when it says."""
 
@@ -107,8 +112,11 @@ class NotFound(APIError):
 
 # Business codes per provider -> error class. Everything else is a plain APIError.
 _CODES: dict[str, dict[int, type[APIError]]] = {
+    # ai-tools-suite/error-code: 1109 account not exist, 1200 Account blocked, 1213 Requires subscription user
+    # to use, 1221 Account not subscribed
     "akool": {1003: ParameterError, 1005: RateLimited, 1006: QuotaError, 1104: QuotaError, 1103: QuotaError,
-              1008: NotFound, 1014: NotFound, 1101: AuthError, 1102: AuthError, 1200: AuthError},
+              1008: NotFound, 1014: NotFound, 1101: AuthError, 1102: AuthError, 1109: AccountError,
+              1200: AccountError, 1213: AccountError, 1221: AccountError},
     "audiocleaner": {100100: QuotaError, 101002: AuthError, 101003: RateLimited, 101004: RateLimited,
                      101005: AuthError, 101006: AuthError, 101008: NotFound, 100001: ParameterError},
     "kling": {1000: AuthError, 1001: AuthError, 1002: AuthError, 1003: AuthError, 1004: AuthError,

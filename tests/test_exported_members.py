@@ -8,7 +8,7 @@ import polars as pl
 import akool_frames as af
 
 PUBLIC = {
-    "APIError", "AkoolError", "AuthError", "BudgetExceeded", "Client", "Col", "ConfigError", "Faults", "JOBS",
+    "APIError", "AccountError", "AkoolError", "AuthError", "BudgetExceeded", "Client", "Col", "ConfigError", "Faults", "JOBS",
     "LedgerError", "NotFound", "ParameterError", "QuotaError", "RateLimited", "Report", "Sandbox", "SandboxConfig",
     "Secret", "ServerError", "TransportError", "ValidationError", "ai_models", "avatars", "calibrate", "col",
     "credits", "default_client", "effects", "explode_languages", "forecast", "languages", "ledger", "read_sheet",
