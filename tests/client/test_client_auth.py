@@ -131,5 +131,5 @@ def test_a_wrong_key_rejects_and_stops_sending(sb: af.Sandbox, tmp_path: Path, f
     for i in rejected:
         assert code in got["akool_error"][i], got["akool_error"][i]
     for i in skipped:
-        assert "authentication failed" in got["akool_error"][i] and code in got["akool_error"][i]
+        assert "refused the credentials" in got["akool_error"][i] and "Hint: check" in got["akool_error"][i]
     assert all(got["akool_job_id"][i] is None for i in range(n))
