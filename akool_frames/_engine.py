@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import statistics
 import time
 from collections import Counter, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
 from ._errors import (AccountError, AkoolError, APIError, AuthError, BudgetExceeded, NotFound, QuotaError,
@@ -34,10 +34,12 @@ from ._ledger import CALLBACK_FIELDS, Claim, Entry, ledger_key
 from ._localize import check_languages
 from ._probe import probe_lengths
 from ._rates import resolve_rates
-from .jobs import JobSpec, Price, PriceContext, get_job, get_path, validate_body
+from .jobs import JobSpec, Price, PriceContext, get_job, get_path, undocumented, validate_body
 from .pricing import estimate as price_of
 
 __all__ = ["Outcome", "ProgressSink", "execute", "refresh_jobs", "prepare", "estimate_outcome"]
+
+log = logging.getLogger("akool_frames")
 
 RESENDABLE = frozenset({"rejected", "skipped"})  # ledger states where no job exists
 TERMINAL = frozenset({"completed", "failed"})  # provider states after which a job is not polled again
@@ -757,6 +759,7 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
     prepared = [p._replace(problem=problem) if problem and p.problem is None else p
                 for p, problem in zip(prepared, languages, strict=True)]
     bodies = [p.body if p.problem is None else None for p in prepared]
+    _report_undocumented(spec, bodies)
     # Rows whose job already exists are not priced again (no media probing on a re-run): the ledger
     # keeps the estimate made when they were sent.
     sent = _already_sent(client, spec, bodies) if mode != "estimate" and not force else {}
@@ -832,6 +835,15 @@ async def _record_balance(client: Any, run: _Run, before: float, started: float)
     if after is not None:
         await client.ledger.record_balance(run.owner, run.spec.name, run.spec.provider, before, after, started,
                                            run.made)
+
+
+def _report_undocumented(spec: JobSpec, bodies: Sequence[Mapping[str, Any] | None]) -> None:
+    """Fields the docs do not have are sent as given (the docs lag the API): said once per call."""
+    names = sorted({path.split("[")[0] for body in bodies if body is not None
+                    for path, close in undocumented(spec.fields, body) if close is None})
+    if names:
+        log.warning("%s: %s %s not in the docs; sent as given.", spec.name, ", ".join(names),
+                    "is" if len(names) == 1 else "are")
 
 
 def _price_when_sent(entry: Entry) -> Price:

@@ -144,6 +144,12 @@ def _type_ok(kind: str, dtype: Any) -> bool | None:
     return None
 
 
+def _enum_for(f: jobs.Field, dtype: Any) -> list[Any]:
+    """The listed values a column of this dtype can hold (a field may list 2 and "2": audio_type)."""
+    text = isinstance(dtype, nw.String)
+    return [v for v in f.enum or () if isinstance(v, str) == text]
+
+
 def _code(expr: nw.Expr, levels: Sequence[Any]) -> nw.Expr:
     """The position of each value among ``levels``: ``len(levels)`` for null, -1 for any other value."""
     return expr.fill_null(NULL).replace_strict([*levels, NULL], list(range(len(levels) + 1)), default=-1,
@@ -155,8 +161,9 @@ def _field_problem(f: jobs.Field, expr: nw.Expr, dtype: Any, plan: str) -> tuple
     with a list of values, each row's position in it (one look-up that also decides the rule)."""
     if isinstance(dtype, nw.String) and f.enum is not None and f.pattern is None and not f.fields and \
             _type_ok(f.type, dtype):
-        code = _code(expr, f.enum)  # "" and whitespace are not in the list: left to the per-row path
-        return ((code == len(f.enum)) & nw.lit(f.required)) | (code == -1), code
+        levels = _enum_for(f, dtype)
+        code = _code(expr, levels)  # "" and whitespace are not in the list: left to the per-row path
+        return ((code == len(levels)) & nw.lit(f.required)) | (code == -1), code
     return _problem(f, expr, dtype, plan), None
 
 
@@ -172,7 +179,7 @@ def _problem(f: jobs.Field, expr: nw.Expr, dtype: Any, plan: str) -> nw.Expr:
         return bad | ~blank  # every given value has the wrong type
     given = ~blank
     if f.enum is not None:
-        bad = bad | (given & ~expr.is_in(list(f.enum)))
+        bad = bad | (given & ~expr.is_in(_enum_for(f, dtype)))
     if f.min is not None:
         bad = bad | (given & (expr < f.min))
     if f.max is not None:
@@ -214,7 +221,7 @@ def _coded(spec: jobs.JobSpec, fields: Mapping[str, _Field], name: str) -> KeyPa
     field, f = fields[name], _spec_field(spec, name)
     if field.code is None or f is None or f.enum is None:
         return None
-    return field.code, "coded", [*f.enum, None], True
+    return field.code, "coded", [*_enum_for(f, field.dtype), None], True
 
 
 def _part_levels(spec: jobs.JobSpec, part: tuple[nw.Expr, str], name: str | None, presence: bool) -> KeyPart:
@@ -254,7 +261,8 @@ def _static(spec: jobs.JobSpec, name: str | None, kind: str, presence: bool = Fa
         return [0, 1, -1]
     if f is None or f.enum is None:
         return None
-    return [*f.enum, _SENTINEL.get(kind, NULL)]
+    dtype = nw.String() if kind == "str" else nw.Int64()
+    return [*_enum_for(f, dtype), _SENTINEL.get(kind, NULL)]
 
 
 def _combos(levels: Sequence[list[Any] | None], limit: int = 4096) -> list[int] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -10,7 +11,7 @@ from typing import Any
 
 __all__ = [
     "AKOOL_STATUS", "Field", "JobSpec", "Poll", "Price", "PriceContext", "Reconcile", "Route", "get_path",
-    "validate_body",
+    "undocumented", "validate_body",
 ]
 
 # Akool's job status codes, the same on every product page.
@@ -229,15 +230,43 @@ def _fields(body: Any, fields: tuple[Field, ...], prefix: str, plan: str) -> str
     return None
 
 
+CLOSE = 0.8  # how alike an unknown name must be to a documented one to be taken for a misspelling of it
+
+
+def undocumented(fields: tuple[Field, ...], body: Any, prefix: str = "") -> list[tuple[str, str | None]]:
+    """Names in ``body`` (at any depth the docs describe) that no documented field has: (path, the documented
+    name it is most likely a misspelling of, or None)."""
+    if not isinstance(body, Mapping):
+        return []
+    names = {f.name: f for f in fields}
+    found: list[tuple[str, str | None]] = []
+    for key, value in body.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        f = names.get(key)
+        if f is None:
+            close = difflib.get_close_matches(str(key), list(names), n=1, cutoff=CLOSE)
+            found.append((path, f"{prefix}.{close[0]}" if prefix and close else close[0] if close else None))
+        elif f.fields and isinstance(value, Mapping):
+            found += undocumented(f.fields, value, path)
+        elif f.fields and isinstance(value, list | tuple):
+            for i, item in enumerate(value):
+                found += undocumented(f.fields, item, f"{path}[{i}]")
+    return found
+
+
 def validate_body(spec: JobSpec, body: Mapping[str, Any], plan: str) -> str | None:
-    """The first broken rule of ``body`` as a sentence naming the field, or None when it is valid."""
+    """The first broken rule of ``body`` as a sentence naming the field, or None when it is valid.
+
+    A name close to a documented one (``input_txt``, ``voice_options.sped``) is taken for a misspelling and
+    named first (so a misspelled required field does not read as merely missing). Any other name the docs do
+    not have is no problem here: the docs lag the API, so it is sent as given (``undocumented`` lists them).
+    """
+    for path, close in undocumented(spec.fields, body):
+        if close is not None:
+            return f"{path} is not a documented field of {spec.name}; did you mean {close}?"
     problem = _fields(dict(body), spec.fields, "", plan)
     if problem:
         return problem
-    unknown = sorted(set(body) - spec.field_names())
-    if unknown:
-        return (f"{', '.join(unknown)} is not a documented field of {spec.name}; "
-                f"documented: {', '.join(sorted(spec.field_names()))}")
     for group in spec.one_of:
         if all(_missing(body.get(n)) for n in group):
             return f"one of {' / '.join(group)} is required"

@@ -37,10 +37,27 @@ _video_job = functools.partial(_faceswap_job, poll=_poll(5.0), result_kind="vide
 
 def _faces(name: str, required: bool = True) -> Field:
     """An array of faces: {path: link to the face, opts: landmarks_str from face detection}."""
-    # opts is required on v3 and reage: image-faceswap-v4 "does not require the opts parameter, making it easier
-    # to use compared to V3"; the reage table: "the object contains 2 properties, path ... opts".
-    inner = (Field("path", required=True), Field("opts", required=True))
+    # opts: the reage table lists "2 properties, path ... opts"; a newer copy of the face swap docs asks for it
+    # only when an array has more than one face (which face is meant), and real clients send it as the
+    # landmarks string or a one-element list of it. So: optional here, required by _opts_check when needed.
+    inner = (Field("path", required=True), Field("opts", "any"))
     return Field(name, "list", required=required, min_items=1, max_items=8, fields=inner)  # 1007: at most 8
+
+
+def _opts_check(body: Mapping[str, Any]) -> str | None:
+    for name in ("sourceImage", "targetImage"):
+        faces = body.get(name) or ()
+        for i, face in enumerate(faces):
+            opts = face.get("opts") if isinstance(face, Mapping) else None
+            if opts in (None, "", []):
+                if len(faces) > 1:
+                    return (f"{name}[{i}].opts is required when {name} has more than one face (its landmarks_str "
+                            "from face detection says which face)")
+                continue
+            if not (isinstance(opts, str) or (isinstance(opts, list | tuple) and len(opts) == 1
+                                              and isinstance(opts[0], str))):
+                return f"{name}[{i}].opts must be the landmarks string (or a list holding it), got {opts!r:.40}"
+    return None
 
 
 def _pairs_check(body: Mapping[str, Any], plan: str) -> str | None:
@@ -49,7 +66,7 @@ def _pairs_check(body: Mapping[str, Any], plan: str) -> str | None:
     if len(source) != len(target):
         return (f"sourceImage has {len(source)} face(s) and targetImage {len(target)}; "
                 "they pair up in order, so give as many of each")
-    return None
+    return _opts_check(body)
 
 
 FACESWAP_IMAGE = _image_job(
@@ -109,6 +126,7 @@ REAGE_IMAGE = _image_job(
         Field("webhookUrl"),
     ),
     price=pricing.rule("reage_image"),
+    check=lambda body, plan: _opts_check(body),
     aliases={"age": "face_reage", "image_url": "modifyImage"},
     doc="ai-tools-suite/reage#image-reage",
 )
@@ -123,6 +141,7 @@ REAGE_VIDEO = _video_job(
         Field("webhookUrl"),
     ),
     price=pricing.rule("reage_video"),
+    check=lambda body, plan: _opts_check(body),
     aliases={"age": "face_reage", "video_url": "modifyVideo"},
     doc="ai-tools-suite/reage#video-reage",
 )

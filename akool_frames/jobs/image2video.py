@@ -30,7 +30,7 @@ def _empty(value: Any) -> bool:
 
 
 def _audio_check(body: Mapping[str, Any]) -> str | None:
-    if body.get("audio_type") == 2 and _empty(body.get("audio_url")):
+    if str(body.get("audio_type")) == "2" and _empty(body.get("audio_url")):
         return "audio_url is required when audio_type is 2 (your own audio)"
     return None
 
@@ -64,7 +64,8 @@ IMAGE_TO_VIDEO = _image2video_job(
         Field("extend_prompt", "bool"),
         Field("resolution", required=True, enum=("480p", "720p", "1080p", "4k")),  # 480p: batch models only
         Field("audio_url"),
-        Field("audio_type", "int", enum=(1, 2, 3)),  # 1 AI generated, 2 your audio_url, 3 none
+        # 1 AI generated, 2 your audio_url, 3 none; official demos send it as a string to the batch create
+        Field("audio_type", "strnum", enum=(1, 2, 3, "1", "2", "3")),
         Field("video_length", "int", required=True, enum=(5, 10)),  # 10 s: pro plan and above
         Field("is_premium_model", "bool"),  # pro plan and above
         Field("effect_code"),  # from GET /api/open/v4/image2Video/effects

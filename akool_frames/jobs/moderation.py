@@ -32,7 +32,8 @@ MODERATION = JobSpec(
         # The table has no required flags (only input says "Optional"); content and type are what it moderates.
         Field("content", required=True),  # a URL, or for type 4 the text itself
         Field("type", "int", required=True, enum=(1, 2, 3, 4)),  # 1 image, 2 video, 3 audio, 4 text
-        Field("language"),  # ISO-639-1, "best to provide" for types 2-4
+        # jarvis-moderator: "language ... ISO-639-1" (two letters: zh, not zh-CN, which the provider refuses)
+        Field("language", pattern=r"[a-z]{2}"),
         Field("webhookUrl"),
         Field("input"),  # your own criteria, in words
     ),
