@@ -64,6 +64,7 @@ class Outcome:
     price_basis: str | None = None  # how credits_est was made, or "no estimate: <why>"
     duration_s: float | None = None  # the media length the price used
     duration_source: str | None = None  # given | probed | ledger | predicted from text
+    extra: str | None = None  # the job's extra fields (JobSpec.extra_fields) as JSON text
 
 
 class ProgressSink(Protocol):
@@ -417,11 +418,11 @@ class _Run:
 
     async def _adopt(self, item: _Item, job_id: str, record: Any) -> None:
         """Record the job a create made (from its answer, or found again in the provider's list)."""
-        status, url, credits, error = _read(self.spec, record, create=True)
-        await self.ledger.submitted(item.key, item.attempt, job_id, status, credits)
-        if status in TERMINAL:  # done already (a quick job, or one adopted late): keep its result too
-            await self.ledger.update([(job_id, status, url, credits, error)])
-        self._track(item.key, job_id, status, credits)
+        read = _read(self.spec, record, create=True)
+        await self.ledger.submitted(item.key, item.attempt, job_id, read.status, read.credits)
+        if read.status in TERMINAL or read.extra:  # done already (or a record with extras): keep what it says
+            await self.ledger.update([(job_id, *read)])
+        self._track(item.key, job_id, read.status, read.credits)
 
     # ------------------------------------------------------------------ reconcile
     async def reconcile(self, items: list[_Item]) -> list[_Item]:
@@ -567,7 +568,7 @@ class _Follower:
         self.due: dict[str, float] = {}  # job id -> loop time of its next poll
         self.spacing: dict[str, float] = {}
         self.failures: Counter[str] = Counter()  # consecutive polls that did not tell its state
-        self.last: dict[str, tuple[str, str | None, float | None, str | None]] = {}  # job id -> last read
+        self.last: dict[str, Read] = {}  # job id -> last read
         self.added: dict[str, float] = {}  # job id -> loop time it was added
         self.ages: deque[float] = deque(maxlen=101)  # ages at which recent jobs were seen finished
         self.closed = False
@@ -663,7 +664,7 @@ class _Follower:
             return None
         self._over(job_id)
         if gone:  # the provider keeps answering without it: it is not coming back
-            self.last[job_id] = ("failed", None, None, f"{why} (any more)")
+            self.last[job_id] = Read("failed", None, None, f"{why} (any more)")
             self._note(job_id, "failed", None)
             return self.run.ledger.update([(job_id, *self.last[job_id])])
         # the job may well be running: leave its status, say why it is not followed
@@ -685,8 +686,30 @@ class _Follower:
             self.run.tally.finished(key)
 
 
-def _read(spec: JobSpec, record: Any, *, create: bool = False) -> tuple[str, str | None, float | None, str | None]:
-    """Status, result URL, credits and failure reason from a provider record."""
+class Read(NamedTuple):
+    """What a provider record says of a job: its status, result URL, credits, failure reason, and the job's
+    extra fields (``JobSpec.extra_fields``) as JSON text, or None when the record has none of them."""
+
+    status: str
+    url: str | None
+    credits: float | None
+    error: str | None
+    extra: str | None = None
+
+
+def extra_columns(spec: JobSpec) -> dict[str, str]:
+    """Column name -> record path of a job's extra fields: ``task_result.voices[0].voice_id`` -> ``voice_id``."""
+    return {path.rsplit(".", 1)[-1].split("[")[0]: path for path in spec.extra_fields}
+
+
+def _extra(spec: JobSpec, record: Any) -> str | None:
+    found = {name: get_path(record, path) for name, path in extra_columns(spec).items()}
+    found = {k: v for k, v in found.items() if v not in (None, "", [])}
+    return json.dumps(found, ensure_ascii=False, sort_keys=True) if found else None
+
+
+def _read(spec: JobSpec, record: Any, *, create: bool = False) -> Read:
+    """Status, result URL, credits, failure reason and extra fields from a provider record."""
     field_name = (spec.create_status_field or spec.status_field) if create else spec.status_field
     raw = get_path(record, field_name)
     status = spec.statuses.get(raw, "queued" if create else "processing")
@@ -704,7 +727,7 @@ def _read(spec: JobSpec, record: Any, *, create: bool = False) -> tuple[str, str
         error = "; ".join(reasons) or f"the job failed at {spec.provider} (no reason given)"
         if spec.credit_field:
             credits = 0.0  # a failed job is not charged (the documented failed records show 0)
-    return status, (str(url) if url else None), credits, error
+    return Read(status, (str(url) if url else None), credits, error, _extra(spec, record))
 
 
 # --------------------------------------------------------------------------- durations for prices
@@ -913,7 +936,7 @@ def _outcome(entry: Entry | None, estimate: Outcome) -> Outcome:
     if entry is None:
         return replace(estimate, status="skipped", error="not sent")
     return replace(estimate, status=_row_status(entry), job_id=entry.job_id, url=entry.url, credits=entry.credits,
-                   error=entry.error)
+                   error=entry.error, extra=entry.extra)
 
 
 async def refresh_jobs(client: Any, job_ids: Sequence[str | None], job: str | None = None, *,
@@ -954,8 +977,9 @@ async def refresh_jobs(client: Any, job_ids: Sequence[str | None], job: str | No
                     results[job_id] = _outcome(fresh[job_id], Outcome(None, credits_est=fresh[job_id].credits_est,
                                                                       job=fresh[job_id].job))
                 elif job_id in follower.last:
-                    status, url, credits, error = follower.last[job_id]
-                    results[job_id] = Outcome(status, job_id, url, None, credits, error)
+                    read = follower.last[job_id]
+                    results[job_id] = Outcome(read.status, job_id, read.url, None, read.credits, read.error,
+                                              extra=read.extra)
     finally:
         tally.report()
     return [results.get(i) if i else None for i in job_ids]

@@ -311,7 +311,8 @@ async def _execute(mode: str, frame: Any, job: str, *, client: Any, prefix: str,
             progress=sink, plan=plan, rates=rates, labels=_labels(eager)))
         if mode == "estimate" and budget is not None:
             _check_budget(outcomes, budget)
-        return back(_join(eager, outcomes, prefix, ESTIMATE_FIELDS if mode == "estimate" else RESULT_FIELDS))
+        joined = _join(eager, outcomes, prefix, ESTIMATE_FIELDS if mode == "estimate" else RESULT_FIELDS)
+        return back(joined if mode == "estimate" else _with_columns(joined, prefix, _extras(job, outcomes)))
     finally:
         if sink is not None:
             sink.close()
@@ -347,6 +348,19 @@ def _attach(frame: nw.DataFrame[Any], prefix: str, columns: Mapping[str, nw.Seri
         return nw.from_native(native.assign(**added), eager_only=True)
     return frame.with_columns(*(series.cast(nw.Float64() if name in _NUMERIC else nw.String()).alias(prefix + name)
                                 for name, series in columns.items()))
+
+
+def _extras(job: str, outcomes: Sequence[Outcome]) -> dict[str, list[Any]]:
+    """A job's extra fields as columns (a clone's or Kling's voice_id, moderation's result), one per name;
+    values that are lists or objects as JSON text."""
+    import json
+
+    from .jobs import get_job
+
+    names = list(_engine.extra_columns(get_job(job)))
+    found = [json.loads(o.extra) if o.extra else {} for o in outcomes]
+    return {name: [None if (v := row.get(name)) is None else v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+                   for row in found] for name in names}
 
 
 def _check_budget(outcomes: Sequence[Outcome], budget: float) -> None:

@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     duration_s REAL,
     duration_source TEXT,
     completed_at REAL,
+    extra TEXT,
     PRIMARY KEY (key, attempt)
 );
 CREATE INDEX IF NOT EXISTS submissions_job_id ON submissions (job_id);
@@ -95,7 +96,7 @@ _LATEST = ("SELECT {columns} FROM submissions s WHERE key IN ({marks}) AND attem
            "(SELECT MAX(attempt) FROM submissions WHERE key = s.key)")
 # Columns later versions added to submissions (a ledger from an earlier version gets them on open).
 _ADDED = {"owner": "TEXT", "price_basis": "TEXT", "duration_s": "REAL", "duration_source": "TEXT",
-          "completed_at": "REAL"}
+          "completed_at": "REAL", "extra": "TEXT"}
 _ACTIVE: set[str] = set()  # writers of this process that have not ended (checked without the database)
 
 
@@ -126,6 +127,7 @@ class Entry:
     duration_s: float | None = None  # the media length its estimate used
     duration_source: str | None = None
     completed_at: float | None = None  # when the job was first seen completed (result links last 7 days)
+    extra: str | None = None  # the job's extra fields (a clone's voice_id, moderation's findings) as JSON
 
     @property
     def terminal(self) -> bool:
@@ -371,7 +373,7 @@ class Ledger:
                                       sort_keys=True, ensure_ascii=False, default=str)
                     entry = Entry(claim.key, entry.attempt + 1 if entry else 1, claim.provider, claim.job, body,
                                   None, "intent", None, claim.estimate, None, None, now, None, now, owner,
-                                  claim.price_basis, claim.duration_s, claim.duration_source, None)
+                                  claim.price_basis, claim.duration_s, claim.duration_source, None, None)
                     values = asdict(entry)
                     db.execute(f"INSERT INTO submissions ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
                                tuple(values.values()))
@@ -400,14 +402,13 @@ class Ledger:
             "UPDATE submissions SET status = ?, error = ?, updated_at = ?, owner = CASE WHEN ? THEN owner END "
             "WHERE key = ? AND attempt = ?", (status, error, now, keep, key, attempt)))
 
-    def update(self, updates: Iterable[tuple[str, str, str | None, float | None, str | None]]) -> Written:
-        """Poll results in one transaction: (job_id, status, url, credits, error)."""
+    def update(self, updates: Iterable[Sequence[Any]]) -> Written:
+        """Poll results in one transaction: (job_id, status, url, credits, error[, extra])."""
         now = time.time()
-        rows = [(status, url, credits, error, now, status, now, job_id)
-                for job_id, status, url, credits, error in updates]
+        rows = [(u[1], u[2], u[3], u[4], u[5] if len(u) > 5 else None, now, u[1], now, u[0]) for u in updates]
         return self._writer.submit(lambda db: db.executemany(
             "UPDATE submissions SET status = ?, url = COALESCE(?, url), credits = COALESCE(?, credits), "
-            "error = COALESCE(?, error), updated_at = ?, "
+            "error = COALESCE(?, error), extra = COALESCE(?, extra), updated_at = ?, "
             "completed_at = COALESCE(completed_at, CASE WHEN ? = 'completed' THEN ? END) WHERE job_id = ?", rows))
 
     def media_lengths(self, urls: Iterable[str]) -> dict[str, float]:

@@ -4,14 +4,16 @@
 the ledger, as video_audio's ``pre_video_id``) its length in seconds, or the reason in plain words:
 
 - a URL already measured by any run on this ledger is not fetched again (source "ledger"); within one
-  client session, each target is measured once;
+  client session each target is measured once, and calls asking for the same target at the same time
+  share one probe;
 - the others are fetched concurrently, under the client's concurrency gate (never more in flight than
   ``max_concurrency``) but not its API rate limiter, with short timeouts: the first ``HEAD_BYTES`` of the
   file, and its last ``TAIL_BYTES`` when the head does not tell (an MP4 whose moov is at the end);
+- at most one retry, for a 5xx answer or a broken connection; a host out of reach is never retried;
 - the first probe of each host goes alone: when the host cannot be reached (name not resolved, connection
-  refused, no answer), every other target on it gets the same reason at once, so 500 rows on a dead CDN
-  cost one failed connection, not 500 retried ones;
-- a reason never carries a URL's query string (signed URLs hold tokens).
+  refused, no answer) or sends nothing, every other target on it gets the same reason at once, so 500 rows
+  on a dead CDN cost one failed connection, not 500 retried ones;
+- a reason never carries a URL's query string or user info (signed URLs hold tokens).
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
+
+import httpx
 
 from . import media
 from ._errors import TransportError
@@ -45,41 +49,54 @@ class Length:
     reason: str | None = None
 
 
+def _host(parts: SplitResult) -> tuple[str, int, str]:
+    """Host, port and how a reason names them (the port only when the URL gives one)."""
+    host = parts.hostname or ""
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        shown = f"{host}:{parts.port}" if parts.port else host
+    except ValueError:  # a port that is not a number: the connection attempt will say so
+        port, shown = 0, host
+    return host, port, shown
+
+
 def _shown(url: str) -> str:
-    """The URL as a reason may show it: without its query string or fragment (they may hold tokens)."""
+    """The URL as a reason may show it: no user info, query string or fragment (they may hold tokens)."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+    return f"{parts.scheme}://{_host(parts)[2]}{parts.path}"
 
 
 class _Session:
     """One call's probes: the hosts found unreachable, and the first probe of each host."""
 
-    def __init__(self, client: Any, progress: Any) -> None:
-        self.client, self.progress = client, progress
-        self.dead: dict[str, str] = {}  # host -> why it cannot be reached
-        self.first: dict[str, asyncio.Event] = {}  # host -> set once its first probe is over
+    def __init__(self, client: Any) -> None:
+        self.http = client.http
+        self.dead: dict[tuple[str, int], str] = {}  # (host, port) -> why nothing there can be read
+        self.first: dict[tuple[str, int], asyncio.Event] = {}  # set once the host's first probe is over
         # Names are resolved a few at a time, once per host: resolvers drop bursts of parallel queries (seen
         # here: 100 lookups 50 at a time took 15 s, each drop waiting out a 5 s resolver timeout).
         self.resolving = asyncio.Semaphore(RESOLVERS)
 
     async def url(self, url: str) -> Length:
         parts = urlsplit(url)
-        host = parts.hostname or url
-        gate = self.first.get(host)
+        host, port, shown = _host(parts)
+        key = (host, port)
+        gate = self.first.get(key)
         if gate is None:
-            self.first[host] = asyncio.Event()
+            self.first[key] = asyncio.Event()
             try:
-                await self._resolve(host, parts.port or (443 if parts.scheme == "https" else 80))
-                return Length(None, reason=self.dead[host]) if host in self.dead else await self._fetch(url, host)
+                await self._resolve(key, shown)
+                return Length(None, reason=self.dead[key]) if key in self.dead else await self._fetch(url, key, shown)
             finally:
-                self.first[host].set()
+                self.first[key].set()
         await gate.wait()
-        if host in self.dead:
-            return Length(None, reason=self.dead[host])
-        return await self._fetch(url, host)
+        if key in self.dead:
+            return Length(None, reason=self.dead[key])
+        return await self._fetch(url, key, shown)
 
-    async def _resolve(self, host: str, port: int) -> None:
+    async def _resolve(self, key: tuple[str, int], shown: str) -> None:
         """Look the host's name up once; a name that does not resolve marks the host dead."""
+        host, port = key
         try:
             ipaddress.ip_address(host)
             return  # an address needs no lookup
@@ -90,37 +107,50 @@ class _Session:
                 await asyncio.wait_for(asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM),
                                        CONNECT_TIMEOUT)
             except socket.gaierror:
-                self.dead[host] = f"could not reach {host}: name not resolved"
+                self.dead[key] = f"could not reach {shown}: name not resolved"
             except (TimeoutError, OSError):
-                self.dead[host] = f"could not reach {host}: no answer from DNS within {CONNECT_TIMEOUT:g} s"
+                self.dead[key] = f"could not reach {shown}: no answer from DNS within {CONNECT_TIMEOUT:g} s"
 
-    async def _get(self, url: str, host: str, start: int, length: int) -> tuple[int, str, bytes, int | None]:
-        for attempt in (1, 2):
+    async def _get(self, url: str, key: tuple[str, int], shown: str, start: int,
+                   length: int) -> tuple[int, str, bytes, int | None]:
+        """One ranged GET, tried again once after a 5xx answer or a broken connection, never otherwise."""
+        for attempt in (0, 1):
             try:
-                return await self.client.http.get_range(url, start, length, connect=CONNECT_TIMEOUT,
-                                                        read=READ_TIMEOUT)
+                answer = await self.http.get_range(url, start, length, connect=CONNECT_TIMEOUT, read=READ_TIMEOUT)
             except TransportError as exc:
                 if not exc.may_have_reached:  # the host itself is out of reach: so are its other files
-                    self.dead[host] = f"could not reach {host}: {exc}"
+                    self.dead.setdefault(key, f"could not reach {shown}: {exc}")
                     raise
-                if attempt == 2:
+                if isinstance(exc.__cause__, httpx.ReadTimeout | httpx.WriteTimeout):
+                    # Connected, then silence: waiting READ_TIMEOUT for each of its files would stall the run.
+                    self.dead.setdefault(key, f"{shown} did not answer: {exc}")
                     raise
+                if attempt:
+                    raise
+                continue
+            if answer[0] < 500 or attempt:
+                return answer
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _fetch(self, url: str, host: str) -> Length:
+    async def _fetch(self, url: str, key: tuple[str, int], shown: str) -> Length:
         try:
-            status, phrase, head, total = await self._get(url, host, 0, media.HEAD_BYTES)
-            if status >= 500:  # a gateway's hiccup: once more
-                status, phrase, head, total = await self._get(url, host, 0, media.HEAD_BYTES)
+            status, phrase, head, total = await self._get(url, key, shown, 0, media.HEAD_BYTES)
             if status not in (200, 206):
-                return Length(None, reason=f"{host} answered {status} {phrase} for {urlsplit(url).path or '/'}")
+                return Length(None, reason=f"{shown} answered {status} {phrase} for {urlsplit(url).path or '/'}")
+            if total is None and len(head) < media.HEAD_BYTES:
+                total = len(head)  # it all fit in the head: that is the whole file
+            if total is None:  # the bytes alone would give the length of the head, not of the file
+                return Length(None, reason=f"{shown} did not say how big {_shown(url)} is, so its length "
+                                           f"cannot be read from its first bytes")
             seconds = media.duration_from_bytes(head, total)
-            if seconds is None and total is not None and total > len(head):
+            # The tail only from a server that honours ranges (one that does not would send the head again).
+            if seconds is None and status == 206 and total > len(head):
                 size = min(media.TAIL_BYTES, total - len(head))
-                status, _, tail, _ = await self._get(url, host, total - size, size)
-                seconds = media.duration_from_bytes(head, total, tail) if status in (200, 206) else None
+                status, _, tail, _ = await self._get(url, key, shown, total - size, size)
+                if status == 206 and len(tail) == size:
+                    seconds = media.duration_from_bytes(head, total, tail)
         except TransportError as exc:
-            return Length(None, reason=self.dead.get(host) or f"could not read {_shown(url)}: {exc}")
+            return Length(None, reason=self.dead.get(key) or f"could not read {_shown(url)}: {exc}")
         if seconds is None:
             return Length(None, reason=f"the file at {_shown(url)} is not audio or video that can be read "
                                        f"({_FORMATS})")
@@ -145,12 +175,13 @@ def _is_path(target: str) -> bool:
     return Path(target).exists() or "/" in target or "\\" in target or bool(Path(target).suffix)
 
 
-async def probe_lengths(client: Any, targets: Iterable[str], *, progress: Any = None) -> dict[str, Length]:
-    """Each target's length (see the module docstring); ``progress`` (a ProgressSink) counts the fetches."""
-    wanted = list(dict.fromkeys(t for t in targets if isinstance(t, str) and t))
-    cache: dict[str, Length] = client.lengths  # this client's session
-    out = {t: cache[t] for t in wanted if t in cache}
-    todo = [t for t in wanted if t not in out]
+async def _measure(client: Any, targets: list[str], progress: Any) -> dict[str, Length]:
+    """The lengths of ``targets`` (none of them known to this session yet)."""
+    out: dict[str, Length] = {}
+    for t in targets:
+        if not _is_url(t) and "://" in t:
+            out[t] = Length(None, reason=f"{_shown(t)} is not an http(s) URL: it cannot be fetched")
+    todo = [t for t in targets if t not in out]
     # A job id (video_audio's pre_video_id): the length of that job's result, when the ledger has it.
     ids = [t for t in todo if not _is_url(t) and not _is_path(t)]
     jobs = client.ledger.by_job_ids(ids) if ids else {}
@@ -164,20 +195,65 @@ async def probe_lengths(client: Any, targets: Iterable[str], *, progress: Any = 
     fetch = [u for u in urls if u not in known]
     if progress is not None and fetch:
         progress.start(len(fetch), None)
-    session = _Session(client, progress)
+    session = _Session(client)
 
     async def one(url: str) -> None:
         lengths[url] = await session.url(url)
         if progress is not None:
             progress.finished()
 
-    await asyncio.gather(*(one(u) for u in fetch))
-    found = {u: x.seconds for u, x in lengths.items() if x.source == "probed" and x.seconds is not None}
-    if found:
-        await client.ledger.remember_lengths(found)
+    local = [t for t in todo if t not in out and not _is_url(t) and t not in resolved]
+    read, _ = await asyncio.gather(asyncio.gather(*(asyncio.to_thread(_local, t) for t in local)),
+                                   asyncio.gather(*(one(u) for u in fetch)))
+    out.update(zip(local, read, strict=True))
+    probed = {u: x.seconds for u, x in lengths.items() if x.source == "probed" and x.seconds is not None}
+    if probed:
+        await client.ledger.remember_lengths(probed)
     for t in todo:
-        if t in out:
-            continue
-        out[t] = lengths[resolved[t]] if t in resolved else lengths[t] if _is_url(t) else _local(t)
-    cache.update({t: x for t, x in out.items() if x.seconds is not None or _is_url(t)})
+        if t not in out:
+            out[t] = lengths[resolved[t]] if t in resolved else lengths[t]
     return out
+
+
+async def _shared(client: Any, target: str, probing: asyncio.Future[Length]) -> Length:
+    """The result of another call's probe of ``target``; if that call was cancelled, probed here."""
+    try:
+        return await asyncio.shield(probing)
+    except asyncio.CancelledError:
+        if not probing.cancelled():
+            raise  # this call was cancelled
+    return (await probe_lengths(client, [target]))[target]
+
+
+async def probe_lengths(client: Any, targets: Iterable[str], *, progress: Any = None) -> dict[str, Length]:
+    """Each target's length (see the module docstring); ``progress`` (a ProgressSink) counts the fetches:
+    ``start(n, None)`` with the number that need a request, ``finished()`` for each; closing it is the caller's."""
+    wanted = list(dict.fromkeys(t for t in targets if isinstance(t, str) and t))
+    if getattr(client, "lengths", None) is None:
+        client.lengths = {}
+    cache: dict[str, Length | asyncio.Future[Length]] = client.lengths  # this session's: known or being probed
+    loop = asyncio.get_running_loop()
+    out = {t: v for t in wanted if isinstance(v := cache.get(t), Length)}
+    others = {t: v for t in wanted if isinstance(v := cache.get(t), asyncio.Future)}
+    mine = {t: loop.create_future() for t in wanted if t not in cache}
+    cache.update(mine)
+    try:
+        found, *shared = await asyncio.gather(_measure(client, list(mine), progress),
+                                              *(_shared(client, t, f) for t, f in others.items()))
+    except BaseException:
+        for t, f in mine.items():  # nothing kept; a call waiting on these probes its targets itself
+            if cache.get(t) is f:
+                del cache[t]
+            f.cancel()
+        raise
+    for t, f in mine.items():
+        f.set_result(found[t])
+        # Kept for the session: every URL's answer, and lengths of files and jobs. Not kept: a missing file
+        # or an unfinished job, which may be there when asked again.
+        if found[t].seconds is not None or _is_url(t):
+            cache[t] = found[t]
+        elif cache.get(t) is f:
+            del cache[t]
+    out.update(found)
+    out.update(zip(others, shared, strict=True))
+    return {t: out[t] for t in wanted}
