@@ -34,7 +34,7 @@ from ._ledger import CALLBACK_FIELDS, Claim, Entry, ledger_key
 from ._localize import check_languages
 from ._probe import probe_lengths
 from ._rates import resolve_rates
-from .jobs import JobSpec, Price, PriceContext, get_job, get_path, undocumented, validate_body
+from .jobs import JobSpec, Price, PriceContext, get_job, get_path, get_path_either, undocumented, validate_body
 from .pricing import estimate as price_of
 
 __all__ = ["Outcome", "ProgressSink", "execute", "refresh_jobs", "prepare", "estimate_outcome"]
@@ -348,8 +348,8 @@ class _Run:
     def _outgoing(self, item: _Item) -> dict[str, Any]:
         """The body as sent: plus the callback URL and, where the provider keeps one, an id to find it by."""
         spec, sent = self.spec, dict(item.body)
-        if spec.webhook_field and self.client.webhook_url:
-            sent[spec.webhook_field] = self.client.webhook_url
+        if spec.webhook_field and (self.client.webhook_url or spec.webhook_required):
+            sent[spec.webhook_field] = self.client.webhook_url or ""
         if spec.idempotency_field and not sent.get(spec.idempotency_field):
             sent[spec.idempotency_field] = _external_id(item)  # a lost answer is found again by it
         return sent
@@ -408,12 +408,12 @@ class _Run:
                                      keep=True)
             self.lost_at[key] = time.time()
             return "reconcile", item
-        job_id = get_path(answer, id_path)
+        job_id = get_path_either(answer, id_path, (str, int))
         if job_id in (None, ""):
             await self._settle(item, "unknown", f"the create answer carried no job id at {id_path}")
             return None, item
         self.made.append(str(job_id))
-        await self._adopt(item, str(job_id), get_path(answer, record_path, {}))
+        await self._adopt(item, str(job_id), get_path_either(answer, record_path, dict, {}))
         return None, item
 
     async def _adopt(self, item: _Item, job_id: str, record: Any) -> None:
@@ -481,7 +481,7 @@ class _Run:
         for page in range(1, rec.pages + math.ceil(self.creates / rec.size) + 1):
             answer = await self.http.request(self.spec.provider, "GET", rec.path,
                                              params={**rec.query, "page": str(page), "size": str(rec.size)})
-            records = get_path(answer, rec.records) or []
+            records = get_path_either(answer, rec.records, list) or []
             for record in records:
                 rid = str(get_path(record, rec.record_id))
                 key = next((k for k, body in pending.items() if rec.match(record, body)), None)
@@ -533,7 +533,7 @@ class _Run:
             answer = await self.http.request(spec.provider, method, path, params=params, body=body)
         except NotFound as exc:
             return {i: exc for i in ids}
-        records = get_path(answer, poll.records)
+        records = get_path_either(answer, poll.records, list if poll.many else dict)
         if not poll.many:
             return {ids[0]: records} if records else {ids[0]: NotFound(spec.provider, 0, "empty answer")}
         by_id = {str(get_path(r, poll.record_id)): r for r in records or []}

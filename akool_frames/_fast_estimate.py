@@ -173,7 +173,7 @@ def _problem(f: jobs.Field, expr: nw.Expr, dtype: Any, plan: str) -> nw.Expr:
     if isinstance(dtype, nw.String):
         bad = bad | _odd(expr)
     typed = _type_ok(f.type, dtype)
-    if typed is None or f.pattern is not None or f.fields:
+    if typed is None or f.pattern is not None or f.fields or f.max_words is not None:
         raise _NotSure
     if typed is False:
         return bad | ~blank  # every given value has the wrong type

@@ -259,7 +259,9 @@ class Http:
         code = payload.get("code") if isinstance(payload, dict) else None
         if code == OK_CODES[provider] and response.status_code < 400:
             return payload
-        message = str(payload.get(MSG_KEYS[provider], "")) if isinstance(payload, dict) else str(payload)
+        # msg or message, whichever the answer carries (the docs and real answers use both)
+        message = str(payload.get(MSG_KEYS[provider]) or payload.get("msg") or payload.get("message") or "") \
+            if isinstance(payload, dict) else str(payload)
         raise error_for_code(provider, code if isinstance(code, int) else response.status_code, message,
                              http_status=response.status_code, retry_after=retry_after)
 

@@ -143,18 +143,34 @@ class _Session:
                 return Length(None, reason=f"{shown} did not say how big {_shown(url)} is, so its length "
                                            f"cannot be read from its first bytes")
             seconds = media.duration_from_bytes(head, total)
-            # The tail only from a server that honours ranges (one that does not would send the head again).
+            # More only from a server that honours ranges (one that does not would send the head again).
             if seconds is None and status == 206 and total > len(head):
-                size = min(media.TAIL_BYTES, total - len(head))
-                status, _, tail, _ = await self._get(url, key, shown, total - size, size)
-                if status == 206 and len(tail) == size:
-                    seconds = media.duration_from_bytes(head, total, tail)
+                seconds = await self._more(url, key, shown, head, total)
         except TransportError as exc:
             return Length(None, reason=self.dead.get(key) or f"could not read {_shown(url)}: {exc}")
         if seconds is None:
             return Length(None, reason=f"the file at {_shown(url)} is not audio or video that can be read "
                                        f"({_FORMATS})")
         return Length(seconds, "probed")
+
+
+    async def _more(self, url: str, key: tuple[str, int], shown: str, head: bytes, total: int) -> float | None:
+        """The length from the head and one more range: the rest of an MP4's moov box (at the front but
+        bigger than the head, or after mdat), else the file's last TAIL_BYTES (an OGG's final page)."""
+        tail = (total - min(media.TAIL_BYTES, total - len(head)), total)
+        start, end = media.moov_span(head, total) or tail
+        if start < len(head):  # a big moov at the front: the head goes on
+            start, end = len(head), min(end, len(head) + media.MOOV_BYTES)
+        elif end < total:  # boxes after the moov: fetch up to the end, so the bytes are a tail
+            end = total
+        if end - start > media.MOOV_BYTES:  # more than a moov (a box the head does not reach): the end only
+            start, end = tail
+        status, _, more, _ = await self._get(url, key, shown, start, end - start)
+        if status != 206 or len(more) != end - start:
+            return None
+        if start == len(head):
+            return media.duration_from_bytes(head + more, total)
+        return media.duration_from_bytes(head, total, more)
 
 
 def _local(target: str) -> Length:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ._client import Client, default_client
 from ._loop import run_sync
-from .jobs import get_path
+from .jobs import get_path_either
 
 __all__ = ["ai_models", "avatars", "credits", "effects", "languages", "ledger", "voices"]
 
@@ -43,7 +43,7 @@ async def _fetch(client: Client, lookup: Lookup, query: Mapping[str, Any]) -> li
         if lookup.paged:
             params.update(page=str(page), size=str(lookup.size))
         answer = await client.http.request(lookup.provider, "GET", lookup.path, params=params)
-        found = _unwrap(get_path(answer, lookup.records))
+        found = _unwrap(get_path_either(answer, lookup.records, (list, dict)))
         batch = found if isinstance(found, list) else ([found] if isinstance(found, dict) else [])
         rows.extend(batch)
         if not lookup.paged or len(batch) < lookup.size:

@@ -412,7 +412,11 @@ def test_quirks() -> None:
     swap = get_job("character_swap")
     assert (swap.webhook_field, swap.create_status_field, swap.status_field) == ("webhookurl", "status", "video_status")
     assert swap.error_fields == ("faceswap_fail_reason",)
-    assert get_job("image_to_video").webhook_field == get_job("video_audio").webhook_field == "webhookurl"
+    assert get_job("image_to_video").webhook_field == "webhookurl"
+    # image2video#update-video-audio's table has no callback field (issue 9): none is sent
+    assert get_job("video_audio").webhook_field is None and "webhookurl" not in get_job("video_audio").field_names()
+    # background-change marks webhookUrl required: always sent, empty without a webhook (issue 9)
+    assert get_job("background_change").webhook_required and not get_job("tts").webhook_required
     i2v = get_job("image_to_video").poll
     assert (i2v.method, i2v.id_in, i2v.id_param, i2v.many, i2v.records) == ("POST", "body", "_ids", True, "data.result")
     fs = get_job("faceswap_video").poll

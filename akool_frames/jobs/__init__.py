@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ._spec import (AKOOL_STATUS, Field, JobSpec, Poll, Price, PriceContext, Reconcile, get_path, undocumented,
-                    validate_body)
+from ._spec import (AKOOL_STATUS, Field, JobSpec, Poll, Price, PriceContext, Reconcile, get_path, get_path_either,
+                    undocumented, validate_body)
 from . import audio, audiocleaner, faceswap, image, image2video, kling, moderation, video, voice
 
 __all__ = [
     "AKOOL_STATUS", "Field", "JOBS", "JobSpec", "Poll", "Price", "PriceContext", "Reconcile", "get_job", "get_path",
-    "undocumented", "validate_body",
+    "get_path_either", "undocumented", "validate_body",
 ]
 
 JOBS: dict[str, JobSpec] = {

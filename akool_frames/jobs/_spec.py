@@ -11,7 +11,7 @@ from typing import Any
 
 __all__ = [
     "AKOOL_STATUS", "Field", "JobSpec", "Poll", "Price", "PriceContext", "Reconcile", "Route", "get_path",
-    "undocumented", "validate_body",
+    "get_path_either", "undocumented", "validate_body",
 ]
 
 # Akool's job status codes, the same on every product page.
@@ -42,6 +42,7 @@ class Field:
     min: float | None = None
     max: float | None = None
     max_len: int | Mapping[str, int] | None = None
+    max_words: int | None = None  # a limit in words (legacy audio: "limited to 5000 words")
     min_items: int | None = None
     max_items: int | None = None
     pattern: str | None = None
@@ -136,6 +137,7 @@ class JobSpec:
     credit_field: str | None = "deduction_credit"
     error_fields: tuple[str, ...] = ()
     webhook_field: str | None = "webhookUrl"
+    webhook_required: bool = False  # the page marks the callback required: it is always sent (empty without one)
     webhook_type: str = ""
     one_of: tuple[tuple[str, ...], ...] = ()  # at least one of each group
     exclusive: tuple[tuple[str, ...], ...] = ()  # at most one of each group
@@ -179,6 +181,30 @@ def get_path(obj: Any, path: str, default: Any = None) -> Any:
     return obj
 
 
+# Where real answers and the docs put the same thing differently (read tolerantly, send strictly): data as a
+# one-element array in the docs and an object in real clients (avatar create/detail), and lists at data,
+# data.result or data.list depending on the endpoint's age.
+_ALTERNATIVES = (("data[0]", ("data",)), ("data.result", ("data.list", "data")), ("data.list", ("data.result", "data")),
+                 ("data", ("data[0]", "data.result", "data.list")))
+
+
+def get_path_either(obj: Any, path: str, kind: type | tuple[type, ...] | None = None, default: Any = None) -> Any:
+    """``get_path``, and where it finds nothing (or not ``kind``), the same path in the other shape real answers
+    use (see ``_ALTERNATIVES``)."""
+    found = get_path(obj, path)
+    if found is not None and (kind is None or isinstance(found, kind)):
+        return found
+    for prefix, others in _ALTERNATIVES:
+        if path == prefix or path.startswith(prefix + ".") or path.startswith(prefix + "["):
+            rest = path[len(prefix):]
+            for other in others:
+                found = get_path(obj, other + rest)
+                if found is not None and (kind is None or isinstance(found, kind)):
+                    return found
+            break
+    return default
+
+
 def _check(value: Any, f: Field, path: str, plan: str) -> str | None:
     if not _TYPES[f.type](value):
         return f"{path} must be {_TYPE_NAMES[f.type]}, got {type(value).__name__} {value!r:.40}"
@@ -192,6 +218,8 @@ def _check(value: Any, f: Field, path: str, plan: str) -> str | None:
     if limit is not None and isinstance(value, str) and len(value) > limit:
         plan_note = f" on the {plan} plan" if isinstance(f.max_len, Mapping) else ""
         return f"{path} has {len(value)} characters; the limit{plan_note} is {limit}"
+    if f.max_words is not None and isinstance(value, str) and len(value.split()) > f.max_words:
+        return f"{path} has {len(value.split())} words; the limit is {f.max_words}"
     if f.pattern is not None and isinstance(value, str) and not re.fullmatch(f.pattern, value):
         return f"{path} is {value!r:.40}, which is not in the documented format"
     if isinstance(value, list | tuple):

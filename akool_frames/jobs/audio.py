@@ -27,7 +27,7 @@ LEGACY_TTS = _legacy_audio_job(
     create="/api/open/v3/audio/create",
     fields=(
         # The TTS table has no Required column; text and voice are what the call cannot do without.
-        Field("input_text", required=True, max_len=5000),  # "limited to 5000 words": read as characters
+        Field("input_text", required=True, max_words=5000),  # seed 000: "is limited to 5000 words"
         Field("voice_id", required=True),  # from GET /api/open/v3/voice/list
         Field("rate", pattern=_RATE),
         Field("webhookUrl"),
@@ -42,7 +42,7 @@ LEGACY_VOICE_CLONE = _legacy_audio_job(
     name="legacy_voice_clone",
     create="/api/open/v3/audio/clone",
     fields=(
-        Field("input_text", required=True, max_len=5000),
+        Field("input_text", required=True, max_words=5000),  # the same limit as TTS (seed 000)
         Field("rate", required=True, pattern=_RATE),
         Field("voice_url"),
         Field("voice_id"),  # not in the table, but the note says "voice_id and voice_url must provide one"

@@ -46,11 +46,13 @@ BACKGROUND_CHANGE = _image_job(
         Field("overlay_template_x", "int"),
         Field("overlay_template_y", "int"),
         Field("canvas_size", required=True, pattern=_SIZE),
-        # Marked required in the table but absent from all four examples; the toolkit fills it when it can.
+        # background-change: "| webhookUrl | true | String |": the toolkit sends it (empty without a webhook,
+        # as real clients do), so a user never gives it
         Field("webhookUrl"),
         Field("removeBg", "bool"),
     ),
     price=pricing.rule("background_change"),
+    webhook_required=True,
     check=_background_check,
     webhook_type="background change",
     doc="ai-tools-suite/background-change",

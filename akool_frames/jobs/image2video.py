@@ -91,9 +91,9 @@ VIDEO_AUDIO = _image2video_job(
         # The table marks audio_url required *and* "required when audio_type = 2": the check keeps the latter.
         Field("audio_url"),
         Field("audio_type", "int", required=True, enum=(1, 2)),  # 1 AI generated, 2 your audio_url
-        Field("webhookurl"),  # not in this endpoint's table; the family's spelling
-    ),
+    ),  # no callback: image2video#update-video-audio's table has pre_video_id, audio_url, audio_type only
     price=pricing.rule("video_audio"),
+    webhook_field=None,
     check=lambda body, plan: _audio_check(body),
     aliases={"video_id": "pre_video_id"},
     doc="ai-tools-suite/image2video#update-video-audio",

@@ -93,6 +93,9 @@ TALKING_AVATAR = _video_info_job(
     doc="ai-tools-suite/talking-avatar#create-talking-avatar",
 )
 
+# POST, not GET: seed 002 prints "GET .../v3/avatar/create", but page 34's examples all send a JSON body
+# (curl --data, requests "POST"), and page 30 (live-avatar/upload) gives "POST /api/open/v3/avatar/create".
+# The answer's data is an array in the docs and an object in real clients: either is read (get_path_either).
 AVATAR_UPLOAD = JobSpec(
     name="avatar_upload",
     provider="akool",

@@ -26,9 +26,13 @@ _TYPES: dict[str, Callable[[Any], bool]] = {
     "dict": lambda v: isinstance(v, dict),
     # Fields documented as String but sent as numbers in the docs' own examples.
     "strnum": lambda v: isinstance(v, str | int | float) and not isinstance(v, bool),
+    # Face swap opts: face detection's landmarks_str string, or the one-element array holding it.
+    "landmarks": lambda v: isinstance(v, str) or (isinstance(v, list) and len(v) == 1 and isinstance(v[0], str)
+                                                            and bool(v[0].strip())),
 }
 _TYPE_NAMES = {"str": "a string", "int": "an integer", "num": "a number", "bool": "a boolean",
-               "list": "an array", "dict": "an object", "strnum": "a string or number"}
+               "list": "an array", "dict": "an object", "strnum": "a string or number",
+               "landmarks": "a landmarks string (or a one-element array of it)"}
 
 
 @dataclass(frozen=True)

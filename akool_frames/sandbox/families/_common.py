@@ -7,8 +7,10 @@ from typing import Any
 
 from .._routes import Ctx
 from .._state import Job
+from .._validate import ApiError
 
-__all__ = ["UID", "TEAM_ID", "PLAN_TEXT_LIMIT", "speech_seconds", "base_record", "price", "started_blocks"]
+__all__ = ["UID", "TEAM_ID", "PLAN_TEXT_LIMIT", "speech_seconds", "base_record", "price", "started_blocks",
+           "voice_not_found"]
 
 UID = 101400
 TEAM_ID = "6805fb69e92d9edc7ca0b409"
@@ -37,3 +39,13 @@ def price(ctx: Ctx, name: str, default: float) -> float:
 def base_record(job: Job, ctx: Ctx) -> dict[str, Any]:
     """Fields every Akool job record carries in the examples."""
     return {"_id": job.id, "create_time": int(job.created * 1000), "uid": UID, "team_id": TEAM_ID}
+
+
+def voice_not_found(ctx: Ctx, field: str, value: object) -> ApiError:
+    """An unknown voice: 1008, not a parameter error (what real clients meet: "does not exist" / "voice not found").
+
+    ai-tools-suite/error-code (page 06): "1008 | content not exist"; the product pages word it
+    "The content you get does not exist".
+    """
+    return ApiError(ctx.provider.not_found_code,
+                    f"content not exist: voice not found, {field} {value!r} does not exist")

@@ -20,7 +20,14 @@ from ._common import UID, price, started_blocks
 
 FACESWAP_JOBS = ("faceswap_image", "faceswap_video", "faceswap_pro", "reage_image", "reage_video")
 MAX_FACES = 8
+# The create answer's msg, as the reage page (33) prints it for both of its creates. The video face swap
+# page (17) shows no answer and its input is a video (modifyVideo): the sandbox says "input video" there.
 PATIENCE = "Please be patient! If your results are not generated in three hours, please check your input image."
+PATIENCE_VIDEO = "Please be patient! If your results are not generated in three hours, please check your input video."
+# A failed job's reason: the face swap overview (page 10) status table, "4 | Failed - Face swap failed, please
+# check your input images"; for the video face swap, "input video" (its input is modifyVideo).
+FAIL_REASON = "Face swap failed, please check your input images"
+FAIL_REASON_VIDEO = "Face swap failed, please check your input video"
 USER_ID = "64d985c5571729d3e2999477"  # the results' `userId` (a document id, as in the example)
 
 # No faceswap or reage price is documented ("Credits are deducted when you submit faceswap requests"):
@@ -30,8 +37,12 @@ DEFAULT_PRICE = {"faceswap_image": 1.0, "faceswap_pro": 1.0, "reage_image": 1.0,
 
 # V3 items carry `opts` (landmarks_str from face detect); the V4 page says it "does not require the opts
 # parameter, making it easier to use compared to V3", read as: V3 requires it.
-FACE_V3 = (F("path", required=True, nonempty=True), F("opts", required=True, nonempty=True))
-FACE_V4 = (F("path", required=True, nonempty=True), F("opts"))
+# opts is the landmarks_str of face detection: page 09, "landmarks_str | array | First 4 landmarks as string
+# format ... - use this for Face Swap opts parameter" and page 07, "Pass the landmarks_str value to Face Swap
+# API as the opts parameter". Per frame landmarks_str is an array (one string per face), so opts is taken
+# as the string or as a one-element array holding it (observed: real clients send both).
+FACE_V3 = (F("path", required=True, nonempty=True), F("opts", "landmarks", required=True, nonempty=True))
+FACE_V4 = (F("path", required=True, nonempty=True), F("opts", "landmarks"))
 FACES_V3 = F("targetImage", "list", required=True, min_items=1, fields=FACE_V3)
 SOURCES_V3 = F("sourceImage", "list", required=True, min_items=1, fields=FACE_V3)
 
@@ -91,11 +102,14 @@ def result_record(job: Job, ctx: Ctx) -> dict[str, Any]:
     video = SPECS[job.name]["video"]
     seconds = job.media.duration if video and job.media and job.media.duration else 0
     refunded = status == 4
+    # job_id: real listbyids answers carry it; the pages' result example (14, 33) does not show it, so its value
+    # is the create answer's job_id ("job_id: Task processing unique id", page 33).
     return {"faceswap_type": 2 if video else 1, "faceswap_quality": 2, "faceswap_status": status,
             "deduction_status": 0 if refunded else 1, "image": 0 if video else 1, "video_duration": seconds,
             "deduction_duration": 0 if refunded else seconds,
             "update_time": int(job.finished * 1000) if status >= 3 else 0, "_id": job.id, "userId": USER_ID,
-            "uid": UID, "url": result_url(ctx, job), "createdAt": _iso(job.created)}
+            "uid": UID, "url": result_url(ctx, job), "createdAt": _iso(job.created),
+            "job_id": job.extra["job_id"]}
 
 
 def _create(ctx: Ctx, name: str) -> Raw:
@@ -117,10 +131,10 @@ def _create(ctx: Ctx, name: str) -> Raw:
     now = ctx.state.clock.now()
     job = make_job(ctx, name=name, processing=processing, credits=credits, media=media, webhook_field="webhookUrl",
                    webhook_type="faceswap", extra={"job_id": _job_id(now)},
-                   fail_reason="Face swap failed, please check your input images")
+                   fail_reason=FAIL_REASON_VIDEO if name == "faceswap_video" else FAIL_REASON)
     # The v4 answer is undocumented: it gets the same {_id, url, job_id} as the v3 family.
     data = {"_id": job.id, "url": result_url(ctx, job), "job_id": job.extra["job_id"]}
-    return Raw(code=1000, msg=PATIENCE, data=data)
+    return Raw(code=1000, msg=PATIENCE_VIDEO if name == "faceswap_video" else PATIENCE, data=data)
 
 
 # Every create of the family is one handler, told which job it is.

@@ -253,8 +253,20 @@ def _mine(ctx: Ctx, job_id: str) -> Job | None:
     return job
 
 
+# Observed on the real API: resultsByIds with `_ids` missing, or sent as a JSON array instead of the documented
+# comma string (page 19: "_ids | String | true | Multiple IDs separated by commas"), answers the business error
+# "Failed to get results", not a parameter error. Neither page 19 nor the catalog gives its code ("No image2video-
+# specific error-code table is present on page 19"); 1015 is the image to video family's one failure code (its
+# newer overview, docs.akool.com/ai-tools-suite/image2video/image2video: "1015 | Create video error, please try
+# again later"). The code is the sandbox's choice; the message is the observed one.
+RESULTS_FAILED_CODE, RESULTS_FAILED_MSG = 1015, "Failed to get results"
+
+
 @route("POST", "/api/open/v4/image2Video/resultsByIds", provider="akool", kind="poll", name="i2v_results")
 def results_by_ids(ctx: Ctx) -> dict[str, Any]:
+    value = ctx.body.get("_ids")
+    if not isinstance(value, str) or not value.strip():  # a list, a number, missing or blank
+        raise ApiError(RESULTS_FAILED_CODE, RESULTS_FAILED_MSG)
     # Unknown (or deleted) ids are simply left out of the answer: undocumented, the sandbox's reading.
     jobs = [job for job in (_mine(ctx, i) for i in _ids(ctx)) if job is not None]
     return {"result": [record(job, ctx, "result") for job in jobs]}

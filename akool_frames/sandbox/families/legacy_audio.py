@@ -13,7 +13,7 @@ from typing import Any
 from .._routes import Ctx, make_job, route
 from .._state import Job, Media, static_file
 from .._validate import F, one_of_required, validate
-from ._common import UID, price, speech_seconds
+from ._common import UID, price, speech_seconds, voice_not_found
 
 JOBS = ("legacy_tts", "legacy_voice_clone")
 # "limited to 5000 words": the sandbox reads it as characters (code points), like v4's limits.
@@ -75,7 +75,7 @@ def _voice(ctx: Ctx, voice_id: str) -> dict[str, Any]:
     for voice in official_voices(ctx.base_url) + user_voices(ctx):
         if voice["voice_id"] == voice_id:
             return voice
-    raise ctx.param_error(f"Parameter error: voice_id {voice_id!r} is not in the voice list (v3/voice/list)")
+    raise voice_not_found(ctx, "voice_id", voice_id)  # not in v3/voice/list: 1008 (see voice_not_found)
 
 
 def _speed(ctx: Ctx, rate: Any) -> float:

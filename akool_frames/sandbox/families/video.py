@@ -13,7 +13,7 @@ from typing import Any
 from .._routes import Ctx, Raw, make_job, route
 from .._state import Job, Media, new_id, static_file
 from .._validate import ApiError, F, validate
-from ._common import PLAN_TEXT_LIMIT, UID, base_record, price, speech_seconds, started_blocks
+from ._common import PLAN_TEXT_LIMIT, UID, base_record, price, speech_seconds, started_blocks, voice_not_found
 from .voice import find_voice
 
 VIDEO_JOBS = ("talking_photo", "talking_avatar", "lip_sync", "video_translation", "character_swap")
@@ -206,38 +206,49 @@ def create_talking_avatar(ctx: Ctx) -> dict[str, Any]:
                         F("avatar_from", "int", required=True, enum=(2, 3)),
                         F("elements", "list", required=True, min_items=1, fields=element), F("webhookUrl")])
     avatar_from, audio, avatars = ctx.body["avatar_from"], None, 0
+    # The avatar list: official avatars (from 2) and this account's finished uploads (from 3).
     known = {a["avatar_id"] for a in official_avatars(ctx.base_url)} | {j.body["avatar_id"] for j in _uploads(ctx, True)}
     for i, el in enumerate(ctx.body["elements"]):
         path, kind = f"elements[{i}]", el["type"]
-        if kind in ("image", "avatar"):
-            for field in ("scale_x", "scale_y", "offset_x", "offset_y"):
+        if kind in ("image", "avatar"):  # page 34: scale_x/scale_y/offset_x/offset_y "Required when type is
+            for field in ("scale_x", "scale_y", "offset_x", "offset_y"):  # equal to image or avatar"
                 if el.get(field) is None:
                     raise ctx.param_error(f"Parameter error: {path}.{field} is required when type is {kind}")
-        if kind == "image" and not el.get("url"):
-            raise ctx.param_error(f"Parameter error: {path}.url is required when type is image")
         if kind == "avatar":
             avatars += 1
-            if avatar_from == 3 and not el.get("url"):
-                raise ctx.param_error(f"Parameter error: {path}.url is required when avatar_from is 3")
-            if avatar_from == 2 and el.get("avatar_id") not in known:
-                raise ctx.param_error(f"Parameter error: {path}.avatar_id {el.get('avatar_id')!r} is not an avatar "
-                                      "of the avatar list (required when avatar_from is 2)")
-        if kind == "audio":
-            if audio is not None:
-                raise ctx.param_error(f"Parameter error: {path} is a second audio element; give one")
+            url, avatar_id = el.get("url"), el.get("avatar_id")
+            # Page 34, avatar_from: "If you provide an avatar URL yourself, avatar_from must be 3."
+            if url and not avatar_id and avatar_from != 3:
+                raise ctx.param_error(f"Parameter error: avatar_from must be 3 when {path}.url is your own avatar "
+                                      f"(or give {path}.avatar_id from the avatar list)")
+            # Page 34, url: "When avatar_from =2, you don't need to pass this parameter"; avatar_id: "you can get
+            # from [Get TalkingAvatar List] ... If you provide an avatar URL yourself, you don't need to pass this
+            # parameter". So without a url (or with avatar_from 2) the avatar is a listed one, by avatar_id: an
+            # official avatar (from 2) or one uploaded with v3/avatar/create and finished (from 3).
+            if not url or avatar_from == 2:
+                if not avatar_id:
+                    raise ctx.param_error(f"Parameter error: {path}.avatar_id or {path}.url is required "
+                                          "(an avatar of the avatar list, or your own avatar)")
+                if avatar_id not in known:
+                    raise ctx.param_error(f"Parameter error: {path}.avatar_id {avatar_id!r} is not an avatar of the "
+                                          "avatar list (v3/avatar/list: official, or uploaded and finished)")
+        # No page limits audio elements to one (nor asks an image for a url): the first audio element gives
+        # the video its length (the sandbox's choice).
+        if kind == "audio" and audio is None:
             audio = (path, el)
     if audio is None or not avatars:
-        raise ctx.param_error("Parameter error: elements needs one avatar element and one audio element")
+        # Page 34, Description: "First you need to generate the voice ... or directly provide a link to the
+        # available voice file ... Secondly, you need to provide an avatar link".
+        raise ctx.param_error("Parameter error: elements needs an avatar element and an audio element")
     path, el = audio
-    if el.get("url"):  # documented: when both url and input_text are given, the URL takes precedence
+    if el.get("url"):  # page 34: "If both the URL and the input text fields are passed, the URL takes precedence."
         seconds = ctx.state.media_seconds(el["url"])
     else:
-        if not (el.get("input_text") and el.get("voice_id")):
+        if not (el.get("input_text") and el.get("voice_id")):  # page 34: "The "input_text" and "voice_id" fields
             raise ctx.param_error(f"Parameter error: {path}.input_text and {path}.voice_id must both be present "
-                                  "(or give its url)")
+                                  "(or give its url)")  # must both be present."
         if find_voice(ctx, el["voice_id"]) is None:
-            raise ctx.param_error(f"Parameter error: {path}.voice_id {el['voice_id']!r} is not an Akool voice "
-                                  "or a finished clone of this account")
+            raise voice_not_found(ctx, f"{path}.voice_id", el["voice_id"])
         seconds = speech_seconds(el["input_text"])
     job = _create_video(ctx, "talking_avatar", seconds, 8.0 + 0.6 * seconds, webhook_type="avatar")
     return _talking_avatar(job, ctx)

@@ -8,7 +8,7 @@ from typing import Any
 from .._routes import Ctx, make_job, route
 from .._state import Job, Media, static_file
 from .._validate import ApiError, F, validate
-from ._common import PLAN_TEXT_LIMIT, base_record, speech_seconds
+from ._common import PLAN_TEXT_LIMIT, base_record, speech_seconds, voice_not_found
 
 MODELS = ("Akool Multilingual 1", "Akool Multilingual 2", "Akool Multilingual 3", "Akool Multilingual 4")
 CLONE_MODELS = ("Akool Multilingual 1", "Akool Multilingual 3", "Akool Multilingual 4")
@@ -119,8 +119,8 @@ def find_voice(ctx: Ctx, value: str) -> dict[str, Any] | None:
 
 def _require_voice(ctx: Ctx, field: str, value: str) -> dict[str, Any]:
     voice = find_voice(ctx, value)
-    if voice is None:
-        raise ctx.param_error(f"Parameter error: {field} {value!r} is not an Akool voice or a finished clone of this account")
+    if voice is None:  # neither an Akool voice nor a finished clone of this account: 1008 (see voice_not_found)
+        raise voice_not_found(ctx, field, value)
     return voice
 
 
