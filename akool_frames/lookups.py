@@ -28,6 +28,10 @@ class Lookup:
 LOOKUPS = {
     "voices": Lookup("akool", "/api/open/v4/voice/list", {"type": "2"}, "data.result", paged=True),
     "cloned_voices": Lookup("akool", "/api/open/v4/voice/list", {"type": "1"}, "data.result", paged=True),
+    # legacy_tts takes v3 voice ids (seed 000; catalog 3.1): `from` 3 official, 4 user-created; data is a bare
+    # array and no paging is documented, so it is read in one call (a server that ignores page would repeat).
+    "v3_voices": Lookup("akool", "/api/open/v3/voice/list", {"from": "3"}, "data"),
+    "v3_cloned_voices": Lookup("akool", "/api/open/v3/voice/list", {"from": "4"}, "data"),
     "avatars": Lookup("akool", "/api/open/v3/avatar/list", {}, "data", paged=True),
     "ai_models": Lookup("akool", "/api/open/v4/aigModel/list", {"types[]": "1501"}, "data"),
     "languages": Lookup("akool", "/api/open/v3/language/list", {}, "data"),
@@ -81,9 +85,18 @@ def _lookup(name: str, client: Client | None, backend: str, **query: Any) -> Any
     return _frame(run_sync(_fetch(client, LOOKUPS[name], query)), backend)
 
 
-def voices(*, cloned: bool = False, client: Client | None = None, backend: str = "pandas", **filters: Any) -> Any:
-    """VoiceLab voices (Akool's, or your clones with ``cloned=True``); filters: gender, style, name, ..."""
-    return _lookup("cloned_voices" if cloned else "voices", client, backend, **filters)
+VOICE_LISTS = {(4, False): "voices", (4, True): "cloned_voices", (3, False): "v3_voices", (3, True): "v3_cloned_voices"}
+
+
+def voices(*, version: int = 4, cloned: bool = False, client: Client | None = None, backend: str = "pandas",
+           **filters: Any) -> Any:
+    """Voices: VoiceLab's (``version=4``, for tts and the v4 jobs) or the legacy list (``version=3``, the ids
+    ``legacy_tts`` and ``legacy_voice_clone`` take); Akool's own, or yours with ``cloned=True``. Filters
+    (v4 only): gender, style, name, ..."""
+    name = VOICE_LISTS.get((version, cloned))
+    if name is None:
+        raise ValueError(f"voices(version={version!r}): the API has voice lists version 3 (legacy_tts) and 4")
+    return _lookup(name, client, backend, **filters)
 
 
 def avatars(*, client: Client | None = None, backend: str = "pandas", **filters: Any) -> Any:

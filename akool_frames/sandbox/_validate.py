@@ -46,6 +46,7 @@ class F:
     min: float | None = None
     max: float | None = None
     max_len: int | Callable[[], int] | None = None  # callable: a limit that depends on the plan
+    max_words: int | None = None  # whitespace-separated words (legacy audio's "limited to 5000 words")
     min_items: int | None = None
     max_items: int | None = None
     fields: tuple[F, ...] = ()
@@ -78,6 +79,8 @@ def validate(body: dict[str, Any], fields: Sequence[F], *, code: int = 1003, pre
         limit = f.max_len() if callable(f.max_len) else f.max_len
         if limit is not None and isinstance(value, str) and len(value) > limit:
             raise _fail(code, path, f"is {len(value)} characters; the limit is {limit}")
+        if f.max_words is not None and isinstance(value, str) and len(value.split()) > f.max_words:
+            raise _fail(code, path, f"is {len(value.split())} words; the limit is {f.max_words}")
         if isinstance(value, list):
             if f.min_items is not None and len(value) < f.min_items:
                 raise _fail(code, path, f"needs at least {f.min_items} item(s)")

@@ -60,20 +60,3 @@ def test_a_balance_of_zero_sends_a_handful_and_says_top_up(make_sandbox: Any, tm
 def test_account_codes_are_account_errors(provider: str, code: int, kind: type) -> None:
     """Each code that speaks of the account maps to a class the engine stops on."""
     assert isinstance(error_for_code(provider, code, "x"), kind)
-
-
-# ------------------------------------------------------------------------ extra fields come back as columns
-def test_extra_fields_are_columns(sb: af.Sandbox, client: af.Client, tmp_path: Path) -> None:
-    """Issue 9: Kling's reusable voice id (task_result.voices[0].voice_id), a clone's voice_id and moderation's
-    findings (result) are columns of the rows, as the sandbox's records carry them."""
-    kling = pd.DataFrame({"n": ["mine"]}).akool.run("kling.custom_voice", voice_name=af.col("n"),
-                                                    voice_url="https://cdn.example.com/v.mp3", client=client,
-                                                    progress=False)
-    assert kling["akool_voice_id"][0].startswith("cv_")
-    clone = pd.DataFrame({"u": ["https://cdn.example.com/v.mp3"]}).akool.run(
-        "voice_clone", source_voice_file=af.col("u"), client=client, progress=False)
-    assert clone["akool_voice_id"].notna().all()
-    moderated = pd.DataFrame({"t": ["A calm, friendly line."]}).akool.run("moderation", content=af.col("t"), type=4,
-                                                                         client=client, progress=False)
-    assert moderated["akool_url"][0] in ("Compliant", "Non-Compliant", "Unknown")
-    assert "Result:" in moderated["akool_result"][0]

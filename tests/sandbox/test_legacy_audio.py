@@ -78,13 +78,14 @@ def test_missing_required_field_is_named_and_nothing_is_created(sb: af.Sandbox, 
 
 def test_text_limit_and_unknown_voice(sb: af.Sandbox) -> None:
     with akool(sb) as http:
-        long = http.post("/api/open/v3/audio/create", json={**TTS_EXAMPLE, "input_text": "a" * 5001}).json()
+        long = http.post("/api/open/v3/audio/create", json={**TTS_EXAMPLE, "input_text": "a " * 5001}).json()
         voice = http.post("/api/open/v3/audio/create", json={**TTS_EXAMPLE, "voice_id": "nope"}).json()
         clone = http.post("/api/open/v3/audio/clone", json={"input_text": TEXT, "rate": "80%", "voice_id": "nope"}).json()
-        ok(http.post("/api/open/v3/audio/create", json={**TTS_EXAMPLE, "input_text": "a" * 5000}))
+        ok(http.post("/api/open/v3/audio/create", json={**TTS_EXAMPLE, "input_text": "a" * 6000}))  # 5000 words, not characters
     assert long["code"] == 1003 and "input_text" in long["msg"] and "5000" in long["msg"]
-    assert voice["code"] == 1003 and "voice_id" in voice["msg"]
-    assert clone["code"] == 1003 and "voice_id" in clone["msg"]
+    # An unknown voice is 1008 "content not exist" (error-code page), as real clients meet it (issue 9).
+    assert voice["code"] == 1008 and "voice_id" in voice["msg"] and "does not exist" in voice["msg"]
+    assert clone["code"] == 1008 and "voice_id" in clone["msg"] and "does not exist" in clone["msg"]
     assert sb.stats()["creates"] == 1
 
 

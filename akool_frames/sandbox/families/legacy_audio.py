@@ -1,7 +1,7 @@
 """Akool legacy audio API v3 (seed 000): TTS, one-shot voice clone, audio info, voice list.
 
 The seed lost its URLs and methods; the catalog (part 3, section 3) restores them. The field
-tables are the seed's: ``rate`` is a percent string "0%"-"100%", texts are limited to 5000.
+tables are the seed's: ``rate`` is a percent string "0%"-"100%", texts are limited to 5000 words.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from .._validate import F, one_of_required, validate
 from ._common import UID, price, speech_seconds, voice_not_found
 
 JOBS = ("legacy_tts", "legacy_voice_clone")
-# "limited to 5000 words": the sandbox reads it as characters (code points), like v4's limits.
-TEXT_LIMIT = 5000
+# Seed 000: the text "is limited to 5000 words" (both tables). Words, as the page says (issue 9: it was read as
+# characters on both sides).
+WORD_LIMIT = 5000
 RATE_RE = re.compile(r"^(\d{1,3}(?:\.\d+)?)%$")
 # The docs give no price for v3 audio: credits per job, override with prices={"legacy_tts": ...}.
 DEFAULT_PRICE = {"legacy_tts": 1.0, "legacy_voice_clone": 1.0}
@@ -35,13 +36,13 @@ OFFICIAL_VOICES = [
 
 FIELDS_TTS = [
     # The TTS table has no Required column; text and voice are what the call cannot do without.
-    F("input_text", required=True, nonempty=True, max_len=TEXT_LIMIT),
+    F("input_text", required=True, nonempty=True, max_words=WORD_LIMIT),
     F("voice_id", required=True, nonempty=True),
     F("rate"),
     F("webhookUrl"),
 ]
 FIELDS_CLONE = [
-    F("input_text", required=True, nonempty=True, max_len=TEXT_LIMIT),
+    F("input_text", required=True, nonempty=True, max_words=WORD_LIMIT),
     F("rate", required=True, nonempty=True),
     F("voice_url"),
     F("voice_id"),  # not in the table, but "voice_id and voice_url must provide one"
