@@ -361,27 +361,6 @@ class Http:
             return status, phrase, kind
         raise TransportError(f"the download of {url.split('?', 1)[0]} kept failing", may_have_reached=True)
 
-    async def fetch(self, url: str, *, head_bytes: int | None = None) -> tuple[int, bytes, int | None]:
-        """GET a file (under the gate and the limiter): status, bytes (the first ``head_bytes`` if
-        given), total size; status 0 when it could not be fetched at all."""
-        headers = {"Range": f"bytes=0-{head_bytes - 1}"} if head_bytes else {}
-        for attempt in range(RETRY["attempts"]):
-            try:
-                async with self._gate:
-                    await self.limiter.acquire()
-                    self.counts["requests"] += 1
-                    response = await self._client.get(url, headers=headers)
-            except httpx.TransportError:
-                await asyncio.sleep(_backoff(attempt))
-                continue
-            if response.status_code >= 500:
-                await asyncio.sleep(_backoff(attempt))
-                continue
-            total = _total_size(response)
-            data = response.content[:head_bytes] if head_bytes else response.content
-            return response.status_code, data, total
-        return 0, b"", None
-
 
 # What a connect error says, in words. The cause sits deep in the chain (httpx -> httpcore -> anyio's
 # "All connection attempts failed" -> the OSError), with messages that differ by OS: read errno first.

@@ -173,8 +173,15 @@ class _Session:
         return media.duration_from_bytes(head, total, more)
 
 
+def _exists(target: str) -> bool:
+    try:
+        return Path(target).exists()
+    except (OSError, ValueError):  # a name too long for a file, a NUL byte: text, not a path
+        return False
+
+
 def _local(target: str) -> Length:
-    if not Path(target).exists():
+    if not _exists(target):
         return Length(None, reason=f"no such file: {target}")
     seconds = media.probe_local(target)
     if seconds is None:
@@ -188,7 +195,7 @@ def _is_url(target: str) -> bool:
 
 def _is_path(target: str) -> bool:
     """A local path (existing or not), as opposed to a job id: it has a folder or a file suffix."""
-    return Path(target).exists() or "/" in target or "\\" in target or bool(Path(target).suffix)
+    return _exists(target) or "/" in target or "\\" in target or bool(Path(target).suffix)
 
 
 async def _measure(client: Any, targets: list[str], progress: Any) -> dict[str, Length]:

@@ -143,5 +143,5 @@ def probe_local(path: str | os.PathLike[str]) -> float | None:
     try:
         with open(path, "rb") as fh:
             return _length(fh)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the name
         return None
