@@ -142,7 +142,7 @@ class Sandbox:
 
     # ---------------------------------------------------------------- inspection
     def stats(self) -> dict[str, Any]:
-        """What it received: creates, duplicate creates, polls, max in-flight, credits, faults."""
+        """What it received: creates, duplicate creates, polls, face detections, max in-flight, credits, faults."""
         return self.state.stats()
 
     def log(self) -> list[dict[str, Any]]:

@@ -125,6 +125,9 @@ class SandboxApp:
             if rt.kind == "poll":
                 with state.lock:
                     state.polls[rt.path] += 1
+            elif rt.kind == "detect":  # face detection: answered at once, no job (counted apart from creates)
+                with state.lock:
+                    state.detections[rt.path] += 1
             try:
                 result = rt.handler(ctx)
             except ApiError as err:

@@ -74,6 +74,8 @@ class SandboxConfig:
     - ``media``: known durations (seconds) of input URLs the sandbox cannot fetch;
       its own result URLs are known already. Unknown inputs get ``default_media_seconds``.
     - ``prices``: credit overrides for jobs whose price the docs do not give.
+    - ``faces``: how many faces face detection finds at a URL (or in a base64 ``img``),
+      ``{url: n}``; other inputs have 1. The faces themselves are made up from a hash of the URL.
     - ``webhook_retries`` / ``webhook_retry_interval``: re-delivery on a non-200 answer.
     - ``token_ttl``: lifetime of getToken tokens, sandbox seconds.
     """
@@ -92,6 +94,7 @@ class SandboxConfig:
     media: dict[str, float] = field(default_factory=dict)
     default_media_seconds: float = 8.0
     prices: dict[str, float] = field(default_factory=dict)
+    faces: dict[str, int] = field(default_factory=dict)
     webhook_retries: int = 3
     webhook_retry_interval: float = 20.0
     token_ttl: float = 400 * 86400.0
@@ -112,6 +115,10 @@ class SandboxConfig:
         if self.time_scale <= 0:
             msg = f"time_scale must be positive, got {self.time_scale}."
             raise ValueError(msg)
+        for url, n in self.faces.items():
+            if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+                msg = f"faces[{url!r}] is {n!r}.\n\nHint: give a whole number of faces, 0 or more."
+                raise ValueError(msg)
 
     @property
     def client_secret(self) -> str:

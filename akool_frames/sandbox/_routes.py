@@ -136,7 +136,7 @@ class Route:
     method: str
     path: str
     provider: str  # akool | audiocleaner | kling | sandbox
-    kind: str  # create | poll | lookup | delete | auth | file | admin
+    kind: str  # create | poll | lookup | delete | detect | auth | file | admin
     name: str  # job or endpoint name, used for stats and fault keys
     handler: Callable[[Ctx], Any]
     pattern: re.Pattern[str] = field(compare=False, default=re.compile(""))

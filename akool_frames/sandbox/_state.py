@@ -131,6 +131,7 @@ class SandboxState:
         self.creates: Counter[str] = Counter()
         self.create_bodies: Counter[tuple[str, str]] = Counter()
         self.polls: Counter[str] = Counter()
+        self.detections: Counter[str] = Counter()  # face detection requests (no job, nothing charged)
         self.throttled = 0
         self.faults: Counter[str] = Counter()
         self.in_flight: Counter[str] = Counter()
@@ -296,6 +297,8 @@ class SandboxState:
                 "duplicate_creates": duplicates,
                 "polls": sum(self.polls.values()),
                 "polls_by_endpoint": dict(self.polls),
+                "detections": sum(self.detections.values()),
+                "detections_by_endpoint": dict(self.detections),
                 "throttled": self.throttled,
                 "faults": dict(self.faults),
                 "max_in_flight": self.max_in_flight,

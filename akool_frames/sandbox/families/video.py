@@ -210,8 +210,9 @@ def create_talking_avatar(ctx: Ctx) -> dict[str, Any]:
     known = {a["avatar_id"] for a in official_avatars(ctx.base_url)} | {j.body["avatar_id"] for j in _uploads(ctx, True)}
     for i, el in enumerate(ctx.body["elements"]):
         path, kind = f"elements[{i}]", el["type"]
-        if kind in ("image", "avatar"):  # page 34: scale_x/scale_y/offset_x/offset_y "Required when type is
-            for field in ("scale_x", "scale_y", "offset_x", "offset_y"):  # equal to image or avatar"
+        # Page 34, scale_x ... offset_y: "Required when type is equal to image or avatar".
+        if kind in ("image", "avatar"):
+            for field in ("scale_x", "scale_y", "offset_x", "offset_y"):
                 if el.get(field) is None:
                     raise ctx.param_error(f"Parameter error: {path}.{field} is required when type is {kind}")
         if kind == "avatar":
@@ -244,9 +245,10 @@ def create_talking_avatar(ctx: Ctx) -> dict[str, Any]:
     if el.get("url"):  # page 34: "If both the URL and the input text fields are passed, the URL takes precedence."
         seconds = ctx.state.media_seconds(el["url"])
     else:
-        if not (el.get("input_text") and el.get("voice_id")):  # page 34: "The "input_text" and "voice_id" fields
+        # Page 34, input_text: 'The "input_text" and "voice_id" fields must both be present.'
+        if not (el.get("input_text") and el.get("voice_id")):
             raise ctx.param_error(f"Parameter error: {path}.input_text and {path}.voice_id must both be present "
-                                  "(or give its url)")  # must both be present."
+                                  "(or give its url)")
         if find_voice(ctx, el["voice_id"]) is None:
             raise voice_not_found(ctx, f"{path}.voice_id", el["voice_id"])
         seconds = speech_seconds(el["input_text"])
