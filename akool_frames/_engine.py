@@ -697,13 +697,8 @@ class Read(NamedTuple):
     extra: str | None = None
 
 
-def extra_columns(spec: JobSpec) -> dict[str, str]:
-    """Column name -> record path of a job's extra fields: ``task_result.voices[0].voice_id`` -> ``voice_id``."""
-    return {path.rsplit(".", 1)[-1].split("[")[0]: path for path in spec.extra_fields}
-
-
 def _extra(spec: JobSpec, record: Any) -> str | None:
-    found = {name: get_path(record, path) for name, path in extra_columns(spec).items()}
+    found = {name: get_path(record, path) for name, path in spec.extra_fields.items()}
     found = {k: v for k, v in found.items() if v not in (None, "", [])}
     return json.dumps(found, ensure_ascii=False, sort_keys=True) if found else None
 
@@ -935,6 +930,11 @@ def _outcome(entry: Entry | None, estimate: Outcome) -> Outcome:
     """A row's outcome after a run: the ledger's state of its job over the row's estimate."""
     if entry is None:
         return replace(estimate, status="skipped", error="not sent")
+    if entry.deleted_at is not None and entry.status == "completed":  # its result is gone: no dead link
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(entry.deleted_at))
+        return replace(estimate, status="completed", job_id=entry.job_id, url=None, credits=entry.credits,
+                       error=f"its result was deleted on {when} (delete()); force=True makes it again",
+                       extra=entry.extra)
     return replace(estimate, status=_row_status(entry), job_id=entry.job_id, url=entry.url, credits=entry.credits,
                    error=entry.error, extra=entry.extra)
 

@@ -50,6 +50,7 @@ RESULT_FIELDS = (*JOB_FIELDS, *PRICE_FIELDS)
 ESTIMATE_FIELDS = ("credits_est", "status", "error", *PRICE_FIELDS)
 _NUMERIC = frozenset({"credits_est", "credits", "duration_s"})
 _DATETIME = frozenset({"expires_at"})
+_BOOLEAN = frozenset({"deleted"})
 
 
 # ---------------------------------------------------------------------------------------------- col
@@ -188,23 +189,26 @@ def _eager_rows(frame: nw.DataFrame[Any], params: Mapping[str, Any]) -> list[dic
 
 # ------------------------------------------------------------------------------- result columns
 def _new_series(name: str, values: list[Any], like: nw.DataFrame[Any], kind: str) -> nw.Series[Any]:
-    """A result column of ``kind`` "float", "string" or "datetime" (UTC), with the library's nullable types."""
+    """A result column of ``kind`` "float", "string", "bool" or "datetime" (UTC), with the library's nullable
+    types."""
     if kind == "float":
         values = [None if v is None else float(v) for v in values]
     impl = like.implementation
     if impl is nw.Implementation.PANDAS:  # pandas: the NA-based nullable dtypes, not object / NaN
         pd = impl.to_native_namespace()
-        dtype = {"float": "Float64", "string": "string", "datetime": "datetime64[ns, UTC]"}[kind]
+        dtype = {"float": "Float64", "string": "string", "bool": "boolean", "datetime": "datetime64[ns, UTC]"}[kind]
         native = pd.Series(values, name=name, dtype=dtype)
         return nw.from_native(native, series_only=True)
-    dtype = {"float": nw.Float64(), "string": nw.String(), "datetime": nw.Datetime("us", "UTC")}[kind]
+    dtype = {"float": nw.Float64(), "string": nw.String(), "bool": nw.Boolean(),
+             "datetime": nw.Datetime("us", "UTC")}[kind]
     return nw.new_series(name, values, dtype, backend=impl)
 
 
 def _with_columns(frame: nw.DataFrame[Any], prefix: str, columns: Mapping[str, list[Any]]) -> nw.DataFrame[Any]:
     """New frame with ``prefix + field`` columns: existing ones replaced in place, the others appended in order.
-    Credits are nullable Float64, everything else nullable strings."""
-    kinds = {f: "float" if f in _NUMERIC else "datetime" if f in _DATETIME else "string" for f in columns}
+    Credits are nullable Float64, flags nullable booleans, everything else nullable strings."""
+    kinds = {f: "float" if f in _NUMERIC else "datetime" if f in _DATETIME else "bool" if f in _BOOLEAN else "string"
+             for f in columns}
     return frame.with_columns(*(_new_series(prefix + f, values, frame, kinds[f]) for f, values in columns.items()))
 
 
@@ -357,7 +361,7 @@ def _extras(job: str, outcomes: Sequence[Outcome]) -> dict[str, list[Any]]:
 
     from .jobs import get_job
 
-    names = list(_engine.extra_columns(get_job(job)))
+    names = list(get_job(job).extra_fields)
     found = [json.loads(o.extra) if o.extra else {} for o in outcomes]
     return {name: [None if (v := row.get(name)) is None else v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
                    for row in found] for name in names}
@@ -617,6 +621,17 @@ class FrameAccessor:
         """
         return download(self._collected(), dest, **options)
 
+    def delete(self, **options: Any) -> Any:
+        """Delete at the provider what the rows made (cancel reage jobs still running); adds ``akool_deleted``
+        and ``akool_delete_error``. Irreversible.
+
+        Example:
+            >>> done.akool.delete()  # doctest: +SKIP
+        """
+        from ._delete import adelete
+
+        return run_sync(adelete(self._collected(), **options))
+
     async def aestimate(self, job: str, /, **params: Any) -> Any:
         """Async twin of ``estimate`` (still lazy on a LazyFrame).
 
@@ -656,6 +671,16 @@ class FrameAccessor:
             >>> await done.akool.adownload("out/")  # doctest: +SKIP
         """
         return await adownload(self._collected(), dest, **options)
+
+    async def adelete(self, **options: Any) -> Any:
+        """Async twin of ``delete``.
+
+        Example:
+            >>> await done.akool.adelete()  # doctest: +SKIP
+        """
+        from ._delete import adelete
+
+        return await adelete(self._collected(), **options)
 
 
 # ------------------------------------------------------------------------ polars lazy estimate

@@ -62,6 +62,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     duration_source TEXT,
     completed_at REAL,
     extra TEXT,
+    deleted_at REAL,
     PRIMARY KEY (key, attempt)
 );
 CREATE INDEX IF NOT EXISTS submissions_job_id ON submissions (job_id);
@@ -96,7 +97,7 @@ _LATEST = ("SELECT {columns} FROM submissions s WHERE key IN ({marks}) AND attem
            "(SELECT MAX(attempt) FROM submissions WHERE key = s.key)")
 # Columns later versions added to submissions (a ledger from an earlier version gets them on open).
 _ADDED = {"owner": "TEXT", "price_basis": "TEXT", "duration_s": "REAL", "duration_source": "TEXT",
-          "completed_at": "REAL", "extra": "TEXT"}
+          "completed_at": "REAL", "extra": "TEXT", "deleted_at": "REAL"}
 _ACTIVE: set[str] = set()  # writers of this process that have not ended (checked without the database)
 
 
@@ -128,6 +129,7 @@ class Entry:
     duration_source: str | None = None
     completed_at: float | None = None  # when the job was first seen completed (result links last 7 days)
     extra: str | None = None  # the job's extra fields (a clone's voice_id, moderation's findings) as JSON
+    deleted_at: float | None = None  # when delete() removed its result (or cancelled it) at the provider
 
     @property
     def terminal(self) -> bool:
@@ -450,6 +452,14 @@ class Ledger:
             row = self._db.execute("SELECT COUNT(*) FROM writers WHERE owner != ? AND started_at <= ? AND "
                                    "(ended_at IS NULL OR ended_at >= ?)", (owner, time.time(), since)).fetchone()
             return bool(row[0])
+
+    def deleted(self, job_ids: Iterable[str], *, cancelled: bool = False) -> Written:
+        """Results removed at the provider by ``delete()``; a cancelled job is failed, and says so."""
+        now = time.time()
+        rows = [(now, cancelled, cancelled, now, job_id) for job_id in job_ids]
+        return self._writer.submit(lambda db: db.executemany(
+            "UPDATE submissions SET deleted_at = ?, status = CASE WHEN ? THEN 'failed' ELSE status END, "
+            "error = CASE WHEN ? THEN 'cancelled by delete()' ELSE error END, updated_at = ? WHERE job_id = ?", rows))
 
     def note_error(self, job_id: str, error: str) -> Written:
         """Say why a job is no longer followed, leaving its status as last seen."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
-    "AKOOL_STATUS", "Field", "JobSpec", "Poll", "Price", "PriceContext", "Reconcile", "Route", "get_path",
+    "AKOOL_STATUS", "Delete", "Field", "JobSpec", "Poll", "Price", "PriceContext", "Reconcile", "Route", "get_path",
     "get_path_either", "undocumented", "validate_body",
 ]
 
@@ -109,6 +109,24 @@ class PriceContext:
 
 
 @dataclass(frozen=True)
+class Delete:
+    """A documented clean-up endpoint (POST): which value of a row it takes, in which body field, and how.
+
+    ``id_column`` is ``job_id`` or one of the job's extra columns (Kling's voice_id, reage's task_id);
+    ``joined``: many ids as one comma string ("a,b"), ``listed``: as a JSON array, else one id per call.
+    ``refused`` is where the answer lists the ids it would not delete, as ``{_id, msg}`` records.
+    """
+
+    path: str
+    id_field: str
+    id_column: str = "job_id"
+    joined: bool = False
+    listed: bool = False
+    refused: str | None = None
+    batch: int = 50
+
+
+@dataclass(frozen=True)
 class Route:
     """Another create endpoint of the same job, taken when the body has any of the ``when`` fields
     (image to video: ``model_name`` exists only on ``createBySourcePrompt/batch``)."""
@@ -149,7 +167,11 @@ class JobSpec:
     doc: str = ""  # the documentation page
     # Status field of the create answer when it differs from the poll's (character swap: status vs video_status).
     create_status_field: str | None = None
-    extra_fields: tuple[str, ...] = ()  # other record paths worth keeping (a clone's voice_id, moderation's result)
+    # Other record fields worth keeping, as columns: column name -> record path (a clone's voice_id, moderation's
+    # result, reage's job_id as task_id: the id its cancel takes).
+    extra_fields: Mapping[str, str] = field(default_factory=dict)
+    delete: Delete | None = None  # removes a finished result (a voice, a video)
+    cancel: Delete | None = None  # stops a job still queued or processing
     routes: tuple[Route, ...] = ()  # alternative create endpoints chosen by the body; see create_for
     # A body field the provider keeps and can be queried by (Kling's external_task_id): the engine may fill it
     # with the row's idempotency key, so a create whose answer was lost can be found again.

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import pricing
-from ._spec import Field, JobSpec, Poll
+from ._spec import Delete, Field, JobSpec, Poll
 
 __all__ = ["FACESWAP_IMAGE", "FACESWAP_PRO", "FACESWAP_VIDEO", "JOBS", "REAGE_IMAGE", "REAGE_VIDEO"]
 
@@ -28,8 +28,15 @@ def _poll(every: float) -> Poll:
 # The family's shared settings; each spec below states only what is its own. The create answer already
 # carries a url: it is only the final location, valid once status is 3. Results carry deduction_duration /
 # deduction_status, both undocumented, so no credit field.
+# Page 11 (delete-result): "Result IDs should be comma-separated strings"; the body field is not named there: `_ids`,
+# as listbyids and image2video's delbyids name it. Refusals read as image2video's (data.noPermissionItems).
+_DELETE = Delete("/api/open/v3/faceswap/result/delbyids", "_ids", joined=True, refused="data.noPermissionItems")
 _faceswap_job = functools.partial(JobSpec, provider="akool", status_field="faceswap_status", result_field="url",
-                                  credit_field=None, webhook_type="faceswap")
+                                  credit_field=None, webhook_type="faceswap", delete=_DELETE)
+# Page 33 (reage): cancel takes job_ids, the create answer's job_id ("Task processing unique id"), not the _id; kept
+# as the task_id column. The page documents it for reage only.
+_REAGE = {"extra_fields": {"task_id": "job_id"},
+          "cancel": Delete("/api/open/v3/faceswap/job/del", "job_ids", id_column="task_id", joined=True)}
 # Image jobs (swap or reage) are polled more often than video jobs, and their result is an image.
 _image_job = functools.partial(_faceswap_job, poll=_poll(3.0), result_kind="image")
 _video_job = functools.partial(_faceswap_job, poll=_poll(5.0), result_kind="video")
@@ -129,6 +136,7 @@ REAGE_IMAGE = _image_job(
     check=lambda body, plan: _opts_check(body),
     aliases={"age": "face_reage", "image_url": "modifyImage"},
     doc="ai-tools-suite/reage#image-reage",
+    **_REAGE,
 )
 
 REAGE_VIDEO = _video_job(
@@ -144,6 +152,7 @@ REAGE_VIDEO = _video_job(
     check=lambda body, plan: _opts_check(body),
     aliases={"age": "face_reage", "video_url": "modifyVideo"},
     doc="ai-tools-suite/reage#video-reage",
+    **_REAGE,
 )
 
 JOBS = (FACESWAP_IMAGE, FACESWAP_VIDEO, FACESWAP_PRO, REAGE_IMAGE, REAGE_VIDEO)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import pricing
-from ._spec import Field, JobSpec, Poll, Route
+from ._spec import Delete, Field, JobSpec, Poll, Route
 
 __all__ = ["IMAGE_TO_VIDEO", "JOBS", "VIDEO_AUDIO"]
 
@@ -21,8 +21,10 @@ _BATCH_ONLY = ("model_name", "last_image_url", "count")  # fields only createByS
 _SINGLE_ONLY = ("audio_type", "audio_url", "effect_code", "is_premium_model")  # absent from the batch table
 
 # The family's shared settings; each spec below states only what is its own.
+# Page 19, delbyids: "_ids | String | true | Multiple IDs separated by commas"; refusals in data.noPermissionItems.
+_DELETE = Delete("/api/open/v4/image2Video/delbyids", "_ids", joined=True, refused="data.noPermissionItems")
 _image2video_job = functools.partial(JobSpec, provider="akool", poll=_POLL, status_field="status",
-                                     result_field="video_url", webhook_field="webhookurl")
+                                     result_field="video_url", webhook_field="webhookurl", delete=_DELETE)
 
 
 def _empty(value: Any) -> bool:

@@ -7,7 +7,7 @@ Kling's public reference. Envelope ``{code: 0, message, request_id, data}``; tas
 from __future__ import annotations
 
 from .. import pricing
-from ._spec import Field, JobSpec, Poll
+from ._spec import Delete, Field, JobSpec, Poll
 
 __all__ = ["CUSTOM_VOICE", "JOBS"]
 
@@ -28,7 +28,9 @@ CUSTOM_VOICE = JobSpec(
     status_field="task_status",
     statuses={"submitted": "queued", "processing": "processing", "succeed": "completed", "failed": "failed"},
     result_field="task_result.voices[0].trial_url",  # a preview of the voice
-    extra_fields=("task_result.voices[0].voice_id",),  # the reusable voice id
+    extra_fields={"voice_id": "task_result.voices[0].voice_id"},  # the reusable voice id
+    # Catalog 5.5 (S003): delete-voices takes one custom voice's voice_id ("only supports deleting custom voices").
+    delete=Delete("/v1/general/delete-voices", "voice_id", id_column="voice_id"),
     price=pricing.rule("kling.custom_voice"),
     id_path="data.task_id",
     credit_field="final_unit_deduction",  # a string holding the amount charged

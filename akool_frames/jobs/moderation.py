@@ -40,7 +40,7 @@ MODERATION = JobSpec(
     poll=Poll("/api/open/v3/content/analysis/infobyid", "_id", every=3.0),
     status_field="status",  # the table text says video_status; every example says status
     result_field="final_conclusion",
-    extra_fields=("result",),
+    extra_fields={"result": "result"},
     price=pricing.rule("moderation"),
     credit_field=None,
     check=_check,

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import pricing
-from ._spec import Field, JobSpec, Poll, Reconcile
+from ._spec import Delete, Field, JobSpec, Poll, Reconcile
 
 __all__ = ["JOBS", "TTS", "VOICE_CHANGE", "VOICE_CLONE"]
 
@@ -110,7 +110,10 @@ VOICE_CLONE = _voicelab_job(
     poll=Poll("/api/open/v4/voice/detail/{id}", "", id_in="path", records="data", every=3.0),
     # The result is the reusable voice: its voice_id (null until done) is kept from the record as an extra
     # field, and akool_url is the preview of the cloned voice.
-    extra_fields=("voice_id",),
+    extra_fields={"voice_id": "voice_id"},
+    # Seed 001, Delete Voice: POST voice/del {"_ids": [...]} takes voice document _ids (the clone's job id, not its
+    # voice_id); refusals in data.noPermissionVoices. Clones count against the plan's voice quota.
+    delete=Delete("/api/open/v4/voice/del", "_ids", listed=True, refused="data.noPermissionVoices"),
     price=pricing.rule("voice_clone"),
     reconcile=Reconcile(
         "/api/open/v4/voice/list", {"type": "1"}, "data.result",

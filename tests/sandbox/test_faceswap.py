@@ -122,7 +122,9 @@ def test_one_poll_for_all_products(sb: af.Sandbox) -> None:
 ERRORS = [
     (V3_IMAGE, {"modifyImage": None}, 1003, "modifyImage"),
     (V3_IMAGE, {"sourceImage": None}, 1003, "sourceImage"),
-    (V3_IMAGE, {"targetImage": [{"path": FACE_A["path"]}]}, 1003, "targetImage[0].opts"),
+    # opts may be left out of a single face only (the newer face swap docs, issue 9)
+    (V3_IMAGE, {"targetImage": [FACE_A, {"path": FACE_A["path"]}], "sourceImage": [FACE_B, FACE_B]}, 1003,
+     "targetImage[1].opts is required when targetImage has more than one face"),
     (V3_IMAGE, {"sourceImage": [FACE_B, FACE_B]}, 1003, "sourceImage"),  # not aligned with targetImage
     (V3_IMAGE, {"targetImage": [FACE_A] * 9, "sourceImage": [FACE_B] * 9}, 1007, "cannot exceed 8"),
     (V3_IMAGE, {"face_enhance": True}, 1003, "face_enhance"),

@@ -36,12 +36,13 @@ DEFAULT_PRICE = {"faceswap_image": 1.0, "faceswap_pro": 1.0, "reage_image": 1.0,
                  "faceswap_video": 1.0, "reage_video": 1.0}
 
 # V3 items carry `opts` (landmarks_str from face detect); the V4 page says it "does not require the opts
-# parameter, making it easier to use compared to V3", read as: V3 requires it.
+# parameter, making it easier to use compared to V3". A newer copy of the face swap docs (cited by issue 9's audit)
+# asks for it only where an array holds more than one face (it says which face is meant): see _opts_needed.
 # opts is the landmarks_str of face detection: page 09, "landmarks_str | array | First 4 landmarks as string
 # format ... - use this for Face Swap opts parameter" and page 07, "Pass the landmarks_str value to Face Swap
 # API as the opts parameter". Per frame landmarks_str is an array (one string per face), so opts is taken
 # as the string or as a one-element array holding it (observed: real clients send both).
-FACE_V3 = (F("path", required=True, nonempty=True), F("opts", "landmarks", required=True, nonempty=True))
+FACE_V3 = (F("path", required=True, nonempty=True), F("opts", "landmarks"))
 FACE_V4 = (F("path", required=True, nonempty=True), F("opts", "landmarks"))
 FACES_V3 = F("targetImage", "list", required=True, min_items=1, fields=FACE_V3)
 SOURCES_V3 = F("sourceImage", "list", required=True, min_items=1, fields=FACE_V3)
@@ -112,11 +113,22 @@ def result_record(job: Job, ctx: Ctx) -> dict[str, Any]:
             "job_id": job.extra["job_id"]}
 
 
+def _opts_needed(body: dict[str, Any]) -> None:
+    """opts may be left out of a single face, not out of one of several (1003 names the face)."""
+    for name in ("targetImage", "sourceImage"):
+        faces = body.get(name) or []
+        for i, face in enumerate(faces):
+            if len(faces) > 1 and isinstance(face, dict) and face.get("opts") in (None, "", []):
+                raise ApiError(1003, f"Parameter error: {name}[{i}].opts is required when {name} has more than "
+                                     "one face")
+
+
 def _create(ctx: Ctx, name: str) -> Raw:
     spec = SPECS[name]
     body = ctx.body
     validate(body, spec["fields"])
     targets = body["targetImage"]
+    _opts_needed(body)
     if len(targets) > MAX_FACES:
         raise ApiError(1007, "The number of people who can have their faces changed cannot exceed 8")
     if spec["paired"] and len(body["sourceImage"]) != len(targets):
