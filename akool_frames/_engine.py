@@ -34,7 +34,7 @@ from ._ledger import CALLBACK_FIELDS, Claim, Entry, ledger_key
 from ._localize import check_languages
 from ._probe import probe_lengths
 from ._rates import resolve_rates
-from .jobs import JobSpec, Price, PriceContext, get_job, get_path, get_path_either, undocumented, validate_body
+from .jobs import JobSpec, Poll, Price, PriceContext, get_job, get_path, get_path_either, undocumented, validate_body
 from .pricing import estimate as price_of
 
 __all__ = ["Outcome", "ProgressSink", "execute", "refresh_jobs", "prepare", "estimate_outcome"]
@@ -390,7 +390,9 @@ class _Run:
         path, id_path, record_path = spec.create_for(item.body)
         self.creates += 1
         try:
-            answer = await self.http.request(spec.provider, "POST", path, body=sent, create=True)
+            # An immediate job makes nothing to pay twice for: its create is retried like any request.
+            answer = await self.http.request(spec.provider, "POST", path, body=sent, create=not spec.immediate,
+                                             envelope=spec.envelope)
         except (AuthError, QuotaError, AccountError) as exc:  # the account, not the row: nothing more is sent
             self.abort = _account_problem(spec.provider, exc)
             await self._settle(item, "rejected", f"{exc}. {self.abort}")
@@ -408,7 +410,8 @@ class _Run:
                                      keep=True)
             self.lost_at[key] = time.time()
             return "reconcile", item
-        job_id = get_path_either(answer, id_path, (str, int))
+        # An answer that is the result itself (face detection) names no job: the ledger's own id stands for it.
+        job_id = get_path_either(answer, id_path, (str, int)) if id_path else f"local-{key[:16]}-{item.attempt}"
         if job_id in (None, ""):
             await self._settle(item, "unknown", f"the create answer carried no job id at {id_path}")
             return None, item
@@ -429,6 +432,12 @@ class _Run:
         """Creates that may have reached the provider: adopt the job found; return those provably absent
         (to send again, up to RESEND_ROUNDS times each); leave the rest ``unknown`` with what to do about it."""
         spec = self.spec
+        if spec.immediate:  # nothing was made that could be paid for twice: simply send again
+            for item in items:
+                if item.resends >= RESEND_ROUNDS:
+                    await self._settle(item, "skipped", f"no answer came back {RESEND_ROUNDS + 1} times; run again")
+            return [replace(item, mode="resend", resends=item.resends + 1) for item in items
+                    if item.resends < RESEND_ROUNDS]
         if spec.reconcile is None and not spec.idempotency_field:
             for item in items:
                 await self._settle(item, "unknown", _NO_LIST.format(provider=spec.provider, job=spec.name))
@@ -559,7 +568,7 @@ class _Follower:
     LEARN_AFTER = 5  # finished jobs seen before their ages set the first poll
 
     def __init__(self, run: _Run) -> None:
-        poll = run.spec.poll
+        poll = run.spec.poll or Poll("", "")  # an immediate job: done at its create, never added here
         self.run = run
         self.every = run.client.poll_interval or poll.every
         self.size = poll.max_ids if poll.many else 1
@@ -961,7 +970,7 @@ async def refresh_jobs(client: Any, job_ids: Sequence[str | None], job: str | No
     try:
         for name, ids in by_job.items():
             follower = _Follower(_Run(client, get_job(name), tally, deadline))
-            mine = sorted(ids & pending)
+            mine = sorted(ids & pending) if get_job(name).poll else []  # an immediate job has nothing to poll
             for job_id in mine:
                 tally.submitted(job_id)
             if follow:

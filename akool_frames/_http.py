@@ -31,8 +31,9 @@ __all__ = ["AdaptiveLimiter", "Http", "RETRY"]
 # Retry policy as data: attempts, first wait, cap, jitter (wait = min(cap, first * 2**n) * U(1-jitter, 1)).
 RETRY = {"attempts": 6, "first": 0.2, "cap": 5.0, "jitter": 0.5, "throttle_deadline": 600.0}
 SAFE_5XX_FOR_CREATE = frozenset({429, 503})  # answers that say the request was not processed
-OK_CODES = {"akool": 1000, "audiocleaner": 100000, "kling": 0}
-MSG_KEYS = {"akool": "msg", "audiocleaner": "message", "kling": "message"}
+# Each provider's envelope: (code field, its success value, message field). An endpoint with its own (Akool's face
+# detection: error_code 0 / error_msg, page 09) passes it to request().
+ENVELOPES = {"akool": ("code", 1000, "msg"), "audiocleaner": ("code", 100000, "message"), "kling": ("code", 0, "message")}
 
 
 def _backoff(n: int) -> float:
@@ -212,7 +213,8 @@ class Http:
 
     # ------------------------------------------------------------------ one exchange
     async def _send(self, provider: str, method: str, path: str, params: dict[str, Any] | None,
-                    body: dict[str, Any] | None, headers: dict[str, str]) -> Any:
+                    body: dict[str, Any] | None, headers: dict[str, str],
+                    envelope: tuple[str, Any, str] | None = None) -> Any:
         """One HTTP exchange: the decoded success payload or a typed error; the limiter hears how it went.
 
         The gate is taken before the limiter: the rate slot is then spent right when the request
@@ -232,7 +234,7 @@ class Http:
                 raise TransportError(f"The connection to {provider} broke during {method} {path} "
                                      f"({type(exc).__name__}).", may_have_reached=True) from exc
         try:
-            answer = self._decode(provider, method, path, response)
+            answer = self._decode(provider, method, path, response, envelope or ENVELOPES[provider])
         except RateLimited as exc:
             self.counts["throttled"] += 1
             self.limiter.throttled(ticket, exc.retry_after, loop.time())
@@ -244,7 +246,8 @@ class Http:
         self.limiter.succeeded(loop.time())
         return answer
 
-    def _decode(self, provider: str, method: str, path: str, response: httpx.Response) -> Any:
+    def _decode(self, provider: str, method: str, path: str, response: httpx.Response,
+                envelope: tuple[str, Any, str]) -> Any:
         retry_after = _retry_after(response)
         if response.status_code >= 500:
             raise ServerError(f"{provider} answered HTTP {response.status_code} to {method} {path}.",
@@ -256,18 +259,20 @@ class Http:
                 raise RateLimited(provider, 429, "Too Many Requests", http_status=429, retry_after=retry_after) from None
             raise APIError(provider, response.status_code, f"non-JSON answer to {method} {path}",
                            http_status=response.status_code) from None
-        code = payload.get("code") if isinstance(payload, dict) else None
-        if code == OK_CODES[provider] and response.status_code < 400:
+        code_field, ok, message_field = envelope
+        code = payload.get(code_field) if isinstance(payload, dict) else None
+        if code == ok and response.status_code < 400:
             return payload
         # msg or message, whichever the answer carries (the docs and real answers use both)
-        message = str(payload.get(MSG_KEYS[provider]) or payload.get("msg") or payload.get("message") or "") \
+        message = str(payload.get(message_field) or payload.get("msg") or payload.get("message") or "") \
             if isinstance(payload, dict) else str(payload)
         raise error_for_code(provider, code if isinstance(code, int) else response.status_code, message,
                              http_status=response.status_code, retry_after=retry_after)
 
     # ------------------------------------------------------------------ with retries
     async def request(self, provider: str, method: str, path: str, *, params: dict[str, Any] | None = None,
-                      body: dict[str, Any] | None = None, create: bool = False) -> Any:
+                      body: dict[str, Any] | None = None, create: bool = False,
+                      envelope: tuple[str, Any, str] | None = None) -> Any:
         """The decoded payload. Throttling waits (the limiter paces the retry; it never fails a row
         before RETRY["throttle_deadline"]); other transient faults are retried RETRY["attempts"] times,
         creates only when provably not processed."""
@@ -277,7 +282,7 @@ class Http:
             headers = await self._headers(provider)
             token = self._token  # the one these headers carry, if any
             try:
-                return await self._send(provider, method, path, params, body, headers)
+                return await self._send(provider, method, path, params, body, headers, envelope)
             except RateLimited:
                 if time.monotonic() > deadline:
                     raise

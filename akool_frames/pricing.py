@@ -199,6 +199,7 @@ UNDOCUMENTED: dict[str, tuple[str, Measure]] = {
     "faceswap_image": ("credits per job", _one),
     "faceswap_pro": ("credits per job", _one),
     "reage_image": ("credits per job", _one),
+    "detect_faces": ("credits per job", _one),  # pages 07-09 name no price
     "faceswap_video": ("credits per minute of modifyVideo", _minutes("modifyVideo")),
     "reage_video": ("credits per minute of modifyVideo", _minutes("modifyVideo")),
     "legacy_tts": ("credits per 1000 characters of input_text", _chars(1000, "input_text")),

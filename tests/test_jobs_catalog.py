@@ -41,6 +41,7 @@ TABLE = {
     "moderation": ("content/analysis/sentiment", "content/analysis/infobyid"),
     "audiocleaner.tts": ("tts/task/create", "tts/task/get"),
     "kling.custom_voice": ("v1/general/custom-voices", "custom-voices/{id}"),
+    "detect_faces": ("interface/detect-api/detect_faces", None),  # answered at once: nothing polled
 }
 
 CDN = "https://drz0f01yeq1cx.cloudfront.net"
@@ -168,6 +169,11 @@ EXAMPLES: dict[str, list[dict[str, Any]]] = {
                      "webhookUrl": ""}],
     "moderation": [{"type": 1, "content": f"{CDN}/1714023431475-food.jpg", "webhookUrl": ""},
                    {"type": 4, "content": "some words to check", "language": "en", "input": "no advertising"}],
+    # page 09, examples 1, 3 and 4
+    "detect_faces": [{"url": "https://example.com/photo.jpg"},
+                     {"url": "https://example.com/photo.jpg", "return_face_url": True},
+                     {"url": "https://example.com/group_photo.jpg", "single_face": True},
+                     {"url": "https://example.com/video.mp4", "num_frames": 10}],
     "audiocleaner.tts": [{"voice_id": 2072, "emotion": 0, "speed": 1, "language": "en",
                           "text": "Hello from Audio Cleaner TTS API."}],
     "kling.custom_voice": [{"video_id": "", "voice_url": "https://p2-kling.klingai.com/kcdn/cdn-kcdn112452/kling-qa-test/out.mp3",
@@ -194,10 +200,14 @@ def test_every_job_of_the_table_is_registered() -> None:
 def test_spec_shape(name: str) -> None:
     spec = get_job(name)
     create, poll = TABLE[name]
-    assert spec.create.endswith(create) and spec.poll.path.endswith(poll)
-    assert spec.status_field and spec.result_field and spec.id_path and spec.doc
+    assert spec.create.endswith(create) and spec.status_field and spec.result_field and spec.doc
     assert set(spec.statuses.values()) <= {"queued", "processing", "completed", "failed"}
-    assert "completed" in spec.statuses.values() and "failed" in spec.statuses.values()
+    assert "completed" in spec.statuses.values()
+    if spec.immediate:  # the answer is the result; its error_code != 0 is a refusal, not a failed job
+        assert spec.poll is None and poll is None and spec.envelope is not None
+        return
+    assert spec.poll is not None and spec.poll.path.endswith(poll) and spec.id_path
+    assert "failed" in spec.statuses.values()
     assert (spec.poll.id_in == "path") == ("{id}" in spec.poll.path) == (spec.poll.id_param == "")
     assert 1.0 <= spec.poll.every <= 10.0
     assert spec.webhook_field is None or spec.webhook_field in spec.field_names()
@@ -235,7 +245,11 @@ def test_documented_examples_validate(name: str, body: dict[str, Any]) -> None:
 def test_missing_required_fields_are_named(name: str) -> None:
     spec = get_job(name)
     required = [f.name for f in spec.fields if f.required]
-    assert required, name
+    if not required:  # detect_faces: url or img, one of them (page 09)
+        assert spec.one_of, name
+        problem = validate_body(spec, first(name, **{f: ... for group in spec.one_of for f in group}), "pro")
+        assert problem is not None and all(f in problem for group in spec.one_of for f in group), problem
+        return
     for field in required:
         problem = validate_body(spec, first(name, **{field: ...}), "pro")
         assert problem is not None and field in problem, (field, problem)
@@ -433,7 +447,7 @@ def test_quirks() -> None:
     record = {"task_status": "succeed", "final_unit_deduction": "1",
               "task_result": {"voices": [{"voice_id": "v1", "trial_url": "https://k/t.mp3"}]}}
     assert get_path(record, kling.result_field) == "https://k/t.mp3"
-    assert [get_path(record, f) for f in kling.extra_fields] == ["v1"]
+    assert [get_path(record, f) for f in kling.extra_fields.values()] == ["v1"]
     assert kling.statuses["succeed"] == "completed" and kling.webhook_field == "callback_url"
     assert kling.idempotency_field == "external_task_id" and "external_task_id" in kling.field_names()
     assert all(spec.idempotency_field is None for name, spec in JOBS.items() if name != "kling.custom_voice")
@@ -466,10 +480,11 @@ def test_reconcile_matchers() -> None:
 
 
 def test_job_modules_export_jobs() -> None:
-    from akool_frames.jobs import audio, audiocleaner, faceswap, image, image2video, kling, moderation, video, voice
+    from akool_frames.jobs import (audio, audiocleaner, detection, faceswap, image, image2video, kling, moderation,
+                                   video, voice)
 
-    modules = (audio, audiocleaner, faceswap, image, image2video, kling, moderation, video, voice)
-    assert sum(len(m.JOBS) for m in modules) == len(JOBS) == 24
+    modules = (audio, audiocleaner, detection, faceswap, image, image2video, kling, moderation, video, voice)
+    assert sum(len(m.JOBS) for m in modules) == len(JOBS) == 25
     for module in modules:
         assert "JOBS" in module.__all__
 
@@ -478,4 +493,4 @@ def test_job_modules_export_jobs() -> None:
 def test_import_order_does_not_matter(first_import: str) -> None:
     code = f"import {first_import}; from akool_frames.jobs import JOBS; import akool_frames.pricing; print(len(JOBS))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "24"
+    assert out.stdout.strip() == "25"

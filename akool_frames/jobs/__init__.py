@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._spec import (AKOOL_STATUS, Delete, Field, JobSpec, Poll, Price, PriceContext, Reconcile, get_path, get_path_either,
                     undocumented, validate_body)
-from . import audio, audiocleaner, faceswap, image, image2video, kling, moderation, video, voice
+from . import audio, audiocleaner, detection, faceswap, image, image2video, kling, moderation, video, voice
 
 __all__ = [
     "AKOOL_STATUS", "Delete", "Field", "JOBS", "JobSpec", "Poll", "Price", "PriceContext", "Reconcile", "get_job", "get_path",
@@ -13,7 +13,7 @@ __all__ = [
 
 JOBS: dict[str, JobSpec] = {
     spec.name: spec
-    for module in (voice, audio, video, image, image2video, faceswap, moderation, audiocleaner, kling)
+    for module in (voice, audio, video, image, image2video, faceswap, detection, moderation, audiocleaner, kling)
     for spec in module.JOBS
 }
 

@@ -145,12 +145,12 @@ class JobSpec:
     provider: str  # akool | audiocleaner | kling
     create: str  # path of the create endpoint (POST)
     fields: tuple[Field, ...]
-    poll: Poll
+    poll: Poll | None  # None: the create's answer is the result (immediate)
     status_field: str
     result_field: str  # path inside the polled record
     price: Callable[[Mapping[str, Any], PriceContext], Price]
     statuses: Mapping[Any, str] = field(default_factory=lambda: AKOOL_STATUS)
-    id_path: str = "data._id"  # where the job id sits in the create answer
+    id_path: str | None = "data._id"  # where the job id sits in the create answer (None: it names none)
     create_record: str = "data"  # where the create answer's record sits (for status/credits at create)
     credit_field: str | None = "deduction_credit"
     error_fields: tuple[str, ...] = ()
@@ -176,11 +176,13 @@ class JobSpec:
     # A body field the provider keeps and can be queried by (Kling's external_task_id): the engine may fill it
     # with the row's idempotency key, so a create whose answer was lost can be found again.
     idempotency_field: str | None = None
+    immediate: bool = False  # the create answers with the result (face detection): nothing to poll, safe to resend
+    envelope: tuple[str, Any, str] | None = None  # (code field, success value, message field) if not the provider's
 
     def field_names(self) -> set[str]:
         return {f.name for f in self.fields}
 
-    def create_for(self, body: Mapping[str, Any]) -> tuple[str, str, str]:
+    def create_for(self, body: Mapping[str, Any]) -> tuple[str, str | None, str]:
         """(create path, id path, create record path) for this body: the first route whose fields it has."""
         for route in self.routes:
             if any(not _missing(body.get(name)) for name in route.when):

@@ -156,3 +156,33 @@ def test_extra_fields_are_columns(sb: af.Sandbox, client: af.Client, frame_lib: 
                     content=af.col("t"), type=4)
     assert moderated["akool_url"][0] in ("Compliant", "Non-Compliant", "Unknown")
     assert "Result:" in moderated["akool_result"][0]
+
+
+def test_face_detection_chains_into_face_swap(make_sandbox: Any, tmp_path: Any, frame_lib: str) -> None:
+    """Pages 07-09: detect_faces answers at once; its landmarks_str is face swap's opts ("use this for Face Swap
+    opts parameter"). One frame goes detect -> faceswap_image to completed on the sandbox, nothing else needed."""
+    group = "https://cdn.example.com/team-photo.jpg"
+    sb = make_sandbox(faces={group: 3, "https://cdn.example.com/empty-room.jpg": 0})
+    client = af.Client(**sb.client_options(), ledger=tmp_path / "l.sqlite")
+    photos = make_frame(frame_lib, {"photo": [FACE, group, "https://cdn.example.com/empty-room.jpg"]})
+    found = photos.akool.run("detect_faces", url=af.col("photo"), single_face=True, client=client, progress=False)
+    got = columns(found)
+    assert got["akool_status"] == ["completed", "completed", "rejected"]
+    assert got["akool_error"][2] == "akool error 1: No faces detected"  # page 07, Common Errors; nothing charged
+    assert all(o.count(":") == 3 for o in got["akool_opts"][:2])  # "x1,y1:x2,y2:x3,y3:x4,y4"
+    assert sb.stats()["detections"] == 3 and sb.stats()["creates"] == 0
+
+    faces = found.filter(found["akool_status"] == "completed") if frame_lib == "polars" else \
+        found[found["akool_status"] == "completed"]
+    swapped = columns(faces.akool.run(
+        "faceswap_image", targetImage=[{"path": af.col("photo"), "opts": af.col("akool_opts")}],
+        sourceImage=[{"path": FACE, "opts": FACE_OPTS}], modifyImage=af.col("photo"), client=client,
+        progress=False, prefix="swap_"))
+    assert swapped["swap_status"] == ["completed", "completed"]
+    sent = received(sb, "faceswap_image")
+    assert [b["targetImage"][0]["opts"] for b in sent] == got["akool_opts"][:2]
+
+    again = columns(photos.akool.run("detect_faces", url=af.col("photo"), single_face=True, client=client,
+                                     progress=False))
+    assert again["akool_opts"] == got["akool_opts"] and sb.stats()["detections"] == 4  # only the refused row again
+    client.close()
