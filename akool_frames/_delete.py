@@ -66,6 +66,8 @@ async def delete_rows(client: Any, jobs: Sequence[str | None], job_ids: Sequence
                       statuses: Sequence[str | None], extras: Sequence[dict[str, Any]]) -> list[Done]:
     """What delete did for each row (rows in order); the ledger records each removal."""
     known = client.ledger.by_job_ids([i for i in job_ids if i])
+    # A row that made several videos (image to video, count > 1) deletes them all.
+    videos = client.ledger.videos([e for e in known.values() if e.deleted_at is None and JOBS[e.job].routes])
     done: list[Done] = [Done(None)] * len(job_ids)
     groups: dict[tuple[str, Delete], list[_Target]] = defaultdict(list)
     for row, (job, job_id) in enumerate(zip(jobs, job_ids, strict=True)):
@@ -86,13 +88,16 @@ async def delete_rows(client: Any, jobs: Sequence[str | None], job_ids: Sequence
             done[row] = value  # type: ignore[assignment]
         else:
             groups[JOBS[name].provider, rule].append(_Target(row, job_id, str(value)))
+            for video in videos.get(entry.key, ()) if entry is not None and rule.id_column == "job_id" else ():
+                groups[JOBS[name].provider, rule].append(_Target(row, str(video.job_id), str(video.job_id)))
     calls = [(provider, rule, targets[i: i + (rule.batch if rule.joined or rule.listed else 1)])
              for (provider, rule), targets in groups.items()
              for i in range(0, len(targets), rule.batch if rule.joined or rule.listed else 1)]
     answers = await asyncio.gather(*(_send(client, provider, rule, chunk) for provider, rule, chunk in calls))
     for (_, rule, chunk), answer in zip(calls, answers, strict=True):
-        for target in chunk:
-            done[target.row] = answer[target.value]
+        for target in chunk:  # a row with several videos: done once all are, else its first refusal
+            if done[target.row].deleted is not False:
+                done[target.row] = answer[target.value]
         removed = [t.job_id for t in chunk if answer[t.value].deleted]
         if removed:
             await client.ledger.deleted(removed, cancelled=rule.path.endswith("/job/del"))

@@ -171,7 +171,7 @@ class _Tally:
             self.sink.start(len(self.rows), credits_est)
 
     def submitted(self, key: str) -> None:
-        if key not in self._submitted:
+        if key not in self._submitted and key in self.rows:  # a batch's other videos are not rows
             self._submitted.add(key)
             if self.sink:
                 self.sink.submitted()
@@ -179,12 +179,14 @@ class _Tally:
     def finished(self, key: str) -> None:
         """The job reached its end for this call (terminal, or given up on as unknown/skipped)."""
         self.submitted(key)
-        if key not in self._finished:
+        if key not in self._finished and key in self.rows:
             self._finished.add(key)
             if self.sink:
                 self.sink.finished()
 
     def note(self, key: str, status: str, credits: float | None = None) -> None:
+        if key not in self.rows:
+            return
         self.status[key] = status
         if credits is not None:
             self.credits[key] = credits
@@ -222,6 +224,14 @@ def _where(client: Any, spec: JobSpec) -> str:
 _SETTINGS = {"akool": "AKOOL_API_KEY / api_key= (or AKOOL_CLIENT_ID and AKOOL_CLIENT_SECRET / client_id=, client_secret=)",
              "audiocleaner": "AUDIOCLEANER_API_KEY / audiocleaner_api_key=",
              "kling": "KLING_ACCESS_KEY and KLING_SECRET_KEY / kling_access_key=, kling_secret_key="}
+
+
+def _refusal(item: Any) -> str:
+    """An errorList item (its schema is undocumented): its message and code where it has them."""
+    if not isinstance(item, dict):
+        return str(item)
+    message = item.get("msg") or item.get("message") or json.dumps(item, ensure_ascii=False)
+    return f"{message} ({item['code']})" if item.get("code") is not None else str(message)
 
 
 def _account_problem(provider: str, exc: APIError) -> str:
@@ -387,7 +397,8 @@ class _Run:
             await self._settle(item, "skipped", f"not sent: {self.abort or 'the run timed out first'}")
             return None, item
         sent = self._outgoing(item)
-        path, id_path, record_path = spec.create_for(item.body)
+        route = spec.create_for(item.body)
+        path, id_path, record_path = route.create, route.id_path, route.create_record
         self.creates += 1
         try:
             # An immediate job makes nothing to pay twice for: its create is retried like any request.
@@ -417,7 +428,23 @@ class _Run:
             return None, item
         self.made.append(str(job_id))
         await self._adopt(item, str(job_id), get_path_either(answer, record_path, dict, {}))
+        if route.batch_records:
+            await self._adopt_videos(item, answer, route.batch_records)
         return None, item
+
+    async def _adopt_videos(self, item: _Item, answer: Any, where: str) -> None:
+        """A create that made several jobs (image to video, count > 1): the first is the row's job, the others
+        its videos 2..n in the ledger, followed like it; items the provider refused are said on the row."""
+        records = [r for r in get_path_either(answer, where, list) or [] if isinstance(r, dict)]
+        reads = [(str(r.get("_id")), _read(self.spec, r, create=True)) for r in records[1:] if r.get("_id")]
+        if reads:
+            await self.ledger.add_videos(item.key, item.attempt, [(i, r.status, r.credits) for i, r in reads])
+            for n, (job_id, read) in enumerate(reads, start=2):
+                self._track(f"{item.key}#{n}", job_id, read.status, read.credits)
+        refused = [e for e in get_path(answer, where.rsplit(".", 1)[0] + ".errorList") or [] if e]
+        if refused and records:
+            await self.ledger.note_error(str(records[0].get("_id")), f"{len(refused)} of {len(records) + len(refused)} "
+                                         f"videos were refused at create: {_refusal(refused[0])}")
 
     async def _adopt(self, item: _Item, job_id: str, record: Any) -> None:
         """Record the job a create made (from its answer, or found again in the provider's list)."""
@@ -808,10 +835,13 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
             groups.setdefault(ledger_key(where, spec.name, body), []).append(i)
     state = client.ledger.latest(list(groups))  # what this run knows; each claim checks again before sending
     new, lost, known = _sort_out(groups, state, bodies, outcomes, force)
+    batches = any(route.batch_records for route in spec.routes)
     new = _budget_gate(budget, new, groups, outcomes)
     tally = _Tally(progress, {key: len(groups[key]) for key in [*(i.key for i in new + lost), *(e.key for e in known)]})
     deadline = time.monotonic() + timeout if timeout is not None else None
     run = _Run(client, spec, tally, deadline)
+    if batches:  # a batch's other videos are followed with its first (they are no rows of their own)
+        known += [video for videos in client.ledger.videos(known).values() for video in videos]
     estimates = [outcomes[groups[key][0]].credits_est for key in tally.rows]
     tally.start(None if None in estimates else sum(estimates))  # type: ignore[arg-type]  # None: unpriced
     run.owner = client.ledger.register(f"{mode} {spec.name}, {len(tally.rows)} jobs")
@@ -831,12 +861,13 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
         await _record_balance(client, run, before, started)
     await released
     latest = client.ledger.latest(list(tally.rows))
+    videos = client.ledger.videos(latest.values()) if batches else {}
     for key in tally.rows:
         entry = latest.get(key)
         left = run.left.get(key) if entry is None or not entry.job_id else None
         for i in groups[key]:  # the run's columns over the estimate's (its price basis and duration stay)
             outcomes[i] = (replace(outcomes[i], status="skipped", error=left) if left
-                           else _outcome(entry, outcomes[i]))
+                           else _outcome(entry, outcomes[i], videos.get(key, ())))
     return outcomes
 
 
@@ -935,10 +966,13 @@ def _row_status(entry: Entry | None) -> str:
     return "unknown" if entry.status == "intent" else entry.status
 
 
-def _outcome(entry: Entry | None, estimate: Outcome) -> Outcome:
-    """A row's outcome after a run: the ledger's state of its job over the row's estimate."""
+def _outcome(entry: Entry | None, estimate: Outcome, videos: Sequence[Entry] = ()) -> Outcome:
+    """A row's outcome after a run: the ledger's state of its job (and of its batch's other videos) over the
+    row's estimate."""
     if entry is None:
         return replace(estimate, status="skipped", error="not sent")
+    if videos:
+        entry = _combined(entry, videos)
     if entry.deleted_at is not None and entry.status == "completed":  # its result is gone: no dead link
         when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(entry.deleted_at))
         return replace(estimate, status="completed", job_id=entry.job_id, url=None, credits=entry.credits,
@@ -946,6 +980,26 @@ def _outcome(entry: Entry | None, estimate: Outcome) -> Outcome:
                        extra=entry.extra)
     return replace(estimate, status=_row_status(entry), job_id=entry.job_id, url=entry.url, credits=entry.credits,
                    error=entry.error, extra=entry.extra)
+
+
+def _combined(first: Entry, others: Sequence[Entry]) -> Entry:
+    """One row's batch of videos as one entry: the first's id and url, every video's credits, a status that is
+    over only when all are, the failures counted; the ids and urls of all in its extra (video_ids, video_urls)."""
+    entries = [first, *others]
+    statuses = {e.status for e in entries}
+    failed = [e for e in entries if e.status == "failed"]
+    status = (next((s for s in ("processing", "queued") if s in statuses), None)
+              or ("failed" if len(failed) == len(entries) else "completed"))
+    notes = [first.error] if first.error and first.status != "failed" else []
+    if failed and status == "completed":
+        notes.append(f"{len(failed)} of {len(entries)} videos failed: {failed[0].error}")
+    credits = [e.credits for e in entries if e.credits is not None]
+    extra = {**(json.loads(first.extra) if first.extra else {}),
+             "video_ids": [e.job_id for e in entries], "video_urls": [e.url for e in entries]}
+    return replace(first, status=status, url=next((e.url for e in entries if e.url), None),
+                   credits=sum(credits) if credits else None,
+                   error="; ".join(notes) or (failed[0].error if status == "failed" else None),
+                   extra=json.dumps(extra, ensure_ascii=False))
 
 
 async def refresh_jobs(client: Any, job_ids: Sequence[str | None], job: str | None = None, *,
@@ -962,6 +1016,13 @@ async def refresh_jobs(client: Any, job_ids: Sequence[str | None], job: str | No
                    "Hint: pass job= to refresh().")
             raise ValidationError(msg)
         by_job.setdefault(name, set()).add(job_id)
+    # A batch's other videos are polled with its first (their rows show them combined).
+    batched = [e for e in known.values() if any(r.batch_records for r in get_job(e.job).routes)]
+    videos = ledger.videos(batched) if batched else {}
+    for entry in batched:
+        for video in videos.get(entry.key, ()):
+            known[str(video.job_id)] = video
+            by_job[entry.job].add(str(video.job_id))
     deadline = time.monotonic() + timeout if timeout is not None else None
     pending = {i for ids in by_job.values() for i in ids if not (i in known and known[i].terminal)}
     tally = _Tally(progress, {i: 1 for i in pending})
@@ -981,10 +1042,12 @@ async def refresh_jobs(client: Any, job_ids: Sequence[str | None], job: str | No
             elif mine:
                 await follower.poll_once(mine)
             fresh = ledger.by_job_ids(ids)
+            now_videos = ledger.videos([fresh[i] for i in ids if i in fresh and fresh[i].key in videos])
             for job_id in ids:  # the ledger's row where it has one, else what the poll said
                 if job_id in fresh:
-                    results[job_id] = _outcome(fresh[job_id], Outcome(None, credits_est=fresh[job_id].credits_est,
-                                                                      job=fresh[job_id].job))
+                    entry = fresh[job_id]
+                    results[job_id] = _outcome(entry, Outcome(None, credits_est=entry.credits_est, job=entry.job),
+                                               now_videos.get(entry.key, ()))
                 elif job_id in follower.last:
                     read = follower.last[job_id]
                     results[job_id] = Outcome(read.status, job_id, read.url, None, read.credits, read.error,

@@ -59,13 +59,13 @@ READS: Mapping[str, Reads] = {
     "voice_clone": _PER_JOB,
     # _i2v_check: the batch-only and single-only fields (given or not), the model (its offered resolutions),
     # the resolution, negative_prompt, and _audio_check's audio_type and audio_url
-    "image_to_video": Reads(values=("resolution", "video_length", "model_name"),
+    "image_to_video": Reads(values=("resolution", "video_length", "model_name", "count"),
                             check=("model_name", "last_image_url", "count", "audio_type", "audio_url", "effect_code",
                                    "is_premium_model", "resolution", "negative_prompt"),
                             check_values=("model_name",)),
     "character_swap": Reads(values=("resolution", "duration"), needs=("duration",)),  # else: probe its video
     "image_generate": _PER_JOB, "image_button": _PER_JOB, "faceswap_image": _PER_JOB, "faceswap_pro": _PER_JOB,
-    "reage_image": _PER_JOB, "avatar_upload": _PER_JOB, "kling.custom_voice": _PER_JOB,
+    "reage_image": _PER_JOB, "avatar_upload": _PER_JOB, "kling.custom_voice": _PER_JOB, "detect_faces": _PER_JOB,
     # priced by a media length: only when duration= gives it (else its media is probed, row by row)
     "talking_photo": Reads(duration=True), "lip_sync": Reads(duration=True), "voice_change": Reads(duration=True),
     "faceswap_video": Reads(duration=True), "reage_video": Reads(duration=True),

@@ -51,6 +51,7 @@ ESTIMATE_FIELDS = ("credits_est", "status", "error", *PRICE_FIELDS)
 _NUMERIC = frozenset({"credits_est", "credits", "duration_s"})
 _DATETIME = frozenset({"expires_at"})
 _BOOLEAN = frozenset({"deleted"})
+_LIST = frozenset({"video_ids", "video_urls", "files"})  # one row, several results (image to video, count > 1)
 
 
 # ---------------------------------------------------------------------------------------------- col
@@ -189,8 +190,11 @@ def _eager_rows(frame: nw.DataFrame[Any], params: Mapping[str, Any]) -> list[dic
 
 # ------------------------------------------------------------------------------- result columns
 def _new_series(name: str, values: list[Any], like: nw.DataFrame[Any], kind: str) -> nw.Series[Any]:
-    """A result column of ``kind`` "float", "string", "bool" or "datetime" (UTC), with the library's nullable
-    types."""
+    """A result column of ``kind`` "float", "string", "bool", "list" (of strings) or "datetime" (UTC), with the
+    library's nullable types."""
+    if kind == "list" and like.implementation is nw.Implementation.PANDAS:  # pandas: Python lists, as object
+        pd = like.implementation.to_native_namespace()
+        return nw.from_native(pd.Series(values, name=name, dtype=object), series_only=True)
     if kind == "float":
         values = [None if v is None else float(v) for v in values]
     impl = like.implementation
@@ -199,7 +203,7 @@ def _new_series(name: str, values: list[Any], like: nw.DataFrame[Any], kind: str
         dtype = {"float": "Float64", "string": "string", "bool": "boolean", "datetime": "datetime64[ns, UTC]"}[kind]
         native = pd.Series(values, name=name, dtype=dtype)
         return nw.from_native(native, series_only=True)
-    dtype = {"float": nw.Float64(), "string": nw.String(), "bool": nw.Boolean(),
+    dtype = {"float": nw.Float64(), "string": nw.String(), "bool": nw.Boolean(), "list": nw.List(nw.String()),
              "datetime": nw.Datetime("us", "UTC")}[kind]
     return nw.new_series(name, values, dtype, backend=impl)
 
@@ -207,8 +211,8 @@ def _new_series(name: str, values: list[Any], like: nw.DataFrame[Any], kind: str
 def _with_columns(frame: nw.DataFrame[Any], prefix: str, columns: Mapping[str, list[Any]]) -> nw.DataFrame[Any]:
     """New frame with ``prefix + field`` columns: existing ones replaced in place, the others appended in order.
     Credits are nullable Float64, flags nullable booleans, everything else nullable strings."""
-    kinds = {f: "float" if f in _NUMERIC else "datetime" if f in _DATETIME else "bool" if f in _BOOLEAN else "string"
-             for f in columns}
+    kinds = {f: "float" if f in _NUMERIC else "datetime" if f in _DATETIME else "bool" if f in _BOOLEAN
+             else "list" if f in _LIST else "string" for f in columns}
     return frame.with_columns(*(_new_series(prefix + f, values, frame, kinds[f]) for f, values in columns.items()))
 
 
@@ -361,10 +365,15 @@ def _extras(job: str, outcomes: Sequence[Outcome]) -> dict[str, list[Any]]:
 
     from .jobs import get_job
 
-    names = list(get_job(job).extra_fields)
+    spec = get_job(job)
     found = [json.loads(o.extra) if o.extra else {} for o in outcomes]
-    return {name: [None if (v := row.get(name)) is None else v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
-                   for row in found] for name in names}
+    columns = {name: [None if (v := row.get(name)) is None else v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+                      for row in found] for name in spec.extra_fields}
+    if any(route.batch_records for route in spec.routes):  # every row's videos, as lists (one for a single video)
+        for name, one in (("video_ids", "job_id"), ("video_urls", "url")):
+            columns[name] = [row.get(name) or ([getattr(o, one)] if o.job_id else None)
+                             for row, o in zip(found, outcomes, strict=True)]
+    return columns
 
 
 def _check_budget(outcomes: Sequence[Outcome], budget: float) -> None:
@@ -499,6 +508,13 @@ async def arefresh(frame: Any, /, *, client: Any = None, prefix: str = "akool_",
                         new[f][i] = value
                 elif value is not None:
                     new[f][i] = value
+        for job_name in {o.job for o in found if o is not None and o.job}:  # extra fields as they are now
+            rows = [i for i, o in enumerate(found) if o is not None and o.job == job_name]
+            for name, values in _extras(job_name, [found[i] for i in rows]).items():
+                column = new.setdefault(name, _existing(eager, prefix + name))
+                for i, value in zip(rows, values, strict=True):
+                    if value is not None:
+                        column[i] = value
         return back(_with_columns(eager, prefix, new))
     finally:
         if sink is not None:
@@ -542,18 +558,29 @@ async def adownload(frame: Any, dest: Any, /, *, client: Any = None, prefix: str
     values = {c: _existing(eager, c) for c in used & set(eager.columns)}
     rows = [{"job_id": job_id or f"row{i}", **{c: v[i] for c, v in values.items()}} for i, job_id in enumerate(ids)]
     names = file_names(template, rows)  # names a template field the frame lacks, if any
+    # Rows that made several videos (image to video, count > 1): the others as "<name>-2", "<name>-3", ...
+    batches = [v if isinstance(v, list) else [] for v in _existing(eager, prefix + "video_urls")]
+    more = [(i, f"{names[i]}-{n}", url) for i, videos in enumerate(batches) for n, url in enumerate(videos[1:], 2)]
     settings = _default_client(client)
     sink = _sink(progress, "download")
     try:
-        fetched = await _on_loop(fetch_files(settings, urls, Path(dest), names, progress=sink))
+        fetched = await _on_loop(fetch_files(settings, urls + [url for _, _, url in more], Path(dest),
+                                             names + [name for _, name, _ in more], progress=sink))
     finally:
         if sink is not None:
             sink.close()
+    fetched, extra = fetched[:len(urls)], fetched[len(urls):]
     known = settings.ledger.by_job_ids([i for i in ids if i])
     expires = [expiry(known[i].completed_at or known[i].updated_at) if i in known and known[i].status == "completed"
                else None for i in ids]
     warn_expiring(_labels(eager), expires, fetched)
-    return back(_with_columns(eager, prefix, {"file": [f.file for f in fetched], "expires_at": expires}))
+    columns: dict[str, list[Any]] = {"file": [f.file for f in fetched], "expires_at": expires}
+    if more:  # every row's files, as a list beside its first
+        files = [[f.file] for f in fetched]
+        for (i, _, _), f in zip(more, extra, strict=True):
+            files[i].append(f.file)
+        columns["files"] = files
+    return back(_with_columns(eager, prefix, columns))
 
 
 estimate = _blocking(aestimate)

@@ -282,6 +282,18 @@ class Ledger:
                 found[entry.key] = entry
         return found
 
+    def videos(self, entries: Iterable[Entry]) -> dict[str, list[Entry]]:
+        """The other jobs one create made (an image-to-video batch's videos 2..n), by the main entry's key: the
+        attempts ``{key}#2``, ``{key}#3``, ... of the same attempt, in order."""
+        found: dict[str, list[Entry]] = {}
+        for entry in entries:
+            # keys are hex digests: "#" < "$" brackets exactly the "{key}#..." ones, using the primary key's index
+            rows = self._read(f"SELECT {_COLUMNS} FROM submissions WHERE key > ? AND key < ? AND attempt = ?",
+                              (entry.key + "#", entry.key + "$", entry.attempt))
+            if rows:
+                found[entry.key] = sorted(rows, key=lambda e: int(e.key.rsplit("#", 1)[1]))
+        return found
+
     def by_job_ids(self, job_ids: Iterable[str]) -> dict[str, Entry]:
         ids = [i for i in dict.fromkeys(job_ids) if i]
         found: dict[str, Entry] = {}
@@ -395,6 +407,18 @@ class Ledger:
             "UPDATE submissions SET job_id = ?, status = ?, credits = COALESCE(?, credits), error = NULL, "
             "submitted_at = ?, updated_at = ?, owner = NULL, completed_at = CASE WHEN ? = 'completed' THEN ? END "
             "WHERE key = ? AND attempt = ?", (job_id, status, credits, now, now, status, now, key, attempt)))
+
+    def add_videos(self, key: str, attempt: int, jobs: Sequence[tuple[str, str, float | None]]) -> Written:
+        """The other jobs an attempt's create made (job id, status, credits): attempts ``{key}#2``, ... of the
+        same attempt, copying the main one's provider, job and body; nobody claims them."""
+        now = time.time()
+        rows = [(f"{key}#{n}", job_id, status, credits, now, now, now, status, now, key, attempt)
+                for n, (job_id, status, credits) in enumerate(jobs, start=2)]
+        return self._writer.submit(lambda db: db.executemany(
+            "INSERT OR IGNORE INTO submissions (key, attempt, provider, job, body, job_id, status, credits, "
+            "created_at, submitted_at, updated_at, completed_at, price_basis) "
+            "SELECT ?, attempt, provider, job, body, ?, ?, ?, ?, ?, ?, CASE WHEN ? = 'completed' THEN ? END, "
+            "price_basis FROM submissions WHERE key = ? AND attempt = ?", rows))
 
     def settle(self, key: str, attempt: int, status: str, error: str | None, *, keep: bool = False) -> Written:
         """An attempt that made no job (``rejected``, ``skipped``) or may have made one (``unknown``). The

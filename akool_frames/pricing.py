@@ -248,6 +248,14 @@ def _character_swap(body: Mapping[str, Any], ctx: PriceContext) -> Price:
 
 
 def _image_to_video(body: Mapping[str, Any], ctx: PriceContext) -> Price:
+    # Page 19's batch example: count 3, each video's deduction_credit 5: a price is per video, times count.
+    one, count = _one_video(body), body.get("count") or 1
+    if one.credits is None or count == 1:
+        return one
+    return Price(_r(one.credits * count), basis=f"{one.basis}, x {count} videos")
+
+
+def _one_video(body: Mapping[str, Any]) -> Price:
     res, length, model = body.get("resolution"), body.get("video_length"), body.get("model_name")
     if model:
         units = I2V_MODELS.get(model)

@@ -316,7 +316,7 @@ CROSS: list[tuple[str, dict[str, Any], str]] = [
     ("image_to_video", {"audio_type": ...}, "audio_type"),
     ("image_to_video", {"resolution": "480p"}, "480p"),
     ("image_to_video", {"model_name": "seedance-1-0-lite-i2v-250428"}, "audio_type"),  # single-only field on batch
-    ("image_to_video", {"count": 3}, "count"),
+    ("image_to_video", {"count": 3}, "count"),  # count selects the batch create, where audio_type is no field
     ("video_audio", {"audio_url": ...}, "audio_url"),
     ("kling.custom_voice", {"voice_url": ""}, "voice_url / video_id"),
     ("kling.custom_voice", {"video_id": "abc"}, "mutually exclusive"),
@@ -414,12 +414,15 @@ def test_other_unknown_fields_are_sent_as_given() -> None:
 
 def test_image_to_video_routes_model_name_to_batch() -> None:
     spec = get_job("image_to_video")
-    assert spec.create_for(EXAMPLES["image_to_video"][0]) == (spec.create, "data._id", "data")
-    path, id_path, _record = spec.create_for(EXAMPLES["image_to_video"][1])
-    assert path.endswith("/createBySourcePrompt/batch") and id_path == "data.successList[0]._id"
+    single = spec.create_for(EXAMPLES["image_to_video"][0])
+    assert (single.create, single.id_path, single.create_record, single.batch_records) == \
+        (spec.create, "data._id", "data", None)
+    batch = spec.create_for(EXAMPLES["image_to_video"][1])
+    assert batch.create.endswith("/createBySourcePrompt/batch") and batch.id_path == "data.successList[0]._id"
     answer = {"data": {"successList": [{"_id": "689174694b4dbdd4ab3d28c9", "status": 1}], "errorList": []}}
-    assert get_path(answer, id_path) == "689174694b4dbdd4ab3d28c9"
-    assert get_job("tts").create_for({"input_text": "x"}) == (get_job("tts").create, "data._id", "data")
+    assert get_path(answer, batch.id_path) == "689174694b4dbdd4ab3d28c9"
+    assert batch.batch_records == "data.successList"  # page 19: count 1-10 videos, all listed there
+    assert get_job("tts").create_for({"input_text": "x"}).create == get_job("tts").create
 
 
 def test_quirks() -> None:

@@ -133,8 +133,9 @@ class Route:
 
     when: tuple[str, ...]
     create: str
-    id_path: str = "data._id"
+    id_path: str | None = "data._id"
     create_record: str = "data"
+    batch_records: str | None = None  # where a create that makes several jobs lists them all (one row, n results)
 
 
 @dataclass(frozen=True)
@@ -182,12 +183,12 @@ class JobSpec:
     def field_names(self) -> set[str]:
         return {f.name for f in self.fields}
 
-    def create_for(self, body: Mapping[str, Any]) -> tuple[str, str | None, str]:
-        """(create path, id path, create record path) for this body: the first route whose fields it has."""
+    def create_for(self, body: Mapping[str, Any]) -> Route:
+        """The create endpoint for this body: the first route whose fields it has, else the job's own."""
         for route in self.routes:
             if any(not _missing(body.get(name)) for name in route.when):
-                return route.create, route.id_path, route.create_record
-        return self.create, self.id_path, self.create_record
+                return route
+        return Route((), self.create, self.id_path, self.create_record)  # type: ignore[arg-type]
 
 
 _PATH = re.compile(r"([^.\[\]]+)|\[(\d+)\]")

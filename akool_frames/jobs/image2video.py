@@ -74,11 +74,14 @@ IMAGE_TO_VIDEO = _image2video_job(
         Field("webhookurl"),
         Field("model_name"),  # a model's value from GET /api/open/v4/aigModel/list?types[]=1501 (batch)
         Field("last_image_url"),  # batch, models with supportedLastFrame
-        Field("count", "int", min=1, max=1),  # batch makes 1-10 videos per call; one row is one video here
+        # Page 19: "Number of videos to create simultaneously (1-10), default: 1". One row, several videos: the
+        # row's akool_video_ids / akool_video_urls list them all (its job id and url are the first one's).
+        Field("count", "int", min=1, max=10),
     ),
-    # model_name / last_image_url exist only on the batch create; one row = one video (count left at 1).
+    # model_name / last_image_url / count exist only on the batch create, which answers data.successList.
     routes=(Route(_BATCH_ONLY, "/api/open/v4/image2Video/createBySourcePrompt/batch",
-                  id_path="data.successList[0]._id", create_record="data.successList[0]"),),
+                  id_path="data.successList[0]._id", create_record="data.successList[0]",
+                  batch_records="data.successList"),),
     price=pricing.rule("image_to_video"),
     check=_i2v_check,
     aliases={"length": "video_length", "image": "image_url"},

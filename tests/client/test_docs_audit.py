@@ -4,6 +4,7 @@ the observed behaviour) it follows; all over real HTTP against the sandbox, read
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -186,3 +187,37 @@ def test_face_detection_chains_into_face_swap(make_sandbox: Any, tmp_path: Any, 
                                      progress=False))
     assert again["akool_opts"] == got["akool_opts"] and sb.stats()["detections"] == 4  # only the refused row again
     client.close()
+
+
+def test_one_image_to_video_row_makes_count_videos(sb: af.Sandbox, client: af.Client, frame_lib: str,
+                                                   tmp_path: Any) -> None:
+    """Page 19, batch create: "count | Number of videos to create simultaneously (1-10)", answered as
+    data.successList (each video its own record and deduction_credit). One row keeps one row: its job id and url
+    are the first video's, akool_video_ids / akool_video_urls list them all, credits add up; no row is dropped or
+    reordered. Re-runs, refresh, download and delete see every video."""
+    df = make_frame(frame_lib, {"img": [CDN + "a.png", CDN + "b.png"], "n": [3, 1]})
+    params = {"image_url": af.col("img"), "prompt": "Slow pan.", "model_name": "seedance-1-0-lite-i2v-250428",
+              "resolution": "720p", "video_length": 5, "count": af.col("n")}
+    est = columns(df.akool.estimate("image_to_video", client=client, **params))
+    assert est["akool_credits_est"] == [15.0, 5.0]  # unit_credit 5 per video (page 19's example)
+
+    submitted = df.akool.submit("image_to_video", client=client, progress=False, **params)
+    assert sb.stats()["creates"] == 2  # one request per row, whatever its count
+    out = columns(submitted.akool.refresh(client=client, follow=True, progress=False))
+    assert out["img"] == [CDN + "a.png", CDN + "b.png"] and out["akool_status"] == ["completed", "completed"]
+    assert [len(ids) for ids in out["akool_video_ids"]] == [3, 1]
+    assert out["akool_video_ids"][0][0] == out["akool_job_id"][0] and all(out["akool_video_urls"][0])
+    assert out["akool_credits"] == [15.0, 5.0] and sb.stats()["credits_charged"] == 20
+
+    again = columns(df.akool.run("image_to_video", client=client, progress=False, **params))
+    assert again["akool_video_ids"] == out["akool_video_ids"] and sb.stats()["creates"] == 2
+
+    done = df.akool.run("image_to_video", client=client, progress=False, **params)
+    files = columns(done.akool.download(tmp_path / "videos", client=client))["akool_files"]
+    assert [len(f) for f in files] == [3, 1] and all(Path(f).stat().st_size for row in files for f in row)
+    assert Path(files[0][1]).name == f"{out['akool_job_id'][0]}-2.mp4"
+
+    removed = columns(done.akool.delete(client=client))
+    assert removed["akool_deleted"] == [True, True]
+    with sb.state.lock:
+        assert all(sb.state.jobs[i].deleted for ids in out["akool_video_ids"] for i in ids)

@@ -22,7 +22,7 @@ from tests.client.conftest import VOICE, columns, make_frame
 NATIVE = {"pandas": pd.DataFrame, "polars": pl.DataFrame}
 LEDGER_COLUMNS = ["key", "attempt", "provider", "job", "body", "job_id", "status", "url", "credits_est", "credits",
                   "error", "created_at", "submitted_at", "updated_at", "price_basis", "duration_s", "duration_source",
-                  "completed_at", "extra"]
+                  "completed_at", "extra", "deleted_at"]
 
 
 # ----------------------------------------------------------------------------------------- look-ups
