@@ -128,16 +128,19 @@ class SandboxApp:
             elif rt.kind == "detect":  # face detection: answered at once, no job (counted apart from creates)
                 with state.lock:
                     state.detections[rt.path] += 1
+            reshape = observed_shape if rt.provider == "akool" and state.config.answer_shapes == "observed" \
+                else (lambda answer: answer)
             try:
                 result = rt.handler(ctx)
             except ApiError as err:
-                await _send_json(send, err.http, provider.error(err.code, err.msg), entry, err.code, err.headers)
+                await _send_json(send, err.http, reshape(provider.error(err.code, err.msg)), entry, err.code,
+                                 err.headers)
                 return
             if fault == "reset_after":
                 await _reset(send)  # handled: the job exists, the answer is lost
                 return
             payload = result if isinstance(result, Raw) else provider.envelope(result)
-            await _send_json(send, 200, payload, entry, payload.get("code"))
+            await _send_json(send, 200, reshape(payload), entry, payload.get("code"))
         finally:
             state.leave(account)
 
@@ -267,6 +270,21 @@ class SandboxApp:
         with self.state.lock:
             if len(self.state.log) < LOG_LIMIT:
                 self.state.log.append(entry)
+
+
+def observed_shape(payload: Any) -> Any:
+    """``answer_shapes="observed"``: an Akool answer as real clients meet it where the docs show another shape
+    (issue 9): ``message`` for ``msg``, a one-element ``data`` array as its object (avatar create/detail),
+    ``data.list`` for ``data.result``. The client must read both."""
+    if not isinstance(payload, dict) or "code" not in payload:
+        return payload  # another envelope (face detection): as it is
+    out = {("message" if k == "msg" else k): v for k, v in payload.items()}
+    data = out.get("data")
+    if isinstance(data, list) and len(data) == 1 and isinstance(data[0], dict):
+        out["data"] = data[0]
+    elif isinstance(data, dict) and isinstance(data.get("result"), list):
+        out["data"] = {("list" if k == "result" else k): v for k, v in data.items()}
+    return out
 
 
 def _failed(state: SandboxState, job_id: str) -> bool:

@@ -76,6 +76,9 @@ class SandboxConfig:
     - ``prices``: credit overrides for jobs whose price the docs do not give.
     - ``faces``: how many faces face detection finds at a URL (or in a base64 ``img``),
       ``{url: n}``; other inputs have 1. The faces themselves are made up from a hash of the URL.
+    - ``answer_shapes``: ``"docs"`` answers as the pages show them; ``"observed"`` as real clients meet
+      Akool's answers where they differ (``message`` for ``msg``, a one-element ``data`` array as an object,
+      ``data.list`` for ``data.result``), to prove the client reads both.
     - ``webhook_retries`` / ``webhook_retry_interval``: re-delivery on a non-200 answer.
     - ``token_ttl``: lifetime of getToken tokens, sandbox seconds.
     """
@@ -95,6 +98,7 @@ class SandboxConfig:
     default_media_seconds: float = 8.0
     prices: dict[str, float] = field(default_factory=dict)
     faces: dict[str, int] = field(default_factory=dict)
+    answer_shapes: str = "docs"
     webhook_retries: int = 3
     webhook_retry_interval: float = 20.0
     token_ttl: float = 400 * 86400.0
@@ -105,6 +109,9 @@ class SandboxConfig:
     kling_secret_key: str = field(default_factory=lambda: _token(32))
 
     def __post_init__(self) -> None:
+        if self.answer_shapes not in ("docs", "observed"):
+            msg = f"answer_shapes is {self.answer_shapes!r}.\n\nHint: use 'docs' or 'observed'."
+            raise ValueError(msg)
         if self.plan not in ("pro", "max", "business"):
             msg = f"plan is {self.plan!r}.\n\nHint: use 'pro', 'max' or 'business'."
             raise ValueError(msg)

@@ -221,3 +221,27 @@ def test_one_image_to_video_row_makes_count_videos(sb: af.Sandbox, client: af.Cl
     assert removed["akool_deleted"] == [True, True]
     with sb.state.lock:
         assert all(sb.state.jobs[i].deleted for ids in out["akool_video_ids"] for i in ids)
+
+
+def test_answers_in_the_shape_real_clients_meet_are_read(make_sandbox: Any, tmp_path: Any) -> None:
+    """Read tolerantly: real Akool answers carry `message` for `msg`, a one-element `data` array as an object
+    (avatar create/detail: seed 002/page 34 show an array, real clients read an object) and lists at `data.list`
+    for `data.result`. With the sandbox answering that way, jobs, look-ups and refusals read the same."""
+    sb = make_sandbox(answer_shapes="observed")
+    client = af.Client(**sb.client_options(), ledger=tmp_path / "l.sqlite")
+    assert len(af.voices(client=client)) == 12 and len(af.effects(client=client)) >= 1
+    speech = columns(pd.DataFrame({"t": ["Hello.", "Bonjour."]}).akool.run(
+        "tts", input_text=af.col("t"), voice_id=VOICE, client=client, progress=False))
+    assert speech["akool_status"] == ["completed", "completed"] and all(speech["akool_credits"])
+    avatar = columns(pd.DataFrame({"a": ["MyAvatar9"]}).akool.run(
+        "avatar_upload", url="https://drz0f01yeq1cx.cloudfront.net/1721197444322-leijun000.mp4",
+        avatar_id=af.col("a"), name="Mine", type=1, client=client, progress=False))
+    assert avatar["akool_status"] == ["completed"]
+    videos = columns(pd.DataFrame({"n": [2]}).akool.run(
+        "image_to_video", image_url=CDN + "a.png", prompt="Slow pan.", model_name="seedance-1-0-lite-i2v-250428",
+        resolution="720p", video_length=5, count=af.col("n"), client=client, progress=False))
+    assert videos["akool_status"] == ["completed"] and len(videos["akool_video_ids"][0]) == 2
+    refused = columns(pd.DataFrame({"t": ["Hi."]}).akool.run(
+        "tts", input_text=af.col("t"), voice_id="no-such-voice", client=client, progress=False))
+    assert refused["akool_status"] == ["rejected"] and "does not exist" in refused["akool_error"][0]
+    client.close()
