@@ -17,6 +17,7 @@ DEFAULT_BASE_URLS = {
     "kling": "https://api-singapore.klingai.com",
 }
 DEFAULT_LEDGER = "./.akool_frames/ledger.sqlite"
+FOLLOW_MODES = ("poll", "webhook")  # how a run learns that its jobs finished
 
 
 class Secret:
@@ -82,7 +83,15 @@ class Client:
     - ``poll_interval``: seconds between polls of one job (default: per job type).
     - ``reconcile_after``: seconds after which a create whose answer was lost is looked up in
       the provider's list (where there is one) and, if absent there, sent again.
-    - ``webhook_url``: set the jobs' callback field to this URL (polling still runs).
+    - ``follow``: how runs learn that jobs finished: ``"poll"`` (default) asks the provider, batched where its
+      API allows; ``"webhook"`` starts a receiver and waits for Akool's signed callbacks, polling only jobs whose
+      callback is late (jobs with no callback field, and other providers' jobs, are polled). ``run(follow=...)``
+      chooses per call.
+    - ``webhook_host`` / ``webhook_port``: where the receiver listens (loopback and a free port by default; a
+      server reachable from the internet binds e.g. "0.0.0.0" and a fixed port).
+    - ``webhook_url``: the callback URL sent with each create. With ``follow="webhook"``, the public address
+      that forwards to the receiver (by default its own loopback address); with ``follow="poll"``, a receiver
+      of your own (polling still runs).
     - ``usd_per_credit``: dollars per credit in reports and forecasts (0.04: the Jarvis price table's
       1 credit = 0.04 USD).
     - ``ledger_timeout``: seconds a ledger write waits while another process holds the ledger (another
@@ -109,6 +118,9 @@ class Client:
         poll_interval: float | None = None,
         reconcile_after: float | None = None,
         webhook_url: str | None = None,
+        follow: str = "poll",
+        webhook_host: str = "127.0.0.1",
+        webhook_port: int = 0,
         ledger_timeout: float = 60.0,
         usd_per_credit: float = 0.04,
     ) -> None:
@@ -137,6 +149,13 @@ class Client:
         self.poll_interval = _seconds(poll_interval, "AKOOL_FRAMES_POLL_INTERVAL", None)
         self.reconcile_after = _seconds(reconcile_after, "AKOOL_FRAMES_RECONCILE_AFTER", 15.0)
         self.webhook_url = webhook_url
+        if follow not in FOLLOW_MODES:
+            raise ConfigError(f"follow is {follow!r}.\n\nHint: use 'poll' or 'webhook'.")
+        self.follow = follow
+        self.webhook_host = webhook_host
+        if not isinstance(webhook_port, int) or not 0 <= webhook_port < 65536:
+            raise ConfigError(f"webhook_port is {webhook_port!r}; it takes a port number (0: any free port).")
+        self.webhook_port = webhook_port
         if ledger_timeout <= 0:
             raise ConfigError(f"ledger_timeout must be positive, got {ledger_timeout}.")
         self.ledger_timeout = float(ledger_timeout)
@@ -146,6 +165,7 @@ class Client:
         self.ledger_path = Path(_setting(ledger, "AKOOL_FRAMES_LEDGER", DEFAULT_LEDGER))
         self._ledger: Any = None
         self._http: Any = None
+        self._receiver: Any = None  # the webhook receiver, started by the first webhook-mode run
         self.lengths: dict[str, Any] = {}  # media lengths measured in this session (by _probe), by target
         self.language_lists: dict[str, Any] = {}  # the providers' language codes, read once a session
         self._lock = threading.Lock()
@@ -200,10 +220,14 @@ class Client:
         with self._lock:
             http, self._http = self._http, None
             ledger, self._ledger = self._ledger, None
-        if http is not None:
+            receiver, self._receiver = self._receiver, None
+        if http is not None or receiver is not None:
             from ._loop import run_sync
 
-            run_sync(http.aclose())
+            if receiver is not None:
+                run_sync(receiver.stop())
+            if http is not None:
+                run_sync(http.aclose())
         if ledger is not None:
             ledger.close()
 

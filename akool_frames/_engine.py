@@ -24,17 +24,19 @@ import math
 import statistics
 import time
 from collections import Counter, deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, Protocol
 
-from ._errors import (AccountError, AkoolError, APIError, AuthError, BudgetExceeded, NotFound, QuotaError,
+from ._errors import (AccountError, AkoolError, APIError, AuthError, BudgetExceeded, ConfigError, NotFound, QuotaError,
                       ServerError, TransportError, ValidationError)
+from ._client import FOLLOW_MODES
 from ._ledger import CALLBACK_FIELDS, Claim, Entry, ledger_key
 from ._localize import check_languages
 from ._probe import probe_lengths
+from ._receiver import receiver_of
 from ._rates import resolve_rates
-from .jobs import JobSpec, Poll, Price, PriceContext, get_job, get_path, get_path_either, undocumented, validate_body
+from .jobs import TERMINAL, JobSpec, Poll, Price, PriceContext, get_job, get_path, get_path_either, undocumented, validate_body
 from .pricing import estimate as price_of
 
 __all__ = ["Outcome", "ProgressSink", "execute", "refresh_jobs", "prepare", "estimate_outcome"]
@@ -42,7 +44,6 @@ __all__ = ["Outcome", "ProgressSink", "execute", "refresh_jobs", "prepare", "est
 log = logging.getLogger("akool_frames")
 
 RESENDABLE = frozenset({"rejected", "skipped"})  # ledger states where no job exists
-TERMINAL = frozenset({"completed", "failed"})  # provider states after which a job is not polled again
 RESEND_ROUNDS = 3  # per call: a create lost, looked up, provably absent and sent again, at most this often
 FAILED_POLLS = 5  # consecutive failed polls (or answers without the job) before a job is given up on
 BALANCE_PATH = "/api/open/v3/faceswap/quota/info"  # data.credit: the account's credit balance
@@ -270,6 +271,7 @@ class _Run:
     creates: int = 0  # creates this run sent: how far back a list look-up has to page
     made: list[str] = field(default_factory=list)  # job ids this run's creates made (their answers came back)
     follower: _Follower | None = None
+    receiver: Any = None  # the client's webhook receiver, when this run waits for callbacks
 
     @property
     def ledger(self) -> Any:
@@ -287,13 +289,17 @@ class _Run:
         return self.deadline is not None and time.monotonic() >= self.deadline
 
     # ------------------------------------------------------------------ the whole call
-    async def go(self, items: list[_Item], known: list[Entry], *, follow: bool) -> None:
+    async def go(self, items: list[_Item], known: list[Entry], *, follow: bool, webhook: bool = False) -> None:
         """Claim and send ``items``, reconcile what may exist, wait for what other runs are sending, and in
-        run mode follow every job to its end."""
+        run mode follow every job to its end (``webhook``: from Akool's callbacks, polling the late ones)."""
         task = None
+        if follow and webhook and self.spec.provider == "akool" and self.spec.webhook_field:
+            self.receiver = await receiver_of(self.client)
         if follow:
             self.follower = _Follower(self)
             task = asyncio.create_task(self.follower.loop())
+            if self.receiver is not None:
+                self.receiver.listeners.append(self.follower.heard)
         try:
             for entry in known:
                 self._track(entry.key, str(entry.job_id), entry.status, entry.credits)
@@ -312,6 +318,8 @@ class _Run:
                 self.follower.close()
                 await task
         finally:
+            if self.receiver is not None and self.follower is not None:
+                self.receiver.listeners.remove(self.follower.heard)
             if task and not task.done():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
@@ -358,8 +366,9 @@ class _Run:
     def _outgoing(self, item: _Item) -> dict[str, Any]:
         """The body as sent: plus the callback URL and, where the provider keeps one, an id to find it by."""
         spec, sent = self.spec, dict(item.body)
-        if spec.webhook_field and (self.client.webhook_url or spec.webhook_required):
-            sent[spec.webhook_field] = self.client.webhook_url or ""
+        callback = self.receiver.url if self.receiver is not None else self.client.webhook_url
+        if spec.webhook_field and (callback or spec.webhook_required):
+            sent[spec.webhook_field] = callback or ""
         if spec.idempotency_field and not sent.get(spec.idempotency_field):
             sent[spec.idempotency_field] = _external_id(item)  # a lost answer is found again by it
         return sent
@@ -576,6 +585,28 @@ class _Run:
         return {i: by_id.get(i, _MISSING) for i in ids}
 
 
+    async def poll_list(self, ids: Sequence[str], open_ids: Collection[str]) -> dict[str, Any]:
+        """Records of ``open_ids`` (jobs still followed) found on the job's list, newest first: pages until every
+        one of ``ids`` (the jobs due) has been seen, the list ends, or the pages cover every job this run
+        followed, plus one (another run's creates push them deeper: those are then polled one by one)."""
+        rec = self.spec.reconcile
+        assert rec is not None
+        wanted, found = set(ids), {}
+        followed = len(self.follower.jobs) if self.follower else 0
+        for page in range(1, math.ceil(max(followed, len(open_ids)) / rec.size) + 2):
+            answer = await self.http.request(self.spec.provider, "GET", rec.path,
+                                             params={**rec.query, "page": str(page), "size": str(rec.size)})
+            records = get_path_either(answer, rec.records, list) or []
+            for record in records:
+                rid = str(get_path(record, rec.record_id))
+                if rid in open_ids:
+                    found[rid] = record
+                    wanted.discard(rid)
+            if not wanted or len(records) < rec.size:
+                break
+        return found
+
+
 _MISSING = object()
 
 
@@ -590,6 +621,8 @@ class _Follower:
     due within half an interval: requests then carry full batches instead of a trickle of ids each.
     """
 
+    PATIENCE = 30  # webhook mode: intervals before a job whose callback has not come is polled (at least ...
+    PATIENCE_AGES = 3  # ... this many times the median age at which callbacks came)
     GROWTH = 1.25  # each poll that finds a job unfinished spaces its next poll further apart ...
     MAX_SPACING = 4.0  # ... up to this many intervals
     LEARN_AFTER = 5  # finished jobs seen before their ages set the first poll
@@ -598,8 +631,9 @@ class _Follower:
         poll = run.spec.poll or Poll("", "")  # an immediate job: done at its create, never added here
         self.run = run
         self.every = run.client.poll_interval or poll.every
+        self.listed = poll.listed and run.spec.reconcile is not None
         self.size = poll.max_ids if poll.many else 1
-        self.window = self.every / 2 if poll.many else 0.0
+        self.window = self.every / 2 if poll.many or self.listed else 0.0
         self.jobs: dict[str, str] = {}  # job id -> ledger key
         self.due: dict[str, float] = {}  # job id -> loop time of its next poll
         self.spacing: dict[str, float] = {}
@@ -607,6 +641,8 @@ class _Follower:
         self.last: dict[str, Read] = {}  # job id -> last read
         self.added: dict[str, float] = {}  # job id -> loop time it was added
         self.ages: deque[float] = deque(maxlen=101)  # ages at which recent jobs were seen finished
+        self.done: set[str] = set()  # jobs seen over (a late poll answer or a repeated callback changes nothing)
+        self.early: list[tuple[str, Any]] = []  # callbacks that came before their job was added
         self.closed = False
         self._wake = asyncio.Event()
 
@@ -616,12 +652,33 @@ class _Follower:
         self.added[job_id] = now
         self.spacing[job_id] = self.every
         self.due[job_id] = now + self._first_delay()
+        if self.run.receiver is not None and job_id in self.run.receiver.early:
+            self.early.append((job_id, self.run.receiver.early.pop(job_id)))
         self._wake.set()
 
     def _first_delay(self) -> float:
-        if len(self.ages) < self.LEARN_AFTER:
-            return self.every
-        return max(self.every, statistics.median(self.ages))
+        learnt = statistics.median(self.ages) if len(self.ages) >= self.LEARN_AFTER else 0.0
+        if self.run.receiver is not None:  # callbacks tell; a poll is the fallback for a late one
+            return max(self.every * self.PATIENCE, learnt * self.PATIENCE_AGES)
+        return max(self.every, learnt)
+
+    async def heard(self, job_id: str, callback: tuple[str, str | None, str | None]) -> bool:
+        """A verified callback's (status, URL, error) for ``job_id``; False when the job is not this run's."""
+        if job_id not in self.jobs:
+            return False
+        if job_id in self.last and self.last[job_id].status in TERMINAL:
+            return True  # a repeated or late callback changes nothing
+        status, url, error = callback
+        read = Read(status, url, None, error, None)  # a callback tells no credits: the create's answer did
+        await self.run.ledger.update([(job_id, *read)])
+        self.last[job_id] = read
+        self._note(job_id, status, None)
+        if status in TERMINAL and job_id not in self.done:
+            self.ages.append(asyncio.get_running_loop().time() - self.added[job_id])
+            self._over(job_id)
+            self._wake.set()
+        self.run.tally.report()
+        return True
 
     def close(self) -> None:
         """No more jobs will be added: the loop ends once the last one is over."""
@@ -631,6 +688,8 @@ class _Follower:
     async def loop(self) -> None:
         clock = asyncio.get_running_loop()
         while not self.run.expired():
+            while self.early:
+                await self.heard(*self.early.pop())
             if not self.due:
                 if self.closed:
                     return
@@ -657,10 +716,27 @@ class _Follower:
         except TimeoutError:
             pass
 
+    async def _through_list(self, ids: list[str]) -> tuple[list[list[str]], list[Any]]:
+        """The list's pages for every followed job they show (due or not: a fresh status is free), then one
+        poll each for the due jobs they do not show."""
+        try:
+            listed = await self.run.poll_list(ids, {*ids, *self.due})
+        except Exception as exc:  # noqa: BLE001 - said on each due job like a failed poll
+            return [ids], [exc]
+        rest = [i for i in ids if i not in listed]
+        singles = await asyncio.gather(*(self.run.poll([i]) for i in rest), return_exceptions=True)
+        for job_id in listed:
+            self.due.pop(job_id, None)  # seen now: scheduled again below from this sighting
+        return [list(listed), *([i] for i in rest)], [listed, *singles]
+
     async def poll_once(self, ids: list[str]) -> None:
-        """Poll ``ids`` once (in batches), record what came back, and schedule the unfinished again."""
-        batches = [ids[i: i + self.size] for i in range(0, len(ids), self.size)]
-        results = await asyncio.gather(*(self.run.poll(b) for b in batches), return_exceptions=True)
+        """Poll ``ids`` once (in batches, or through the job's list), record what came back, and schedule the
+        unfinished again."""
+        if self.listed:
+            batches, results = await self._through_list(ids)
+        else:
+            batches = [ids[i: i + self.size] for i in range(0, len(ids), self.size)]
+            results = await asyncio.gather(*(self.run.poll(b) for b in batches), return_exceptions=True)
         updates, writes = [], []
         for batch, result in zip(batches, results, strict=True):
             if isinstance(result, BaseException):
@@ -669,6 +745,8 @@ class _Follower:
                 writes += [self._failed(job_id, f"could not poll it ({result})") for job_id in batch]
                 continue
             for job_id, record in result.items():
+                if job_id in self.done:  # its callback came while this poll was out
+                    continue
                 if record is _MISSING or isinstance(record, NotFound):
                     writes.append(self._failed(job_id, f"{self.run.spec.provider} does not know job {job_id}",
                                                gone=True))
@@ -716,6 +794,7 @@ class _Follower:
         self.due[job_id] = asyncio.get_running_loop().time() + self.spacing[job_id]
 
     def _over(self, job_id: str) -> None:
+        self.done.add(job_id)
         self.due.pop(job_id, None)
         key = self.jobs.get(job_id)
         if key is not None:
@@ -794,8 +873,9 @@ async def _prices(client: Any, spec: JobSpec, bodies: list[dict[str, Any] | None
 async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, Any]], *, mode: str,
                   force: bool = False, budget: float | None = None, timeout: float | None = None,
                   progress: ProgressSink | None = None, plan: str | None = None,
-                  rates: Any = None, labels: Sequence[Any] | None = None) -> list[Outcome]:
-    """``mode`` is "estimate" (validate + price), "submit" (and create) or "run" (and follow to the end).
+                  rates: Any = None, labels: Sequence[Any] | None = None, follow: str | None = None) -> list[Outcome]:
+    """``mode`` is "estimate" (validate + price), "submit" (and create) or "run" (and follow to the end, by
+    polling or from webhooks: ``follow``, default the client's).
 
     ``rows`` are parameter dicts with per-row values resolved, keyed by documented names or the
     job's aliases. Returns one Outcome per row, in order. Raises BudgetExceeded (before sending
@@ -803,6 +883,9 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
     """
     if mode not in ("estimate", "submit", "run"):
         raise ValueError(f"mode must be estimate, submit or run; got {mode!r}")
+    follow = follow or client.follow
+    if follow not in FOLLOW_MODES:
+        raise ConfigError(f"follow is {follow!r}.\n\nHint: use 'poll' or 'webhook'.")
     spec = get_job(job)
     plan = plan or client.plan
     rates = resolve_rates(rates, client)
@@ -851,7 +934,7 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
     started = time.time()
     try:
         # Crash leftovers first: the provider's list then still has their jobs near the top.
-        await run.go(lost + new, known, follow=mode == "run")
+        await run.go(lost + new, known, follow=mode == "run", webhook=follow == "webhook")
     finally:
         released = client.ledger.release(run.owner)  # committed even if this task is being cancelled
         tally.report()

@@ -301,7 +301,7 @@ def _blocking(afn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
 # ------------------------------------------------------------------------------------- verbs
 async def _execute(mode: str, frame: Any, job: str, *, client: Any, prefix: str, budget: float | None,
                    progress: bool | ProgressSink | None, timeout: float | None, force: bool, plan: str | None,
-                   rates: Any, params: Mapping[str, Any]) -> Any:
+                   rates: Any, params: Mapping[str, Any], follow: str | None = None) -> Any:
     sink = _sink(progress, job)
     try:
         eager, back = _eager(frame)
@@ -316,7 +316,7 @@ async def _execute(mode: str, frame: Any, job: str, *, client: Any, prefix: str,
         rows = _eager_rows(eager, params)
         outcomes = await _on_loop(_engine.execute(
             _default_client(client), job, rows, mode=mode, force=force, budget=budget, timeout=timeout,
-            progress=sink, plan=plan, rates=rates, labels=_labels(eager)))
+            progress=sink, plan=plan, rates=rates, labels=_labels(eager), follow=follow))
         if mode == "estimate" and budget is not None:
             _check_budget(outcomes, budget)
         joined = _join(eager, outcomes, prefix, ESTIMATE_FIELDS if mode == "estimate" else RESULT_FIELDS)
@@ -444,7 +444,7 @@ async def asubmit(frame: Any, job: str, /, *, client: Any = None, prefix: str = 
 
 async def arun(frame: Any, job: str, /, *, client: Any = None, prefix: str = "akool_", budget: float | None = None,
                progress: bool | ProgressSink | None = True, timeout: float | None = None, force: bool = False,
-               plan: str | None = None, rates: Any = None, **params: Any) -> Any:
+               plan: str | None = None, rates: Any = None, follow: str | None = None, **params: Any) -> Any:
     """Submit like ``asubmit``, then follow every job to a terminal state (or ``timeout``).
 
     Args:
@@ -459,13 +459,15 @@ async def arun(frame: Any, job: str, /, *, client: Any = None, prefix: str = "ak
         plan: Pricing plan; default: the client's.
         rates: Rates for jobs the docs give no price for: a dict, "calibrated", a frame (af.calibrate()) or a
             JSON/TOML file.
+        follow: "poll" (ask the provider; batched where it allows) or "webhook" (a local receiver hears Akool's
+            signed callbacks; jobs whose callback is late are polled); default: the client's ``follow``.
         **params: The job's documented fields: constants, ``af.col(...)``, ``pl.col(...)`` or Series.
 
     Example:
         >>> done = await arun(df, "tts", text=af.col("script"), voice_id="v1")  # doctest: +SKIP
     """
     return await _execute("run", frame, job, client=client, prefix=prefix, budget=budget, progress=progress,
-                          timeout=timeout, force=force, plan=plan, rates=rates, params=params)
+                          timeout=timeout, force=force, plan=plan, rates=rates, params=params, follow=follow)
 
 
 async def arefresh(frame: Any, /, *, client: Any = None, prefix: str = "akool_", job: str | None = None,

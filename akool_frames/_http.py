@@ -16,17 +16,22 @@ import collections
 import hashlib
 import hmac
 import json
+import logging
 import random
 import socket
 import time
 from typing import Any
 
+import aiohttp
 import httpx
+from httpx_aiohttp import AiohttpTransport
 
 from ._client import Client
 from ._errors import (APIError, AuthError, RateLimited, ServerError, TransportError, error_for_code)
 
-__all__ = ["AdaptiveLimiter", "Http", "RETRY"]
+__all__ = ["AdaptiveLimiter", "Http", "RETRY", "TRANSPORTS"]
+
+log = logging.getLogger("akool_frames.http")  # one debug line per API exchange: method, URL, status (no headers)
 
 # Retry policy as data: attempts, first wait, cap, jitter (wait = min(cap, first * 2**n) * U(1-jitter, 1)).
 RETRY = {"attempts": 6, "first": 0.2, "cap": 5.0, "jitter": 0.5, "throttle_deadline": 600.0}
@@ -34,6 +39,31 @@ SAFE_5XX_FOR_CREATE = frozenset({429, 503})  # answers that say the request was 
 # Each provider's envelope: (code field, its success value, message field). An endpoint with its own (Akool's face
 # detection: error_code 0 / error_msg, page 09) passes it to request().
 ENVELOPES = {"akool": ("code", 1000, "msg"), "audiocleaner": ("code", 100000, "message"), "kling": ("code", 0, "message")}
+
+
+# The transport under httpx, by name. aiohttp's is the default: httpcore's pool scans every connection on every
+# request (bench/bench_overhead.py measures both side by side). Both sized to the concurrency gate.
+TRANSPORTS = {
+    "aiohttp": lambda limits: AiohttpTransport(limits=limits),
+    "httpcore": lambda limits: httpx.AsyncHTTPTransport(limits=limits),
+}
+TRANSPORT = "aiohttp"
+# aiohttp errors that prove nothing left: the connection was never made (refused, name not resolved, no answer
+# to the connect). httpx-aiohttp maps every aiohttp connection error (a server that hung up mid-answer, a read
+# timeout) to httpx.ConnectTimeout, so the cause is read, not the httpx type.
+_AIOHTTP_NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+_HTTPX_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+_HEADERS = {"User-Agent": "akool-frames", "Accept": "application/json"}
+
+
+def _never_sent(exc: httpx.TransportError) -> bool:
+    """Whether a transport error proves the request never reached the server."""
+    cause = exc.__cause__
+    if isinstance(cause, aiohttp.ClientError | TimeoutError):
+        return isinstance(cause, _AIOHTTP_NOT_SENT)
+    return isinstance(exc, _HTTPX_NOT_SENT)
 
 
 def _backoff(n: int) -> float:
@@ -161,10 +191,14 @@ class Http:
     def __init__(self, settings: Client) -> None:
         self.settings = settings
         n = settings.max_concurrency
-        self._client = httpx.AsyncClient(
-            timeout=settings.timeout, follow_redirects=True,
-            limits=httpx.Limits(max_connections=n, max_keepalive_connections=n),
-        )
+        limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
+        # API exchanges go straight to the transport (no cookies, redirects or auth flows to run: the APIs use
+        # none, and the client layer cost more CPU per request than the rest of a row); media downloads and
+        # probes go through the client, which follows a CDN's redirects. One pool under both.
+        self._transport = TRANSPORTS[TRANSPORT](limits)
+        self._client = httpx.AsyncClient(timeout=settings.timeout, follow_redirects=True, transport=self._transport)
+        self._timeout = {"timeout": httpx.Timeout(settings.timeout).as_dict()}
+        self._urls: dict[tuple[str, str], httpx.URL] = {}  # (provider, path) -> parsed once
         self._gate = asyncio.Semaphore(n)
         self.limiter = AdaptiveLimiter(settings.rate_limit)
         self._token: str | None = None
@@ -220,19 +254,28 @@ class Http:
         The gate is taken before the limiter: the rate slot is then spent right when the request
         leaves, so waiting for a free connection cannot bunch requests up past the rate.
         """
-        url = path if path.startswith("http") else self.settings.base_urls[provider] + path
+        request = self._request(provider, method, path, params, body, headers)
         loop = asyncio.get_running_loop()
         async with self._gate:
             ticket = await self.limiter.acquire()
             self.counts["requests"] += 1
             try:
-                response = await self._client.request(method, url, params=params, json=body, headers=headers)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                raise TransportError(f"Could not connect to {provider} ({type(exc).__name__}).",
-                                     may_have_reached=False) from exc
+                response = await self._transport.handle_async_request(request)
+                try:
+                    await response.aread()
+                finally:
+                    await response.aclose()
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug("%s %s: HTTP %d", method, request.url.copy_with(query=None), response.status_code)
             except httpx.TransportError as exc:
+                if _never_sent(exc):
+                    raise TransportError(f"Could not connect to {provider} ({_connect_failure(exc)}).",
+                                         may_have_reached=False) from exc
                 raise TransportError(f"The connection to {provider} broke during {method} {path} "
-                                     f"({type(exc).__name__}).", may_have_reached=True) from exc
+                                     f"({_cause_name(exc)}).", may_have_reached=True) from exc
+            except TimeoutError as exc:  # a timeout the transport did not map: the request may have left
+                raise TransportError(f"No answer from {provider} to {method} {path} in time.",
+                                     may_have_reached=True) from exc
         try:
             answer = self._decode(provider, method, path, response, envelope or ENVELOPES[provider])
         except RateLimited as exc:
@@ -245,6 +288,18 @@ class Http:
             raise
         self.limiter.succeeded(loop.time())
         return answer
+
+    def _request(self, provider: str, method: str, path: str, params: dict[str, Any] | None,
+                 body: dict[str, Any] | None, headers: dict[str, str]) -> httpx.Request:
+        url = self._urls.get((provider, path))
+        if url is None:
+            url = self._urls[provider, path] = httpx.URL(
+                path if path.startswith("http") else self.settings.base_urls[provider] + path)
+        if params:
+            url = url.copy_merge_params(params)
+        content = None if body is None else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        sent = {**_HEADERS, **headers, **({"Content-Type": "application/json"} if content is not None else {})}
+        return httpx.Request(method, url, content=content, headers=sent, extensions=self._timeout)
 
     def _decode(self, provider: str, method: str, path: str, response: httpx.Response,
                 envelope: tuple[str, Any, str]) -> Any:
@@ -330,14 +385,8 @@ class Http:
                         if len(data) >= length:  # a server that ignores Range: stop reading
                             break
                     return response.status_code, response.reason_phrase, bytes(data[:length]), _total_size(response)
-            except httpx.ConnectTimeout as exc:
-                raise TransportError(f"no answer within {connect:g} s", may_have_reached=False) from exc
-            except httpx.ConnectError as exc:
-                raise TransportError(_connect_failure(exc), may_have_reached=False) from exc
-            except httpx.TimeoutException as exc:
-                raise TransportError(f"no data within {read:g} s", may_have_reached=True) from exc
-            except httpx.TransportError as exc:
-                raise TransportError(f"the connection broke ({type(exc).__name__})", may_have_reached=True) from exc
+            except (httpx.TransportError, TimeoutError) as exc:
+                raise _probe_failure(exc, connect, read) from exc
 
     async def download(self, url: str, path: Any, *, connect: float = 10.0,
                        read: float = 60.0) -> tuple[int, str, str]:
@@ -355,9 +404,12 @@ class Http:
                                     fh.write(chunk)
                         status, phrase = response.status_code, response.reason_phrase
                         kind = response.headers.get("content-type", "")
-            except httpx.ConnectError as exc:
-                raise TransportError(_connect_failure(exc), may_have_reached=False) from exc
-            except httpx.TransportError:
+            except httpx.TransportError as exc:
+                if _never_sent(exc) and not _is_timeout(exc):
+                    raise TransportError(_connect_failure(exc), may_have_reached=False) from exc
+                await asyncio.sleep(_backoff(attempt))
+                continue
+            except TimeoutError:
                 await asyncio.sleep(_backoff(attempt))
                 continue
             if status >= 500:
@@ -377,6 +429,27 @@ _CONNECT_TEXT = (
     (("connection refused",), "connection refused"),
     (("certificate", "ssl", "tls"), "TLS handshake failed"),
 )
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    """A timeout, whichever transport said it (httpx-aiohttp calls aiohttp's ConnectTimeout whatever they were)."""
+    return isinstance(exc, TimeoutError) or isinstance(exc.__cause__, TimeoutError) or (
+        isinstance(exc, httpx.TimeoutException) and not isinstance(exc.__cause__, aiohttp.ClientError))
+
+
+def _cause_name(exc: BaseException) -> str:
+    """The error's own name: the transport's (ServerDisconnectedError), not httpx's mapping of it."""
+    return type(exc.__cause__ or exc).__name__
+
+
+def _probe_failure(exc: BaseException, connect: float, read: float) -> TransportError:
+    """A media probe's failure in plain words; ``may_have_reached`` False when the host itself was not reached."""
+    if isinstance(exc, httpx.TransportError) and _never_sent(exc):
+        words = f"no answer within {connect:g} s" if _is_timeout(exc) else _connect_failure(exc)
+        return TransportError(words, may_have_reached=False)
+    if _is_timeout(exc):
+        return TransportError(f"no data within {read:g} s", may_have_reached=True)
+    return TransportError(f"the connection broke ({_cause_name(exc)})", may_have_reached=True)
 
 
 def _connect_failure(exc: BaseException) -> str:

@@ -26,7 +26,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +137,9 @@ class Entry:
 
 
 PUBLIC_COLUMNS = tuple(f.name for f in fields(Entry) if f.name != "owner")  # the owner is a run's internal id
-_COLUMNS = ", ".join(f.name for f in fields(Entry))  # by name: a migrated ledger has them in another order
+_NAMES = tuple(f.name for f in fields(Entry))
+_COLUMNS = ", ".join(_NAMES)  # by name: a migrated ledger has them in another order
+_INSERT = f"INSERT INTO submissions ({_COLUMNS}) VALUES ({', '.join('?' * len(_NAMES))})"
 
 
 @dataclass(frozen=True)
@@ -310,7 +312,7 @@ class Ledger:
 
     def entries(self) -> list[dict[str, Any]]:
         """Every attempt, oldest first, as plain dicts of ``PUBLIC_COLUMNS`` (for ``af.ledger()``)."""
-        return [{name: value for name, value in asdict(e).items() if name in PUBLIC_COLUMNS}
+        return [{name: getattr(e, name) for name in PUBLIC_COLUMNS}
                 for e in self._read(f"SELECT {_COLUMNS} FROM submissions ORDER BY created_at, key, attempt")]
 
     # ------------------------------------------------------------------ writers (runs)
@@ -388,9 +390,7 @@ class Ledger:
                     entry = Entry(claim.key, entry.attempt + 1 if entry else 1, claim.provider, claim.job, body,
                                   None, "intent", None, claim.estimate, None, None, now, None, now, owner,
                                   claim.price_basis, claim.duration_s, claim.duration_source, None, None)
-                    values = asdict(entry)
-                    db.execute(f"INSERT INTO submissions ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
-                               tuple(values.values()))
+                    db.execute(_INSERT, tuple(getattr(entry, name) for name in _NAMES))
                 elif decision == "reconcile":
                     assert entry is not None
                     db.execute("UPDATE submissions SET owner = ? WHERE key = ? AND attempt = ?",

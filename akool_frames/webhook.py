@@ -18,11 +18,10 @@ from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from ._client import Client
-from ._engine import TERMINAL
 from ._errors import AkoolError
-from .jobs import AKOOL_STATUS
+from .jobs import AKOOL_STATUS, TERMINAL
 
-__all__ = ["WebhookRejected", "apply", "asgi_app", "verify"]
+__all__ = ["WebhookRejected", "apply", "asgi_app", "read_callback", "verify"]
 
 
 class WebhookRejected(AkoolError):
@@ -60,21 +59,33 @@ def verify(payload: dict[str, Any], client: Client) -> dict[str, Any]:
     return decoded
 
 
+def read_callback(data: dict[str, Any]) -> tuple[str, str, str | None, str | None]:
+    """A verified callback's (job id, status, result URL, error) as the ledger keeps them."""
+    status = AKOOL_STATUS.get(data.get("status"), "processing")
+    url = data.get("url") if status == "completed" else None
+    error = "the job failed at akool (reported by its callback)" if status == "failed" else None
+    return str(data.get("_id")), status, (str(url) if url else None), error
+
+
+def record(client: Client, job_id: str, status: str, url: str | None, error: str | None) -> Any:
+    """Write a callback's status to the ledger (a ``Written``), unless the ledger already holds the job as
+    completed or failed and the callback says less (callbacks may arrive late or more than once)."""
+    known = client.ledger.by_job_ids([job_id]).get(job_id)
+    if known is not None and known.terminal and status not in TERMINAL:
+        return None
+    return client.ledger.update([(job_id, status, url, None, error)])
+
+
 def apply(payload: dict[str, Any], client: Client) -> dict[str, Any]:
-    """Verify a callback and record its status and URL in the client's ledger.
+    """Verify a callback and record its status and URL in the client's ledger (committed on return).
 
     Callbacks may arrive late or more than once: one never takes a job that the ledger already holds
     as completed or failed back to an earlier state.
     """
     data = verify(payload, client)
-    job_id = str(data.get("_id"))
-    status = AKOOL_STATUS.get(data.get("status"), "processing")
-    known = client.ledger.by_job_ids([job_id]).get(job_id)
-    if known is not None and known.terminal and status not in TERMINAL:
-        return data
-    url = data.get("url") if status == "completed" else None
-    error = "the job failed at akool (reported by its callback)" if status == "failed" else None
-    client.ledger.update([(job_id, status, url or None, None, error)]).result()  # committed before the 200
+    written = record(client, *read_callback(data))
+    if written is not None:
+        written.result()  # committed before the 200
     return data
 
 

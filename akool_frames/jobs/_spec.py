@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
-    "AKOOL_STATUS", "Delete", "Field", "JobSpec", "Poll", "Price", "PriceContext", "Reconcile", "Route", "get_path",
+    "AKOOL_STATUS", "TERMINAL", "Delete", "Field", "JobSpec", "Poll", "Price", "PriceContext", "Reconcile", "Route", "get_path",
     "get_path_either", "undocumented", "validate_body",
 ]
 
 # Akool's job status codes, the same on every product page.
 AKOOL_STATUS: Mapping[Any, str] = {1: "queued", 2: "processing", 3: "completed", 4: "failed"}
+TERMINAL = frozenset({"completed", "failed"})  # a job's states after which it is not polled again
 
 _TYPES: dict[str, Callable[[Any], bool]] = {
     "str": lambda v: isinstance(v, str),
@@ -62,6 +63,9 @@ class Poll:
     record_id: str = "_id"  # id field inside each record (for many-id answers)
     max_ids: int = 100
     every: float = 3.0  # seconds between two polls of the same job (real time)
+    # The job's list endpoint (its ``reconcile``) carries each record's status: one page answers for many jobs,
+    # so jobs are polled through it, newest first, and one at a time only when the pages no longer show them.
+    listed: bool = False
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,10 @@ def _unit(name: str) -> Field:
     return Field(name, "num", min=0, max=1)
 
 
-# GET voice/resource/detail/{_id} wraps the record as data.result (voiceLab#get-voice-result-detail).
-_RESOURCE_POLL = Poll("/api/open/v4/voice/resource/detail/{id}", "", id_in="path", records="data.result", every=2.0)
+# GET voice/resource/detail/{_id} wraps the record as data.result (voiceLab#get-voice-result-detail). Its list
+# (voiceLab#get-voice-results-list: resource/list, newest first) carries the same records with their status.
+_RESOURCE_POLL = Poll("/api/open/v4/voice/resource/detail/{id}", "", id_in="path", records="data.result", every=2.0,
+                      listed=True)
 
 # The family's shared settings; each spec below states only what is its own. TTS and voice change both make
 # a speech resource: the same poll, an audio file as the result.
@@ -107,7 +109,8 @@ VOICE_CLONE = _voicelab_job(
         Field("voice_model_name", enum=("Akool Multilingual 1", "Akool Multilingual 3", "Akool Multilingual 4")),
     ),
     # The clone is a voice document: GET voice/detail/{_id} answers it directly in data.
-    poll=Poll("/api/open/v4/voice/detail/{id}", "", id_in="path", records="data", every=3.0),
+    # voice/list (voiceLab#get-voice-list, type=1: the account's clones) carries each clone's status too
+    poll=Poll("/api/open/v4/voice/detail/{id}", "", id_in="path", records="data", every=3.0, listed=True),
     # The result is the reusable voice: its voice_id (null until done) is kept from the record as an extra
     # field, and akool_url is the preview of the cloned voice.
     extra_fields={"voice_id": "voice_id"},

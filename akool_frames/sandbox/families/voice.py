@@ -231,14 +231,16 @@ def voice_detail(ctx: Ctx) -> dict[str, Any]:
     return clone_record(ctx.job(ctx.params["_id"], "voice_clone"), ctx)
 
 
-def _page(ctx: Ctx, items: list[dict[str, Any]]) -> dict[str, Any]:
+def _page(ctx: Ctx, items: list[Any], record: Any = None) -> dict[str, Any]:
+    """One page of ``items``, newest first; ``record`` makes each item's record (only the page's are made)."""
     try:
         page, size = int(ctx.q("page", "1") or 1), int(ctx.q("size", "10") or 10)
     except ValueError as exc:
         raise ctx.param_error("Parameter error: page and size must be numbers") from exc
     if page < 1 or size < 1:
         raise ctx.param_error("Parameter error: page and size must be at least 1")
-    return {"result": items[(page - 1) * size: page * size], "count": len(items), "page": page, "size": size}
+    shown = items[(page - 1) * size: page * size]
+    return {"result": [record(i) for i in shown] if record else shown, "count": len(items), "page": page, "size": size}
 
 
 @route("GET", "/api/open/v4/voice/resource/list", provider="akool", kind="lookup", name="voice_resource_list")
@@ -249,7 +251,7 @@ def resource_list(ctx: Ctx) -> dict[str, Any]:
     name = "tts" if kind == "1" else "voice_change"
     jobs = sorted((j for j in ctx.state.jobs.values() if j.name == name and not j.deleted),
                   key=lambda j: j.created, reverse=True)
-    return _page(ctx, [resource_record(j, ctx) for j in jobs])
+    return _page(ctx, jobs, lambda j: resource_record(j, ctx))
 
 
 @route("GET", "/api/open/v4/voice/list", provider="akool", kind="lookup", name="voice_list")
