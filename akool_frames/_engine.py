@@ -93,25 +93,36 @@ class Prepared(NamedTuple):
     body: dict[str, Any]
     problem: str | None
     given: float | None = None
+    unchecked: dict[str, Any] | None = None  # prepared with check=False: the body as given, to validate later
+
+    def checked(self, spec: JobSpec, plan: str) -> Prepared:
+        """This row validated (when it was prepared without checking)."""
+        if self.unchecked is None or self.problem is not None:
+            return self._replace(unchecked=None)
+        return self._replace(problem=validate_body(spec, self.unchecked, plan), unchecked=None)
 
 
-def prepare(spec: JobSpec, params: Mapping[str, Any], plan: str) -> Prepared:
-    """The documented body for one row (aliases expanded, defaults filled) and its first problem.
+def prepare(spec: JobSpec, params: Mapping[str, Any], plan: str, *, check: bool = True) -> Prepared:
+    """The documented body for one row (aliases expanded, defaults filled) and its first problem (``check``
+    False leaves the validation to ``Prepared.checked``: a re-run's rows already sent need none).
 
     ``duration`` is the media length in seconds used for pricing instead of probing; it is not sent,
     except where it is a documented field of the job (character swap's ``duration``)."""
-    body: dict[str, Any] = json.loads(json.dumps(dict(spec.defaults)))
+    body: dict[str, Any] = json.loads(json.dumps(dict(spec.defaults))) if spec.defaults else {}
     given, problem = None, None
+    names = spec.field_names()
     for name, value in params.items():
         if name in CALLBACK_FIELDS:
             return Prepared(body, f"{name} is set by akool_frames itself; pass webhook_url= to the Client instead")
-        if name == "duration" and name not in spec.field_names():
+        if name == "duration" and name not in names:
             given, problem = _given_duration(value)
             continue
-        target = spec.aliases.get(name, name) if name not in spec.field_names() else name
+        target = spec.aliases.get(name, name) if name not in names else name
         if value is None and target in spec.defaults:
             continue
         _set_path(body, target, value)
+    if not check:
+        return Prepared(_without_blanks(body), problem, given, body)
     problem = problem or validate_body(spec, body, plan)
     return Prepared(_without_blanks(body), problem, given)
 
@@ -883,23 +894,28 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
     """
     if mode not in ("estimate", "submit", "run"):
         raise ValueError(f"mode must be estimate, submit or run; got {mode!r}")
-    follow = follow or client.follow
+    follow = follow or (client.follow if mode == "run" else "poll")
     if follow not in FOLLOW_MODES:
         raise ConfigError(f"follow is {follow!r}.\n\nHint: use 'poll' or 'webhook'.")
     spec = get_job(job)
     plan = plan or client.plan
     rates = resolve_rates(rates, client)
     labels = list(labels) if labels is not None else list(range(len(rows)))
-    prepared = [prepare(spec, row, plan) for row in rows]
+    # Rows whose job already exists (a re-run) are neither validated, priced nor probed again: the ledger keeps
+    # the estimate made when they were sent. One key and one ledger look-up per row.
+    prepared = [prepare(spec, row, plan, check=False) for row in rows]
+    where = _where(client, spec) if mode != "estimate" else ""
+    keys = [ledger_key(where, spec.name, p.body) if p.problem is None and where else None for p in prepared]
+    state = client.ledger.latest({k for k in keys if k}) if where else {}  # an estimate reads no ledger
+    sent = {} if force else {i: state[k] for i, k in enumerate(keys) if k in state and state[k].job_id}
+    prepared = [p if i in sent else p.checked(spec, plan) for i, p in enumerate(prepared)]
     # Language codes the provider does not offer: invalid rows now, not refused creates later.
-    languages = await check_languages(client, spec.name, [p.body if p.problem is None else None for p in prepared])
+    languages = await check_languages(client, spec.name, [p.body if p.problem is None and i not in sent else None
+                                                          for i, p in enumerate(prepared)])
     prepared = [p._replace(problem=problem) if problem and p.problem is None else p
                 for p, problem in zip(prepared, languages, strict=True)]
     bodies = [p.body if p.problem is None else None for p in prepared]
-    _report_undocumented(spec, bodies)
-    # Rows whose job already exists are not priced again (no media probing on a re-run): the ledger
-    # keeps the estimate made when they were sent.
-    sent = _already_sent(client, spec, bodies) if mode != "estimate" and not force else {}
+    _report_undocumented(spec, [None if i in sent else b for i, b in enumerate(bodies)])
     prices = await _prices(client, spec, [None if i in sent else b for i, b in enumerate(bodies)], plan, rates,
                            probe=True, given=[p.given for p in prepared],
                            progress=progress if mode == "estimate" else None)
@@ -911,12 +927,11 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
         return outcomes
 
     client.credentials(spec.provider)
-    where = _where(client, spec)
     groups: dict[str, list[int]] = {}  # ledger key -> rows (identical rows share one job)
-    for i, body in enumerate(bodies):
-        if body is not None:
-            groups.setdefault(ledger_key(where, spec.name, body), []).append(i)
-    state = client.ledger.latest(list(groups))  # what this run knows; each claim checks again before sending
+    for i, (body, key) in enumerate(zip(bodies, keys, strict=True)):
+        if body is not None and key is not None:
+            groups.setdefault(key, []).append(i)
+    # What this run knows (``state``, read above); each claim checks again before sending.
     new, lost, known = _sort_out(groups, state, bodies, outcomes, force)
     batches = any(route.batch_records for route in spec.routes)
     new = _budget_gate(budget, new, groups, outcomes)
@@ -997,14 +1012,6 @@ def _price_when_sent(entry: Entry) -> Price:
     return Price(None, reason=reason, duration_s=entry.duration_s, duration_source=entry.duration_source)
 
 
-def _already_sent(client: Any, spec: JobSpec, bodies: list[dict[str, Any] | None]) -> dict[int, Entry]:
-    """Rows (by position) whose ledger key already has a job."""
-    where = _where(client, spec)
-    keys = {i: ledger_key(where, spec.name, body) for i, body in enumerate(bodies) if body is not None}
-    state = client.ledger.latest(set(keys.values()))
-    return {i: state[key] for i, key in keys.items() if key in state and state[key].job_id}
-
-
 def _sort_out(groups: Mapping[str, list[int]], state: Mapping[str, Entry], bodies: list[dict[str, Any] | None],
               outcomes: list[Outcome], force: bool) -> tuple[list[_Item], list[_Item], list[Entry]]:
     """Split the keys by what the ledger knows: (to send, lost creates to reconcile, jobs that exist). The
@@ -1061,8 +1068,9 @@ def _outcome(entry: Entry | None, estimate: Outcome, videos: Sequence[Entry] = (
         return replace(estimate, status="completed", job_id=entry.job_id, url=None, credits=entry.credits,
                        error=f"its result was deleted on {when} (delete()); force=True makes it again",
                        extra=entry.extra)
-    return replace(estimate, status=_row_status(entry), job_id=entry.job_id, url=entry.url, credits=entry.credits,
-                   error=entry.error, extra=entry.extra)
+    e = estimate  # built, not replace()d: a re-run makes one per row
+    return Outcome(_row_status(entry), entry.job_id, entry.url, e.credits_est, entry.credits, entry.error, e.job,
+                   e.price_basis, e.duration_s, e.duration_source, entry.extra)
 
 
 def _combined(first: Entry, others: Sequence[Entry]) -> Entry:

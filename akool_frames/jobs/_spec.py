@@ -184,8 +184,11 @@ class JobSpec:
     immediate: bool = False  # the create answers with the result (face detection): nothing to poll, safe to resend
     envelope: tuple[str, Any, str] | None = None  # (code field, success value, message field) if not the provider's
 
-    def field_names(self) -> set[str]:
-        return {f.name for f in self.fields}
+    def field_names(self) -> frozenset[str]:
+        known = _FIELD_NAMES.get(id(self.fields))  # asked per row: made once per fields tuple
+        if known is None or known[0] is not self.fields:
+            known = _FIELD_NAMES[id(self.fields)] = (self.fields, frozenset(f.name for f in self.fields))
+        return known[1]
 
     def create_for(self, body: Mapping[str, Any]) -> Route:
         """The create endpoint for this body: the first route whose fields it has, else the job's own."""
@@ -193,6 +196,9 @@ class JobSpec:
             if any(not _missing(body.get(name)) for name in route.when):
                 return route
         return Route((), self.create, self.id_path, self.create_record)  # type: ignore[arg-type]
+
+
+_FIELD_NAMES: dict[int, tuple[tuple[Field, ...], frozenset[str]]] = {}
 
 
 _PATH = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
