@@ -20,14 +20,16 @@ import logging
 import random
 import socket
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
-from ._client import Client
 from ._errors import (APIError, AuthError, RateLimited, ServerError, TransportError, error_for_code)
+
+if TYPE_CHECKING:  # the client makes its Http lazily (Client.http): no import at run time either way
+    from ._client import Client
 
 __all__ = ["AdaptiveLimiter", "Http", "RETRY", "TRANSPORTS"]
 

@@ -11,17 +11,47 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from . import media
+from ._paths import get_path
 
 if TYPE_CHECKING:
     from .jobs._spec import JobSpec
 
 __all__ = [
-    "I2V_MODELS", "PLAN_TEXT_LIMITS", "RATES", "UNDOCUMENTED", "Rate", "estimate", "plan_key", "rule",
+    "I2V_MODELS", "PLAN_TEXT_LIMITS", "RATES", "UNDOCUMENTED", "Price", "PriceContext", "Rate", "estimate", "plan_key",
+    "rule",
 ]
+
+
+@dataclass(frozen=True)
+class Price:
+    """A credit estimate: the number (None when the docs give no rule), how it was made, and why not;
+    with the media length it was priced on, if any, and where that length came from."""
+
+    credits: float | None
+    basis: str = ""  # e.g. "117 characters x 4.4/1000 (pro)"; "30 s of audio_url (given) ..."
+    reason: str | None = None  # set when credits is None
+    duration_s: float | None = None
+    duration_source: str | None = None  # given | probed | ledger | predicted from text
+
+
+@dataclass
+class PriceContext:
+    """What a price rule may use: the plan, media durations, and the user's own rates.
+
+    ``duration(target)`` gives (seconds, source) of a media URL, path or job id, or (None, why not);
+    ``given`` is the row's ``duration=`` (the length in seconds, used instead of asking); the lengths a
+    rule priced with are noted in ``used`` as (seconds, source).
+    """
+
+    plan: str = "pro"
+    rates: Mapping[str, float] = field(default_factory=dict)
+    duration: Callable[[Any], tuple[float | None, str]] = lambda _url: (None, "unknown")
+    given: float | None = None
+    used: list[tuple[float, str]] = field(default_factory=list)
 
 Measure = Callable[[Mapping[str, Any], "PriceContext"], tuple[float | None, str]]
 PriceFn = Callable[[Mapping[str, Any], "PriceContext"], "Price"]
@@ -369,11 +399,8 @@ def rule(job: str) -> PriceFn:
     return price
 
 
-def estimate(spec: JobSpec | str, body: Mapping[str, Any], ctx: PriceContext | None = None) -> Price:
-    """Price one body of ``spec`` (a JobSpec or a job name) with its defaults filled in."""
-    from .jobs import get_job  # here, not at the top: the job modules import this module
-
-    job = get_job(spec)
+def estimate(job: JobSpec, body: Mapping[str, Any], ctx: PriceContext | None = None) -> Price:
+    """Price one body of ``job`` with its defaults filled in."""
     ctx = ctx if ctx is not None else PriceContext()
     ctx.used.clear()
     price = job.price({**job.defaults, **body}, ctx)
@@ -382,6 +409,3 @@ def estimate(spec: JobSpec | str, body: Mapping[str, Any], ctx: PriceContext | N
     sources = dict.fromkeys(how for _, how in ctx.used)  # in order, once each
     return replace(price, duration_s=_r(sum(s for s, _ in ctx.used)), duration_source=", ".join(sources))
 
-
-# At the end on purpose: importing jobs._spec runs jobs/__init__, whose modules call rule() from this module.
-from .jobs._spec import Price, PriceContext, get_path  # noqa: E402

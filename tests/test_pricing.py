@@ -16,7 +16,11 @@ from hypothesis import strategies as st
 
 from akool_frames import media, pricing
 from akool_frames.jobs import JOBS, Price, PriceContext, get_job
-from akool_frames.pricing import estimate
+
+
+def estimate(job: Any, body: Any, context: PriceContext | None = None) -> Price:
+    """``pricing.estimate`` of a job given by name (the rules take the job's spec)."""
+    return pricing.estimate(get_job(job), body, context)
 
 
 def ctx(seconds: float | None = None, plan: str = "pro", **rates: float) -> PriceContext:

@@ -9,6 +9,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._paths import get_path
+from ..pricing import Price, PriceContext
+
 __all__ = [
     "AKOOL_STATUS", "TERMINAL", "Delete", "Field", "JobSpec", "Poll", "Price", "PriceContext", "Reconcile", "Route", "get_path",
     "get_path_either", "undocumented", "validate_body",
@@ -82,34 +85,6 @@ class Reconcile:
     record_id: str = "_id"
     pages: int = 5  # pages of ``size`` records to look through, newest first
     size: int = 100
-
-
-@dataclass(frozen=True)
-class Price:
-    """A credit estimate: the number (None when the docs give no rule), how it was made, and why not;
-    with the media length it was priced on, if any, and where that length came from."""
-
-    credits: float | None
-    basis: str = ""  # e.g. "117 characters x 4.4/1000 (pro)"; "30 s of audio_url (given) ..."
-    reason: str | None = None  # set when credits is None
-    duration_s: float | None = None
-    duration_source: str | None = None  # given | probed | ledger | predicted from text
-
-
-@dataclass
-class PriceContext:
-    """What a price rule may use: the plan, media durations, and the user's own rates.
-
-    ``duration(target)`` gives (seconds, source) of a media URL, path or job id, or (None, why not);
-    ``given`` is the row's ``duration=`` (the length in seconds, used instead of asking); the lengths a
-    rule priced with are noted in ``used`` as (seconds, source).
-    """
-
-    plan: str = "pro"
-    rates: Mapping[str, float] = field(default_factory=dict)
-    duration: Callable[[Any], tuple[float | None, str]] = lambda _url: (None, "unknown")
-    given: float | None = None
-    used: list[tuple[float, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -199,21 +174,6 @@ class JobSpec:
 
 
 _FIELD_NAMES: dict[int, tuple[tuple[Field, ...], frozenset[str]]] = {}
-
-
-_PATH = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-
-
-def get_path(obj: Any, path: str, default: Any = None) -> Any:
-    """``get_path(answer, "data.result[0].preview")``; ``default`` when any step is missing."""
-    for name, index in _PATH.findall(path):
-        try:
-            obj = obj[int(index)] if index else obj[name]
-        except (KeyError, IndexError, TypeError):
-            return default
-        if obj is None:
-            return default
-    return obj
 
 
 # Where real answers and the docs put the same thing differently (read tolerantly, send strictly): data as a
