@@ -5,6 +5,8 @@ with no limits, so that nothing but the client's work is measured. Not a test: i
     python bench/bench_overhead.py                      # 100,000 TTS rows (a few minutes)
     python bench/bench_overhead.py --rows 10000
     python bench/bench_overhead.py --rows 5000 --profile 30   # + the 30 costliest functions (yappi, all threads)
+    python bench/bench_overhead.py --rows 10000 --transports aiohttp httpcore   # the transports side by side
+    python bench/bench_overhead.py --rows 10000 --follow webhook              # callbacks instead of polls
 
 Printed: client CPU per row (this process's CPU time over the run, which includes the engine's loop
 thread and the join, divided by the rows), wall time, requests per job the sandbox received, peak memory
@@ -27,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _remote import remote_sandbox  # noqa: E402
 
 import akool_frames as af  # noqa: E402
+from akool_frames import _http  # noqa: E402
 
 
 def rss() -> int:
@@ -67,14 +70,9 @@ def part_of(module: str) -> str:
     return "other (stdlib and the rest)"
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--time-scale", type=float, default=2000.0, help="sandbox seconds per real second")
-    parser.add_argument("--profile", type=int, default=0, metavar="N", help="print the N costliest functions (yappi)")
-    args = parser.parse_args(argv)
-
+def measure(args: argparse.Namespace, transport: str) -> dict[str, float]:
+    """One run of ``args.rows`` TTS rows and its re-run, on a fresh sandbox, with ``transport`` under httpx."""
+    _http.TRANSPORT = transport
     with remote_sandbox("--time-scale", str(args.time_scale), "--credits", "1e12") as sb, \
             tempfile.TemporaryDirectory() as tmp:
         voice = sb.first_voice()
@@ -87,7 +85,8 @@ def main(argv: list[str] | None = None) -> None:
             yappi.start()
         with PeakRss() as mem:
             cpu0, wall0 = time.process_time(), time.monotonic()
-            out = df.akool.run("tts", client=client, progress=False, input_text=af.col("script"), voice_id=voice)
+            out = df.akool.run("tts", client=client, progress=False, input_text=af.col("script"), voice_id=voice,
+                               follow=args.follow)
             cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
         if args.profile:
             yappi.stop()
@@ -97,22 +96,46 @@ def main(argv: list[str] | None = None) -> None:
         rerun_cpu, rerun_wall = time.process_time() - cpu1, time.monotonic() - wall1
         after_rerun = sb.stats()
         client.close()
-
     done = int((out["akool_status"] == "completed").sum())
-    frame_mb = out.memory_usage(deep=True).sum() / 1e6
-    grown_mb = (mem.peak - mem.start) / 1e6
-    print(f"{args.rows} TTS rows, max_concurrency {args.concurrency}, sandbox in another process, time scale "
-          f"{args.time_scale:g}, no rate or concurrency limit")
-    print(f"  completed            {done} / {args.rows}   (re-run: {int((again['akool_status'] == 'completed').sum())})")
-    print(f"  client CPU per row   {cpu / args.rows * 1e6:8.0f} us   ({cpu:.1f} s CPU, {wall:.1f} s wall, "
-          f"{args.rows / wall:.0f} rows/s)")
-    print(f"  requests per job     {after_run['requests'] / max(done, 1):8.3f}     (creates {after_run['creates']}, "
-          f"polls {after_run['polls']}, duplicates {after_run['duplicate_creates']})")
-    print(f"  peak memory growth   {grown_mb:8.1f} MB   result frame {frame_mb:.1f} MB   ratio "
-          f"{grown_mb / frame_mb:.2f}x")
-    print(f"  re-run of the rows   {rerun_wall:8.2f} s wall, {rerun_cpu:.2f} s CPU, "
-          f"{after_rerun['creates'] - after_run['creates']} creates, "
-          f"{after_rerun['requests'] - after_run['requests']} requests")
+    return {"done": done, "again": int((again["akool_status"] == "completed").sum()), "cpu": cpu, "wall": wall,
+            "requests": after_run["requests"], "creates": after_run["creates"], "polls": after_run["polls"],
+            "duplicates": after_run["duplicate_creates"], "grown_mb": (mem.peak - mem.start) / 1e6,
+            "frame_mb": out.memory_usage(deep=True).sum() / 1e6, "rerun_wall": rerun_wall, "rerun_cpu": rerun_cpu,
+            "rerun_creates": after_rerun["creates"] - after_run["creates"],
+            "rerun_requests": after_rerun["requests"] - after_run["requests"]}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--time-scale", type=float, default=2000.0, help="sandbox seconds per real second")
+    parser.add_argument("--transports", nargs="+", default=["aiohttp"], choices=sorted(_http.TRANSPORTS),
+                        help="transports under httpx, measured one after the other (e.g. aiohttp httpcore)")
+    parser.add_argument("--follow", default="poll", choices=["poll", "webhook"])
+    parser.add_argument("--profile", type=int, default=0, metavar="N", help="print the N costliest functions (yappi)")
+    args = parser.parse_args(argv)
+
+    print(f"{args.rows} TTS rows, max_concurrency {args.concurrency}, follow={args.follow}, sandbox in another "
+          f"process, time scale {args.time_scale:g}, no rate or concurrency limit")
+    results = {}
+    for transport in args.transports:
+        r = results[transport] = measure(args, transport)
+        print(f"\n[{transport}]")
+        print(f"  completed            {r['done']} / {args.rows}   (re-run: {r['again']})")
+        print(f"  client CPU per row   {r['cpu'] / args.rows * 1e6:8.0f} us   ({r['cpu']:.1f} s CPU, {r['wall']:.1f} s "
+              f"wall, {args.rows / r['wall']:.0f} rows/s)   target <= 300 us")
+        print(f"  requests per job     {r['requests'] / max(r['done'], 1):8.3f}     (creates {r['creates']}, polls "
+              f"{r['polls']}, duplicates {r['duplicates']})")
+        print(f"  peak memory growth   {r['grown_mb']:8.1f} MB   result frame {r['frame_mb']:.1f} MB   ratio "
+              f"{r['grown_mb'] / r['frame_mb']:.2f}x   target <= 3x")
+        print(f"  re-run of the rows   {r['rerun_wall']:8.2f} s wall, {r['rerun_cpu']:.2f} s CPU, {r['rerun_creates']} "
+              f"creates, {r['rerun_requests']} requests   target <= 2 s, 0 creates")
+    if len(results) > 1:
+        first, *others = args.transports
+        for other in others:
+            print(f"\n{other} / {first}: CPU per row {results[other]['cpu'] / results[first]['cpu']:.2f}x, wall "
+                  f"{results[other]['wall'] / results[first]['wall']:.2f}x")
     if args.profile:
         import yappi
         stats = yappi.get_func_stats()
@@ -122,11 +145,12 @@ def main(argv: list[str] | None = None) -> None:
         total = sum(by_part.values())
         print("\n  CPU by part (yappi, all threads; the profiler slows everything, compare shares):")
         for part, seconds in sorted(by_part.items(), key=lambda kv: -kv[1]):
-            print(f"  {part:<28}{seconds / total:7.1%}   {seconds / args.rows * 1e6:7.0f} us/row (profiled)")
+            print(f"  {part:<28}{seconds / total:7.1%}")
         stats.sort("tsub", "desc")
         print(f"\n  the {args.profile} functions with the most CPU of their own (tsub), all threads:")
         for f in stats[: args.profile]:
-            print(f"  {f.tsub:8.3f} s own {f.ttot:8.3f} s total {f.ncall:>9} calls  {f.module.split('site-packages/')[-1]}:{f.lineno} {f.name}")
+            print(f"  {f.tsub:8.3f} s own {f.ttot:8.3f} s total {f.ncall:>9} calls  "
+                  f"{f.module.split('site-packages/')[-1]}:{f.lineno} {f.name}")
 
 
 if __name__ == "__main__":
