@@ -18,6 +18,7 @@ from ._localize import explode_languages
 from .calibration import calibrate
 from .forecast import forecast
 from .jobs import JOBS
+from .reference import describe, jobs
 from .lookups import ai_models, avatars, credits, effects, languages, ledger, voices
 from .report import Report, report
 from .sheets import read_sheet, write_sheet
@@ -27,7 +28,7 @@ __all__ = [
     "APIError", "AccountError", "AkoolError", "AuthError", "BudgetExceeded", "Client", "Col", "ConfigError", "Faults",
     "JOBS", "LedgerError", "NotFound", "ParameterError", "QuotaError", "RateLimited", "Report", "Sandbox",
     "SandboxConfig", "Secret", "ServerError", "TransportError", "ValidationError", "ai_models", "avatars",
-    "calibrate", "col", "credits", "default_client", "effects", "explode_languages", "forecast", "languages",
+    "calibrate", "col", "credits", "default_client", "describe", "effects", "explode_languages", "forecast", "jobs", "languages",
     "ledger", "read_sheet", "report", "sandbox", "set_default_client", "voices", "write_sheet",
 ]
 __version__ = "0.1.0"

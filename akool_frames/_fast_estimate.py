@@ -26,10 +26,17 @@ from typing import Any
 
 import narwhals.stable.v2 as nw
 
-from . import jobs, pricing
-from ._localize import LANGUAGE_FIELDS
+from . import pricing
 from ._ledger import CALLBACK_FIELDS
+from ._localize import LANGUAGE_FIELDS
 from ._values import to_py
+from .jobs import (  # names, not the module: af.jobs is the job table
+    Field,
+    JobSpec,
+    PriceContext,
+    get_job,
+    validate_body,
+)
 
 __all__ = ["READS", "Reads", "estimate_frame"]
 
@@ -79,7 +86,7 @@ class _NotSure(Exception):
 
 
 # ------------------------------------------------------------------------------------------- inputs
-def _inputs(spec: jobs.JobSpec, params: Mapping[str, Any], columns: Sequence[str]) -> dict[str, Any]:
+def _inputs(spec: JobSpec, params: Mapping[str, Any], columns: Sequence[str]) -> dict[str, Any]:
     """field -> a column name (``Col``) or a constant, for flat documented fields (and ``duration``)."""
     from ._frames import Col
 
@@ -144,7 +151,7 @@ def _type_ok(kind: str, dtype: Any) -> bool | None:
     return None
 
 
-def _enum_for(f: jobs.Field, dtype: Any) -> list[Any]:
+def _enum_for(f: Field, dtype: Any) -> list[Any]:
     """The listed values a column of this dtype can hold (a field may list 2 and "2": audio_type)."""
     text = isinstance(dtype, nw.String)
     return [v for v in f.enum or () if isinstance(v, str) == text]
@@ -156,7 +163,7 @@ def _code(expr: nw.Expr, levels: Sequence[Any]) -> nw.Expr:
                                                return_dtype=nw.Int64())
 
 
-def _field_problem(f: jobs.Field, expr: nw.Expr, dtype: Any, plan: str) -> tuple[nw.Expr, nw.Expr | None]:
+def _field_problem(f: Field, expr: nw.Expr, dtype: Any, plan: str) -> tuple[nw.Expr, nw.Expr | None]:
     """Rows where the field breaks its rule (given and wrong, or missing when required); and, for a text field
     with a list of values, each row's position in it (one look-up that also decides the rule)."""
     if isinstance(dtype, nw.String) and f.enum is not None and f.pattern is None and not f.fields and \
@@ -167,7 +174,7 @@ def _field_problem(f: jobs.Field, expr: nw.Expr, dtype: Any, plan: str) -> tuple
     return _problem(f, expr, dtype, plan), None
 
 
-def _problem(f: jobs.Field, expr: nw.Expr, dtype: Any, plan: str) -> nw.Expr:
+def _problem(f: Field, expr: nw.Expr, dtype: Any, plan: str) -> nw.Expr:
     blank = _blank(expr, dtype)
     bad = blank if f.required else nw.lit(value=False)
     if isinstance(dtype, nw.String):
@@ -192,8 +199,8 @@ def _problem(f: jobs.Field, expr: nw.Expr, dtype: Any, plan: str) -> nw.Expr:
     return bad
 
 
-def _constant_problem(spec: jobs.JobSpec, f: jobs.Field, value: Any, plan: str) -> bool:
-    return jobs.validate_body(jobs.JobSpec(**{**spec.__dict__, "fields": (f,), "one_of": (), "exclusive": (),
+def _constant_problem(spec: JobSpec, f: Field, value: Any, plan: str) -> bool:
+    return validate_body(JobSpec(**{**spec.__dict__, "fields": (f,), "one_of": (), "exclusive": (),
                                                "check": None}), {f.name: value}, plan) is not None
 
 
@@ -212,11 +219,11 @@ def _fill(part: tuple[nw.Expr, str]) -> nw.Expr:
 KeyPart = tuple[nw.Expr, str, "list[Any] | None", bool]  # expression, kind, levels if known, already coded
 
 
-def _spec_field(spec: jobs.JobSpec, name: str) -> jobs.Field | None:
+def _spec_field(spec: JobSpec, name: str) -> Field | None:
     return next((f for f in spec.fields if f.name == name), None)
 
 
-def _coded(spec: jobs.JobSpec, fields: Mapping[str, _Field], name: str) -> KeyPart | None:
+def _coded(spec: JobSpec, fields: Mapping[str, _Field], name: str) -> KeyPart | None:
     """A text field with a list of values, as its positions in the list (null: the position after it)."""
     field, f = fields[name], _spec_field(spec, name)
     if field.code is None or f is None or f.enum is None:
@@ -224,7 +231,7 @@ def _coded(spec: jobs.JobSpec, fields: Mapping[str, _Field], name: str) -> KeyPa
     return field.code, "coded", [*_enum_for(f, field.dtype), None], True
 
 
-def _part_levels(spec: jobs.JobSpec, part: tuple[nw.Expr, str], name: str | None, presence: bool) -> KeyPart:
+def _part_levels(spec: JobSpec, part: tuple[nw.Expr, str], name: str | None, presence: bool) -> KeyPart:
     expr, kind = part
     return _fill(part), kind, _static(spec, name, kind, presence) if name is not None or presence else None, False
 
@@ -252,7 +259,7 @@ def _key(work: nw.DataFrame[Any], columns: Sequence[str], name: str, known: Sequ
     return work.with_columns(code.alias(name)), levels
 
 
-def _static(spec: jobs.JobSpec, name: str | None, kind: str, presence: bool = False) -> list[Any] | None:
+def _static(spec: JobSpec, name: str | None, kind: str, presence: bool = False) -> list[Any] | None:
     """The values a key part can take among surely-valid rows, when the field's rule lists them."""
     if presence:
         return [0, 1]
@@ -313,7 +320,7 @@ async def estimate_frame(frame: nw.DataFrame[Any], job: str, params: Mapping[str
     """The estimate columns (``credits_est``, ``status``, ``error``, ``job``, ``price_basis``, ``duration_s``,
     ``duration_source``) as narwhals Series in row order, or None when this frame needs the per-row path.
     ``await per_row(positions)`` estimates the given rows the per-row way (a list of Outcomes)."""
-    spec = jobs.get_job(job)
+    spec = get_job(job)
     reads = READS.get(spec.name)
     if reads is None:
         return None
@@ -386,7 +393,7 @@ def _varies(duration: Any) -> bool:
     return isinstance(duration, Col)
 
 
-def _plan(spec: jobs.JobSpec, reads: Reads, params: Mapping[str, Any], schema: Any,
+def _plan(spec: JobSpec, reads: Reads, params: Mapping[str, Any], schema: Any,
           plan: str) -> tuple[dict[str, _Field], nw.Expr, Any]:
     """Each field's value, the rows that break a rule, and the given duration; _NotSure when unsure."""
     from ._frames import Col
@@ -425,7 +432,7 @@ def _plan(spec: jobs.JobSpec, reads: Reads, params: Mapping[str, Any], schema: A
     return fields, problem, duration
 
 
-def _groups(spec: jobs.JobSpec, fields: Mapping[str, _Field]) -> nw.Expr:
+def _groups(spec: JobSpec, fields: Mapping[str, _Field]) -> nw.Expr:
     def given(name: str) -> nw.Expr:
         if name not in fields:
             return nw.lit(value=False)
@@ -479,12 +486,12 @@ def _chars(fields: Mapping[str, _Field], name: str) -> nw.Expr:
     return field.expr.str.len_chars() if field.dtype is not None else nw.lit(len(str(field.constant)))
 
 
-def _free_text(f: jobs.Field | None, reads: Reads) -> bool:
+def _free_text(f: Field | None, reads: Reads) -> bool:
     """A field the check reads only as given or not (free text whose value it does not look at)."""
     return f is not None and f.type == "str" and f.enum is None and f.name not in reads.check_values
 
 
-def _check_part(spec: jobs.JobSpec, fields: Mapping[str, _Field], name: str, reads: Reads) -> tuple[nw.Expr, str]:
+def _check_part(spec: JobSpec, fields: Mapping[str, _Field], name: str, reads: Reads) -> tuple[nw.Expr, str]:
     """What the check reads of a field: the value, or for free text whether it is given as the check reads it
     (not None and not "": the check sees the body before blanks are dropped)."""
     field = fields[name]
@@ -493,7 +500,7 @@ def _check_part(spec: jobs.JobSpec, fields: Mapping[str, _Field], name: str, rea
     return field.expr, _dtype_kind(field.dtype)
 
 
-def _check_body(spec: jobs.JobSpec, reads: Reads, fields: Mapping[str, _Field], varying: Sequence[str],
+def _check_body(spec: JobSpec, reads: Reads, fields: Mapping[str, _Field], varying: Sequence[str],
                 values: Sequence[Any]) -> dict[str, Any]:
     """A body that makes the job's check answer as it does for the rows of this combination."""
     by_name = {f.name: f for f in spec.fields}
@@ -509,7 +516,7 @@ def _check_body(spec: jobs.JobSpec, reads: Reads, fields: Mapping[str, _Field], 
     return body
 
 
-async def _languages(work: nw.DataFrame[Any], spec: jobs.JobSpec, names: Sequence[str],
+async def _languages(work: nw.DataFrame[Any], spec: JobSpec, names: Sequence[str],
                      client: Any) -> nw.DataFrame[Any]:
     """Rows whose language codes the provider does not offer are not surely valid (its list, once a session)."""
     from ._localize import check_languages
@@ -525,7 +532,7 @@ async def _languages(work: nw.DataFrame[Any], spec: jobs.JobSpec, names: Sequenc
     return work
 
 
-def _kind(spec: jobs.JobSpec, name: str) -> str:
+def _kind(spec: JobSpec, name: str) -> str:
     f = next((f for f in spec.fields if f.name == name), None)
     return f.type if f is not None else "num"  # "duration" (the given length) is a number
 
@@ -553,7 +560,7 @@ def _price_part(fields: Mapping[str, _Field], how: str, name: str, duration: Any
     return _duration_expr(duration), "float"
 
 
-def _price_table(spec: jobs.JobSpec, reads: Reads, fields: Mapping[str, _Field], varying: Sequence[tuple[str, str]],
+def _price_table(spec: JobSpec, reads: Reads, fields: Mapping[str, _Field], varying: Sequence[tuple[str, str]],
                  duration: Any, keys: Mapping[Any, Sequence[Any]], plan: str,
                  rates: Mapping[str, float]) -> dict[Any, dict[str, Any]]:
     """Key -> what the job's own rule says of a body made from the key's values (and the constants)."""
@@ -573,13 +580,13 @@ def _price_table(spec: jobs.JobSpec, reads: Reads, fields: Mapping[str, _Field],
                 given = float(value)
             else:
                 body[name] = _typed_value(spec, name, value)
-        ctx = jobs.PriceContext(plan=plan, rates=rates, given=given, duration=lambda _t: (None, "not probed"))
+        ctx = PriceContext(plan=plan, rates=rates, given=given, duration=lambda _t: (None, "not probed"))
         outcome = estimate_outcome(Prepared(body, None, given), pricing.estimate(spec, body, ctx), None, spec.name)
         table[key] = {name: getattr(outcome, name) for name in _OUT}
     return table
 
 
-def _typed_value(spec: jobs.JobSpec, name: str, value: Any) -> Any:
+def _typed_value(spec: JobSpec, name: str, value: Any) -> Any:
     """A key's value as the per-row path has it (a frame's Int8 back to bool; an integral float stays float)."""
     f = next((f for f in spec.fields if f.name == name), None)
     return bool(value) if f is not None and f.type == "bool" else value

@@ -720,12 +720,12 @@ def _not_probed(target: Any) -> tuple[float | None, str]:
 def _pure_pricer(job: str, plan: str, rates: Any, client: Any = None) -> Callable[[Mapping[str, Any], Any], Outcome]:
     """Validate and price one row from its values alone, as the engine's estimate does, but without
     a client or any I/O: media durations stay unknown (the price then says why it is missing)."""
-    from . import jobs, pricing
-
+    from . import pricing
     from ._rates import resolve_rates
+    from .jobs import PriceContext, get_job  # names, not the module: af.jobs is the job table
 
-    spec = jobs.get_job(job)
-    context = jobs.PriceContext(plan=plan, rates=resolve_rates(rates, client), duration=_not_probed)
+    spec = get_job(job)
+    context = PriceContext(plan=plan, rates=resolve_rates(rates, client), duration=_not_probed)
 
     def price(row: Mapping[str, Any], label: Any) -> Outcome:
         prepared = _engine.prepare(spec, row, plan)

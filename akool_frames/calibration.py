@@ -22,8 +22,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import jobs, pricing
+from . import pricing
 from ._rates import Rate
+from .jobs import (  # names, not the module: af.jobs is the job table
+    PriceContext,
+    get_job,
+)
 
 __all__ = ["calibrate", "calibrated_rates"]
 
@@ -56,8 +60,8 @@ def _units(job: str, body: Mapping[str, Any], seconds: float | None) -> float | 
     if job not in pricing.UNDOCUMENTED:
         return None
     _, measure = pricing.UNDOCUMENTED[job]
-    ctx = jobs.PriceContext(given=seconds, duration=lambda _url: (None, "its estimate had no length"))
-    qty, _how = measure({**jobs.get_job(job).defaults, **body}, ctx)
+    ctx = PriceContext(given=seconds, duration=lambda _url: (None, "its estimate had no length"))
+    qty, _how = measure({**get_job(job).defaults, **body}, ctx)
     return qty
 
 

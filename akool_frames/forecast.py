@@ -25,9 +25,13 @@ from typing import Any
 
 import narwhals.stable.v2 as nw
 
-from . import jobs, pricing
+from . import pricing
 from ._errors import ValidationError
 from ._frames import to_py
+from .jobs import (  # names, not the module: af.jobs is the job table
+    PriceContext,
+    get_job,
+)
 
 __all__ = ["OWN_COLUMNS", "forecast", "unit_body"]
 
@@ -64,7 +68,7 @@ _SHAPES: dict[str, Callable[[dict[str, Any], Mapping[str, Any]], None]] = {
 def unit_body(job: str, line: Mapping[str, Any]) -> dict[str, Any]:
     """One unit of a forecast line as a body the job's price rule reads: its documented fields from the
     line, ``characters`` as that much text in the job's text field, the job's defaults under them."""
-    spec = jobs.get_job(job)
+    spec = get_job(job)
     body = {k: v for k, v in line.items() if k not in OWN_COLUMNS and v is not None and k in spec.field_names()}
     chars = line.get("characters")
     if job in _SHAPES:
@@ -87,11 +91,11 @@ def _price_line(line: Mapping[str, Any], plan: str, rates: Mapping[str, float]) 
     if not isinstance(count, int | float) or isinstance(count, bool) or count < 0 or not math.isfinite(count):
         return {**out, "reason": f"count must be a number of units, got {count!r}"}
     try:
-        spec = jobs.get_job(job)
+        spec = get_job(job)
     except (KeyError, ValueError, ValidationError) as exc:
         return {**out, "reason": str(exc).split("\n")[0]}
     given = line.get("duration_s")
-    ctx = jobs.PriceContext(plan=str(line.get("plan") or plan), rates=rates, duration=_no_media,
+    ctx = PriceContext(plan=str(line.get("plan") or plan), rates=rates, duration=_no_media,
                             given=float(given) if given is not None else None)
     price = pricing.estimate(spec, unit_body(job, line), ctx)
     if price.credits is None:

@@ -13,6 +13,7 @@ PUBLIC = {
     "Secret", "ServerError", "TransportError", "ValidationError", "ai_models", "avatars", "calibrate", "col",
     "credits", "default_client", "effects", "explode_languages", "forecast", "languages", "ledger", "read_sheet",
     "report", "sandbox", "set_default_client", "voices", "write_sheet",
+    "jobs", "describe",  # PRODUCT.md "Knowing the jobs" (issue 11)
 }
 VERBS = {"estimate", "submit", "run", "refresh", "download", "delete", "aestimate", "asubmit", "arun", "arefresh",
          "adownload", "adelete"}

@@ -142,6 +142,8 @@ class JobSpec:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     aliases: Mapping[str, str] = field(default_factory=dict)  # friendly flat name -> dotted documented path
     check: Callable[[Mapping[str, Any], str], str | None] | None = None  # cross-field rule -> message
+    # The check's rules in words, by field (shown by af.describe; tests hold each against the check itself).
+    rules: Mapping[str, str] = field(default_factory=dict)
     reconcile: Reconcile | None = None
     result_kind: str = "video"  # audio | video | image | text | voice: what akool_url points to
     doc: str = ""  # the documentation page

@@ -84,6 +84,12 @@ IMAGE_TO_VIDEO = _image2video_job(
                   batch_records="data.successList"),),
     price=pricing.rule("image_to_video"),
     check=_i2v_check,
+    rules={
+        "negative_prompt": "required on createBySourcePrompt (no model_name, last_image_url or count)",
+        "audio_type": "required on createBySourcePrompt; not a field of the batch (model_name ...)",
+        "audio_url": "required when audio_type is 2",
+        "model_name": "selects createBySourcePrompt/batch, with last_image_url and count",
+    },
     aliases={"length": "video_length", "image": "image_url"},
     doc="ai-tools-suite/image2video#create-image-to-video",
 )
@@ -100,6 +106,7 @@ VIDEO_AUDIO = _image2video_job(
     price=pricing.rule("video_audio"),
     webhook_field=None,
     check=lambda body, plan: _audio_check(body),
+    rules={"audio_url": "required when audio_type is 2"},
     aliases={"video_id": "pre_video_id"},
     doc="ai-tools-suite/image2video#update-video-audio",
 )
