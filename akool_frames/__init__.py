@@ -13,7 +13,7 @@ from __future__ import annotations
 from ._client import Client, Secret, default_client, set_default_client
 from ._errors import (AccountError, APIError, AkoolError, AuthError, BudgetExceeded, ConfigError, LedgerError,
                       NotFound, ParameterError, QuotaError, RateLimited, ServerError, TransportError, ValidationError)
-from ._frames import Col, col
+from ._bind import Col, col
 from ._localize import explode_languages
 from .calibration import calibrate
 from .forecast import forecast

@@ -120,7 +120,8 @@ async def adelete(frame: Any, /, *, client: Any = None, prefix: str = "akool_", 
     Example:
         >>> cleaned = await done.akool.adelete()  # doctest: +SKIP
     """
-    from ._frames import _default_client, _eager, _existing, _on_loop, _with_columns
+    from ._frames import _default_client, _eager, _on_loop
+    from ._join import _existing, _with_columns
 
     eager, back = _eager(frame)
     id_column = prefix + "job_id"

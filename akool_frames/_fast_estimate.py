@@ -1,6 +1,6 @@
 """A frame's estimate as frame operations, for the jobs whose rules read a few columns.
 
-The per-row estimate (``_engine.prepare`` + ``validate_body`` + the price rule) runs Python for every row:
+The per-row estimate (``_prepare.prepare`` + ``validate_body`` + the price rule) runs Python for every row:
 about 45,000 rows a second. Here the same answer comes from expressions over whole columns (narwhals, so
 pandas and polars alike), built so that it cannot differ from the per-row one:
 
@@ -88,7 +88,7 @@ class _NotSure(Exception):
 # ------------------------------------------------------------------------------------------- inputs
 def _inputs(spec: JobSpec, params: Mapping[str, Any], columns: Sequence[str]) -> dict[str, Any]:
     """field -> a column name (``Col``) or a constant, for flat documented fields (and ``duration``)."""
-    from ._frames import Col
+    from ._bind import Col
 
     polars = __import__("sys").modules.get("polars")
     out: dict[str, Any] = {}
@@ -388,7 +388,7 @@ def _looked_up(table: Mapping[Any, Mapping[str, Any]], name: str, ok: nw.Expr) -
 
 
 def _varies(duration: Any) -> bool:
-    from ._frames import Col
+    from ._bind import Col
 
     return isinstance(duration, Col)
 
@@ -396,7 +396,7 @@ def _varies(duration: Any) -> bool:
 def _plan(spec: JobSpec, reads: Reads, params: Mapping[str, Any], schema: Any,
           plan: str) -> tuple[dict[str, _Field], nw.Expr, Any]:
     """Each field's value, the rows that break a rule, and the given duration; _NotSure when unsure."""
-    from ._frames import Col
+    from ._bind import Col
 
     inputs = _inputs(spec, params, list(schema))
     fields: dict[str, _Field] = {}
@@ -448,7 +448,7 @@ def _groups(spec: JobSpec, fields: Mapping[str, _Field]) -> nw.Expr:
 
 
 def _duration_problem(duration: Any, schema: Any) -> nw.Expr:
-    from ._frames import Col
+    from ._bind import Col
 
     if isinstance(duration, Col):
         dtype = schema[duration.name]
@@ -464,7 +464,7 @@ def _duration_problem(duration: Any, schema: Any) -> nw.Expr:
 
 
 def _duration_expr(duration: Any) -> nw.Expr:
-    from ._frames import Col
+    from ._bind import Col
 
     return nw.col(duration.name).cast(nw.Float64) if isinstance(duration, Col) else nw.lit(float(duration))
 
@@ -564,7 +564,7 @@ def _price_table(spec: JobSpec, reads: Reads, fields: Mapping[str, _Field], vary
                  duration: Any, keys: Mapping[Any, Sequence[Any]], plan: str,
                  rates: Mapping[str, float]) -> dict[Any, dict[str, Any]]:
     """Key -> what the job's own rule says of a body made from the key's values (and the constants)."""
-    from ._engine import Prepared, estimate_outcome
+    from ._prepare import Prepared, estimate_outcome
 
     constant = {n: f.constant for n, f in fields.items() if f.dtype is None and (n in reads.values or n in reads.chars)}
     table: dict[Any, dict[str, Any]] = {}

@@ -4,9 +4,8 @@ Every frame goes through narwhals, so pandas and polars share one code path. The
 are small and marked: aligning a pandas Series by index, pandas' nullable dtypes for the new columns, and
 the polars LazyFrame estimate (a pure ``map_batches`` over a struct of the bound columns).
 
-Binding: a parameter value is a constant unless it is ``af.col("name")``, a polars expression that is a
-plain column (``pl.col("name")``) or a Series aligned with the frame; dicts and lists are searched
-recursively, so nested documented objects can take per-row values too.
+Binding parameters to rows lives in ``_bind``, the result columns in ``_join``; the verbs here join the two
+to the engine.
 
 The async functions are the real ones; each sync twin is ``run_sync(<async twin>(...))``.
 """
@@ -14,220 +13,43 @@ The async functions are the real ones; each sync twin is ``run_sync(<async twin>
 from __future__ import annotations
 
 import asyncio
-import difflib
 import functools
 import inspect
 import string
-import sys
-from pathlib import Path
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import narwhals.stable.v2 as nw
-from narwhals.stable.v2.dependencies import (
-    is_pandas_dataframe, is_pandas_series, is_polars_lazyframe, is_polars_series,
-)
+from narwhals.stable.v2.dependencies import is_pandas_dataframe, is_polars_lazyframe
 
 from . import _engine
-from ._engine import Outcome, ProgressSink
+from ._bind import _bind, _eager_rows, _rows
 from ._errors import BudgetExceeded, ValidationError
+from ._join import (
+    _NUMERIC,
+    ESTIMATE_FIELDS,
+    JOB_FIELDS,
+    RESULT_FIELDS,
+    _attach,
+    _existing,
+    _extras,
+    _join,
+    _with_columns,
+)
 from ._loop import get_loop, run_sync
+from ._prepare import Outcome, estimate_outcome, prepare
 from ._progress import make_progress
+from ._submit import ProgressSink
 from ._values import to_py
 
 __all__ = [
-    "Col", "FrameAccessor", "aestimate", "adownload", "arefresh", "arun", "asubmit", "col", "download", "estimate",
+    "FrameAccessor", "adownload", "aestimate", "arefresh", "arun", "asubmit", "download", "estimate",
     "refresh", "run", "submit", "to_py",
 ]
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-PRICE_FIELDS = ("job", "price_basis", "duration_s", "duration_source")  # how each estimate was made
-JOB_FIELDS = ("job_id", "status", "url", "credits_est", "credits", "error")  # what refresh updates
-RESULT_FIELDS = (*JOB_FIELDS, *PRICE_FIELDS)
-ESTIMATE_FIELDS = ("credits_est", "status", "error", *PRICE_FIELDS)
-_NUMERIC = frozenset({"credits_est", "credits", "duration_s"})
-_DATETIME = frozenset({"expires_at"})
-_BOOLEAN = frozenset({"deleted"})
-_LIST = frozenset({"video_ids", "video_urls", "files"})  # one row, several results (image to video, count > 1)
-
-
-# ---------------------------------------------------------------------------------------------- col
-@dataclass(frozen=True)
-class Col:
-    """A per-row value: the parameter takes, for each row, that row's value of column ``name``."""
-
-    name: str
-
-    def __repr__(self) -> str:
-        return f"af.col({self.name!r})"
-
-
-def col(name: str) -> Col:
-    """A per-row value taken from column ``name``; any other parameter value is a constant.
-
-    Example:
-        >>> df.akool.run("tts", text=af.col("script"), voice_id="en-US-1")  # doctest: +SKIP
-    """
-    if not isinstance(name, str) or not name:
-        msg = f"af.col() takes a column name, got {name!r}.\n\nHint: af.col(\"script\")."
-        raise TypeError(msg)
-    return Col(name)
-
-
-# --------------------------------------------------------------------------------------- binding
-@dataclass(frozen=True)
-class _Slot:
-    key: str  # a column name, or "\0series<i>" for a bound Series
-
-
-@dataclass
-class _Binding:
-    template: dict[str, Any]
-    columns: list[str] = field(default_factory=list)  # frame columns the rows read
-    series: dict[str, list[Any]] = field(default_factory=dict)  # per-row values from bound Series
-
-
-def _column_error(name: str, available: Sequence[str], where: str) -> ValidationError:
-    close = difflib.get_close_matches(name, list(available), n=3)
-    guess = f"Did you mean one of these columns: {close}? " if close else ""
-    msg = (f"Column {name!r} (bound to {where}) is not in the frame.\n\n"
-           f"Hint: {guess}Available columns: {list(available)}.")
-    return ValidationError(msg)
-
-
-def _expr_column(expr: Any, where: str) -> str:
-    """The column of a polars expression that is exactly ``pl.col("name")``; anything else is an error."""
-    if expr.meta.is_column():
-        return str(expr.meta.output_name())
-    msg = (f"{where} is bound to the polars expression {expr}, which is not a plain column.\n\n"
-           f"Hint: compute it into a column first (df.with_columns(x=...)), then pass pl.col(\"x\") or af.col(\"x\").")
-    raise ValidationError(msg)
-
-
-def _series_values(series: Any, frame: nw.DataFrame[Any] | None, where: str) -> list[Any]:
-    if frame is None:
-        msg = (f"{where} is bound to a Series, which cannot be lined up with the rows of a LazyFrame.\n\n"
-               "Hint: add it as a column (lf.with_columns(...)) and pass af.col(name), or collect() first.")
-        raise ValidationError(msg)
-    native = frame.to_native()
-    if is_pandas_series(series) and is_pandas_dataframe(native):  # pandas: align by index
-        if not series.index.equals(native.index):
-            if not series.index.is_unique:
-                msg = (f"{where} is bound to a Series whose index differs from the frame's and has duplicates.\n\n"
-                       "Hint: pass series.set_axis(df.index) to line it up by position.")
-                raise ValidationError(msg)
-            missing = native.index.difference(series.index)
-            if len(missing):
-                msg = (f"{where} is bound to a Series with no value for {len(missing)} row label(s) of the frame, "
-                       f"e.g. {list(missing[:5])}.\n\n"
-                       "Hint: series.reindex(df.index) if missing values are meant to be null.")
-                raise ValidationError(msg)
-            series = series.reindex(native.index)
-        values = series.tolist()
-    else:  # polars (or any other) Series: by position
-        values = nw.from_native(series, series_only=True).to_list()
-        if len(values) != len(frame):
-            msg = (f"{where} is bound to a Series of length {len(values)}, but the frame has {len(frame)} rows.\n\n"
-                   "Hint: a Series is matched to rows by position and needs one value per row.")
-            raise ValidationError(msg)
-    return [to_py(v) for v in values]
-
-
-def _bind(params: Mapping[str, Any], names: Sequence[str], frame: nw.DataFrame[Any] | None) -> _Binding:
-    """Turn parameters into a template with slots for per-row values; check every bound column exists."""
-    binding = _Binding(template={})
-    known = set(names)
-    polars = sys.modules.get("polars")
-
-    def walk(value: Any, where: str) -> Any:
-        if isinstance(value, Col) or (polars is not None and isinstance(value, polars.Expr)):
-            name = value.name if isinstance(value, Col) else _expr_column(value, where)
-            if name not in known:
-                raise _column_error(name, names, where)
-            if name not in binding.columns:
-                binding.columns.append(name)
-            return _Slot(name)
-        if is_pandas_series(value) or is_polars_series(value) or isinstance(value, nw.Series):
-            key = f"\0series{len(binding.series)}"
-            binding.series[key] = _series_values(value, frame, where)
-            return _Slot(key)
-        if isinstance(value, nw.Expr):
-            msg = f"{where} is bound to a narwhals expression.\n\nHint: use af.col(\"name\") for a column."
-            raise ValidationError(msg)
-        if isinstance(value, Mapping):
-            return {k: walk(v, f"{where}.{k}") for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [walk(v, f"{where}[{i}]") for i, v in enumerate(value)]
-        return to_py(value)
-
-    binding.template = {k: walk(v, f"parameter {k!r}") for k, v in params.items()}
-    return binding
-
-
-def _fill(template: Any, values: Mapping[str, list[Any]], i: int) -> Any:
-    if isinstance(template, _Slot):
-        return values[template.key][i]
-    if isinstance(template, dict):
-        return {k: _fill(v, values, i) for k, v in template.items()}
-    if isinstance(template, list):
-        return [_fill(v, values, i) for v in template]
-    return template
-
-
-def _rows(binding: _Binding, values: Mapping[str, list[Any]], n: int) -> list[dict[str, Any]]:
-    """One parameter dict per row: fresh objects, so no two rows share a nested dict or list."""
-    return [_fill(binding.template, values, i) for i in range(n)]
-
-
-def _eager_rows(frame: nw.DataFrame[Any], params: Mapping[str, Any]) -> list[dict[str, Any]]:
-    binding = _bind(params, frame.columns, frame)
-    values = {name: [to_py(v) for v in frame.get_column(name).to_list()] for name in binding.columns}
-    return _rows(binding, values | binding.series, len(frame))
-
-
-# ------------------------------------------------------------------------------- result columns
-def _new_series(name: str, values: list[Any], like: nw.DataFrame[Any], kind: str) -> nw.Series[Any]:
-    """A result column of ``kind`` "float", "string", "bool", "list" (of strings) or "datetime" (UTC), with the
-    library's nullable types."""
-    if kind == "list" and like.implementation is nw.Implementation.PANDAS:  # pandas: Python lists, as object
-        pd = like.implementation.to_native_namespace()
-        return nw.from_native(pd.Series(values, name=name, dtype=object), series_only=True)
-    if kind == "float":
-        values = [None if v is None else float(v) for v in values]
-    impl = like.implementation
-    if impl is nw.Implementation.PANDAS:  # pandas: the NA-based nullable dtypes, not object / NaN
-        pd = impl.to_native_namespace()
-        dtype = {"float": "Float64", "string": "string", "bool": "boolean", "datetime": "datetime64[ns, UTC]"}[kind]
-        native = pd.Series(values, name=name, dtype=dtype)
-        return nw.from_native(native, series_only=True)
-    dtype = {"float": nw.Float64(), "string": nw.String(), "bool": nw.Boolean(), "list": nw.List(nw.String()),
-             "datetime": nw.Datetime("us", "UTC")}[kind]
-    return nw.new_series(name, values, dtype, backend=impl)
-
-
-def _with_columns(frame: nw.DataFrame[Any], prefix: str, columns: Mapping[str, list[Any]]) -> nw.DataFrame[Any]:
-    """New frame with ``prefix + field`` columns: existing ones replaced in place, the others appended in order.
-    Credits are nullable Float64, flags nullable booleans, everything else nullable strings."""
-    kinds = {f: "float" if f in _NUMERIC else "datetime" if f in _DATETIME else "bool" if f in _BOOLEAN
-             else "list" if f in _LIST else "string" for f in columns}
-    return frame.with_columns(*(_new_series(prefix + f, values, frame, kinds[f]) for f, values in columns.items()))
-
-
-def _join(frame: nw.DataFrame[Any], outcomes: Sequence[Outcome], prefix: str,
-          fields: Sequence[str]) -> nw.DataFrame[Any]:
-    if len(outcomes) != len(frame):
-        msg = f"The engine returned {len(outcomes)} outcomes for {len(frame)} rows."
-        raise RuntimeError(msg)
-    return _with_columns(frame, prefix, {f: [getattr(o, f) for o in outcomes] for f in fields})
-
-
-def _existing(frame: nw.DataFrame[Any], name: str) -> list[Any]:
-    if name not in frame.columns:
-        return [None] * len(frame)
-    return [to_py(v) for v in frame.get_column(name).to_list()]
 
 
 # ---------------------------------------------------------------------------------- plumbing
@@ -343,37 +165,6 @@ async def _fast_estimate(eager: nw.DataFrame[Any], job: str, *, client: Any, pla
 
     return await estimate_frame(eager, job, params, client=client, plan=plan or client.plan,
                                 rates=resolve_rates(rates, client), per_row=per_row)
-
-
-def _attach(frame: nw.DataFrame[Any], prefix: str, columns: Mapping[str, nw.Series[Any]]) -> nw.DataFrame[Any]:
-    """The estimate's columns, computed apart, on the frame (by position), with the result columns' types."""
-    native = frame.to_native()
-    if frame.implementation is nw.Implementation.PANDAS:
-        pd = frame.implementation.to_native_namespace()
-        added = {prefix + name: pd.Series(series.to_native().to_numpy(), index=native.index,
-                                          dtype="Float64" if name in _NUMERIC else "string")
-                 for name, series in columns.items()}
-        return nw.from_native(native.assign(**added), eager_only=True)
-    return frame.with_columns(*(series.cast(nw.Float64() if name in _NUMERIC else nw.String()).alias(prefix + name)
-                                for name, series in columns.items()))
-
-
-def _extras(job: str, outcomes: Sequence[Outcome]) -> dict[str, list[Any]]:
-    """A job's extra fields as columns (a clone's or Kling's voice_id, moderation's result), one per name;
-    values that are lists or objects as JSON text."""
-    import json
-
-    from .jobs import get_job
-
-    spec = get_job(job)
-    found = [json.loads(o.extra) if o.extra else {} for o in outcomes]
-    columns = {name: [None if (v := row.get(name)) is None else v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
-                      for row in found] for name in spec.extra_fields}
-    if any(route.batch_records for route in spec.routes):  # every row's videos, as lists (one for a single video)
-        for name, one in (("video_ids", "job_id"), ("video_urls", "url")):
-            columns[name] = [row.get(name) or ([getattr(o, one)] if o.job_id else None)
-                             for row, o in zip(found, outcomes, strict=True)]
-    return columns
 
 
 def _check_budget(outcomes: Sequence[Outcome], budget: float) -> None:
@@ -728,10 +519,10 @@ def _pure_pricer(job: str, plan: str, rates: Any, client: Any = None) -> Callabl
     context = PriceContext(plan=plan, rates=resolve_rates(rates, client), duration=_not_probed)
 
     def price(row: Mapping[str, Any], label: Any) -> Outcome:
-        prepared = _engine.prepare(spec, row, plan)
+        prepared = prepare(spec, row, plan)
         context.given = prepared.given
         priced = pricing.estimate(spec, prepared.body, context) if prepared.problem is None else None
-        return _engine.estimate_outcome(prepared, priced, label, spec.name)
+        return estimate_outcome(prepared, priced, label, spec.name)
 
     return price
 

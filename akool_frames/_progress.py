@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ._engine import ProgressSink
+from ._submit import ProgressSink
 
 __all__ = ["REDRAW_EVERY", "Progress", "make_progress"]
 

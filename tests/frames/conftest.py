@@ -19,7 +19,7 @@ import pytest
 import akool_frames.pandas_ext  # noqa: F401  (registers df.akool)
 import akool_frames.polars_ext  # noqa: F401
 from akool_frames import _client, _download, _engine, _frames
-from akool_frames._engine import Outcome
+from akool_frames._prepare import Outcome
 
 CLIENT = types.SimpleNamespace(plan="pro", name="the default client",
                                ledger=types.SimpleNamespace(by_job_ids=lambda ids: {}))  # no ledger entries

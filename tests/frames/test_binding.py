@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 import akool_frames._frames as F
+from akool_frames._bind import col
 from akool_frames._errors import ValidationError
 
 
@@ -21,7 +22,7 @@ def rows(engine: Any) -> list[dict[str, Any]]:
 
 def test_constants_and_columns(frame: Any, engine: Any) -> None:
     df = frame({"script": ["hi", "there"], "voice": ["v1", "v2"]})
-    df.akool.estimate("tts", text=F.col("script"), voice_id=F.col("voice"), speed=1.5)
+    df.akool.estimate("tts", text=col("script"), voice_id=col("voice"), speed=1.5)
     assert rows(engine) == [{"text": "hi", "voice_id": "v1", "speed": 1.5},
                             {"text": "there", "voice_id": "v2", "speed": 1.5}]
     assert engine.calls[-1]["mode"] == "estimate"
@@ -45,7 +46,7 @@ def test_complex_expression_is_an_error(frame: Any, engine: Any, expr: pl.Expr) 
 def test_unknown_column_names_it_and_hints(frame: Any, engine: Any) -> None:
     df = frame({"script": ["a"], "voice": ["v"]})
     with pytest.raises(ValidationError) as info:
-        df.akool.estimate("tts", text=F.col("scrpt"))
+        df.akool.estimate("tts", text=col("scrpt"))
     message = str(info.value)
     assert "'scrpt'" in message and "parameter 'text'" in message
     assert "Hint: Did you mean one of these columns: ['script']?" in message
@@ -55,9 +56,9 @@ def test_unknown_column_names_it_and_hints(frame: Any, engine: Any) -> None:
 
 def test_nested_dicts_and_lists_resolve_per_row(frame: Any, engine: Any) -> None:
     df = frame({"script": ["a", "b"], "speed": [1.0, 2.0], "lang": ["en", "fr"]})
-    df.akool.estimate("tts", text=F.col("script"),
+    df.akool.estimate("tts", text=col("script"),
                       voice_options={"speed": pl.col("speed"), "style": "calm"},
-                      targets=[F.col("lang"), "de", {"code": F.col("lang")}])
+                      targets=[col("lang"), "de", {"code": col("lang")}])
     assert rows(engine) == [
         {"text": "a", "voice_options": {"speed": 1.0, "style": "calm"}, "targets": ["en", "de", {"code": "en"}]},
         {"text": "b", "voice_options": {"speed": 2.0, "style": "calm"}, "targets": ["fr", "de", {"code": "fr"}]},
@@ -69,19 +70,19 @@ def test_nested_dicts_and_lists_resolve_per_row(frame: Any, engine: Any) -> None
 def test_unknown_column_inside_nested_dict(frame: Any, engine: Any) -> None:
     df = frame({"script": ["a"]})
     with pytest.raises(ValidationError, match=r"parameter 'voice_options'\.speed"):
-        df.akool.estimate("tts", voice_options={"speed": F.col("sped")})
+        df.akool.estimate("tts", voice_options={"speed": col("sped")})
 
 
 def test_nulls_become_none(frame: Any, engine: Any) -> None:
     df = frame({"text": ["a", None, "c"], "speed": [1.0, None, float("nan")]})
-    df.akool.estimate("tts", text=F.col("text"), speed=F.col("speed"))
+    df.akool.estimate("tts", text=col("text"), speed=col("speed"))
     assert rows(engine) == [{"text": "a", "speed": 1.0}, {"text": None, "speed": None},
                             {"text": "c", "speed": None}]
 
 
 def test_scalars_are_plain_python(frame: Any, engine: Any) -> None:
     df = frame({"n": [1, 2], "x": [0.5, 1.5], "ok": [True, False], "s": ["a", "b"]})
-    df.akool.estimate("tts", n=F.col("n"), x=F.col("x"), ok=F.col("ok"), s=F.col("s"))
+    df.akool.estimate("tts", n=col("n"), x=col("x"), ok=col("ok"), s=col("s"))
     for row in rows(engine):
         assert [type(row[k]) for k in ("n", "x", "ok", "s")] == [int, float, bool, str]
 
@@ -89,13 +90,13 @@ def test_scalars_are_plain_python(frame: Any, engine: Any) -> None:
 def test_pandas_nullable_dtypes(engine: Any) -> None:
     df = pd.DataFrame({"n": pd.array([1, None], dtype="Int64"), "s": pd.array(["a", None], dtype="string"),
                        "t": pd.to_datetime(["2024-01-02", None])})
-    df.akool.estimate("tts", n=F.col("n"), s=F.col("s"), t=F.col("t"))
+    df.akool.estimate("tts", n=col("n"), s=col("s"), t=col("t"))
     assert rows(engine) == [{"n": 1, "s": "a", "t": "2024-01-02T00:00:00"}, {"n": None, "s": None, "t": None}]
 
 
 def test_polars_struct_and_list_columns(engine: Any) -> None:
     df = pl.DataFrame({"opts": [{"speed": 1.0, "pitch": None}], "langs": [["en", "fr"]]})
-    df.akool.estimate("tts", voice_options=F.col("opts"), langs=pl.col("langs"))
+    df.akool.estimate("tts", voice_options=col("opts"), langs=pl.col("langs"))
     assert rows(engine) == [{"voice_options": {"speed": 1.0, "pitch": None}, "langs": ["en", "fr"]}]
 
 
@@ -126,7 +127,7 @@ def test_series_of_wrong_length_is_an_error(frame: Any, engine: Any) -> None:
 
 def test_labels_name_rows(frame: Any, engine: Any) -> None:
     df = frame({"text": ["a", None]}, index=["first", "second"])
-    out = df.akool.estimate("tts", text=F.col("text"))
+    out = df.akool.estimate("tts", text=col("text"))
     expected = ["first", "second"] if isinstance(df, pd.DataFrame) else [0, 1]
     assert engine.calls[-1]["labels"] == expected
     assert F.to_py(out["akool_error"].to_list()[1]).startswith(f"row {expected[1]}:")
@@ -134,8 +135,8 @@ def test_labels_name_rows(frame: Any, engine: Any) -> None:
 
 def test_col_rejects_non_names() -> None:
     with pytest.raises(TypeError, match="takes a column name"):
-        F.col(3)  # type: ignore[arg-type]
-    assert repr(F.col("script")) == "af.col('script')"
+        col(3)  # type: ignore[arg-type]
+    assert repr(col("script")) == "af.col('script')"
 
 
 @pytest.mark.parametrize(("value", "expected"), [

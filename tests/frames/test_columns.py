@@ -10,8 +10,9 @@ import polars as pl
 import pytest
 
 import akool_frames._frames as F
-from akool_frames._engine import Outcome
+from akool_frames._bind import col
 from akool_frames._errors import ValidationError
+from akool_frames._prepare import Outcome
 
 RESULT = ["akool_job_id", "akool_status", "akool_url", "akool_credits_est", "akool_credits", "akool_error",
           "akool_job", "akool_price_basis", "akool_duration_s", "akool_duration_source"]
@@ -28,7 +29,7 @@ def dtypes(native: Any) -> dict[str, str]:
 def test_run_adds_result_columns(frame: Any, engine: Any, as_dict: Any) -> None:
     df = frame({"text": ["bb", None, "a"], "n": [3, 1, 2]}, index=[30, 10, 20])
     before = as_dict(df)
-    out = df.akool.run("tts", text=F.col("text"))
+    out = df.akool.run("tts", text=col("text"))
     assert type(out) is type(df)
     assert list(out.columns) == ["text", "n", *RESULT]
     assert as_dict(df) == before and list(df.columns) == ["text", "n"]  # input untouched
@@ -47,7 +48,7 @@ def test_run_adds_result_columns(frame: Any, engine: Any, as_dict: Any) -> None:
 
 
 def test_types_are_nullable_strings_and_float64(frame: Any, engine: Any) -> None:
-    out = frame({"text": ["a", None]}).akool.submit("tts", text=F.col("text"))
+    out = frame({"text": ["a", None]}).akool.submit("tts", text=col("text"))
     types = dtypes(out)
     if isinstance(out, pd.DataFrame):
         assert {c: types[c] for c in RESULT} == {"akool_job_id": "string", "akool_status": "string",
@@ -62,7 +63,7 @@ def test_types_are_nullable_strings_and_float64(frame: Any, engine: Any) -> None
 
 
 def test_estimate_adds_its_columns(frame: Any, engine: Any, as_dict: Any) -> None:
-    out = frame({"text": ["abc", None]}).akool.estimate("tts", text=F.col("text"), plan="max", rates={"tts": 1.0})
+    out = frame({"text": ["abc", None]}).akool.estimate("tts", text=col("text"), plan="max", rates={"tts": 1.0})
     assert list(out.columns)[1:] == ["akool_credits_est", "akool_status", "akool_error", *PRICED_BY]
     assert as_dict(out)["akool_status"] == [None, "invalid"]
     assert as_dict(out)["akool_credits_est"] == [3.0, None]
@@ -72,7 +73,7 @@ def test_estimate_adds_its_columns(frame: Any, engine: Any, as_dict: Any) -> Non
 
 def test_options_reach_the_engine(frame: Any, engine: Any) -> None:
     client = object()
-    frame({"text": ["a"]}).akool.submit("tts", text=F.col("text"), client=client, budget=9.5, timeout=3.0,
+    frame({"text": ["a"]}).akool.submit("tts", text=col("text"), client=client, budget=9.5, timeout=3.0,
                                         force=True, progress=False)
     call = engine.calls[-1]
     assert (call["client"], call["budget"], call["timeout"], call["force"], call["mode"]) == (
@@ -80,22 +81,22 @@ def test_options_reach_the_engine(frame: Any, engine: Any) -> None:
 
 
 def test_default_client(frame: Any, engine: Any, default_client: Any) -> None:
-    frame({"text": ["a"]}).akool.submit("tts", text=F.col("text"), progress=False)
+    frame({"text": ["a"]}).akool.submit("tts", text=col("text"), progress=False)
     assert engine.calls[-1]["client"] is default_client
 
 
 def test_prefix(frame: Any, engine: Any) -> None:
-    out = frame({"text": ["a"]}).akool.submit("tts", text=F.col("text"), prefix="tts_", progress=False)
+    out = frame({"text": ["a"]}).akool.submit("tts", text=col("text"), prefix="tts_", progress=False)
     assert list(out.columns) == ["text", *(c.replace("akool_", "tts_") for c in RESULT)]
 
 
 def test_rerun_replaces_columns_in_place(frame: Any, engine: Any, as_dict: Any) -> None:
-    first = frame({"text": ["a", "bb"]}).akool.submit("tts", text=F.col("text"), progress=False)
+    first = frame({"text": ["a", "bb"]}).akool.submit("tts", text=col("text"), progress=False)
     moved = first[[*RESULT, "text"]] if isinstance(first, pd.DataFrame) else first.select(*RESULT, "text")
-    again = moved.akool.run("tts", text=F.col("text"), progress=False)
+    again = moved.akool.run("tts", text=col("text"), progress=False)
     assert list(again.columns) == [*RESULT, "text"]
     assert as_dict(again)["akool_status"] == ["completed", "completed"]
-    estimated = again.akool.estimate("tts", text=F.col("text"))
+    estimated = again.akool.estimate("tts", text=col("text"))
     assert list(estimated.columns) == [*RESULT, "text"]
     assert as_dict(estimated)["akool_job_id"] == ["job-a", "job-bb"]  # estimate leaves the others alone
 
@@ -104,9 +105,9 @@ def test_async_twins(frame: Any, engine: Any, as_dict: Any) -> None:
     df = frame({"text": ["a"]})
 
     async def main() -> list[Any]:
-        return [await df.akool.aestimate("tts", text=F.col("text")),
-                await df.akool.asubmit("tts", text=F.col("text"), progress=False),
-                await df.akool.arun("tts", text=F.col("text"), progress=False)]
+        return [await df.akool.aestimate("tts", text=col("text")),
+                await df.akool.asubmit("tts", text=col("text"), progress=False),
+                await df.akool.arun("tts", text=col("text"), progress=False)]
 
     estimated, submitted, done = asyncio.run(main())
     assert as_dict(estimated)["akool_credits_est"] == [1.0]
@@ -126,7 +127,7 @@ def test_lazyframe_submit_collects(engine: Any) -> None:
 
 def test_refresh_updates_rows_with_ids_only(frame: Any, engine: Any, as_dict: Any) -> None:
     submitted = frame({"text": ["a", None, "ccc", "dd"]}, index=list("wxyz")).akool.submit(
-        "tts", text=F.col("text"), progress=False)
+        "tts", text=col("text"), progress=False)
     engine.polls = {"job-a": Outcome("completed", "job-a", "https://files.test/a.mp3", None, 1.0),
                     "job-ccc": Outcome("failed", "job-ccc", None, None, None, "provider said no")}
     out = submitted.akool.refresh(job="tts", progress=False)
@@ -150,7 +151,7 @@ def test_refresh_needs_job_ids(frame: Any, engine: Any) -> None:
 
 
 def test_download_adds_file_column(frame: Any, engine: Any, tmp_path: Any, as_dict: Any) -> None:
-    done = frame({"text": ["a", None]}).akool.run("tts", text=F.col("text"), progress=False)
+    done = frame({"text": ["a", None]}).akool.run("tts", text=col("text"), progress=False)
     out = done.akool.download(tmp_path)
     assert engine.calls[-1]["urls"] == ["https://files.test/a.mp3", None]
     assert engine.calls[-1]["names"] == ["job-a", "row1"]
@@ -164,7 +165,7 @@ def test_download_needs_urls(frame: Any, engine: Any) -> None:
 
 
 def test_empty_frame(frame: Any, engine: Any) -> None:
-    out = frame({"text": []}).akool.run("tts", text=F.col("text"), progress=False)
+    out = frame({"text": []}).akool.run("tts", text=col("text"), progress=False)
     assert list(out.columns) == ["text", *RESULT] and len(out) == 0
 
 

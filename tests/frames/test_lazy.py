@@ -10,6 +10,7 @@ import pytest
 
 import akool_frames._frames as F
 from akool_frames import _engine
+from akool_frames._bind import col
 from akool_frames._errors import ValidationError
 
 AC = {"voice_id": 2072, "emotion": 0, "speed": 1, "language": "en"}  # audiocleaner.tts constants
@@ -61,7 +62,7 @@ def test_lazy_matches_eager_estimate(monkeypatch: pytest.MonkeyPatch) -> None:
     """The lazy path and the engine's estimate (no media to probe here) give the same columns."""
     client = types.SimpleNamespace(plan="pro")
     df = pl.DataFrame({"script": ["x" * 117, "", None, "y" * 1000], "voice": ["v1", "v2", "v3", None]})
-    params = {"text": pl.col("script"), "voice_id": F.col("voice")}
+    params = {"text": pl.col("script"), "voice_id": col("voice")}
     eager = df.akool.estimate("tts", client=client, **params)
     lazy = df.lazy().akool.estimate("tts", client=client, **params).collect()
     assert lazy.to_dict(as_series=False) == eager.to_dict(as_series=False)

@@ -10,6 +10,7 @@ import pytest
 
 import akool_frames._frames as F
 from akool_frames import _progress
+from akool_frames._bind import col
 from akool_frames._progress import Progress, make_progress
 
 
@@ -18,13 +19,13 @@ def test_disabled_is_none() -> None:
 
 
 def test_progress_false_emits_nothing(frame: Any, engine: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    frame({"text": ["a", "b"]}).akool.run("tts", text=F.col("text"), progress=False)
+    frame({"text": ["a", "b"]}).akool.run("tts", text=col("text"), progress=False)
     assert engine.calls[-1]["progress"] is None
     assert capsys.readouterr() == ("", "")
 
 
 def test_estimate_shows_no_progress_by_default(frame: Any, engine: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    frame({"text": ["a"]}).akool.estimate("tts", text=F.col("text"))
+    frame({"text": ["a"]}).akool.estimate("tts", text=col("text"))
     assert engine.calls[-1]["progress"] is None
     assert capsys.readouterr() == ("", "")
 
@@ -39,7 +40,7 @@ def test_run_feeds_a_sink_made_in_the_callers_thread(frame: Any, engine: Any, mo
         return sink
 
     monkeypatch.setattr(F, "make_progress", recording)
-    frame({"text": ["a", "bb", None]}).akool.run("tts", text=F.col("text"))
+    frame({"text": ["a", "bb", None]}).akool.run("tts", text=col("text"))
     (thread, sink), = made
     assert thread == threading.current_thread().name  # not the loop thread: Jupyter output stays in the cell
     assert engine.calls[-1]["progress"] is sink
@@ -51,7 +52,7 @@ def test_run_feeds_a_sink_made_in_the_callers_thread(frame: Any, engine: Any, mo
 
 def test_a_sink_can_be_passed_in(frame: Any, engine: Any) -> None:
     sink = Progress("mine", bars=False)
-    frame({"text": ["a"]}).akool.submit("tts", text=F.col("text"), progress=sink)
+    frame({"text": ["a"]}).akool.submit("tts", text=col("text"), progress=sink)
     assert (sink.n_submitted, sink.n_finished, sink.closed) == (1, 0, True)
 
 

@@ -1,0 +1,132 @@
+"""Reconciling creates whose answer was lost (a crash, a reset, a 5xx): the job found at the provider, in its
+list or by the id the create was sent with, is adopted; only a create provably absent is sent again, and at
+most RESEND_ROUNDS times. Where there is no way to look, the row stays ``unknown``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from ._errors import AkoolError, NotFound
+from ._follow import _poll_request
+from .jobs import get_path, get_path_either
+
+if TYPE_CHECKING:
+    from ._submit import _Item, _Run
+
+RESEND_ROUNDS = 3  # per call: a create lost, looked up, provably absent and sent again, at most this often
+
+
+def _external_id(item: _Item) -> str:
+    """Our id for a create where the provider keeps one (unique per account, so one per ledger attempt)."""
+    return f"af-{item.key[:24]}-{max(item.attempt, 1)}"
+
+
+_NO_LIST = ("The create may have reached {provider} but its answer was lost, and {job} has no list endpoint to "
+            "check. Look for it in your account; re-run with force=True to send it again.")
+
+
+async def reconcile(run: _Run, items: list[_Item]) -> list[_Item]:
+    """Creates that may have reached the provider: adopt the job found; return those provably absent
+    (to send again, up to RESEND_ROUNDS times each); leave the rest ``unknown`` with what to do about it."""
+    spec = run.spec
+    if spec.immediate:  # nothing was made that could be paid for twice: simply send again
+        for item in items:
+            if item.resends >= RESEND_ROUNDS:
+                await run._settle(item, "skipped", f"no answer came back {RESEND_ROUNDS + 1} times; run again")
+        return [replace(item, mode="resend", resends=item.resends + 1) for item in items
+                if item.resends < RESEND_ROUNDS]
+    if spec.reconcile is None and not spec.idempotency_field:
+        for item in items:
+            await run._settle(item, "unknown", _NO_LIST.format(provider=spec.provider, job=spec.name))
+        return []
+    await _let_list_catch_up(run, items)
+    try:
+        found, absent = await (_find_by_idempotency(run, items) if spec.idempotency_field
+                               else _find_in_list(run, items))
+    except AkoolError as exc:
+        for item in items:
+            await run._settle(item, "unknown", f"The create's answer was lost and looking it up failed ({exc}). "
+                              "Re-run the same rows later: they are looked up again, not resent.")
+        return []
+    resend = []
+    for item in items:
+        if item.key in found:
+            job_id, record = found[item.key]
+            await run._adopt(item, job_id, record)
+        elif item.key in absent and item.resends < RESEND_ROUNDS:
+            resend.append(replace(item, mode="resend", resends=item.resends + 1))
+        elif item.key in absent:
+            await run._settle(item, "unknown", f"The create's answer was lost {RESEND_ROUNDS + 1} times. "
+                              "Re-run the same rows to look it up and try again.")
+        else:
+            await run._settle(item, "unknown", "The create's answer was lost and it is not among the newest "
+                              f"records of {spec.provider}'s list. Look for it in your account; re-run with "
+                              "force=True to send it again.")
+    return resend
+
+
+async def _let_list_catch_up(run: _Run, items: list[_Item]) -> None:
+    """A provider's list may show a job a moment after its create: wait ``reconcile_after`` from the
+    latest loss."""
+    wait = run.client.reconcile_after - (time.time() - max(run.lost_at.get(i.key, 0.0) for i in items))
+    if run.deadline is not None:
+        wait = min(wait, run.deadline - time.monotonic())
+    if wait > 0:
+        await asyncio.sleep(wait)
+
+
+async def _find_in_list(run: _Run, items: list[_Item]) -> tuple[dict[str, tuple[str, Any]], set[str]]:
+    """Page the list, newest first: (key -> (job id, record) found, keys provably absent).
+
+    Absent is only proven by reaching the end of the list; the pages looked at cover the spec's
+    ``pages`` plus every create this run sent since, so a long run cannot push a lost job out of sight.
+    """
+    rec = run.spec.reconcile
+    assert rec is not None
+    claimed = run.ledger.claimed_job_ids(run.spec.name)  # jobs that belong to other rows already
+    pending = {item.key: item.body for item in items}
+    found: dict[str, tuple[str, Any]] = {}
+    for page in range(1, rec.pages + math.ceil(run.creates / rec.size) + 1):
+        answer = await run.http.request(run.spec.provider, "GET", rec.path,
+                                        params={**rec.query, "page": str(page), "size": str(rec.size)})
+        records = get_path_either(answer, rec.records, list) or []
+        for record in records:
+            rid = str(get_path(record, rec.record_id))
+            key = next((k for k, body in pending.items() if rec.match(record, body)), None)
+            if key is not None and rid not in claimed:
+                found[key] = (rid, record)
+                claimed.add(rid)
+                del pending[key]
+        if not pending:
+            return found, set()
+        if len(records) < rec.size:  # the end of the list: what is not there was never made
+            return found, set(pending)
+    return found, set()
+
+
+async def _find_by_idempotency(run: _Run, items: list[_Item]) -> tuple[dict[str, tuple[str, Any]], set[str]]:
+    """Ask for each lost create by the id it was sent with (Kling's external_task_id)."""
+    spec = run.spec
+    assert spec.idempotency_field is not None
+    found: dict[str, tuple[str, Any]] = {}
+    absent: set[str] = set()
+    for item in items:
+        external = str(item.body.get(spec.idempotency_field) or _external_id(item))
+        try:
+            answer = await run.http.request(spec.provider, *_poll_request(spec, [external]))
+        except NotFound:
+            absent.add(item.key)
+            continue
+        record = get_path(answer, spec.poll.records)
+        if record:
+            # The record carries its id where the create answer's record does (Kling: task_id).
+            found[item.key] = (str(get_path(record, spec.id_path.removeprefix(spec.create_record + "."))),
+                               record)
+        else:
+            absent.add(item.key)
+    return found, absent

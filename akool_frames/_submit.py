@@ -1,0 +1,348 @@
+"""Submitting, the flow's step after pricing: one run's creates claimed in the ledger and sent through a pool,
+the jobs they made adopted and handed to the follower, lost answers handed to reconciliation; ``_Tally`` counts
+the jobs sent and finished for a ProgressSink.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import Counter, deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from ._errors import (
+    AccountError,
+    APIError,
+    AuthError,
+    QuotaError,
+    ServerError,
+    TransportError,
+)
+from ._follow import _Follower, _read
+from ._ledger import Claim, Entry
+from ._prepare import Outcome
+from ._receiver import receiver_of
+from ._reconcile import _external_id, reconcile
+from .jobs import TERMINAL, JobSpec, get_path, get_path_either
+
+__all__ = ["ProgressSink"]
+
+WAIT_FIRST, WAIT_MAX = 0.05, 1.0  # seconds between looks at a row another run is sending, growing
+
+
+class ProgressSink(Protocol):
+    """Receives engine events; ``_progress.make_progress`` builds the tqdm / ipywidgets one."""
+
+    def start(self, total: int, credits_est: float | None) -> None: ...
+    def submitted(self, n: int = 1) -> None: ...
+    def finished(self, n: int = 1) -> None: ...
+    def counts(self, by_status: Mapping[str, int], credits: float | None) -> None: ...  # None: not reported
+    def close(self) -> None: ...
+
+
+# --------------------------------------------------------------------------- progress
+class _Tally:
+    """Turns engine events into ProgressSink calls: every job counted once as submitted (its create
+    settled, whichever way) and once as finished (nothing more will happen to it in this call).
+
+    Bars count jobs (ledger keys) to send or follow; identical rows share a job. Statuses are
+    counted by row, as the result frame shows them.
+    """
+
+    def __init__(self, sink: ProgressSink | None, rows: Mapping[str, int]) -> None:
+        self.sink = sink
+        self.rows = rows  # key -> rows sharing it
+        self.status: dict[str, str] = {}
+        self.credits: dict[str, float] = {}
+        self._submitted: set[str] = set()
+        self._finished: set[str] = set()
+
+    def start(self, credits_est: float | None) -> None:
+        if self.sink:
+            self.sink.start(len(self.rows), credits_est)
+
+    def submitted(self, key: str) -> None:
+        if key not in self._submitted and key in self.rows:  # a batch's other videos are not rows
+            self._submitted.add(key)
+            if self.sink:
+                self.sink.submitted()
+
+    def finished(self, key: str) -> None:
+        """The job reached its end for this call (terminal, or given up on as unknown/skipped)."""
+        self.submitted(key)
+        if key not in self._finished and key in self.rows:
+            self._finished.add(key)
+            if self.sink:
+                self.sink.finished()
+
+    def note(self, key: str, status: str, credits: float | None = None) -> None:
+        if key not in self.rows:
+            return
+        self.status[key] = status
+        if credits is not None:
+            self.credits[key] = credits
+
+    def report(self) -> None:
+        if self.sink:
+            by_status = Counter({s: 0 for s in self.status.values()})
+            for key, status in self.status.items():
+                by_status[status] += self.rows.get(key, 1)
+            self.sink.counts(dict(by_status), sum(self.credits.values()) if self.credits else None)
+
+
+# --------------------------------------------------------------------------- one run
+@dataclass(frozen=True)
+class _Item:
+    """One create to send: the ledger key, the documented body, its estimate, and how it is claimed
+    (``_ledger.Claim``): ``attempt`` is the latest attempt the run knows of (0: none; once claimed, the
+    run's own), ``mode`` is send, force or resend (its create proven absent at the provider)."""
+
+    key: str
+    body: dict[str, Any]
+    estimate: float | None
+    attempt: int = 0
+    mode: str = "send"
+    resends: int = 0
+    priced: Outcome | None = None  # the row's estimate (its basis and duration go into the ledger)
+
+
+def _where(client: Any, spec: JobSpec) -> str:
+    """Provider and base URL: the same body sent to the sandbox and to Akool are different jobs."""
+    return f"{spec.provider}@{client.base_urls[spec.provider]}"
+
+
+# Where each provider's credentials are set (for the message that stops a run on a refused account).
+_SETTINGS = {"akool": "AKOOL_API_KEY / api_key= (or AKOOL_CLIENT_ID and AKOOL_CLIENT_SECRET / client_id=, client_secret=)",
+             "audiocleaner": "AUDIOCLEANER_API_KEY / audiocleaner_api_key=",
+             "kling": "KLING_ACCESS_KEY and KLING_SECRET_KEY / kling_access_key=, kling_secret_key="}
+
+
+def _refusal(item: Any) -> str:
+    """An errorList item (its schema is undocumented): its message and code where it has them."""
+    if not isinstance(item, dict):
+        return str(item)
+    message = item.get("msg") or item.get("message") or json.dumps(item, ensure_ascii=False)
+    return f"{message} ({item['code']})" if item.get("code") is not None else str(message)
+
+
+def _account_problem(provider: str, exc: APIError) -> str:
+    """Why the run stopped sending, and what to change: the account, not a row, was refused."""
+    if isinstance(exc, AuthError):
+        fix = f"check {_SETTINGS[provider]}"
+        what = "refused the credentials"
+    elif isinstance(exc, QuotaError):
+        fix = "top up the account (af.credits() shows the balance), then run the same rows again"
+        what = "says the account has not enough credits"
+    else:
+        fix = "check that the account exists and that its plan includes this job"
+        what = "refused the account"
+    return f"{provider} {what} ({exc.code}: {exc.message}); the rest was not sent. Hint: {fix}."
+
+
+@dataclass
+class _Run:
+    client: Any
+    spec: JobSpec
+    tally: _Tally
+    deadline: float | None
+    owner: str = ""  # this run as a writer of the ledger (claims are made in its name)
+    abort: str | None = None
+    lost_at: dict[str, float] = field(default_factory=dict)  # key -> when its create's answer was lost
+    left: dict[str, str] = field(default_factory=dict)  # key -> why this run left it to another run
+    creates: int = 0  # creates this run sent: how far back a list look-up has to page
+    made: list[str] = field(default_factory=list)  # job ids this run's creates made (their answers came back)
+    follower: _Follower | None = None
+    receiver: Any = None  # the client's webhook receiver, when this run waits for callbacks
+
+    @property
+    def ledger(self) -> Any:
+        return self.client.ledger
+
+    @property
+    def http(self) -> Any:
+        return self.client.http
+
+    @property
+    def where(self) -> str:
+        return _where(self.client, self.spec)
+
+    def expired(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    # ------------------------------------------------------------------ the whole call
+    async def go(self, items: list[_Item], known: list[Entry], *, follow: bool, webhook: bool = False) -> None:
+        """Claim and send ``items``, reconcile what may exist, wait for what other runs are sending, and in
+        run mode follow every job to its end (``webhook``: from Akool's callbacks, polling the late ones)."""
+        task = None
+        if follow and webhook and self.spec.provider == "akool" and self.spec.webhook_field:
+            self.receiver = await receiver_of(self.client)
+        if follow:
+            self.follower = _Follower(self)
+            task = asyncio.create_task(self.follower.loop())
+            if self.receiver is not None:
+                self.receiver.listeners.append(self.follower.heard)
+        try:
+            for entry in known:
+                self._track(entry.key, str(entry.job_id), entry.status, entry.credits)
+            todo, pause = items, WAIT_FIRST
+            while todo:
+                lost, waiting = await self.submit_all(todo)
+                todo = await reconcile(self, lost) if lost else []
+                if waiting and (self.abort or self.expired()):
+                    self._leave(waiting)
+                elif waiting:  # another run is sending these right now: look again soon, then follow its jobs
+                    await asyncio.sleep(pause if self.deadline is None
+                                        else min(pause, max(0.0, self.deadline - time.monotonic())))
+                    pause = min(pause * 1.5, WAIT_MAX)
+                    todo += waiting
+            if self.follower and task:
+                self.follower.close()
+                await task
+        finally:
+            if self.receiver is not None and self.follower is not None:
+                self.receiver.listeners.remove(self.follower.heard)
+            if task and not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+
+    def _leave(self, items: list[_Item]) -> None:
+        why = self.abort or "the run timed out"
+        for item in items:
+            self.left[item.key] = (f"not sent: another run was sending this row when {why}; re-run the same "
+                                   "rows to follow its job")
+            self.tally.note(item.key, "skipped")
+            self.tally.finished(item.key)
+
+    def _track(self, key: str, job_id: str, status: str, credits: float | None) -> None:
+        """A key now has a job: count it, and follow it unless it is over (or this call only submits)."""
+        self.tally.note(key, status, credits)
+        self.tally.submitted(key)
+        if status in TERMINAL:
+            self.tally.finished(key)
+        elif self.follower:
+            self.follower.add(job_id, key)
+
+    async def _settle(self, item: _Item, status: str, error: str | None) -> None:
+        """A create that made no job (rejected, skipped) or may have made one nobody can find (unknown)."""
+        await self.ledger.settle(item.key, item.attempt, status, error)
+        self.tally.note(item.key, status)
+        self.tally.finished(item.key)
+
+    # ------------------------------------------------------------------ create
+    async def submit_all(self, items: list[_Item]) -> tuple[list[_Item], list[_Item]]:
+        """Claim and send creates through a pool the size of the client's concurrency. Returns (creates
+        that may exist at the provider: reconcile them, never resend blindly; rows another run is sending)."""
+        queue: deque[_Item] = deque(items)
+        found: dict[str, list[_Item]] = {"reconcile": [], "wait": []}
+
+        async def worker() -> None:
+            while queue:
+                verdict, item = await self.create(queue.popleft())
+                if verdict:
+                    found[verdict].append(item)
+
+        await asyncio.gather(*(worker() for _ in range(min(len(items), self.client.max_concurrency))))
+        return found["reconcile"], found["wait"]
+
+    def _outgoing(self, item: _Item) -> dict[str, Any]:
+        """The body as sent: plus the callback URL and, where the provider keeps one, an id to find it by."""
+        spec, sent = self.spec, dict(item.body)
+        callback = self.receiver.url if self.receiver is not None else self.client.webhook_url
+        if spec.webhook_field and (callback or spec.webhook_required):
+            sent[spec.webhook_field] = callback or ""
+        if spec.idempotency_field and not sent.get(spec.idempotency_field):
+            sent[spec.idempotency_field] = _external_id(item)  # a lost answer is found again by it
+        return sent
+
+    async def _claim(self, item: _Item) -> tuple[str, Entry]:
+        priced = item.priced or Outcome(None)
+        claim = Claim(item.key, self.where, self.spec.name, item.body, item.estimate, item.attempt, item.mode,
+                      priced.price_basis, priced.duration_s, priced.duration_source)
+        [(decision, entry)] = await self.ledger.claim(self.owner, [claim])
+        return decision, entry
+
+    async def create(self, item: _Item) -> tuple[str | None, _Item]:
+        """Claim the row's key and, if this run wins it, send its create. Returns ("reconcile", item) when
+        the create may exist at the provider (its answer was lost here, or a killed run's was), ("wait",
+        item) when another run is sending it right now, else (None, item)."""
+        spec, key = self.spec, item.key
+        # The claim (an intent) is committed before anything leaves: a crash from here on is reconciled,
+        # not resent, and another run sharing the ledger follows this run's job instead of sending its own.
+        decision, entry = await self._claim(item)
+        item = replace(item, attempt=entry.attempt)
+        if decision == "wait":
+            return "wait", item
+        if decision == "follow":  # another run made the job (or was refused): take its outcome
+            if entry.job_id:
+                self._track(key, entry.job_id, entry.status, entry.credits)
+            else:
+                self.tally.note(key, entry.status)
+                self.tally.finished(key)
+            return None, item
+        if decision == "reconcile":  # a create nobody is working on any more (a killed run's) may exist
+            # A run that died holding it may have sent it just now; a released leftover, when last written.
+            self.lost_at.setdefault(key, time.time() if entry.owner else entry.updated_at)
+            return "reconcile", item
+        if self.abort or self.expired():
+            await self._settle(item, "skipped", f"not sent: {self.abort or 'the run timed out first'}")
+            return None, item
+        sent = self._outgoing(item)
+        route = spec.create_for(item.body)
+        path, id_path, record_path = route.create, route.id_path, route.create_record
+        self.creates += 1
+        try:
+            # An immediate job makes nothing to pay twice for: its create is retried like any request.
+            answer = await self.http.request(spec.provider, "POST", path, body=sent, create=not spec.immediate,
+                                             envelope=spec.envelope)
+        except (AuthError, QuotaError, AccountError) as exc:  # the account, not the row: nothing more is sent
+            self.abort = _account_problem(spec.provider, exc)
+            await self._settle(item, "rejected", f"{exc}. {self.abort}")
+            return None, item
+        except APIError as exc:  # a business error: the provider refused it, nothing was made
+            await self._settle(item, "rejected", str(exc))
+            return None, item
+        except (TransportError, ServerError) as exc:
+            if isinstance(exc, TransportError) and not exc.may_have_reached:
+                await self._settle(item, "skipped", f"not sent: {exc}")
+                return None, item
+            # Recorded as unknown at once, so a crash before the reconciliation leaves the truth behind; the
+            # claim stays this run's, so no other run sends it meanwhile.
+            await self.ledger.settle(key, item.attempt, "unknown", f"{exc} The create may have reached the provider.",
+                                     keep=True)
+            self.lost_at[key] = time.time()
+            return "reconcile", item
+        # An answer that is the result itself (face detection) names no job: the ledger's own id stands for it.
+        job_id = get_path_either(answer, id_path, (str, int)) if id_path else f"local-{key[:16]}-{item.attempt}"
+        if job_id in (None, ""):
+            await self._settle(item, "unknown", f"the create answer carried no job id at {id_path}")
+            return None, item
+        self.made.append(str(job_id))
+        await self._adopt(item, str(job_id), get_path_either(answer, record_path, dict, {}))
+        if route.batch_records:
+            await self._adopt_videos(item, answer, route.batch_records)
+        return None, item
+
+    async def _adopt_videos(self, item: _Item, answer: Any, where: str) -> None:
+        """A create that made several jobs (image to video, count > 1): the first is the row's job, the others
+        its videos 2..n in the ledger, followed like it; items the provider refused are said on the row."""
+        records = [r for r in get_path_either(answer, where, list) or [] if isinstance(r, dict)]
+        reads = [(str(r.get("_id")), _read(self.spec, r, create=True)) for r in records[1:] if r.get("_id")]
+        if reads:
+            await self.ledger.add_videos(item.key, item.attempt, [(i, r.status, r.credits) for i, r in reads])
+            for n, (job_id, read) in enumerate(reads, start=2):
+                self._track(f"{item.key}#{n}", job_id, read.status, read.credits)
+        refused = [e for e in get_path(answer, where.rsplit(".", 1)[0] + ".errorList") or [] if e]
+        if refused and records:
+            await self.ledger.note_error(str(records[0].get("_id")), f"{len(refused)} of {len(records) + len(refused)} "
+                                         f"videos were refused at create: {_refusal(refused[0])}")
+
+    async def _adopt(self, item: _Item, job_id: str, record: Any) -> None:
+        """Record the job a create made (from its answer, or found again in the provider's list)."""
+        read = _read(self.spec, record, create=True)
+        await self.ledger.submitted(item.key, item.attempt, job_id, read.status, read.credits)
+        if read.status in TERMINAL or read.extra:  # done already (or a record with extras): keep what it says
+            await self.ledger.update([(job_id, *read)])
+        self._track(item.key, job_id, read.status, read.credits)
