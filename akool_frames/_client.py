@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,21 @@ def _seconds(value: float | None, env: str, default: float | None) -> float | No
         return None if found is None else float(found)
     except ValueError:
         raise ConfigError(f"{env} is {found!r}; it takes a number of seconds.") from None
+
+
+def _url(value: str | None, name: str, env: str, default: str) -> str:
+    """A base URL setting, checked now: a URL without a scheme or host would only fail at the first request."""
+    url = str(_setting(value, env, default)).strip().rstrip("/")
+    split = urllib.parse.urlsplit(url)
+    source = f"{name}=" if value is not None else f"{env} (environment)"
+    if split.scheme not in ("http", "https") or not split.hostname:
+        raise ConfigError(f"{source} is {url!r}, which is not an http(s) URL.\n\n"
+                          f"Hint: write it with its scheme, e.g. {default!r} (or 'http://127.0.0.1:8765' for a sandbox).")
+    try:
+        split.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise ConfigError(f"{source} is {url!r}: its port is not a number.") from None
+    return url
 
 
 def _secret(value: str | Secret | None, env: str) -> Secret | None:
@@ -131,10 +147,10 @@ class Client:
         self.kling_access_key = _secret(kling_access_key, "KLING_ACCESS_KEY")
         self.kling_secret_key = _secret(kling_secret_key, "KLING_SECRET_KEY")
         self.base_urls = {
-            "akool": str(_setting(base_url, "AKOOL_BASE_URL", DEFAULT_BASE_URLS["akool"])).rstrip("/"),
-            "audiocleaner": str(_setting(audiocleaner_base_url, "AUDIOCLEANER_BASE_URL",
-                                         DEFAULT_BASE_URLS["audiocleaner"])).rstrip("/"),
-            "kling": str(_setting(kling_base_url, "KLING_BASE_URL", DEFAULT_BASE_URLS["kling"])).rstrip("/"),
+            "akool": _url(base_url, "base_url", "AKOOL_BASE_URL", DEFAULT_BASE_URLS["akool"]),
+            "audiocleaner": _url(audiocleaner_base_url, "audiocleaner_base_url", "AUDIOCLEANER_BASE_URL",
+                                 DEFAULT_BASE_URLS["audiocleaner"]),
+            "kling": _url(kling_base_url, "kling_base_url", "KLING_BASE_URL", DEFAULT_BASE_URLS["kling"]),
         }
         if max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be at least 1, got {max_concurrency}.")

@@ -20,6 +20,7 @@ callbacks), ``_reconcile`` (lost creates), ``_submit`` (claims and creates); thi
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -31,6 +32,7 @@ from ._errors import AkoolError, BudgetExceeded, ConfigError, ValidationError
 from ._follow import _Follower
 from ._ledger import Entry, ledger_key
 from ._localize import check_languages
+from ._loop import note_interrupted
 from ._prepare import (
     Outcome,
     _price_when_sent,
@@ -119,6 +121,9 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
     try:
         # Crash leftovers first: the provider's list then still has their jobs near the top.
         await run.go(lost + new, known, follow=mode == "run", webhook=follow == "webhook")
+    except asyncio.CancelledError:  # Ctrl-C (run_sync cancels us): say what was sent and how to resume
+        note_interrupted(tally.interrupted(spec.provider))
+        raise
     finally:
         released = client.ledger.release(run.owner)  # committed even if this task is being cancelled
         tally.report()
@@ -127,6 +132,8 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
     if before is not None:
         await _record_balance(client, run, before, started)
     await released
+    if run.config_error is not None:  # every claimed row is settled as not sent; the setting is the news
+        raise run.config_error
     latest = client.ledger.latest(list(tally.rows))
     videos = client.ledger.videos(latest.values()) if batches else {}
     for key in tally.rows:

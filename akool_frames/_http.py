@@ -26,7 +26,7 @@ import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
-from ._errors import (APIError, AuthError, RateLimited, ServerError, TransportError, error_for_code)
+from ._errors import (APIError, AuthError, ConfigError, RateLimited, ServerError, TransportError, error_for_code)
 
 if TYPE_CHECKING:  # the client makes its Http lazily (Client.http): no import at run time either way
     from ._client import Client
@@ -38,6 +38,12 @@ log = logging.getLogger("akool_frames.http")  # one debug line per API exchange:
 # Retry policy as data: attempts, first wait, cap, jitter (wait = min(cap, first * 2**n) * U(1-jitter, 1)).
 RETRY = {"attempts": 6, "first": 0.2, "cap": 5.0, "jitter": 0.5, "throttle_deadline": 600.0}
 SAFE_5XX_FOR_CREATE = frozenset({429, 503})  # answers that say the request was not processed
+# The setting that names each provider's address, for the message when it cannot be reached at all.
+BASE_URL_SETTINGS = {"akool": "base_url (AKOOL_BASE_URL)", "audiocleaner": "audiocleaner_base_url (AUDIOCLEANER_BASE_URL)",
+                     "kling": "kling_base_url (KLING_BASE_URL)"}
+# Connect failures that, before a provider has ever answered this client, say its address is wrong: they are
+# not retried (a typo would otherwise cost every row a round of back-off) but stop the run naming the setting.
+WRONG_ADDRESS = frozenset({"name not resolved", "connection refused"})
 # Each provider's envelope: (code field, its success value, message field). An endpoint with its own (Akool's face
 # detection: error_code 0 / error_msg, page 09) passes it to request().
 ENVELOPES = {"akool": ("code", 1000, "msg"), "audiocleaner": ("code", 100000, "message"), "kling": ("code", 0, "message")}
@@ -206,6 +212,7 @@ class Http:
         self._token: str | None = None
         self._token_lock = asyncio.Lock()
         self._jwt: tuple[str, float] | None = None
+        self._answered: set[str] = set()  # providers that answered this client at least once
         self.counts: collections.Counter[str] = collections.Counter()
 
     async def aclose(self) -> None:
@@ -270,14 +277,21 @@ class Http:
                 if log.isEnabledFor(logging.DEBUG):
                     log.debug("%s %s: HTTP %d", method, request.url.copy_with(query=None), response.status_code)
             except httpx.TransportError as exc:
+                where = request.url.copy_with(query=None)
                 if _never_sent(exc):
-                    raise TransportError(f"Could not connect to {provider} ({_connect_failure(exc)}).",
+                    why = _connect_failure(exc)
+                    if why in WRONG_ADDRESS and provider not in self._answered and not path.startswith("http"):
+                        raise ConfigError(
+                            f"Could not reach {provider} at {self.settings.base_urls[provider]}: {why} ({method} "
+                            f"{where}).\n\nHint: check {BASE_URL_SETTINGS[provider]}; nothing was sent.") from exc
+                    raise TransportError(f"Could not connect to {provider} at {where} ({why}).",
                                          may_have_reached=False) from exc
-                raise TransportError(f"The connection to {provider} broke during {method} {path} "
+                raise TransportError(f"The connection to {provider} broke during {method} {where} "
                                      f"({_cause_name(exc)}).", may_have_reached=True) from exc
             except TimeoutError as exc:  # a timeout the transport did not map: the request may have left
-                raise TransportError(f"No answer from {provider} to {method} {path} in time.",
-                                     may_have_reached=True) from exc
+                raise TransportError(f"No answer from {provider} to {method} {request.url.copy_with(query=None)} "
+                                     "in time.", may_have_reached=True) from exc
+        self._answered.add(provider)
         try:
             answer = self._decode(provider, method, path, response, envelope or ENVELOPES[provider])
         except RateLimited as exc:

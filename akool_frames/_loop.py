@@ -15,7 +15,7 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-__all__ = ["get_loop", "run_sync"]
+__all__ = ["get_loop", "note_interrupted", "run_sync"]
 
 T = TypeVar("T")
 
@@ -29,6 +29,14 @@ def _reset_after_fork() -> None:
 
 
 os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+_interrupted: list[str] = []  # what a run cancelled by Ctrl-C had done, said once control is back
+
+
+def note_interrupted(summary: str) -> None:
+    """Called by a run being cancelled: ``run_sync`` ends the Ctrl-C with this summary as its message."""
+    _interrupted.append(summary)
 
 
 def get_loop() -> asyncio.AbstractEventLoop:
@@ -71,8 +79,12 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
                 return future.result(0.2)
             except concurrent.futures.TimeoutError:
                 pass
-    except BaseException:
+    except BaseException as exc:
+        _interrupted.clear()
         future.cancel()
         # Let the task unwind (it writes the ledger in finally blocks) before handing back control.
         finished.wait(10)
+        if isinstance(exc, KeyboardInterrupt) and _interrupted:
+            # The summary is the traceback's last line: what was sent, what runs on, and how to resume.
+            raise KeyboardInterrupt(_interrupted.pop()) from None
         raise

@@ -17,6 +17,7 @@ from ._errors import (
     AccountError,
     APIError,
     AuthError,
+    ConfigError,
     QuotaError,
     ServerError,
     TransportError,
@@ -85,6 +86,13 @@ class _Tally:
         if credits is not None:
             self.credits[key] = credits
 
+    def interrupted(self, provider: str) -> str:
+        """What a run stopped by Ctrl-C leaves behind, in words (the KeyboardInterrupt's message)."""
+        total, sent, over = len(self.rows), len(self._submitted), len(self._finished)
+        return (f"Interrupted: {sent} of {total} jobs sent ({sent - over} still running at {provider}), "
+                f"{total - sent} not sent yet. Nothing is lost: re-run the same cell to follow the running jobs "
+                "and send the rest.")
+
     def report(self) -> None:
         if self.sink:
             by_status = Counter({s: 0 for s in self.status.values()})
@@ -150,6 +158,7 @@ class _Run:
     deadline: float | None
     owner: str = ""  # this run as a writer of the ledger (claims are made in its name)
     abort: str | None = None
+    config_error: ConfigError | None = None  # a setting that stopped the run: raised once every row is settled
     lost_at: dict[str, float] = field(default_factory=dict)  # key -> when its create's answer was lost
     left: dict[str, str] = field(default_factory=dict)  # key -> why this run left it to another run
     creates: int = 0  # creates this run sent: how far back a list look-up has to page
@@ -300,6 +309,11 @@ class _Run:
         except (AuthError, QuotaError, AccountError) as exc:  # the account, not the row: nothing more is sent
             self.abort = _account_problem(spec.provider, exc)
             await self._settle(item, "rejected", f"{exc}. {self.abort}")
+            return None, item
+        except ConfigError as exc:  # the provider's address is wrong: nothing left, nothing more is sent
+            self.config_error = self.config_error or exc
+            self.abort = f"{spec.provider} could not be reached at the configured address"
+            await self._settle(item, "skipped", f"not sent: {str(exc).splitlines()[0]}")
             return None, item
         except APIError as exc:  # a business error: the provider refused it, nothing was made
             await self._settle(item, "rejected", str(exc))

@@ -30,11 +30,14 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_a_refused_connection_never_left(tmp_path: Path) -> None:
-    with af.Client(api_key="k", base_url=f"http://127.0.0.1:{_closed_port()}", ledger=tmp_path / "l.sqlite") as client:
+def test_a_refused_connection_never_left(make_sandbox, tmp_path: Path) -> None:
+    sb = make_sandbox()
+    with af.Client(**sb.client_options(), ledger=tmp_path / "l.sqlite") as client:
+        run_sync(client.http.request("akool", "GET", "/api/open/v3/faceswap/quota/info"))  # it answered once
+        sb.stop()  # ... and is gone: a fault, not a wrong address (that is a ConfigError: test_config_errors)
         error = _send(client)
     assert not error.may_have_reached
-    assert "connection refused" in str(error)
+    assert f"at {sb.url}/api/open/v4/voice/tts (connection refused)" in str(error)
 
 
 def test_a_reset_after_the_create_was_handled_may_have_made_a_job(make_sandbox, tmp_path: Path) -> None:
@@ -42,6 +45,7 @@ def test_a_reset_after_the_create_was_handled_may_have_made_a_job(make_sandbox, 
     with af.Client(**sb.client_options(), ledger=tmp_path / "l.sqlite") as client:
         error = _send(client)
     assert error.may_have_reached
+    assert f"broke during POST {sb.url}/api/open/v4/voice/tts" in str(error)  # the URL tried
     assert sb.stats()["creates"] == 1  # it did
 
 
