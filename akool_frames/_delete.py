@@ -14,7 +14,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from ._errors import AccountError, APIError, AuthError, ServerError, TransportError, ValidationError
+from ._client import Client
+from ._errors import (
+    AccountError,
+    APIError,
+    AuthError,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
 from .jobs import JOBS, Delete, JobSpec, get_path
 
 __all__ = ["adelete"]
@@ -104,7 +112,7 @@ async def delete_rows(client: Any, jobs: Sequence[str | None], job_ids: Sequence
     return done
 
 
-async def adelete(frame: Any, /, *, client: Any = None, prefix: str = "akool_", job: str | None = None) -> Any:
+async def adelete(frame: Any, /, *, client: Client | None = None, prefix: str = "akool_", job: str | None = None) -> Any:
     """Delete, at the provider, what the frame's rows made; add ``{prefix}deleted`` and ``{prefix}delete_error``.
 
     Finished results are deleted (VoiceLab clones, which count against the plan's voice quota; face swap and

@@ -75,6 +75,7 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
     # Rows whose job already exists (a re-run) are neither validated, priced nor probed again: the ledger keeps
     # the estimate made when they were sent. One key and one ledger look-up per row.
     prepared = [prepare(spec, row, plan, check=False) for row in rows]
+    del rows  # the bodies are made: the caller's parameter dicts need not outlive them (peak memory)
     where = _where(client, spec) if mode != "estimate" else ""
     keys = [ledger_key(where, spec.name, p.body) if p.problem is None and where else None for p in prepared]
     state = client.ledger.latest({k for k in keys if k}) if where else {}  # an estimate reads no ledger

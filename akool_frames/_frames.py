@@ -25,6 +25,7 @@ from narwhals.stable.v2.dependencies import is_pandas_dataframe, is_polars_lazyf
 
 from . import _engine
 from ._bind import _bind, _eager_rows, _rows
+from ._client import Client
 from ._errors import BudgetExceeded, ValidationError
 from ._join import (
     _NUMERIC,
@@ -44,7 +45,7 @@ from ._submit import ProgressSink
 from ._values import to_py
 
 __all__ = [
-    "FrameAccessor", "adownload", "aestimate", "arefresh", "arun", "asubmit", "download", "estimate",
+    "adownload", "aestimate", "arefresh", "arun", "asubmit", "download", "estimate",
     "refresh", "run", "submit", "to_py",
 ]
 
@@ -135,9 +136,8 @@ async def _execute(mode: str, frame: Any, job: str, *, client: Any, prefix: str,
                     _check_budget([Outcome(to_py(s), credits_est=to_py(c)) for s, c in zip(
                         fast["status"].to_list(), fast["credits_est"].to_list(), strict=True)], budget)
                 return back(_attach(eager, prefix, fast))
-        rows = _eager_rows(eager, params)
-        outcomes = await _on_loop(_engine.execute(
-            _default_client(client), job, rows, mode=mode, force=force, budget=budget, timeout=timeout,
+        outcomes = await _on_loop(_engine.execute(  # the rows are the engine's alone: freed once their bodies exist
+            _default_client(client), job, _eager_rows(eager, params), mode=mode, force=force, budget=budget, timeout=timeout,
             progress=sink, plan=plan, rates=rates, labels=_labels(eager), follow=follow))
         if mode == "estimate" and budget is not None:
             _check_budget(outcomes, budget)
@@ -175,7 +175,7 @@ def _check_budget(outcomes: Sequence[Outcome], budget: float) -> None:
         raise BudgetExceeded(sum(priced), budget, unpriced=unpriced)
 
 
-async def aestimate(frame: Any, job: str, /, *, client: Any = None, prefix: str = "akool_",
+async def aestimate(frame: Any, job: str, /, *, client: Client | None = None, prefix: str = "akool_",
                     budget: float | None = None, progress: bool | ProgressSink | None = False,
                     timeout: float | None = None, force: bool = False, plan: str | None = None,
                     rates: Any = None, **params: Any) -> Any:
@@ -215,7 +215,7 @@ async def aestimate(frame: Any, job: str, /, *, client: Any = None, prefix: str 
                           timeout=timeout, force=force, plan=plan, rates=rates, params=params)
 
 
-async def asubmit(frame: Any, job: str, /, *, client: Any = None, prefix: str = "akool_", budget: float | None = None,
+async def asubmit(frame: Any, job: str, /, *, client: Client | None = None, prefix: str = "akool_", budget: float | None = None,
                   progress: bool | ProgressSink | None = True, timeout: float | None = None, force: bool = False,
                   plan: str | None = None, rates: Any = None, **params: Any) -> Any:
     """Validate, price and create one job per row; return once every row is submitted (or held back).
@@ -233,7 +233,7 @@ async def asubmit(frame: Any, job: str, /, *, client: Any = None, prefix: str = 
                           timeout=timeout, force=force, plan=plan, rates=rates, params=params)
 
 
-async def arun(frame: Any, job: str, /, *, client: Any = None, prefix: str = "akool_", budget: float | None = None,
+async def arun(frame: Any, job: str, /, *, client: Client | None = None, prefix: str = "akool_", budget: float | None = None,
                progress: bool | ProgressSink | None = True, timeout: float | None = None, force: bool = False,
                plan: str | None = None, rates: Any = None, follow: str | None = None, **params: Any) -> Any:
     """Submit like ``asubmit``, then follow every job to a terminal state (or ``timeout``).
@@ -261,7 +261,7 @@ async def arun(frame: Any, job: str, /, *, client: Any = None, prefix: str = "ak
                           timeout=timeout, force=force, plan=plan, rates=rates, params=params, follow=follow)
 
 
-async def arefresh(frame: Any, /, *, client: Any = None, prefix: str = "akool_", job: str | None = None,
+async def arefresh(frame: Any, /, *, client: Client | None = None, prefix: str = "akool_", job: str | None = None,
                    timeout: float | None = None, follow: bool = False,
                    progress: bool | ProgressSink | None = True) -> Any:
     """Poll the rows that carry ``{prefix}job_id`` and update their columns; other rows stay as they are.
@@ -314,7 +314,7 @@ async def arefresh(frame: Any, /, *, client: Any = None, prefix: str = "akool_",
             sink.close()
 
 
-async def adownload(frame: Any, dest: Any, /, *, client: Any = None, prefix: str = "akool_", name: str | None = None,
+async def adownload(frame: Any, dest: Any, /, *, client: Client | None = None, prefix: str = "akool_", name: str | None = None,
                     progress: bool | ProgressSink | None = False) -> Any:
     """Fetch every row's result file into the folder ``dest``, named after the row; add ``{prefix}file`` and
     ``{prefix}expires_at``.
@@ -384,125 +384,6 @@ download = _blocking(adownload)
 
 
 # ------------------------------------------------------------------------------------- accessor
-class FrameAccessor:
-    """``frame.akool``: the verbs above bound to one frame; ``pandas_ext`` and ``polars_ext`` register it.
-
-    Each method calls the module function of the same name. Those that submit or read results take
-    ``_collected()``, which a LazyFrame accessor overrides to collect once, explicitly, before anything is sent.
-    """
-
-    def __init__(self, frame: Any) -> None:
-        self._obj = frame
-
-    def _collected(self) -> Any:
-        """The frame that submit, run, refresh and download work on: the frame itself."""
-        return self._obj
-
-    def estimate(self, job: str, /, **params: Any) -> Any:
-        """Validate and price every row; adds ``akool_credits_est``, ``akool_status``, ``akool_error``.
-
-        On a polars LazyFrame the result stays lazy: a plan priced from the rows alone when collected (no
-        media probing, no network).
-
-        Example:
-            >>> df.akool.estimate("tts", text=af.col("script"), voice_id="v1")  # doctest: +SKIP
-        """
-        return estimate(self._obj, job, **params)
-
-    def submit(self, job: str, /, **params: Any) -> Any:
-        """Create one job per row; returns once all are submitted (``akool_job_id``, ``akool_status``...).
-
-        Example:
-            >>> df.akool.submit("tts", text=af.col("script"), voice_id="v1", budget=50)  # doctest: +SKIP
-        """
-        return submit(self._collected(), job, **params)
-
-    def run(self, job: str, /, **params: Any) -> Any:
-        """Submit, then follow every job to a terminal state.
-
-        Example:
-            >>> df.akool.run("tts", text=af.col("script"), voice_id="v1")  # doctest: +SKIP
-        """
-        return run(self._collected(), job, **params)
-
-    def refresh(self, **options: Any) -> Any:
-        """Poll the rows that carry ``akool_job_id`` and update their columns (``follow=True`` to wait).
-
-        Example:
-            >>> submitted.akool.refresh(follow=True)  # doctest: +SKIP
-        """
-        return refresh(self._collected(), **options)
-
-    def download(self, dest: str, /, **options: Any) -> Any:
-        """Fetch every row's result file into folder ``dest``; adds ``akool_file``.
-
-        Example:
-            >>> done.akool.download("out/")  # doctest: +SKIP
-        """
-        return download(self._collected(), dest, **options)
-
-    def delete(self, **options: Any) -> Any:
-        """Delete at the provider what the rows made (cancel reage jobs still running); adds ``akool_deleted``
-        and ``akool_delete_error``. Irreversible.
-
-        Example:
-            >>> done.akool.delete()  # doctest: +SKIP
-        """
-        from ._delete import adelete
-
-        return run_sync(adelete(self._collected(), **options))
-
-    async def aestimate(self, job: str, /, **params: Any) -> Any:
-        """Async twin of ``estimate`` (still lazy on a LazyFrame).
-
-        Example:
-            >>> await df.akool.aestimate("tts", text=af.col("script"), voice_id="v1")  # doctest: +SKIP
-        """
-        return await aestimate(self._obj, job, **params)
-
-    async def asubmit(self, job: str, /, **params: Any) -> Any:
-        """Async twin of ``submit``.
-
-        Example:
-            >>> await df.akool.asubmit("tts", text=af.col("script"), voice_id="v1")  # doctest: +SKIP
-        """
-        return await asubmit(self._collected(), job, **params)
-
-    async def arun(self, job: str, /, **params: Any) -> Any:
-        """Async twin of ``run``.
-
-        Example:
-            >>> await df.akool.arun("tts", text=af.col("script"), voice_id="v1")  # doctest: +SKIP
-        """
-        return await arun(self._collected(), job, **params)
-
-    async def arefresh(self, **options: Any) -> Any:
-        """Async twin of ``refresh``.
-
-        Example:
-            >>> await submitted.akool.arefresh(follow=True)  # doctest: +SKIP
-        """
-        return await arefresh(self._collected(), **options)
-
-    async def adownload(self, dest: str, /, **options: Any) -> Any:
-        """Async twin of ``download``.
-
-        Example:
-            >>> await done.akool.adownload("out/")  # doctest: +SKIP
-        """
-        return await adownload(self._collected(), dest, **options)
-
-    async def adelete(self, **options: Any) -> Any:
-        """Async twin of ``delete``.
-
-        Example:
-            >>> await done.akool.adelete()  # doctest: +SKIP
-        """
-        from ._delete import adelete
-
-        return await adelete(self._collected(), **options)
-
-
 # ------------------------------------------------------------------------ polars lazy estimate
 def _not_probed(target: Any) -> tuple[float | None, str]:
     return (None, "not probed (lazy estimate)") if isinstance(target, str) else (None, "no media")
@@ -513,7 +394,10 @@ def _pure_pricer(job: str, plan: str, rates: Any, client: Any = None) -> Callabl
     a client or any I/O: media durations stay unknown (the price then says why it is missing)."""
     from . import pricing
     from ._rates import resolve_rates
-    from .jobs import PriceContext, get_job  # names, not the module: af.jobs is the job table
+    from .jobs import (  # names, not the module: af.jobs is the job table
+        PriceContext,
+        get_job,
+    )
 
     spec = get_job(job)
     context = PriceContext(plan=plan, rates=resolve_rates(rates, client), duration=_not_probed)

@@ -107,7 +107,7 @@ def ledger_key(provider: str, job: str, body: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     key: str
     attempt: int
@@ -142,7 +142,7 @@ _COLUMNS = ", ".join(_NAMES)  # by name: a migrated ledger has them in another o
 _INSERT = f"INSERT INTO submissions ({_COLUMNS}) VALUES ({', '.join('?' * len(_NAMES))})"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Claim:
     """A run asks for a key before sending its create. ``expected``: the latest attempt the run knew of
     when it looked (0: none). ``mode``: ``send`` (a row as usual), ``force`` (a new job even if one
@@ -402,11 +402,17 @@ class Ledger:
     def submitted(self, key: str, attempt: int, job_id: str, status: str, credits: float | None = None) -> Written:
         """The job id of an attempt: from the create's answer, or found again after the answer was lost
         (the error that said so is cleared). The claim on it ends."""
+        return self.submitted_many([(key, attempt, job_id, status, credits)])
+
+    def submitted_many(self, rows: Sequence[tuple[str, int, str, str, float | None]]) -> Written:
+        """``submitted`` for many attempts, in one transaction: (key, attempt, job id, status, credits)."""
         now = time.time()
-        return self._writer.submit(lambda db: db.execute(
+        values = [(job_id, status, credits, now, now, status, now, key, attempt)
+                  for key, attempt, job_id, status, credits in rows]
+        return self._writer.submit(lambda db: db.executemany(
             "UPDATE submissions SET job_id = ?, status = ?, credits = COALESCE(?, credits), error = NULL, "
             "submitted_at = ?, updated_at = ?, owner = NULL, completed_at = CASE WHEN ? = 'completed' THEN ? END "
-            "WHERE key = ? AND attempt = ?", (job_id, status, credits, now, now, status, now, key, attempt)))
+            "WHERE key = ? AND attempt = ?", values))
 
     def add_videos(self, key: str, attempt: int, jobs: Sequence[tuple[str, str, float | None]]) -> Written:
         """The other jobs an attempt's create made (job id, status, credits): attempts ``{key}#2``, ... of the

@@ -25,7 +25,7 @@ __all__ = ["Outcome", "Prepared", "estimate_outcome", "prepare"]
 log = logging.getLogger("akool_frames")
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     """What one row ends with. ``status`` is one of PRODUCT.md's statuses (None only for a valid
     row in an estimate, where nothing is submitted)."""

@@ -29,10 +29,17 @@ def _in_kernel() -> bool:
     return getattr(shell, "kernel", None) is not None
 
 
-def _display(widget: Any) -> None:
+def _display(widget: Any) -> Any:
+    """Show ``widget`` under the calling cell; returns the display's handle (to replace it when done)."""
     from IPython.display import display
 
-    display(widget)
+    return display(widget, display_id=True)
+
+
+def _static(html_text: str) -> Any:
+    from IPython.display import HTML
+
+    return HTML(html_text)
 
 
 class Progress:
@@ -62,16 +69,18 @@ class Progress:
         self._bars: list[Any] = []
         self._want_bars = bars
         self._panel: Any = None
+        self._handle: Any = None  # the panel's display: replaced by its final state, as plain HTML, on close
+        self._leave = not panel  # with a panel, the bars go when done: the panel's last state says it all
         if bars and panel:  # in Jupyter, widgets must be displayed now, from the calling cell's thread
             self._open_bars(None)
         if panel:
             try:
                 import ipywidgets
             except ImportError:
-                pass
+                self._leave = True
             else:
                 self._panel = ipywidgets.HTML(value=self._html())
-                _display(self._panel)
+                self._handle = _display(self._panel)
 
     # -- ProgressSink -------------------------------------------------------------------------
     def start(self, total: int, credits_est: float | None) -> None:
@@ -106,6 +115,10 @@ class Progress:
             self.closed = True
             for bar in self._bars:
                 bar.close()
+            if self._handle is not None:
+                # A saved notebook keeps what a widget showed when it was displayed ("0/? submitted") unless the
+                # output is replaced: the final counts, as HTML that needs no widget state to be read.
+                self._handle.update(_static(self._html()))
 
     # -- internals ----------------------------------------------------------------------------
     def _open_bars(self, total: int | None) -> None:
@@ -115,8 +128,8 @@ class Progress:
         if not self._bars:
             from tqdm.auto import tqdm
 
-            self._bars = [tqdm(total=total, desc=f"{self.job} {what}", unit=self._unit, leave=True, dynamic_ncols=True)
-                          for what in self._steps]
+            self._bars = [tqdm(total=total, desc=f"{self.job} {what}", unit=self._unit, leave=self._leave,
+                               dynamic_ncols=True) for what in self._steps]
         elif total is not None:
             for bar in self._bars:
                 done = bar.n

@@ -22,6 +22,7 @@ from ._errors import (
     ServerError,
     TransportError,
 )
+from ._batch import Batched
 from ._follow import _Follower, _read
 from ._ledger import Claim, Entry
 from ._prepare import Outcome
@@ -102,7 +103,7 @@ class _Tally:
 
 
 # --------------------------------------------------------------------------- one run
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Item:
     """One create to send: the ledger key, the documented body, its estimate, and how it is claimed
     (``_ledger.Claim``): ``attempt`` is the latest attempt the run knows of (0: none; once claimed, the
@@ -165,6 +166,8 @@ class _Run:
     made: list[str] = field(default_factory=list)  # job ids this run's creates made (their answers came back)
     follower: _Follower | None = None
     receiver: Any = None  # the client's webhook receiver, when this run waits for callbacks
+    _claims: Batched[Claim] | None = None
+    _ids: Batched[tuple[str, int, str, str, float | None]] | None = None
 
     @property
     def ledger(self) -> Any:
@@ -270,7 +273,9 @@ class _Run:
         priced = item.priced or Outcome(None)
         claim = Claim(item.key, self.where, self.spec.name, item.body, item.estimate, item.attempt, item.mode,
                       priced.price_basis, priced.duration_s, priced.duration_source)
-        [(decision, entry)] = await self.ledger.claim(self.owner, [claim])
+        if self._claims is None:  # concurrent claims share a transaction; each still waits for its own commit
+            self._claims = Batched(lambda claims: self.ledger.claim(self.owner, claims))
+        decision, entry = await self._claims(claim)
         return decision, entry
 
     async def create(self, item: _Item) -> tuple[str | None, _Item]:
@@ -356,7 +361,9 @@ class _Run:
     async def _adopt(self, item: _Item, job_id: str, record: Any) -> None:
         """Record the job a create made (from its answer, or found again in the provider's list)."""
         read = _read(self.spec, record, create=True)
-        await self.ledger.submitted(item.key, item.attempt, job_id, read.status, read.credits)
+        if self._ids is None:
+            self._ids = Batched(self.ledger.submitted_many)
+        await self._ids((item.key, item.attempt, job_id, read.status, read.credits))
         if read.status in TERMINAL or read.extra:  # done already (or a record with extras): keep what it says
             await self.ledger.update([(job_id, *read)])
         self._track(item.key, job_id, read.status, read.credits)

@@ -126,9 +126,28 @@ def credits(*, client: Client | None = None, backend: str = "pandas") -> Any:
     return _lookup("credits", client, backend)
 
 
+LEDGER_TIMES = ("created_at", "submitted_at", "updated_at", "completed_at", "deleted_at")  # epoch seconds inside
+
+
 def ledger(*, client: Client | None = None, backend: str = "pandas") -> Any:
-    """Every submission the ledger holds (one row per attempt), as a DataFrame. No secrets in it."""
+    """Every submission the ledger holds (one row per attempt), as a DataFrame; its times as UTC datetimes.
+    No secrets in it.
+
+    Args:
+        client: The client whose ledger to read; default: the default client.
+        backend: "pandas" or "polars".
+
+    Example:
+        >>> af.ledger()[["key", "status", "credits", "completed_at"]].tail()  # doctest: +SKIP
+    """
+    import datetime as dt
+
     from ._ledger import PUBLIC_COLUMNS
 
     client = client or default_client()
-    return _frame(client.ledger.entries(), backend, names=list(PUBLIC_COLUMNS))
+    entries = client.ledger.entries()
+    for entry in entries:
+        for name in LEDGER_TIMES:
+            if entry[name] is not None:
+                entry[name] = dt.datetime.fromtimestamp(entry[name], dt.UTC)
+    return _frame(entries, backend, names=list(PUBLIC_COLUMNS))

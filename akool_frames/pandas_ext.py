@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ._frames import FrameAccessor
+from ._accessor import FrameAccessor
 
 __all__ = ["AkoolAccessor"]
 
@@ -22,6 +22,6 @@ class AkoolAccessor(FrameAccessor):
     row order, input untouched) with the ``akool_`` result columns added or replaced.
 
     Parameters are the job's documented fields: a constant, ``af.col("column")`` or a Series aligned by
-    index. Options (keyword-only): ``client``, ``prefix``, ``budget``, ``progress``, ``timeout``, ``force``,
-    ``plan``, ``rates``; see ``akool_frames._frames.arun``. The verbs are ``FrameAccessor``'s.
+    index. Options (keyword-only) are each
+    method's own named parameters (``help(df.akool.run)``); the verbs are ``FrameAccessor``'s.
     """

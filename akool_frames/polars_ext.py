@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ._frames import FrameAccessor
+from ._accessor import FrameAccessor
 
 __all__ = ["AkoolFrame", "AkoolLazyFrame"]
 
@@ -24,9 +24,8 @@ class AkoolFrame(FrameAccessor):
     order, input untouched) with the ``akool_`` result columns added or replaced.
 
     Parameters are the job's documented fields: a constant, ``af.col("c")`` / ``pl.col("c")``, or a Series
-    of one value per row. Options (keyword-only): ``client``, ``prefix``, ``budget``, ``progress``,
-    ``timeout``, ``force``, ``plan``, ``rates``; see ``akool_frames._frames.arun``. The verbs are
-    ``FrameAccessor``'s.
+    of one value per row. Options (keyword-only) are each method's own
+    named parameters (``help(df.akool.run)``); the verbs are ``FrameAccessor``'s.
     """
 
 

@@ -7,6 +7,7 @@ with no limits, so that nothing but the client's work is measured. Not a test: i
     python bench/bench_overhead.py --rows 5000 --profile 30   # + the 30 costliest functions (yappi, all threads)
     python bench/bench_overhead.py --rows 10000 --transports aiohttp httpcore   # the transports side by side
     python bench/bench_overhead.py --rows 10000 --follow webhook              # callbacks instead of polls
+    python bench/bench_overhead.py --rows 100000 --floor 10000                # + the HTTP exchange alone
 
 Printed: client CPU per row (this process's CPU time over the run, which includes the engine's loop
 thread and the join, divided by the rows), wall time, requests per job the sandbox received, peak memory
@@ -105,6 +106,52 @@ def measure(args: argparse.Namespace, transport: str) -> dict[str, float]:
             "rerun_requests": after_rerun["requests"] - after_run["requests"]}
 
 
+def http_floor(n: int, concurrency: int) -> dict[str, float]:
+    """CPU per request of the HTTP exchange alone, side by side: aiohttp by hand (a session, json in and out)
+    and the client's own ``Http.request`` (httpx's request/response objects over the same aiohttp transport,
+    auth headers, the concurrency gate and limiter, envelope decoding). A run's CPU per row cannot be below
+    the second times its requests per job."""
+    import asyncio
+
+    import aiohttp
+
+    from akool_frames._loop import run_sync
+
+    path = "/api/open/v4/voice/tts"
+    with remote_sandbox("--time-scale", "2000", "--credits", "1e12") as sb:
+        voice, out = sb.first_voice(), {}
+        client = af.Client(**sb.client_options(), max_concurrency=concurrency)
+
+        async def ours() -> None:
+            gate = asyncio.Semaphore(concurrency)
+
+            async def one(i: int) -> None:
+                async with gate:
+                    await client.http.request("akool", "POST", path, body={"input_text": f"Ours {i}", "voice_id": voice},
+                                              create=True)
+            await asyncio.gather(*(one(i) for i in range(n)))
+
+        async def by_hand() -> None:
+            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+                gate = asyncio.Semaphore(concurrency)
+
+                async def one(i: int) -> None:
+                    async with gate, session.post(sb.url + path, json={"input_text": f"Raw {i}", "voice_id": voice},
+                                                  headers={"x-api-key": sb.api_key}) as answer:
+                        await answer.json()
+                await asyncio.gather(*(one(i) for i in range(n)))
+
+        run_sync(client.http.request("akool", "GET", "/api/open/v3/faceswap/quota/info"))  # warm: loop, pool
+        cpu = time.process_time()
+        run_sync(ours())
+        out["ours"] = (time.process_time() - cpu) / n
+        cpu = time.process_time()
+        asyncio.run(by_hand())
+        out["aiohttp by hand"] = (time.process_time() - cpu) / n
+        client.close()
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000)
@@ -114,7 +161,13 @@ def main(argv: list[str] | None = None) -> None:
                         help="transports under httpx, measured one after the other (e.g. aiohttp httpcore)")
     parser.add_argument("--follow", default="poll", choices=["poll", "webhook"])
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="print the N costliest functions (yappi)")
+    parser.add_argument("--floor", type=int, default=0, metavar="N",
+                        help="also time N bare requests: aiohttp by hand beside the client's Http.request")
     args = parser.parse_args(argv)
+    if args.floor:
+        floor = http_floor(args.floor, args.concurrency)
+        print(f"HTTP alone, {args.floor} creates: " + ", ".join(f"{k} {v * 1e6:.0f} us" for k, v in floor.items())
+              + " of CPU per request")
 
     print(f"{args.rows} TTS rows, max_concurrency {args.concurrency}, follow={args.follow}, sandbox in another "
           f"process, time scale {args.time_scale:g}, no rate or concurrency limit")

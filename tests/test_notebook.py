@@ -30,6 +30,12 @@ def test_quickstart_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert "'duplicate_creates': 0" in outputs
     assert "statuses: {'completed': 4}" in outputs
     assert "estimate: 0.66 credits" in outputs  # 150 characters x 4.4 / 1000 on the pro plan
+    # The saved file reads well without widget state: the panels' final counts, never their first state.
+    saved = [o for c in nb.cells for o in c.get("outputs", [])]
+    finals = [o["data"]["text/html"] for o in saved if "finished" in str(o.get("data", {}).get("text/html", ""))]
+    assert finals and all("/? submitted" not in f for f in finals)
+    assert any("4/4 finished" in f for f in finals)
+    assert "0/? submitted" not in outputs
 
 
 def test_cost_forecast_notebook_runs() -> None:

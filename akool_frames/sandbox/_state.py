@@ -21,6 +21,9 @@ QUEUEING, PROCESSING, COMPLETED, FAILED = 1, 2, 3, 4
 WEBHOOK_FIELDS = ("webhookUrl", "webhookurl", "callback_url")
 
 
+STATUS_NAMES = {1: "queueing", 2: "processing", 3: "completed", 4: "failed"}  # the webhook page's words
+
+
 def new_id(n: int = 24) -> str:
     """A Mongo ObjectId-like hex id (24 hex), or ``n`` hex characters."""
     return os.urandom(n // 2 + 1).hex()[:n]
@@ -307,6 +310,7 @@ class SandboxState:
                 "credits_charged_by_provider": {p: round(c, 6) for p, c in charged.items()},
                 "balances": {p: round(b, 6) for p, b in self.balances.items()},
                 "jobs": len(self.jobs),
-                "jobs_by_status": dict(Counter(j.status(now) for j in self.jobs.values())),
+                # by the docs' names (1 queueing, 2 processing, 3 completed, 4 failed)
+                "jobs_by_status": dict(Counter(STATUS_NAMES[j.status(now)] for j in self.jobs.values())),
                 "webhooks_sent": len(self.webhooks),
             }

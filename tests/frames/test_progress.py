@@ -109,3 +109,27 @@ def test_panel_says_not_reported_where_no_answer_reports_a_charge(monkeypatch: p
 
 def test_no_panel_outside_a_kernel() -> None:
     assert _progress._in_kernel() is False
+
+
+def test_the_panel_leaves_its_final_state_as_plain_html(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A saved notebook shows a widget as it was when displayed; on close the panel's output is replaced by its
+    # final counts as HTML that needs no widget state (and the bars, whose last state it repeats, go).
+    pytest.importorskip("ipywidgets")
+    updates: list[Any] = []
+
+    class Handle:
+        def update(self, obj: Any) -> None:
+            updates.append(obj)
+
+    monkeypatch.setattr(_progress, "_in_kernel", lambda: True)
+    monkeypatch.setattr(_progress, "_display", lambda widget: Handle())
+    sink = make_progress("tts", enabled=True)
+    assert isinstance(sink, Progress) and all(not bar.leave for bar in sink._bars)
+    sink.start(3, 1.5)
+    sink.submitted(3)
+    sink.finished(3)
+    sink.counts({"completed": 3}, 1.5)
+    assert updates == []
+    sink.close()
+    (final,) = updates
+    assert "3/3 submitted, 3/3 finished" in final.data and "credits charged: 1.5 / 1.5 estimated" in final.data

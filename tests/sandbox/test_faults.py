@@ -100,7 +100,7 @@ def test_job_fail_ends_failed_and_refunds(make_sandbox: Any) -> None:
     stats = sb.stats()
     assert stats["credits_charged"] == 0
     assert stats["balances"]["akool"] == pytest.approx(1_000_000)
-    assert stats["jobs_by_status"] == {4: 1} and stats["faults"] == {"job_fail": 1}
+    assert stats["jobs_by_status"] == {"failed": 1} and stats["faults"] == {"job_fail": 1}
 
 
 def test_latency(make_sandbox: Any) -> None:

@@ -148,7 +148,7 @@ def test_stats_counts_duplicates_polls_and_in_flight(make_sandbox: Any) -> None:
     assert stats["duplicate_creates"] == 2
     assert stats["polls"] == polls_before + 2 >= 6
     assert stats["polls_by_endpoint"] == {DETAIL: stats["polls"]}
-    assert stats["jobs_by_status"] == {3: 4}
+    assert stats["jobs_by_status"] == {"completed": 4}
 
     def call() -> int:
         with akool(sb) as c:

@@ -1,0 +1,64 @@
+"""Ledger writes asked for in one turn of the event loop, committed in one transaction.
+
+The engine's workers resume together (a burst of answers arrives in one select), and each would otherwise
+commit its own claim or job id: a transaction apiece, most of a row's ledger cost. ``Batched`` gathers the
+writes asked for during one loop turn and hands them to the ledger as one list at the start of the next;
+each caller still awaits its own result, so nothing is sent before its own claim is committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+__all__ = ["Batched"]
+
+T = TypeVar("T")
+
+
+class Batched(Generic[T]):
+    def __init__(self, write: Callable[[list[T]], Any]) -> None:
+        """``write(items)`` returns a ``Written`` whose result is one value per item (or None for all)."""
+        self._write = write
+        self._pending: list[tuple[T, asyncio.Future[Any]]] = []
+
+    async def __call__(self, item: T) -> Any:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._pending.append((item, future))
+        if len(self._pending) == 1:
+            loop.call_soon(self._flush)
+        return await future
+
+    def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        try:
+            written = self._write([item for item, _ in batch])
+        except Exception as exc:  # noqa: BLE001 - each caller gets the error
+            _settle(batch, None, exc)
+            return
+        if written.done():  # written inline (the usual case): no hop through another thread
+            _resolve(batch, written)
+        else:
+            asyncio.wrap_future(written).add_done_callback(lambda _f: _resolve(batch, written))
+
+
+def _resolve(batch: list[tuple[Any, asyncio.Future[Any]]], written: Any) -> None:
+    try:
+        results = written.result()
+    except Exception as exc:  # noqa: BLE001
+        _settle(batch, None, exc)
+        return
+    _settle(batch, results, None)
+
+
+def _settle(batch: list[tuple[Any, asyncio.Future[Any]]], results: Sequence[Any] | None,
+            error: BaseException | None) -> None:
+    for i, (_, future) in enumerate(batch):
+        if future.done():  # its caller was cancelled
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(results[i] if isinstance(results, list | tuple) else results)
