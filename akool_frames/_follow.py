@@ -107,19 +107,25 @@ class _Follower:
         self.early: list[tuple[str, Any]] = []  # callbacks that came before their job was added
         self.closed = False
         self._wake = asyncio.Event()
+        self._until = float("inf")  # when the loop's current sleep ends (add() wakes it only for an earlier job)
+        self._median: float | None = None  # of ``ages``, kept until the next age comes
 
     def add(self, job_id: str, key: str) -> None:
         now = asyncio.get_running_loop().time()
         self.jobs[job_id] = key
         self.added[job_id] = now
         self.spacing[job_id] = self.every
-        self.due[job_id] = now + self._first_delay()
+        due = self.due[job_id] = now + self._first_delay()
         if self.run.receiver is not None and job_id in self.run.receiver.early:
             self.early.append((job_id, self.run.receiver.early.pop(job_id)))
-        self._wake.set()
+            self._wake.set()
+        elif due < self._until:  # the loop sleeps past this job's first poll (else it need not wake: O(jobs))
+            self._wake.set()
 
     def _first_delay(self) -> float:
-        learnt = statistics.median(self.ages) if len(self.ages) >= self.LEARN_AFTER else 0.0
+        if self._median is None and len(self.ages) >= self.LEARN_AFTER:  # once per new age, not per job added
+            self._median = statistics.median(self.ages)
+        learnt = self._median or 0.0
         if self.run.receiver is not None:  # callbacks tell; a poll is the fallback for a late one
             return max(self.every * self.PATIENCE, learnt * self.PATIENCE_AGES)
         return max(self.every, learnt)
@@ -137,6 +143,7 @@ class _Follower:
         self._note(job_id, status, None)
         if status in TERMINAL and job_id not in self.done:
             self.ages.append(asyncio.get_running_loop().time() - self.added[job_id])
+            self._median = None
             self._over(job_id)
             self._wake.set()
         self.run.tally.report()
@@ -160,7 +167,9 @@ class _Follower:
             now = clock.time()
             first = min(self.due.values())
             if first > now:
+                self._until = first
                 await self._sleep(first - now)
+                self._until = float("inf")
                 continue
             ready = sorted((j for j, t in self.due.items() if t <= now + self.window), key=self.due.__getitem__)
             for job_id in ready:
@@ -221,6 +230,7 @@ class _Follower:
                 if read[0] in TERMINAL:
                     if job_id in self.added:
                         self.ages.append(asyncio.get_running_loop().time() - self.added[job_id])
+                        self._median = None
                     self._over(job_id)
                 else:
                     self._again(job_id)

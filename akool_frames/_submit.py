@@ -59,6 +59,8 @@ class _Tally:
         self.rows = rows  # key -> rows sharing it
         self.status: dict[str, str] = {}
         self.credits: dict[str, float] = {}
+        self._by_status: Counter[str] = Counter()  # rows by status, kept as notes come
+        self._credits_total = 0.0
         self._submitted: set[str] = set()
         self._finished: set[str] = set()
 
@@ -81,10 +83,17 @@ class _Tally:
                 self.sink.finished()
 
     def note(self, key: str, status: str, credits: float | None = None) -> None:
-        if key not in self.rows:
+        rows = self.rows.get(key)
+        if rows is None:
             return
-        self.status[key] = status
+        before = self.status.get(key)
+        if before != status:  # counts kept as they change: report() is then O(statuses), not O(rows)
+            if before is not None:
+                self._by_status[before] -= rows
+            self._by_status[status] += rows
+            self.status[key] = status
         if credits is not None:
+            self._credits_total += credits - self.credits.get(key, 0.0)
             self.credits[key] = credits
 
     def interrupted(self, provider: str) -> str:
@@ -96,10 +105,8 @@ class _Tally:
 
     def report(self) -> None:
         if self.sink:
-            by_status = Counter({s: 0 for s in self.status.values()})
-            for key, status in self.status.items():
-                by_status[status] += self.rows.get(key, 1)
-            self.sink.counts(dict(by_status), sum(self.credits.values()) if self.credits else None)
+            by_status = {status: n for status, n in self._by_status.items() if n}
+            self.sink.counts(by_status, round(self._credits_total, 6) if self.credits else None)
 
 
 # --------------------------------------------------------------------------- one run
