@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ._submit import _Item, _Run
 
 RESEND_ROUNDS = 3  # per call: a create lost, looked up, provably absent and sent again, at most this often
+CLOCK_SKEW = 600.0  # seconds the provider's clock may differ from ours when records say when they were made
 
 
 def _external_id(item: _Item) -> str:
@@ -83,15 +84,19 @@ async def _let_list_catch_up(run: _Run, items: list[_Item]) -> None:
 async def _find_in_list(run: _Run, items: list[_Item]) -> tuple[dict[str, tuple[str, Any]], set[str]]:
     """Page the list, newest first: (key -> (job id, record) found, keys provably absent).
 
-    Absent is only proven by reaching the end of the list; the pages looked at cover the spec's
-    ``pages`` plus every create this run sent since, so a long run cannot push a lost job out of sight.
+    Absent is proven by reaching the end of the list or, where records say when they were made, records made
+    before the earliest of these creates was claimed (less CLOCK_SKEW): a crash-resumed campaign's lost creates
+    sit under every later run's jobs. Without dates, the pages looked at cover the spec's ``pages`` plus every
+    create this run sent since, so a long run cannot push a lost job out of sight.
     """
     rec = run.spec.reconcile
     assert rec is not None
     claimed = run.ledger.claimed_job_ids(run.spec.name)  # jobs that belong to other rows already
     pending = {item.key: item.body for item in items}
     found: dict[str, tuple[str, Any]] = {}
-    for page in range(1, rec.pages + math.ceil(run.creates / rec.size) + 1):
+    cutoff_ms = (min(run.claimed_at.get(item.key, 0.0) for item in items) - CLOCK_SKEW) * 1000
+    pages = rec.max_pages if rec.created else rec.pages + math.ceil(run.creates / rec.size)
+    for page in range(1, pages + 1):
         answer = await run.http.request(run.spec.provider, "GET", rec.path,
                                         params={**rec.query, "page": str(page), "size": str(rec.size)})
         records = get_path_either(answer, rec.records, list) or []
@@ -106,7 +111,14 @@ async def _find_in_list(run: _Run, items: list[_Item]) -> tuple[dict[str, tuple[
             return found, set()
         if len(records) < rec.size:  # the end of the list: what is not there was never made
             return found, set(pending)
+        if rec.created and records and all(_made_before(r, rec.created, cutoff_ms) for r in records):
+            return found, set(pending)  # older than every claim: what is not above was never made
     return found, set()
+
+
+def _made_before(record: Any, path: str, cutoff_ms: float) -> bool:
+    made = get_path(record, path)
+    return isinstance(made, int | float) and not isinstance(made, bool) and made < cutoff_ms
 
 
 async def _find_by_idempotency(run: _Run, items: list[_Item]) -> tuple[dict[str, tuple[str, Any]], set[str]]:

@@ -168,6 +168,7 @@ class _Run:
     abort: str | None = None
     config_error: ConfigError | None = None  # a setting that stopped the run: raised once every row is settled
     lost_at: dict[str, float] = field(default_factory=dict)  # key -> when its create's answer was lost
+    claimed_at: dict[str, float] = field(default_factory=dict)  # key -> when its attempt was claimed (sent after)
     left: dict[str, str] = field(default_factory=dict)  # key -> why this run left it to another run
     creates: int = 0  # creates this run sent: how far back a list look-up has to page
     made: list[str] = field(default_factory=list)  # job ids this run's creates made (their answers came back)
@@ -294,6 +295,7 @@ class _Run:
         # not resent, and another run sharing the ledger follows this run's job instead of sending its own.
         decision, entry = await self._claim(item)
         item = replace(item, attempt=entry.attempt)
+        self.claimed_at[key] = entry.created_at  # no create of this attempt can have been made before
         if decision == "wait":
             return "wait", item
         if decision == "follow":  # another run made the job (or was refused): take its outcome

@@ -85,6 +85,10 @@ class Reconcile:
     record_id: str = "_id"
     pages: int = 5  # pages of ``size`` records to look through, newest first
     size: int = 100
+    # Where a record says when it was made (epoch ms). With it, a create is proven absent once the pages reach
+    # records made before its claim (less CLOCK_SKEW): they are then read up to ``max_pages``, not ``pages``.
+    created: str | None = None
+    max_pages: int = 100
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,8 @@ TTS = _speech_job(
     price=pricing.rule("tts"),
     reconcile=Reconcile(
         "/api/open/v4/voice/resource/list", {"type": "1"}, "data.result",
-        match=lambda rec, body: _same(rec, body, "input_text") and _voice_matches(rec, body)),
+        match=lambda rec, body: _same(rec, body, "input_text") and _voice_matches(rec, body),
+        created="create_time"),  # "Creation timestamp" (ms), voiceLab#get-voice-results-list
     aliases={"text": "input_text", "speed": "voice_options.speed", "voice": "voice_id",
              "language": "language_code"},
     doc="ai-tools-suite/voiceLab#create-text-to-speech",
@@ -121,7 +122,8 @@ VOICE_CLONE = _voicelab_job(
     reconcile=Reconcile(
         "/api/open/v4/voice/list", {"type": "1"}, "data.result",
         match=lambda rec, body: _same(rec, body, "source_voice_file")
-        and (not body.get("name") or rec.get("name") in (None, body.get("name")))),
+        and (not body.get("name") or rec.get("name") in (None, body.get("name"))),
+        created="create_time"),  # the voice list's records carry create_time too (voiceLab#get-voice-list)
     aliases={"audio_url": "source_voice_file", "language": "voice_options.language"},
     result_kind="voice",
     doc="ai-tools-suite/voiceLab#create-voice-clone",
@@ -146,7 +148,8 @@ VOICE_CHANGE = _speech_job(
     price=pricing.rule("voice_change"),
     reconcile=Reconcile(
         "/api/open/v4/voice/resource/list", {"type": "2"}, "data.result",
-        match=lambda rec, body: _same(rec, body, "source_voice_file") and _voice_matches(rec, body)),
+        match=lambda rec, body: _same(rec, body, "source_voice_file") and _voice_matches(rec, body),
+        created="create_time"),
     aliases={"audio_url": "source_voice_file", "voice": "voice_id", "speed": "voice_options.speed"},
     doc="ai-tools-suite/voiceLab#create-voice-changer",
 )
