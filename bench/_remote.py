@@ -27,6 +27,10 @@ class RemoteSandbox:
     def stats(self) -> dict[str, Any]:
         return self.get("/_sandbox/stats")
 
+    def log(self) -> list[dict[str, Any]]:
+        """Every request the sandbox logged (``t`` in sandbox seconds, ``kind``, ``throttled``), up to its cap."""
+        return self.get("/_sandbox/log")
+
     def client_options(self) -> dict[str, Any]:
         e = self.env
         return {"api_key": e["AKOOL_API_KEY"], "client_id": e["AKOOL_CLIENT_ID"], "base_url": e["AKOOL_BASE_URL"],
