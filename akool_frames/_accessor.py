@@ -35,6 +35,8 @@ ARGS = {
               "Akool's signed callbacks; late jobs are polled); default: the client's ``follow``.",
     "params": "The job's documented fields (or their short names): constants, ``af.col(...)``, "
               "``pl.col(...)`` or Series.",
+    "confirm": 'Jupyter: estimate first and return at once a panel whose "Submit N rows (~X credits)" button starts '
+               "the run in the background (counts, credits, time left) and whose Cancel button stops sending.",
     "refresh_job": "The job name, when the ledger does not know the rows' job ids.",
     "until_done": "Keep polling until every job reaches a terminal state.",
     "dest": "The folder to write the files to.",
@@ -96,14 +98,17 @@ class FrameAccessor:
 
     def run(self, job: str, /, *, client: Client | None = None, prefix: str = "akool_", budget: float | None = None,
             progress: bool | ProgressSink | None = True, timeout: float | None = None, force: bool = False,
-            plan: str | None = None, rates: Any = None, follow: str | None = None, **params: Any) -> Any:
+            plan: str | None = None, rates: Any = None, follow: str | None = None, confirm: bool = False,
+            **params: Any) -> Any:
         return _frames.run(self._collected(), job, client=client, prefix=prefix, budget=budget, progress=progress,
-                           timeout=timeout, force=force, plan=plan, rates=rates, follow=follow, **params)
+                           timeout=timeout, force=force, plan=plan, rates=rates, follow=follow, confirm=confirm,
+                           **params)
 
     run.__doc__ = _doc(
         "Submit, then follow every job to its end; adds akool_job_id, akool_status, akool_url, akool_credits, "
         "akool_error. Re-running the same cell reuses the jobs already paid for.",
-        {**_SEND, "follow": "follow", **_PARAMS}, 'df.akool.run("tts", text=af.col("script"), voice_id="v1")')
+        {**_SEND, "follow": "follow", "confirm": "confirm", **_PARAMS},
+        'df.akool.run("tts", text=af.col("script"), voice_id="v1")')
 
     def refresh(self, *, client: Client | None = None, prefix: str = "akool_", job: str | None = None,
                 timeout: float | None = None, follow: bool = False,
@@ -162,10 +167,10 @@ class FrameAccessor:
     async def arun(self, job: str, /, *, client: Client | None = None, prefix: str = "akool_",
                    budget: float | None = None, progress: bool | ProgressSink | None = True,
                    timeout: float | None = None, force: bool = False, plan: str | None = None, rates: Any = None,
-                   follow: str | None = None, **params: Any) -> Any:
+                   follow: str | None = None, confirm: bool = False, **params: Any) -> Any:
         return await _frames.arun(self._collected(), job, client=client, prefix=prefix, budget=budget,
                                   progress=progress, timeout=timeout, force=force, plan=plan, rates=rates,
-                                  follow=follow, **params)
+                                  follow=follow, confirm=confirm, **params)
 
     arun.__doc__ = "Async twin of ``run``.\n\n" + (run.__doc__ or "").replace("df.akool.run(", "await df.akool.arun(")
 

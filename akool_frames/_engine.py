@@ -55,7 +55,8 @@ BALANCE_PATH = "/api/open/v3/faceswap/quota/info"  # data.credit: the account's 
 async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, Any]], *, mode: str,
                   force: bool = False, budget: float | None = None, timeout: float | None = None,
                   progress: ProgressSink | None = None, plan: str | None = None,
-                  rates: Any = None, labels: Sequence[Any] | None = None, follow: str | None = None) -> list[Outcome]:
+                  rates: Any = None, labels: Sequence[Any] | None = None, follow: str | None = None,
+                  stop: Any = None) -> list[Outcome]:
     """``mode`` is "estimate" (validate + price), "submit" (and create) or "run" (and follow to the end, by
     polling or from webhooks: ``follow``, default the client's).
 
@@ -109,7 +110,7 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
     new = _budget_gate(budget, new, groups, outcomes)
     tally = _Tally(progress, {key: len(groups[key]) for key in [*(i.key for i in new + lost), *(e.key for e in known)]})
     deadline = time.monotonic() + timeout if timeout is not None else None
-    run = _Run(client, spec, tally, deadline)
+    run = _Run(client, spec, tally, deadline, stop=stop)
     if batches:  # a batch's other videos are followed with its first (they are no rows of their own)
         known += [video for videos in client.ledger.videos(known).values() for video in videos]
     estimates = [outcomes[groups[key][0]].credits_est for key in tally.rows]

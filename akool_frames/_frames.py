@@ -111,7 +111,7 @@ def _blocking(afn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
     def call(*args: P.args, **kwargs: P.kwargs) -> T:
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
-        if bound.arguments.get("progress") is True:
+        if bound.arguments.get("progress") is True and not bound.arguments.get("confirm"):
             label = bound.arguments.get("job") or afn.__name__.removeprefix("a")  # refresh, download
             bound.arguments["progress"] = make_progress(str(label), enabled=True)
         return run_sync(afn(*bound.args, **bound.kwargs))
@@ -124,7 +124,7 @@ def _blocking(afn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
 # ------------------------------------------------------------------------------------- verbs
 async def _execute(mode: str, frame: Any, job: str, *, client: Any, prefix: str, budget: float | None,
                    progress: bool | ProgressSink | None, timeout: float | None, force: bool, plan: str | None,
-                   rates: Any, params: Mapping[str, Any], follow: str | None = None) -> Any:
+                   rates: Any, params: Mapping[str, Any], follow: str | None = None, stop: Any = None) -> Any:
     sink = _sink(progress, job)
     try:
         eager, back = _eager(frame)
@@ -138,7 +138,7 @@ async def _execute(mode: str, frame: Any, job: str, *, client: Any, prefix: str,
                 return back(_attach(eager, prefix, fast))
         outcomes = await _on_loop(_engine.execute(  # the rows are the engine's alone: freed once their bodies exist
             _default_client(client), job, _eager_rows(eager, params), mode=mode, force=force, budget=budget, timeout=timeout,
-            progress=sink, plan=plan, rates=rates, labels=_labels(eager), follow=follow))
+            progress=sink, plan=plan, rates=rates, labels=_labels(eager), follow=follow, stop=stop))
         if mode == "estimate" and budget is not None:
             _check_budget(outcomes, budget)
         joined = _join(eager, outcomes, prefix, ESTIMATE_FIELDS if mode == "estimate" else RESULT_FIELDS)
@@ -235,7 +235,8 @@ async def asubmit(frame: Any, job: str, /, *, client: Client | None = None, pref
 
 async def arun(frame: Any, job: str, /, *, client: Client | None = None, prefix: str = "akool_", budget: float | None = None,
                progress: bool | ProgressSink | None = True, timeout: float | None = None, force: bool = False,
-               plan: str | None = None, rates: Any = None, follow: str | None = None, **params: Any) -> Any:
+               plan: str | None = None, rates: Any = None, follow: str | None = None, confirm: bool = False,
+               **params: Any) -> Any:
     """Submit like ``asubmit``, then follow every job to a terminal state (or ``timeout``).
 
     Args:
@@ -252,13 +253,38 @@ async def arun(frame: Any, job: str, /, *, client: Client | None = None, prefix:
             JSON/TOML file.
         follow: "poll" (ask the provider; batched where it allows) or "webhook" (a local receiver hears Akool's
             signed callbacks; jobs whose callback is late are polled); default: the client's ``follow``.
+        confirm: Estimate first and return at once a panel (Jupyter) whose "Submit N rows (~X credits)" button
+            starts the run in the background and whose Cancel button stops sending; see ``_confirm.ConfirmPanel``.
         **params: The job's documented fields: constants, ``af.col(...)``, ``pl.col(...)`` or Series.
 
     Example:
         >>> done = await arun(df, "tts", text=af.col("script"), voice_id="v1")  # doctest: +SKIP
     """
+    if confirm:
+        return await _confirmation(frame, job, client=client, prefix=prefix, budget=budget, timeout=timeout,
+                                   force=force, plan=plan, rates=rates, follow=follow, params=params)
     return await _execute("run", frame, job, client=client, prefix=prefix, budget=budget, progress=progress,
                           timeout=timeout, force=force, plan=plan, rates=rates, params=params, follow=follow)
+
+
+async def _confirmation(frame: Any, job: str, *, client: Any, prefix: str, budget: float | None,
+                        timeout: float | None, force: bool, plan: str | None, rates: Any, follow: str | None,
+                        params: Mapping[str, Any]) -> Any:
+    """``arun(confirm=True)``: the estimate and a panel whose button runs the rows (see ``_confirm``)."""
+    from ._confirm import ConfirmPanel
+
+    native = frame.to_native() if isinstance(frame, nw.LazyFrame) else frame
+    if is_polars_lazyframe(native):
+        native = native.collect()
+    priced = await aestimate(native, job, client=client, prefix=prefix, budget=budget, plan=plan, rates=rates,
+                             progress=False, **params)
+
+    async def start(panel: Any, stop: Any) -> Any:
+        return await _execute("run", native, job, client=client, prefix=prefix, budget=budget, progress=panel,
+                              timeout=timeout, force=force, plan=plan, rates=rates, params=params, follow=follow,
+                              stop=stop)
+
+    return ConfirmPanel(priced, start, job=job, prefix=prefix, usd_per_credit=_default_client(client).usd_per_credit)
 
 
 async def arefresh(frame: Any, /, *, client: Client | None = None, prefix: str = "akool_", job: str | None = None,

@@ -169,6 +169,7 @@ class _Run:
     config_error: ConfigError | None = None  # a setting that stopped the run: raised once every row is settled
     lost_at: dict[str, float] = field(default_factory=dict)  # key -> when its create's answer was lost
     claimed_at: dict[str, float] = field(default_factory=dict)  # key -> when its attempt was claimed (sent after)
+    stop: Any = None  # a threading.Event: once set, rows not yet sent are skipped (confirm=True's Cancel)
     left: dict[str, str] = field(default_factory=dict)  # key -> why this run left it to another run
     creates: int = 0  # creates this run sent: how far back a list look-up has to page
     made: list[str] = field(default_factory=list)  # job ids this run's creates made (their answers came back)
@@ -309,6 +310,8 @@ class _Run:
             # A run that died holding it may have sent it just now; a released leftover, when last written.
             self.lost_at.setdefault(key, time.time() if entry.owner else entry.updated_at)
             return "reconcile", item
+        if self.stop is not None and self.stop.is_set() and not self.abort:
+            self.abort = "the run was cancelled"  # confirm=True's Cancel: nothing more is sent
         if self.abort or self.expired():
             await self._settle(item, "skipped", f"not sent: {self.abort or 'the run timed out first'}")
             return None, item
