@@ -105,6 +105,15 @@ def is_busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in str(exc) or "busy" in str(exc)
 
 
+def _owned(value: Any) -> Any:
+    """A write's result as it may leave the connection's thread: a cursor is closed here (finalised elsewhere,
+    while this thread uses the connection, sqlite answers "bad parameter or other API misuse") and gives None."""
+    if isinstance(value, sqlite3.Cursor):
+        value.close()
+        return None
+    return value
+
+
 class WriterThread:
     """Runs writes inline or on one thread, as many per transaction as are waiting; see the module docstring."""
 
@@ -153,7 +162,7 @@ class WriterThread:
             future.set_exception(LedgerError(f"Cannot write the ledger at {self.path}: {exc}"))
             return True
         try:
-            value = op(db)
+            value = _owned(op(db))
             db.execute("COMMIT")
         except sqlite3.Error as exc:
             if db.in_transaction:
@@ -235,7 +244,7 @@ class WriterThread:
             for op, future in live:
                 db.execute("SAVEPOINT op")
                 try:
-                    value = op(db)
+                    value = _owned(op(db))
                 except Exception as exc:  # noqa: BLE001  # this write fails alone; the others commit
                     db.execute("ROLLBACK TO op")
                     db.execute("RELEASE op")
