@@ -49,7 +49,8 @@ def main(options_json: str, scripts: str, ledger: str, out: str, lib: str = "pan
     go = os.environ.get("DRILL_GO")
     while go and not Path(go).exists():
         time.sleep(0.005)
-    result = df.akool.run("tts", client=client, progress=False, timeout=180, input_text=af.col("script"),
+    timeout = float(os.environ.get("DRILL_TIMEOUT", "180"))  # the soak drill's runs are long
+    result = df.akool.run("tts", client=client, progress=False, timeout=timeout, input_text=af.col("script"),
                           voice_id=VOICE)
     if lib == "pandas":
         result.to_csv(out, index=False)
