@@ -43,7 +43,7 @@ def soak(rows: int, rate: float, rng: random.Random) -> dict[str, object]:
     sb = af.Sandbox(time_scale=FAST, seed=rng.randrange(1 << 30), rate_limit=rate,
                     faults={"tts": af.Faults(job_fail=0.05, **FAULTS), "poll": af.Faults(**FAULTS),
                             "voice_resource_list": af.Faults(**FAULTS)}).start()
-    os.environ["DRILL_TIMEOUT"] = "3600"
+    before, os.environ["DRILL_TIMEOUT"] = os.environ.get("DRILL_TIMEOUT"), "3600"  # the workers' run timeout
     try:
         with tempfile.TemporaryDirectory(prefix="akool-soak-") as tmp:
             folder = Path(tmp)
@@ -70,6 +70,10 @@ def soak(rows: int, rate: float, rng: random.Random) -> dict[str, object]:
                     "statuses": {} if out is None else out["akool_status"].value_counts().to_dict()}
     finally:
         sb.stop()
+        if before is None:
+            os.environ.pop("DRILL_TIMEOUT", None)
+        else:
+            os.environ["DRILL_TIMEOUT"] = before
 
 
 def main() -> int:
