@@ -86,8 +86,8 @@ async def _find_in_list(run: _Run, items: list[_Item]) -> tuple[dict[str, tuple[
 
     Absent is proven by reaching the end of the list or, where records say when they were made, records made
     before the earliest of these creates was claimed (less CLOCK_SKEW): a crash-resumed campaign's lost creates
-    sit under every later run's jobs. Without dates, the pages looked at cover the spec's ``pages`` plus every
-    create this run sent since, so a long run cannot push a lost job out of sight.
+    sit under every later run's jobs. The pages looked at cover the spec's ``pages`` plus every create this run
+    sent since, so a long run cannot push a lost job out of sight, and with dates at least ``max_pages``.
     """
     rec = run.spec.reconcile
     assert rec is not None
@@ -95,7 +95,10 @@ async def _find_in_list(run: _Run, items: list[_Item]) -> tuple[dict[str, tuple[
     pending = {item.key: item.body for item in items}
     found: dict[str, tuple[str, Any]] = {}
     cutoff_ms = (min(run.claimed_at.get(item.key, 0.0) for item in items) - CLOCK_SKEW) * 1000
-    pages = rec.max_pages if rec.created else rec.pages + math.ceil(run.creates / rec.size)
+    # every create this run sent since may sit above a lost one; dated records allow reading further still
+    pages = rec.pages + math.ceil(run.creates / rec.size)
+    if rec.created:
+        pages = max(pages, rec.max_pages)
     for page in range(1, pages + 1):
         answer = await run.http.request(run.spec.provider, "GET", rec.path,
                                         params={**rec.query, "page": str(page), "size": str(rec.size)})
