@@ -122,7 +122,7 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
     started = time.time()
     try:
         # Crash leftovers first: the provider's list then still has their jobs near the top.
-        await run.go(lost + new, known, follow=mode == "run", webhook=follow == "webhook")
+        await run.go(new, known, follow=mode == "run", webhook=follow == "webhook", leftovers=lost)
     except asyncio.CancelledError:  # Ctrl-C (run_sync cancels us): say what was sent and how to resume
         note_interrupted(tally.interrupted(spec.provider))
         raise

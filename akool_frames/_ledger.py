@@ -305,6 +305,14 @@ class Ledger:
                 found[str(entry.job_id)] = entry
         return found
 
+    def made_since(self, job: str, since: float) -> int:
+        """Jobs of ``job`` that runs on this ledger made after ``since``: how deep in the provider's list (newest
+        first) a create claimed at ``since`` can sit, as far as this ledger knows."""
+        with self._lock:
+            row = self._db.execute("SELECT COUNT(*) FROM submissions WHERE job = ? AND job_id IS NOT NULL "
+                                   "AND created_at >= ?", (job, since)).fetchone()
+            return int(row[0])
+
     def claimed_job_ids(self, job: str) -> set[str]:
         with self._lock:
             rows = self._db.execute("SELECT job_id FROM submissions WHERE job = ? AND job_id IS NOT NULL", (job,))

@@ -95,8 +95,11 @@ async def _find_in_list(run: _Run, items: list[_Item]) -> tuple[dict[str, tuple[
     pending = {item.key: item.body for item in items}
     found: dict[str, tuple[str, Any]] = {}
     cutoff_ms = (min(run.claimed_at.get(item.key, 0.0) for item in items) - CLOCK_SKEW) * 1000
-    # every create this run sent since may sit above a lost one; dated records allow reading further still
-    pages = rec.pages + math.ceil(run.creates / rec.size)
+    # every job made since the earliest claim may sit above a lost create (this run's, and a crashed run's that
+    # this ledger knows of); dated records allow reading further still
+    since = cutoff_ms / 1000 + CLOCK_SKEW
+    newer = max(run.creates, run.ledger.made_since(run.spec.name, since) if since > 0 else 0)
+    pages = rec.pages + math.ceil(newer / rec.size)
     if rec.created:
         pages = max(pages, rec.max_pages)
     for page in range(1, pages + 1):

@@ -194,9 +194,14 @@ class _Run:
         return self.deadline is not None and time.monotonic() >= self.deadline
 
     # ------------------------------------------------------------------ the whole call
-    async def go(self, items: list[_Item], known: list[Entry], *, follow: bool, webhook: bool = False) -> None:
+    async def go(self, items: list[_Item], known: list[Entry], *, follow: bool, webhook: bool = False,
+                 leftovers: list[_Item] | None = None) -> None:
         """Claim and send ``items``, reconcile what may exist, wait for what other runs are sending, and in
-        run mode follow every job to its end (``webhook``: from Akool's callbacks, polling the late ones)."""
+        run mode follow every job to its end (``webhook``: from Akool's callbacks, polling the late ones).
+
+        ``leftovers`` (creates an earlier run may have sent: a crash's intents, unknown answers) are settled
+        first, reconciliation included, while the provider's list still has their jobs near the top: sent
+        together with ``items``, they would be looked up under every job this run makes."""
         task = None
         if follow and webhook and self.spec.provider == "akool" and self.spec.webhook_field:
             self.receiver = await receiver_of(self.client)
@@ -208,17 +213,18 @@ class _Run:
         try:
             for entry in known:
                 self._track(entry.key, str(entry.job_id), entry.status, entry.credits)
-            todo, pause = items, WAIT_FIRST
-            while todo:
-                lost, waiting = await self.submit_all(todo)
-                todo = await reconcile(self, lost) if lost else []
-                if waiting and (self.abort or self.expired()):
-                    self._leave(waiting)
-                elif waiting:  # another run is sending these right now: look again soon, then follow its jobs
-                    await asyncio.sleep(pause if self.deadline is None
-                                        else min(pause, max(0.0, self.deadline - time.monotonic())))
-                    pause = min(pause * 1.5, WAIT_MAX)
-                    todo += waiting
+            for batch in (leftovers or [], items):
+                todo, pause = list(batch), WAIT_FIRST
+                while todo:
+                    lost, waiting = await self.submit_all(todo)
+                    todo = await reconcile(self, lost) if lost else []
+                    if waiting and (self.abort or self.expired()):
+                        self._leave(waiting)
+                    elif waiting:  # another run is sending these right now: look again soon, then follow its jobs
+                        await asyncio.sleep(pause if self.deadline is None
+                                            else min(pause, max(0.0, self.deadline - time.monotonic())))
+                        pause = min(pause * 1.5, WAIT_MAX)
+                        todo += waiting
             if self.follower and task:
                 self.follower.close()
                 await task

@@ -67,7 +67,9 @@ def soak(rows: int, rate: float, rng: random.Random) -> dict[str, object]:
                     "throttled": stats["throttled"], "faults": stats["faults"], "first_peak_mb": first_peak,
                     "second_peak_mb": _peak_mb(), "rc": second.returncode, "seconds": time.monotonic() - began,
                     "log": _log(folder, "second") if second.returncode else "",
-                    "statuses": {} if out is None else out["akool_status"].value_counts().to_dict()}
+                    "statuses": {} if out is None else out["akool_status"].value_counts().to_dict(),
+                    "why": {} if out is None else out.loc[~out["akool_status"].isin(["completed", "failed"]),
+                                                          "akool_error"].str.slice(0, 90).value_counts().head(4).to_dict()}
     finally:
         sb.stop()
         if before is None:
@@ -89,6 +91,8 @@ def main() -> int:
     print(f"  rows lost {r['lost']}, duplicate creates {r['duplicates']}, creates {r['creates']}/{args.rows}, "
           f"max in flight {r['max_in_flight']} (max_concurrency 8), throttled {r['throttled']}")
     print(f"  statuses {r['statuses']}; faults met {r['faults']}")
+    for why, n in r["why"].items():  # type: ignore[union-attr]
+        print(f"  not finished ({n}): {why}")
     print(f"  peak memory: first run {r['first_peak_mb']:.0f} MB, resumed run {r['second_peak_mb']:.0f} MB (largest so far)")
     if r["log"]:
         print(r["log"])
