@@ -27,6 +27,29 @@ from typing import Any
 import narwhals.stable.v2 as nw
 
 from . import pricing
+from ._fast_keys import (
+    _OUT,
+    _SENTINEL,
+    NULL,
+    KeyPart,
+    _combos,
+    _fill,
+    _key,
+    _looked_up,
+    _overlay,
+    _span,
+    _unkey,
+)
+from ._fast_rules import (
+    _FLOAT,
+    _INT,
+    _blank,
+    _constant_problem,
+    _enum_for,
+    _field_problem,
+    _NotSure,
+    _plain,
+)
 from ._ledger import CALLBACK_FIELDS
 from ._localize import LANGUAGE_FIELDS
 from ._values import to_py
@@ -35,14 +58,11 @@ from .jobs import (  # names, not the module: af.jobs is the job table
     JobSpec,
     PriceContext,
     get_job,
-    validate_body,
 )
 
 __all__ = ["READS", "Reads", "estimate_frame"]
 
-NULL = "\x00"  # stands for a null text in a key
 TAKEN: Counter[str] = Counter()  # estimates made here, by job (what tests look at to know the path taken)
-
 
 @dataclass(frozen=True)
 class Reads:
@@ -77,14 +97,6 @@ READS: Mapping[str, Reads] = {
     "talking_photo": Reads(duration=True), "lip_sync": Reads(duration=True), "voice_change": Reads(duration=True),
     "faceswap_video": Reads(duration=True), "reage_video": Reads(duration=True),
 }
-_INT = (nw.Int8, nw.Int16, nw.Int32, nw.Int64, nw.UInt8, nw.UInt16, nw.UInt32, nw.UInt64)
-_FLOAT = (nw.Float32, nw.Float64)
-
-
-class _NotSure(Exception):
-    """This frame cannot be estimated here without doubt: take the per-row path."""
-
-
 # ------------------------------------------------------------------------------------------- inputs
 def _inputs(spec: JobSpec, params: Mapping[str, Any], columns: Sequence[str]) -> dict[str, Any]:
     """field -> a column name (``Col``) or a constant, for flat documented fields (and ``duration``)."""
@@ -113,112 +125,8 @@ def _inputs(spec: JobSpec, params: Mapping[str, Any], columns: Sequence[str]) ->
     return out
 
 
-# A text that starts with a character Python does not strip (Rust's \s lacks \x1c-\x1f, which str.strip
-# removes): surely not blank. Rows with a non-empty text that starts with whitespace are left to the per-row
-# path (rare), so that for every other row "blank" is just null or "" (no text has to be stripped).
-_FILLED = r"^[^\s\x1c-\x1f]"
-
-
-def _odd(expr: nw.Expr) -> nw.Expr:
-    """A non-empty text that starts with whitespace: maybe blank, maybe not; not decided here."""
-    return ~expr.is_null() & (expr != "") & ~expr.str.contains(_FILLED).fill_null(value=False)
-
-
-def _blank(expr: nw.Expr, dtype: Any) -> nw.Expr:
-    """What the per-row path reads as "not given": null, NaN, or a blank string (for the rows ``_odd`` leaves)."""
-    if isinstance(dtype, nw.String):
-        return expr.is_null() | (expr == "")
-    if isinstance(dtype, _FLOAT):
-        return expr.is_null() | expr.is_nan()
-    return expr.is_null()
-
-
 # --------------------------------------------------------------------------------------- validation
-def _type_ok(kind: str, dtype: Any) -> bool | None:
-    """Whether every given value of a column of ``dtype`` has the field's type (None: not sure)."""
-    if kind == "any":
-        return True
-    if kind == "str":
-        return isinstance(dtype, nw.String) or None
-    if kind == "int":
-        return True if isinstance(dtype, _INT) else (False if isinstance(dtype, _FLOAT) else None)
-    if kind == "num":
-        return True if isinstance(dtype, _INT + _FLOAT) else None
-    if kind == "strnum":
-        return True if isinstance(dtype, (nw.String, *_INT, *_FLOAT)) else None
-    if kind == "bool":
-        return True if isinstance(dtype, nw.Boolean) else None
-    return None
-
-
-def _enum_for(f: Field, dtype: Any) -> list[Any]:
-    """The listed values a column of this dtype can hold (a field may list 2 and "2": audio_type)."""
-    text = isinstance(dtype, nw.String)
-    return [v for v in f.enum or () if isinstance(v, str) == text]
-
-
-def _code(expr: nw.Expr, levels: Sequence[Any]) -> nw.Expr:
-    """The position of each value among ``levels``: ``len(levels)`` for null, -1 for any other value."""
-    return expr.fill_null(NULL).replace_strict([*levels, NULL], list(range(len(levels) + 1)), default=-1,
-                                               return_dtype=nw.Int64())
-
-
-def _field_problem(f: Field, expr: nw.Expr, dtype: Any, plan: str) -> tuple[nw.Expr, nw.Expr | None]:
-    """Rows where the field breaks its rule (given and wrong, or missing when required); and, for a text field
-    with a list of values, each row's position in it (one look-up that also decides the rule)."""
-    if isinstance(dtype, nw.String) and f.enum is not None and f.pattern is None and not f.fields and \
-            _type_ok(f.type, dtype):
-        levels = _enum_for(f, dtype)
-        code = _code(expr, levels)  # "" and whitespace are not in the list: left to the per-row path
-        return ((code == len(levels)) & nw.lit(f.required)) | (code == -1), code
-    return _problem(f, expr, dtype, plan), None
-
-
-def _problem(f: Field, expr: nw.Expr, dtype: Any, plan: str) -> nw.Expr:
-    blank = _blank(expr, dtype)
-    bad = blank if f.required else nw.lit(value=False)
-    if isinstance(dtype, nw.String):
-        bad = bad | _odd(expr)
-    typed = _type_ok(f.type, dtype)
-    if typed is None or f.pattern is not None or f.fields or f.max_words is not None:
-        raise _NotSure
-    if typed is False:
-        return bad | ~blank  # every given value has the wrong type
-    given = ~blank
-    if f.enum is not None:
-        bad = bad | (given & ~expr.is_in(_enum_for(f, dtype)))
-    if f.min is not None:
-        bad = bad | (given & (expr < f.min))
-    if f.max is not None:
-        bad = bad | (given & (expr > f.max))
-    if isinstance(dtype, _FLOAT):
-        bad = bad | (given & ~expr.is_finite())
-    limit = f.max_len.get(plan) if isinstance(f.max_len, Mapping) else f.max_len
-    if limit is not None and isinstance(dtype, nw.String):
-        bad = bad | (given & (expr.str.len_chars() > limit))
-    return bad
-
-
-def _constant_problem(spec: JobSpec, f: Field, value: Any, plan: str) -> bool:
-    return validate_body(JobSpec(**{**spec.__dict__, "fields": (f,), "one_of": (), "exclusive": (),
-                                               "check": None}), {f.name: value}, plan) is not None
-
-
 # ------------------------------------------------------------------------------------------- frames
-_SENTINEL = {"int": -(2 ** 31), "float": -1.7e308, "str": NULL}  # stands for null in a key part
-
-
-def _fill(part: tuple[nw.Expr, str]) -> nw.Expr:
-    """A key part without nulls (look-ups do not match nulls): each kind has its own stand-in."""
-    expr, kind = part
-    if kind == "bool":
-        return expr.cast(nw.Int8).fill_null(-1)
-    return expr.fill_null(_SENTINEL[kind]) if kind in _SENTINEL else expr
-
-
-KeyPart = tuple[nw.Expr, str, "list[Any] | None", bool]  # expression, kind, levels if known, already coded
-
-
 def _spec_field(spec: JobSpec, name: str) -> Field | None:
     return next((f for f in spec.fields if f.name == name), None)
 
@@ -232,31 +140,8 @@ def _coded(spec: JobSpec, fields: Mapping[str, _Field], name: str) -> KeyPart | 
 
 
 def _part_levels(spec: JobSpec, part: tuple[nw.Expr, str], name: str | None, presence: bool) -> KeyPart:
-    expr, kind = part
+    _, kind = part
     return _fill(part), kind, _static(spec, name, kind, presence) if name is not None or presence else None, False
-
-
-def _key(work: nw.DataFrame[Any], columns: Sequence[str], name: str, known: Sequence[list[Any] | None],
-         coded: Sequence[bool]) -> tuple[nw.DataFrame[Any], list[Any]]:
-    """One integer (or the value itself, for one column) per row naming its combination of ``columns``;
-    with each column's levels (``known`` where the field's rule lists them), read back by ``_unkey``.
-    ``coded`` columns hold positions in their levels already."""
-    if not columns:
-        return work.with_columns(nw.lit(0).alias(name)), []
-    if len(columns) == 1 and known[0] is None:
-        return work.with_columns(nw.col(columns[0]).alias(name)), [None]
-    ok = work.filter(nw.col("__ok")) if any(k is None for k in known) else work
-    levels = [k if k is not None else ok.select(c).unique().get_column(c).to_list()
-              for c, k in zip(columns, known, strict=True)]
-    if any(not level for level in levels):  # no surely-valid row: there is nothing to name
-        return work.with_columns(nw.lit(-1).alias(name)), levels
-    stride, code = 1, nw.lit(0)
-    for c, level, done in zip(columns, levels, coded, strict=True):
-        position = nw.col(c) if done else nw.col(c).replace_strict(level, list(range(len(level))), default=-1,
-                                                                   return_dtype=nw.Int64())
-        code = code + position * stride
-        stride *= max(len(level), 1)
-    return work.with_columns(code.alias(name)), levels
 
 
 def _static(spec: JobSpec, name: str | None, kind: str, presence: bool = False) -> list[Any] | None:
@@ -272,39 +157,6 @@ def _static(spec: JobSpec, name: str | None, kind: str, presence: bool = False) 
     return [*_enum_for(f, dtype), _SENTINEL.get(kind, NULL)]
 
 
-def _combos(levels: Sequence[list[Any] | None], limit: int = 4096) -> list[int] | None:
-    """Every key of known levels (each combination once), when there are few; None: look at the rows."""
-    if not levels or levels == [None] or any(level is None for level in levels):
-        return None
-    if any(not level for level in levels):  # a level list found empty: no surely-valid row
-        return []
-    total = math.prod(max(len(level), 1) for level in levels)
-    return list(range(total)) if total <= limit else None
-
-
-def _unkey(key: Any, levels: Sequence[Any], kinds: Sequence[str]) -> list[Any]:
-    """The values (None for a stand-in of null; bools as bools) behind a key made by ``_key``."""
-    if not levels:
-        return []
-    if levels == [None]:
-        values = [key]
-    else:
-        values, rest = [], int(key)
-        for level in levels:
-            rest, i = divmod(rest, max(len(level), 1))
-            values.append(level[i])
-    out = []
-    for value, kind in zip(values, kinds, strict=True):
-        value = to_py(value)
-        if kind == "coded":  # the level itself (None where the row had none)
-            out.append(value)
-        elif kind == "bool":
-            out.append(None if value == -1 else bool(value))
-        else:
-            out.append(None if value == _SENTINEL.get(kind, NULL) else value)
-    return out
-
-
 @dataclass
 class _Field:
     """A field's value in the rows: an expression, the column's dtype (None for a constant) and the constant."""
@@ -313,6 +165,7 @@ class _Field:
     dtype: Any = None
     constant: Any = None
     code: nw.Expr | None = None  # for a text field with a list of values: each row's position in it
+    length: nw.Expr | None = None  # for a text field with a limit or a price per character: its length
 
 
 async def estimate_frame(frame: nw.DataFrame[Any], job: str, params: Mapping[str, Any], *, client: Any, plan: str,
@@ -325,9 +178,11 @@ async def estimate_frame(frame: nw.DataFrame[Any], job: str, params: Mapping[str
     if reads is None:
         return None
     try:
-        fields, problem, duration = _plan(spec, reads, params, frame.schema, plan)
+        fields, problem, duration, codes = _plan(spec, reads, params, frame, plan)
     except _NotSure:
         return None
+    if codes:
+        frame = frame.with_columns(*codes.values())
     # Keys name what varies from row to row; constants go straight into the bodies the rules see.
     check = [n for n in reads.check if n in fields and fields[n].dtype is not None] if spec.check else []
     price = [*(("value", v) for v in reads.values if v in fields and fields[v].dtype is not None),
@@ -359,14 +214,14 @@ async def estimate_frame(frame: nw.DataFrame[Any], job: str, params: Mapping[str
         if failing:
             work = work.with_columns((nw.col("__ok") & ~nw.col("__check").is_in(failing)).alias("__ok"))
     work = await _languages(work, spec, languages, client)
-    keys = _combos(price_levels)
+    keys = _combos(price_levels) or _span(work, price_levels, price_kinds)
     if keys is None:
         keys = work.filter(nw.col("__ok")).select("__price").unique().get_column("__price").to_list()
     table = _price_table(spec, reads, fields, price, duration,
                          {k: _unkey(k, price_levels, price_kinds) for k in keys}, plan, rates)
     ok = nw.col("__ok")
-    out = work.select(ok, *(_looked_up(table, name, ok) for name in _OUT),
-                      nw.lit(None, dtype=nw.String()).alias("status"), nw.lit(spec.name).alias("job"))
+    out = _looked_up(work, table, ok, frame.implementation).with_columns(
+        nw.lit(None, dtype=nw.String()).alias("status"), nw.lit(spec.name).alias("job"))
     idx = nw.generate_temporary_column_name(8, out.columns, prefix="akool_i_")
     unsure = out.with_row_index(idx).filter(~ok).get_column(idx).to_list()
     if unsure:  # the per-row path's outcomes (and error texts) for the rows not surely valid
@@ -376,30 +231,24 @@ async def estimate_frame(frame: nw.DataFrame[Any], job: str, params: Mapping[str
                                                     "duration_s", "duration_source")}
 
 
-def _looked_up(table: Mapping[Any, Mapping[str, Any]], name: str, ok: nw.Expr) -> nw.Expr:
-    """An output column from the table of prices by signature (a constant where the table has one value)."""
-    values = [row[name] for row in table.values()]
-    if len(set(values)) <= 1:  # (also: no surely-valid row at all, an empty table)  # tts has no duration or error to look up: one value for every surely-valid row
-        only = values[0] if values else None
-        return nw.when(ok).then(nw.lit(only, dtype=_OUT_TYPES[name])).otherwise(
-            nw.lit(None, dtype=_OUT_TYPES[name])).alias(name)
-    # Rows that are not surely valid get the per-row path's values over these (see _overlay): no mask needed.
-    return nw.col("__price").replace_strict(list(table), values, default=None, return_dtype=_OUT_TYPES[name]).alias(name)
-
-
 def _varies(duration: Any) -> bool:
     from ._bind import Col
 
     return isinstance(duration, Col)
 
 
-def _plan(spec: JobSpec, reads: Reads, params: Mapping[str, Any], schema: Any,
-          plan: str) -> tuple[dict[str, _Field], nw.Expr, Any]:
-    """Each field's value, the rows that break a rule, and the given duration; _NotSure when unsure."""
+def _plan(spec: JobSpec, reads: Reads, params: Mapping[str, Any], frame: nw.DataFrame[Any],
+          plan: str) -> tuple[dict[str, _Field], nw.Expr, Any, dict[str, nw.Expr]]:
+    """Each field's value, the rows that break a rule, the given duration, and the columns to compute first
+    (the enum fields' positions); _NotSure when unsure."""
     from ._bind import Col
 
+    schema = frame.schema
     inputs = _inputs(spec, params, list(schema))
+    free = {f.name for f in spec.fields if f.type == "str" and f.enum is None}
+    plain = _plain(frame, [v.name for n, v in inputs.items() if isinstance(v, Col) and n in free])
     fields: dict[str, _Field] = {}
+    codes: dict[str, nw.Expr] = {}  # the enum fields' positions, computed once before the rest reads them
     problem = nw.lit(value=False)
     for f in spec.fields:
         given = inputs.get(f.name)
@@ -409,8 +258,15 @@ def _plan(spec: JobSpec, reads: Reads, params: Mapping[str, Any], schema: Any,
             dtype, expr = schema[given.name], nw.col(given.name)
             if f.name in spec.defaults:  # a null takes the default
                 expr = nw.when(expr.is_null()).then(nw.lit(spec.defaults[f.name])).otherwise(expr)
-            bad, code = _field_problem(f, expr, dtype, plan)
-            fields[f.name] = _Field(expr, dtype, code=code)
+            code_name = nw.generate_temporary_column_name(8, [*schema, *codes], prefix="akool_code_")
+            length = None
+            if isinstance(dtype, nw.String) and (f.max_len is not None or f.name in reads.chars):
+                len_name = nw.generate_temporary_column_name(8, [*schema, *codes, code_name], prefix="akool_len_")
+                codes[len_name], length = expr.str.len_chars().alias(len_name), nw.col(len_name)  # counted once
+            bad, code = _field_problem(f, expr, dtype, plan, code_name, given.name in plain, length)
+            if code is not None:
+                codes[code_name] = code
+            fields[f.name] = _Field(expr, dtype, code=nw.col(code_name) if code is not None else None, length=length)
             problem = problem | bad
         elif given is not None:
             if _constant_problem(spec, f, given, plan):
@@ -429,7 +285,7 @@ def _plan(spec: JobSpec, reads: Reads, params: Mapping[str, Any], schema: Any,
             raise _NotSure
         if fields[name].dtype is not None:
             problem = problem | _blank(fields[name].expr, fields[name].dtype)
-    return fields, problem, duration
+    return fields, problem, duration, codes
 
 
 def _groups(spec: JobSpec, fields: Mapping[str, _Field]) -> nw.Expr:
@@ -483,7 +339,9 @@ def _chars(fields: Mapping[str, _Field], name: str) -> nw.Expr:
     field = fields.get(name)
     if field is None:
         return nw.lit(None, dtype=nw.Int64())
-    return field.expr.str.len_chars() if field.dtype is not None else nw.lit(len(str(field.constant)))
+    if field.dtype is None:
+        return nw.lit(len(str(field.constant)))
+    return field.length if field.length is not None else field.expr.str.len_chars()
 
 
 def _free_text(f: Field | None, reads: Reads) -> bool:
@@ -537,11 +395,6 @@ def _kind(spec: JobSpec, name: str) -> str:
     return f.type if f is not None else "num"  # "duration" (the given length) is a number
 
 
-_OUT = ("credits_est", "error", "price_basis", "duration_s", "duration_source")
-_OUT_TYPES = {"credits_est": nw.Float64(), "error": nw.String(), "price_basis": nw.String(),
-              "duration_s": nw.Float64(), "duration_source": nw.String(), "status": nw.String()}
-
-
 def _dtype_kind(dtype: Any) -> str:
     if isinstance(dtype, nw.Boolean):
         return "bool"
@@ -591,15 +444,3 @@ def _typed_value(spec: JobSpec, name: str, value: Any) -> Any:
     f = next((f for f in spec.fields if f.name == name), None)
     return bool(value) if f is not None and f.type == "bool" else value
 
-
-def _overlay(out: nw.DataFrame[Any], rows: Sequence[int], outcomes: Sequence[Any], impl: Any) -> nw.DataFrame[Any]:
-    """The per-row path's outcomes at ``rows`` (with their statuses), over the fast ones."""
-    names = (*_OUT, "status")
-    idx = nw.generate_temporary_column_name(8, out.columns, prefix="akool_i_")
-    patch = nw.from_dict({idx: list(rows), **{f"__r_{n}": [getattr(o, n) for o in outcomes] for n in names}},
-                         schema={idx: nw.Int64(), **{f"__r_{n}": _OUT_TYPES[n] for n in names}}, backend=impl)
-    joined = out.with_row_index(idx).with_columns(nw.col(idx).cast(nw.Int64)).join(patch, on=idx, how="left").sort(idx)
-    unsure = ~nw.col("__ok")
-    return joined.with_columns(
-        *(nw.when(unsure).then(nw.col(f"__r_{n}")).otherwise(nw.col(n)).alias(n) for n in _OUT),
-        nw.when(unsure).then(nw.col("__r_status")).otherwise(nw.lit(None, dtype=nw.String())).alias("status"))

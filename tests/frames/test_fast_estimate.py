@@ -16,11 +16,14 @@ from hypothesis import strategies as st
 
 import akool_frames as af
 import akool_frames._frames as F
-from akool_frames import _fast_estimate
+from akool_frames import _fast_estimate, _fast_rules
 
 TEXT = st.one_of(st.none(), st.just(""), st.just("   "), st.just(" leading space"), st.just("\x1c"),
                  st.text(min_size=1, max_size=40), st.text(alphabet="x", min_size=4990, max_size=5010),
-                 st.sampled_from(["你好世界", "مرحبا", "🎉 party", "Hello there."]))
+                 st.sampled_from(["你好世界", "مرحبا", "🎉 party", "Hello there.", "\u3000x", "\u00a0y", "\u2028",
+                                  "“quoted”", "€5", "Ở đây", "ខ្មែរ", "\u202fz", "\x85"]))
+PLAIN = st.one_of(st.none(), st.just(""), st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7e),
+                                                  min_size=1, max_size=60))
 RESOLUTION = st.one_of(st.none(), st.sampled_from(["480p", "720p", "1080p", "4k", "2k", "", " 720p"]))
 LENGTH = st.one_of(st.none(), st.sampled_from([5, 10, 7]))
 
@@ -68,6 +71,23 @@ def _na(value: Any) -> bool:
 
 
 SETTINGS = settings(max_examples=int(__import__("os").environ.get("FAST_EXAMPLES", "25")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def test_surely_filled_ranges_hold_no_whitespace() -> None:
+    # Every character the ranges call "surely not whitespace" is not, for Python's str.strip (every code point).
+    for low, high in _fast_rules.SURELY_FILLED:
+        top = ord(high) if high is not None else 0x110000
+        assert not any(chr(c).isspace() for c in range(ord(low), top)), (low, high)
+    # and the characters left out are few (whitespace, controls, and the blocks around them)
+    inside = sum((ord(h) if h else 0x110000) - ord(lo) for lo, h in _fast_rules.SURELY_FILLED)
+    assert 0x110000 - inside < 0x100
+
+
+@SETTINGS
+@given(texts=st.lists(PLAIN, min_size=1, max_size=30), lib=st.sampled_from(["pandas", "polars"]))
+def test_tts_plain_ascii_column(client: Any, texts: list[Any], lib: str) -> None:
+    # A column of printable-ASCII texts (and nulls, "") takes the shortcut of _plain: same answers.
+    _same(*_both(lib, {"t": texts}, "tts", client, input_text=af.col("t"), voice_id="v1"))
 
 
 @SETTINGS
