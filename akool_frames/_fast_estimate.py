@@ -33,6 +33,7 @@ from ._fast_keys import (
     NULL,
     KeyPart,
     _combos,
+    _distinct,
     _fill,
     _key,
     _looked_up,
@@ -207,16 +208,18 @@ async def estimate_frame(frame: nw.DataFrame[Any], job: str, params: Mapping[str
     if spec.check is not None:  # the job's own cross-field check, once per distinct combination it reads
         combos = _combos(check_levels)
         if combos is None:
-            combos = work.filter(nw.col("__ok")).select("__check").unique().get_column("__check").to_list()
+            combos = _distinct(work, "__check")
         failing = [c for c in combos
                    if spec.check(_check_body(spec, reads, fields, check, _unkey(c, check_levels, check_kinds)),
                                  plan) is not None]
         if failing:
             work = work.with_columns((nw.col("__ok") & ~nw.col("__check").is_in(failing)).alias("__ok"))
     work = await _languages(work, spec, languages, client)
-    keys = _combos(price_levels) or _span(work, price_levels, price_kinds)
+    keys = _combos(price_levels)
     if keys is None:
-        keys = work.filter(nw.col("__ok")).select("__price").unique().get_column("__price").to_list()
+        keys = _span(work, price_levels, price_kinds)
+    if keys is None:
+        keys = _distinct(work, "__price")
     table = _price_table(spec, reads, fields, price, duration,
                          {k: _unkey(k, price_levels, price_kinds) for k in keys}, plan, rates)
     ok = nw.col("__ok")

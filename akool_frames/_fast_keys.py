@@ -49,6 +49,11 @@ def _key(work: nw.DataFrame[Any], columns: Sequence[str], name: str, known: Sequ
         stride *= max(len(level), 1)
     return work.with_columns(code.alias(name)), levels
 
+def _distinct(work: nw.DataFrame[Any], column: str) -> list[Any]:
+    """The distinct values of ``column`` among the surely-valid rows."""
+    return work.filter(nw.col("__ok")).select(column).unique().get_column(column).to_list()
+
+
 def _combos(levels: Sequence[list[Any] | None], limit: int = 4096) -> list[int] | None:
     """Every key of known levels (each combination once), when there are few; None: look at the rows."""
     if not levels or levels == [None] or any(level is None for level in levels):
@@ -107,6 +112,11 @@ def _places(table: Mapping[Any, Any]) -> tuple[list[Any], nw.Expr]:
                                                   return_dtype=nw.Int64())
 
 
+_OUT = ("credits_est", "error", "price_basis", "duration_s", "duration_source")
+_OUT_TYPES = {"credits_est": nw.Float64(), "error": nw.String(), "price_basis": nw.String(),
+              "duration_s": nw.Float64(), "duration_source": nw.String(), "status": nw.String()}
+
+
 def _looked_up(work: nw.DataFrame[Any], table: Mapping[Any, Mapping[str, Any]], ok: nw.Expr,
                impl: Any) -> nw.DataFrame[Any]:
     """``__ok`` and the output columns, from the table of prices by key: a constant where the table has one
@@ -114,25 +124,19 @@ def _looked_up(work: nw.DataFrame[Any], table: Mapping[Any, Mapping[str, Any]], 
     row's place in it (about 4x faster than replace_strict on 1M rows, and strings are not rebuilt).
     Rows that are not surely valid get the last place (no value): the per-row path's values go there (_overlay)."""
     varying = [name for name in _OUT if len({row[name] for row in table.values()}) > 1]
-    constant = {name: next((row[name] for row in table.values()), None) for name in _OUT if name not in varying}
+    constant = [nw.when(ok).then(nw.lit(value, dtype=_OUT_TYPES[name])).otherwise(nw.lit(None, dtype=_OUT_TYPES[name]))
+                .alias(name) for name in _OUT if name not in varying
+                for value in [next((row[name] for row in table.values()), None)]]
+    out = work.select(ok, *constant)
     if not varying:
-        return work.select(ok, *(nw.when(ok).then(nw.lit(v, dtype=_OUT_TYPES[n])).otherwise(
-            nw.lit(None, dtype=_OUT_TYPES[n])).alias(n) for n, v in constant.items()))
+        return out
     order, place = _places(table)
     inside = ok & (place >= 0) & (place < len(order))  # (a key the table lacks reads as no value, as a miss would)
     at = work.select(nw.when(inside).then(place).otherwise(nw.lit(len(order))).cast(nw.UInt32()).alias("__at"))
     at = at.get_column("__at")
-    gathered = [nw.new_series(name, [None if k is _GAP else table[k][name] for k in order] + [None],
-                              _OUT_TYPES[name], backend=impl)[at].alias(name) for name in varying]
-    return work.select(ok, *(nw.when(ok).then(nw.lit(v, dtype=_OUT_TYPES[n])).otherwise(
-        nw.lit(None, dtype=_OUT_TYPES[n])).alias(n) for n, v in constant.items())).with_columns(*gathered)
+    return out.with_columns(*(nw.new_series(name, [None if k is _GAP else table[k][name] for k in order] + [None],
+                                            _OUT_TYPES[name], backend=impl)[at].alias(name) for name in varying))
 
-_OUT = ("credits_est", "error", "price_basis", "duration_s", "duration_source")
-_OUT_TYPES = {"credits_est": nw.Float64(), "error": nw.String(), "price_basis": nw.String(),
-              "duration_s": nw.Float64(), "duration_source": nw.String(), "status": nw.String()}
-
-_OUT_TYPES = {"credits_est": nw.Float64(), "error": nw.String(), "price_basis": nw.String(),
-              "duration_s": nw.Float64(), "duration_source": nw.String(), "status": nw.String()}
 
 def _overlay(out: nw.DataFrame[Any], rows: Sequence[int], outcomes: Sequence[Any], impl: Any) -> nw.DataFrame[Any]:
     """The per-row path's outcomes at ``rows`` (with their statuses), over the fast ones."""

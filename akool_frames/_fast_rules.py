@@ -45,9 +45,9 @@ def _plain(frame: nw.DataFrame[Any], names: Sequence[str]) -> set[str]:
     if not names:
         return set()
     low, high = SURELY_FILLED[0]
-    # (a null compares as null, which all() skips)
-    verdict = frame.select(*(((nw.col(n) == "") | ((nw.col(n) >= low) & (nw.col(n) < high))).all().alias(n)
-                             for n in names))
+    # (nulls named outright: pandas' str dtype compares a null as False, where polars gives null and all() skips it)
+    verdict = frame.select(*((nw.col(n).is_null() | (nw.col(n) == "") | ((nw.col(n) >= low) & (nw.col(n) < high)))
+                             .all().alias(n) for n in names))
     return {n for n in names if verdict.get_column(n).item()}
 
 def _odd(expr: nw.Expr, *, plain: bool = False) -> nw.Expr:

@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import narwhals.stable.v2 as nw
 import pandas as pd
 import polars as pl
 import pytest
@@ -87,7 +88,16 @@ def test_surely_filled_ranges_hold_no_whitespace() -> None:
 @given(texts=st.lists(PLAIN, min_size=1, max_size=30), lib=st.sampled_from(["pandas", "polars"]))
 def test_tts_plain_ascii_column(client: Any, texts: list[Any], lib: str) -> None:
     # A column of printable-ASCII texts (and nulls, "") takes the shortcut of _plain: same answers.
+    frame = pl.DataFrame({"t": texts}, schema={"t": pl.String}) if lib == "polars" \
+        else pd.DataFrame({"t": pd.Series(texts, dtype="str")})
+    assert _fast_rules._plain(nw.from_native(frame, eager_only=True), ["t"]) == {"t"}
     _same(*_both(lib, {"t": texts}, "tts", client, input_text=af.col("t"), voice_id="v1"))
+
+
+def test_plain_shortcut_refuses_other_starts() -> None:
+    for first in (" x", "\u3000x", "“q”", "\x1cx", "你好"):
+        frame = nw.from_native(pl.DataFrame({"t": ["Hello", None, "", first]}), eager_only=True)
+        assert _fast_rules._plain(frame, ["t"]) == set(), first
 
 
 @SETTINGS
