@@ -9,6 +9,7 @@ pandas Series by index.
 from __future__ import annotations
 
 import difflib
+import itertools
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -152,7 +153,13 @@ def _fill(template: Any, values: Mapping[str, list[Any]], i: int) -> Any:
 
 def _rows(binding: _Binding, values: Mapping[str, list[Any]], n: int) -> list[dict[str, Any]]:
     """One parameter dict per row: fresh objects, so no two rows share a nested dict or list."""
-    return [_fill(binding.template, values, i) for i in range(n)]
+    template = binding.template
+    if any(isinstance(v, dict | list) for v in template.values()):
+        return [_fill(template, values, i) for i in range(n)]
+    # Flat parameters (the usual case): each row's dict zipped from the columns, in the parameters' order.
+    columns = [values[v.key] if isinstance(v, _Slot) else itertools.repeat(v, n) for v in template.values()]
+    names = list(template)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)] if columns else [{} for _ in range(n)]
 
 
 def _eager_rows(frame: nw.DataFrame[Any], params: Mapping[str, Any]) -> list[dict[str, Any]]:

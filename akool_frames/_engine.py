@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -30,16 +31,19 @@ from typing import Any
 from ._client import FOLLOW_MODES
 from ._errors import AkoolError, BudgetExceeded, ConfigError, ValidationError
 from ._follow import _Follower
-from ._ledger import Entry, ledger_key
+from ._gc import paused_gc
+from ._ledger import TERMINAL, Entry, ledger_key
 from ._localize import check_languages
 from ._loop import note_interrupted
 from ._prepare import (
     Outcome,
-    _price_when_sent,
+    Prepared,
     _prices,
     _report_undocumented,
+    _sent_basis,
+    _sent_outcome,
     estimate_outcome,
-    prepare,
+    prepare_rows,
 )
 from ._rates import resolve_rates
 from ._submit import ProgressSink, _Item, _Run, _Tally, _where
@@ -73,15 +77,14 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
     plan = plan or client.plan
     rates = resolve_rates(rates, client)
     labels = list(labels) if labels is not None else list(range(len(rows)))
-    # Rows whose job already exists (a re-run) are neither validated, priced nor probed again: the ledger keeps
-    # the estimate made when they were sent. One key and one ledger look-up per row.
-    prepared = [prepare(spec, row, plan, check=False) for row in rows]
+    with paused_gc():
+        prepared, keys, state, sent = _read_rows(client, spec, rows, plan, mode, force)
     del rows  # the bodies are made: the caller's parameter dicts need not outlive them (peak memory)
-    where = _where(client, spec) if mode != "estimate" else ""
-    keys = [ledger_key(where, spec.name, p.body) if p.problem is None and where else None for p in prepared]
-    state = client.ledger.latest({k for k in keys if k}) if where else {}  # an estimate reads no ledger
-    sent = {} if force else {i: state[k] for i, k in enumerate(keys) if k in state and state[k].job_id}
-    prepared = [p if i in sent else p.checked(spec, plan) for i, p in enumerate(prepared)]
+    if mode != "estimate" and len(sent) == len(prepared) and not any(r.batch_records for r in spec.routes) \
+            and all(entry.status in TERMINAL for entry in sent.values()):
+        client.credentials(spec.provider)
+        with paused_gc():
+            return _all_over(spec.name, [sent[i] for i in range(len(prepared))], progress)
     # Language codes the provider does not offer: invalid rows now, not refused creates later.
     languages = await check_languages(client, spec.name, [p.body if p.problem is None and i not in sent else None
                                                           for i, p in enumerate(prepared)])
@@ -92,20 +95,20 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
     prices = await _prices(client, spec, [None if i in sent else b for i, b in enumerate(bodies)], plan, rates,
                            probe=True, given=[p.given for p in prepared],
                            progress=progress if mode == "estimate" else None)
-    for i, entry in sent.items():
-        prices[i] = _price_when_sent(entry)
-    outcomes = [estimate_outcome(p, price, label, spec.name)
-                for p, price, label in zip(prepared, prices, labels, strict=True)]
+    with paused_gc():
+        outcomes = [estimate_outcome(p, price, label, spec.name) if i not in sent else _sent_outcome(sent[i], spec.name)
+                    for i, (p, price, label) in enumerate(zip(prepared, prices, labels, strict=True))]
     if mode == "estimate":
         return outcomes
 
     client.credentials(spec.provider)
     groups: dict[str, list[int]] = {}  # ledger key -> rows (identical rows share one job)
-    for i, (body, key) in enumerate(zip(bodies, keys, strict=True)):
-        if body is not None and key is not None:
-            groups.setdefault(key, []).append(i)
-    # What this run knows (``state``, read above); each claim checks again before sending.
-    new, lost, known = _sort_out(groups, state, bodies, outcomes, force)
+    with paused_gc():
+        for i, (body, key) in enumerate(zip(bodies, keys, strict=True)):
+            if body is not None and key is not None:
+                groups.setdefault(key, []).append(i)
+        # What this run knows (``state``, read above); each claim checks again before sending.
+        new, lost, known = _sort_out(groups, state, bodies, outcomes, force)
     batches = any(route.batch_records for route in spec.routes)
     new = _budget_gate(budget, new, groups, outcomes)
     tally = _Tally(progress, {key: len(groups[key]) for key in [*(i.key for i in new + lost), *(e.key for e in known)]})
@@ -136,15 +139,47 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
     await released
     if run.config_error is not None:  # every claimed row is settled as not sent; the setting is the news
         raise run.config_error
-    latest = client.ledger.latest(list(tally.rows))
-    videos = client.ledger.videos(latest.values()) if batches else {}
-    for key in tally.rows:
-        entry = latest.get(key)
-        left = run.left.get(key) if entry is None or not entry.job_id else None
-        for i in groups[key]:  # the run's columns over the estimate's (its price basis and duration stay)
-            outcomes[i] = (replace(outcomes[i], status="skipped", error=left) if left
-                           else _outcome(entry, outcomes[i], videos.get(key, ())))
+    # Jobs over before the run began are as they were read (a re-run of finished rows reads its ledger once).
+    over = {e.key: e for e in known if e.status in TERMINAL and e.key in groups}
+    with paused_gc():
+        latest = over | client.ledger.latest([key for key in tally.rows if key not in over])
+        videos = client.ledger.videos(latest.values()) if batches else {}
+        for key in tally.rows:
+            entry = latest.get(key)
+            left = run.left.get(key) if entry is None or not entry.job_id else None
+            for i in groups[key]:  # the run's columns over the estimate's (its price basis and duration stay)
+                outcomes[i] = (replace(outcomes[i], status="skipped", error=left) if left
+                               else _outcome(entry, outcomes[i], videos.get(key, ())))
     return outcomes
+
+
+def _all_over(job: str, entries: Sequence[Entry], progress: ProgressSink | None) -> list[Outcome]:
+    """A re-run whose every row's job is over (the usual re-run of a finished cell): each row's outcome as the
+    ledger keeps it, with the estimate made when it was sent; nothing sent, followed or read again."""
+    if progress:  # the bars and the panel, as a run would leave them
+        tally = _Tally(progress, Counter(entry.key for entry in entries))
+        firsts = {entry.key: entry for entry in entries}
+        estimates = [entry.credits_est for entry in firsts.values()]
+        tally.start(None if None in estimates else sum(estimates))  # type: ignore[arg-type]  # None: unpriced
+        tally.over(list(firsts.values()))
+        tally.report()
+        progress.close()
+    return [Outcome(entry.status, entry.job_id, entry.url, entry.credits_est, entry.credits, entry.error, job,
+                    _sent_basis(entry), entry.duration_s, entry.duration_source, entry.extra)
+            if entry.deleted_at is None else _outcome(entry, _sent_outcome(entry, job)) for entry in entries]
+
+
+def _read_rows(client: Any, spec: JobSpec, rows: Sequence[Mapping[str, Any]], plan: str, mode: str,
+               force: bool) -> tuple[list[Prepared], list[str | None], dict[str, Entry], dict[int, Entry]]:
+    """Each row's body, its ledger key (None where the row is invalid, or in an estimate), the ledger's latest
+    attempt of each key, and the rows sent before (by position): their job exists, so they are neither validated,
+    priced nor probed again; the ledger keeps the estimate made when they were sent."""
+    prepared = prepare_rows(spec, rows)
+    where = _where(client, spec) if mode != "estimate" else ""
+    keys = [ledger_key(where, spec.name, p.body) if p.problem is None and where else None for p in prepared]
+    state = client.ledger.latest({k for k in keys if k}) if where else {}  # an estimate reads no ledger
+    sent = {} if force else {i: state[k] for i, k in enumerate(keys) if k in state and state[k].job_id}
+    return [p if i in sent else p.checked(spec, plan) for i, p in enumerate(prepared)], keys, state, sent
 
 
 async def _balance(client: Any) -> float | None:
@@ -181,13 +216,14 @@ def _sort_out(groups: Mapping[str, list[int]], state: Mapping[str, Entry], bodie
         entry, first = state.get(key), members[0]
         # An attempt some run is working on as this one looks counts as made after it looked: its outcome
         # (a job, or a refusal) is followed, not overruled by this run's force or resend.
+        if not force and entry is not None and entry.job_id and entry.status not in RESENDABLE:
+            known.append(entry)
+            continue
         seen = entry.attempt - (1 if entry.owner else 0) if entry else 0
         item = _Item(key, bodies[first] or {}, outcomes[first].credits_est, attempt=seen,
                      mode="force" if force else "send", priced=outcomes[first])
         if force or entry is None or entry.status in RESENDABLE:
             new.append(item)
-        elif entry.job_id:
-            known.append(entry)
         else:
             lost.append(item)  # an intent (crash) or an unknown create: reconcile, never blindly resend
     return new, lost, known

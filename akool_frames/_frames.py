@@ -27,6 +27,7 @@ from . import _engine
 from ._bind import _bind, _eager_rows, _rows
 from ._client import Client
 from ._errors import BudgetExceeded, ValidationError
+from ._gc import paused_gc
 from ._join import (
     _NUMERIC,
     ESTIMATE_FIELDS,
@@ -136,13 +137,18 @@ async def _execute(mode: str, frame: Any, job: str, *, client: Any, prefix: str,
                     _check_budget([Outcome(to_py(s), credits_est=to_py(c)) for s, c in zip(
                         fast["status"].to_list(), fast["credits_est"].to_list(), strict=True)], budget)
                 return back(_attach(eager, prefix, fast))
-        outcomes = await _on_loop(_engine.execute(  # the rows are the engine's alone: freed once their bodies exist
-            _default_client(client), job, _eager_rows(eager, params), mode=mode, force=force, budget=budget, timeout=timeout,
-            progress=sink, plan=plan, rates=rates, labels=_labels(eager), follow=follow, stop=stop))
+        with paused_gc():
+            rows = _eager_rows(eager, params)
+        running = _engine.execute(_default_client(client), job, rows, mode=mode, force=force, budget=budget,
+                                  timeout=timeout, progress=sink, plan=plan, rates=rates, labels=_labels(eager),
+                                  follow=follow, stop=stop)
+        del rows  # the rows are the engine's alone: freed once their bodies exist
+        outcomes = await _on_loop(running)
         if mode == "estimate" and budget is not None:
             _check_budget(outcomes, budget)
-        joined = _join(eager, outcomes, prefix, ESTIMATE_FIELDS if mode == "estimate" else RESULT_FIELDS)
-        return back(joined if mode == "estimate" else _with_columns(joined, prefix, _extras(job, outcomes)))
+        with paused_gc():
+            joined = _join(eager, outcomes, prefix, ESTIMATE_FIELDS if mode == "estimate" else RESULT_FIELDS)
+            return back(joined if mode == "estimate" else _with_columns(joined, prefix, _extras(job, outcomes)))
     finally:
         if sink is not None:
             sink.close()

@@ -6,6 +6,7 @@ where they exist; a job's extra fields as columns of their own.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import narwhals.stable.v2 as nw
@@ -58,7 +59,11 @@ def _join(frame: nw.DataFrame[Any], outcomes: Sequence[Outcome], prefix: str,
     if len(outcomes) != len(frame):
         msg = f"The engine returned {len(outcomes)} outcomes for {len(frame)} rows."
         raise RuntimeError(msg)
-    return _with_columns(frame, prefix, {f: [getattr(o, f) for o in outcomes] for f in fields})
+    if not outcomes:
+        return _with_columns(frame, prefix, {f: [] for f in fields})
+    columns = zip(*map(attrgetter(*fields), outcomes), strict=True) if len(fields) > 1 else [
+        [getattr(o, fields[0]) for o in outcomes]]
+    return _with_columns(frame, prefix, {f: list(values) for f, values in zip(fields, columns, strict=True)})
 
 
 def _existing(frame: nw.DataFrame[Any], name: str) -> list[Any]:

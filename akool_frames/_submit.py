@@ -9,7 +9,7 @@ import asyncio
 import json
 import time
 from collections import Counter, deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -81,6 +81,19 @@ class _Tally:
             self._finished.add(key)
             if self.sink:
                 self.sink.finished()
+
+    def over(self, entries: Sequence[Entry]) -> None:
+        """Jobs already over when the call began: noted, and counted as submitted and finished, in one go."""
+        for entry in entries:
+            self.note(entry.key, entry.status, entry.credits)
+        keys = {entry.key for entry in entries if entry.key in self.rows} - self._finished
+        fresh = len(keys - self._submitted)
+        self._submitted |= keys
+        self._finished |= keys
+        if self.sink and fresh:
+            self.sink.submitted(fresh)
+        if self.sink and keys:
+            self.sink.finished(len(keys))
 
     def note(self, key: str, status: str, credits: float | None = None) -> None:
         rows = self.rows.get(key)
@@ -211,8 +224,10 @@ class _Run:
             if self.receiver is not None:
                 self.receiver.listeners.append(self.follower.heard)
         try:
+            self.tally.over([entry for entry in known if entry.status in TERMINAL])  # (a re-run's finished rows)
             for entry in known:
-                self._track(entry.key, str(entry.job_id), entry.status, entry.credits)
+                if entry.status not in TERMINAL:
+                    self._track(entry.key, str(entry.job_id), entry.status, entry.credits)
             for batch in (leftovers or [], items):
                 todo, pause = list(batch), WAIT_FIRST
                 while todo:

@@ -5,6 +5,7 @@ with no limits, so that nothing but the client's work is measured. Not a test: i
     python bench/bench_overhead.py                      # 100,000 TTS rows (a few minutes)
     python bench/bench_overhead.py --rows 10000
     python bench/bench_overhead.py --rows 5000 --profile 30   # + the 30 costliest functions (yappi, all threads)
+    python bench/bench_overhead.py --rows 20000 --profile 30 --profile-phase rerun   # ... of the re-run
     python bench/bench_overhead.py --rows 10000 --transports aiohttp httpcore   # the transports side by side
     python bench/bench_overhead.py --rows 10000 --follow webhook              # callbacks instead of polls
     python bench/bench_overhead.py --rows 100000 --floor 10000                # + the HTTP exchange alone
@@ -71,6 +72,17 @@ def part_of(module: str) -> str:
     return "other (stdlib and the rest)"
 
 
+def start_profile() -> None:
+    import yappi
+    yappi.set_clock_type("cpu")
+    yappi.start()
+
+
+def stop_profile() -> None:
+    import yappi
+    yappi.stop()
+
+
 def measure(args: argparse.Namespace, transport: str) -> dict[str, float]:
     """One run of ``args.rows`` TTS rows and its re-run, on a fresh sandbox, with ``transport`` under httpx."""
     _http.TRANSPORT = transport
@@ -80,21 +92,23 @@ def measure(args: argparse.Namespace, transport: str) -> dict[str, float]:
         df = pd.DataFrame({"script": [f"Line {i}: the quick brown fox jumps over the lazy dog." for i in range(args.rows)]})
         client = af.Client(**sb.client_options(), ledger=Path(tmp) / "ledger.sqlite", max_concurrency=args.concurrency)
         client.http  # noqa: B018 - start the loop and the connection pool before measuring
-        if args.profile:
-            import yappi
-            yappi.set_clock_type("cpu")
-            yappi.start()
+        if args.profile and args.profile_phase == "run":
+            start_profile()
         with PeakRss() as mem:
             cpu0, wall0 = time.process_time(), time.monotonic()
             out = df.akool.run("tts", client=client, progress=False, input_text=af.col("script"), voice_id=voice,
                                follow=args.follow)
             cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
-        if args.profile:
-            yappi.stop()
+        if args.profile and args.profile_phase == "run":
+            stop_profile()
         after_run = sb.stats()
+        if args.profile and args.profile_phase == "rerun":
+            start_profile()
         cpu1, wall1 = time.process_time(), time.monotonic()
         again = df.akool.run("tts", client=client, progress=False, input_text=af.col("script"), voice_id=voice)
         rerun_cpu, rerun_wall = time.process_time() - cpu1, time.monotonic() - wall1
+        if args.profile and args.profile_phase == "rerun":
+            stop_profile()
         after_rerun = sb.stats()
         client.close()
     done = int((out["akool_status"] == "completed").sum())
@@ -161,6 +175,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="transports under httpx, measured one after the other (e.g. aiohttp httpcore)")
     parser.add_argument("--follow", default="poll", choices=["poll", "webhook"])
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="print the N costliest functions (yappi)")
+    parser.add_argument("--profile-phase", default="run", choices=["run", "rerun"],
+                        help="profile the run (default) or the re-run of its finished rows")
     parser.add_argument("--floor", type=int, default=0, metavar="N",
                         help="also time N bare requests: aiohttp by hand beside the client's Http.request")
     args = parser.parse_args(argv)

@@ -9,6 +9,7 @@ another process: the run waits (and says who holds it), or stops with a message 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import os
@@ -257,3 +258,35 @@ def test_a_ledger_from_the_previous_version_is_upgraded_and_still_reused(sb: af.
     assert again["akool_job_id"].tolist() == done["akool_job_id"].tolist()
     with sqlite3.connect(old) as db:
         assert "owner" in {row[1] for row in db.execute("PRAGMA table_info(submissions)")}
+
+
+# ----------------------------------------------------------------------------- the key's format
+KEYED_BODIES = [
+    {"input_text": "Hello", "voice_id": VOICE, "rate": "1.0"},
+    {"input_text": "Grüße, 世界 \u200b", "extra": {"b": [1, 2.5, None], "a": True}},
+    {"image_url": "https://x.test/a.png", "duration": 5, "webhookUrl": "https://hook.test/cb"},
+    {},
+]
+
+
+KNOWN_KEY = "d1b6b416e5918f2c0923d89e8004cd16f348278e494058e8eef5bde977165dc0"
+
+
+@pytest.mark.parametrize("body", KEYED_BODIES)
+def test_the_ledger_key_is_the_one_every_earlier_ledger_was_written_with(body: dict[str, Any]) -> None:
+    """Keys are how a re-run finds its jobs: the text hashed must stay the one json.dumps made before (sorted keys,
+    compact separators, UTF-8 kept, callback fields left out), or every existing ledger would pay again."""
+    from akool_frames._ledger import ledger_key
+    from akool_frames._ledger import CALLBACK_FIELDS
+
+    kept = {k: v for k, v in body.items() if k not in CALLBACK_FIELDS}
+    text = json.dumps(["akool", "tts", kept], sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    assert ledger_key("akool", "tts", body) == hashlib.sha256(text.encode()).hexdigest()
+    assert ledger_key("akool", "tts", dict(reversed(body.items()))) == ledger_key("akool", "tts", body)
+
+
+def test_a_known_body_keeps_its_known_key() -> None:
+    from akool_frames._ledger import ledger_key
+
+    # Computed once with the first version's formula; it must never change.
+    assert ledger_key("akool", "tts", {"input_text": "Hello", "voice_id": "v1"}) == KNOWN_KEY
