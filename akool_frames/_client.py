@@ -98,7 +98,10 @@ class Client:
     - ``plan``: pricing plan where rates depend on it (pro, max, business).
     - ``poll_interval``: seconds between polls of one job (default: per job type).
     - ``reconcile_after``: seconds after which a create whose answer was lost is looked up in
-      the provider's list (where there is one) and, if absent there, sent again.
+      the provider's list (where there is one) and, if absent there, sent again; looked up while the run
+      goes on, so its job is still near the top of the list. Also the margin by which a job this ledger
+      knows must precede the lost create for the list to prove it absent (lists lag and may order jobs
+      made close together either way).
     - ``follow``: how runs learn that jobs finished: ``"poll"`` (default) asks the provider, batched where its
       API allows; ``"webhook"`` starts a receiver and waits for Akool's signed callbacks, polling only jobs whose
       callback is late (jobs with no callback field, and other providers' jobs, are polled). ``run(follow=...)``

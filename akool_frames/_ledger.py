@@ -317,9 +317,13 @@ class Ledger:
                                    "AND created_at >= ?", (job, since)).fetchone()
             return int(row[0])
 
-    def claimed_job_ids(self, job: str) -> set[str]:
+    def made_before(self, job: str, before: float, n: int) -> set[str]:
+        """Up to ``n`` of the latest jobs of ``job`` whose ids this ledger learnt before ``before``: each was made
+        at the provider before then (its id came back from it), so a newest-first list shows it below any job
+        made after ``before``."""
         with self._lock:
-            rows = self._db.execute("SELECT job_id FROM submissions WHERE job = ? AND job_id IS NOT NULL", (job,))
+            rows = self._db.execute("SELECT job_id FROM submissions WHERE job = ? AND job_id IS NOT NULL AND "
+                                    "submitted_at <= ? ORDER BY submitted_at DESC LIMIT ?", (job, before, n))
             return {r[0] for r in rows.fetchall()}
 
     def entries(self) -> list[dict[str, Any]]:

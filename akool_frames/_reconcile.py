@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 RESEND_ROUNDS = 3  # per call: a create lost, looked up, provably absent and sent again, at most this often
 CLOCK_SKEW = 600.0  # seconds the provider's clock may differ from ours when records say when they were made
+LANDMARKS = 20  # jobs known to be older than a lost create, looked for in the list (one may have been deleted)
 
 
 def _external_id(item: _Item) -> str:
@@ -84,21 +85,26 @@ async def _let_list_catch_up(run: _Run, items: list[_Item]) -> None:
 async def _find_in_list(run: _Run, items: list[_Item]) -> tuple[dict[str, tuple[str, Any]], set[str]]:
     """Page the list, newest first: (key -> (job id, record) found, keys provably absent).
 
-    Absent is proven by reaching the end of the list or, where records say when they were made, records made
-    before the earliest of these creates was claimed (less CLOCK_SKEW): a crash-resumed campaign's lost creates
-    sit under every later run's jobs. The pages looked at cover the spec's ``pages`` plus every create this run
-    sent since, so a long run cannot push a lost job out of sight, and with dates at least ``max_pages``.
+    Absent is proven by reaching, below every record that could be one of these creates' jobs:
+    - a landmark: a job this ledger learnt the id of ``reconcile_after`` before the earliest of these creates
+      was claimed, so made before any of them could be (the margin is the list's own lag: jobs made close
+      together may not be listed in order yet; ObjectId-sorted lists order a second's jobs arbitrarily); only
+      our clock is compared with itself;
+    - records that say they were made before that claim less CLOCK_SKEW (the provider's clock against ours);
+    - the end of the list.
+    Without either, the pages looked at cover the spec's ``pages`` plus every create this run sent since (and
+    with dates at least ``max_pages``), so a long run cannot push a lost job out of sight.
     """
     rec = run.spec.reconcile
     assert rec is not None
-    claimed = run.ledger.claimed_job_ids(run.spec.name)  # jobs that belong to other rows already
     pending = {item.key: item.body for item in items}
     found: dict[str, tuple[str, Any]] = {}
-    cutoff_ms = (min(run.claimed_at.get(item.key, 0.0) for item in items) - CLOCK_SKEW) * 1000
+    claimed_from = min(run.claimed_at.get(item.key, 0.0) for item in items)
+    landmarks = run.ledger.made_before(run.spec.name, claimed_from - run.client.reconcile_after, LANDMARKS)
+    cutoff_ms = (claimed_from - CLOCK_SKEW) * 1000
     # every job made since the earliest claim may sit above a lost create (this run's, and a crashed run's that
     # this ledger knows of); dated records allow reading further still
-    since = cutoff_ms / 1000 + CLOCK_SKEW
-    newer = max(run.creates, run.ledger.made_since(run.spec.name, since) if since > 0 else 0)
+    newer = max(run.creates, run.ledger.made_since(run.spec.name, claimed_from) if claimed_from > 0 else 0)
     pages = rec.pages + math.ceil(newer / rec.size)
     if rec.created:
         pages = max(pages, rec.max_pages)
@@ -106,20 +112,31 @@ async def _find_in_list(run: _Run, items: list[_Item]) -> tuple[dict[str, tuple[
         answer = await run.http.request(run.spec.provider, "GET", rec.path,
                                         params={**rec.query, "page": str(page), "size": str(rec.size)})
         records = get_path_either(answer, rec.records, list) or []
-        for record in records:
-            rid = str(get_path(record, rec.record_id))
-            key = next((k for k, body in pending.items() if rec.match(record, body)), None)
-            if key is not None and rid not in claimed:
-                found[key] = (rid, record)
-                claimed.add(rid)
-                del pending[key]
+        below = next((n for n, r in enumerate(records) if str(get_path(r, rec.record_id)) in landmarks), None)
+        _match(run, records[:below], pending, found)
         if not pending:
             return found, set()
+        if below is not None:  # every record from here on was made before any of these creates
+            return found, set(pending)
         if len(records) < rec.size:  # the end of the list: what is not there was never made
             return found, set(pending)
         if rec.created and records and all(_made_before(r, rec.created, cutoff_ms) for r in records):
             return found, set(pending)  # older than every claim: what is not above was never made
     return found, set()
+
+
+def _match(run: _Run, records: list[Any], pending: dict[str, Any], found: dict[str, tuple[str, Any]]) -> None:
+    """Adopt each record that is a pending create's job, unless its job belongs to a row already."""
+    rec = run.spec.reconcile
+    assert rec is not None
+    ids = [str(get_path(record, rec.record_id)) for record in records]
+    taken = {*run.ledger.by_job_ids(ids), *(rid for rid, _ in found.values())}
+    for rid, record in zip(ids, records, strict=True):
+        key = next((k for k, body in pending.items() if rec.match(record, body)), None)
+        if key is not None and rid not in taken:
+            found[key] = (rid, record)
+            taken.add(rid)
+            del pending[key]
 
 
 def _made_before(record: Any, path: str, cutoff_ms: float) -> bool:

@@ -231,8 +231,7 @@ class _Run:
             for batch in (leftovers or [], items):
                 todo, pause = list(batch), WAIT_FIRST
                 while todo:
-                    lost, waiting = await self.submit_all(todo)
-                    todo = await reconcile(self, lost) if lost else []
+                    waiting, todo = await self.submit_all(todo), []
                     if waiting and (self.abort or self.expired()):
                         self._leave(waiting)
                     elif waiting:  # another run is sending these right now: look again soon, then follow its jobs
@@ -274,20 +273,53 @@ class _Run:
         self.tally.finished(item.key)
 
     # ------------------------------------------------------------------ create
-    async def submit_all(self, items: list[_Item]) -> tuple[list[_Item], list[_Item]]:
-        """Claim and send creates through a pool the size of the client's concurrency. Returns (creates
-        that may exist at the provider: reconcile them, never resend blindly; rows another run is sending)."""
+    async def submit_all(self, items: list[_Item]) -> list[_Item]:
+        """Claim and send creates through a pool the size of the client's concurrency. Creates that may exist
+        at the provider (their answer was lost) are reconciled while the others go on, once the list can show
+        them, so their jobs are still near its top; those provably absent go back in line. Returns the rows
+        another run is sending."""
         queue: deque[_Item] = deque(items)
-        found: dict[str, list[_Item]] = {"reconcile": [], "wait": []}
+        waiting: list[_Item] = []
+        lost: list[_Item] = []
+        looking: asyncio.Task[None] | None = None
+
+        async def look() -> None:  # until every lost create so far is settled, adopted or back in line
+            while lost:
+                after = self.client.reconcile_after
+                wait = min(self.lost_at.get(i.key, 0.0) for i in lost) + after - time.time()
+                if self.deadline is not None:
+                    wait = min(wait, self.deadline - time.monotonic())
+                await asyncio.sleep(max(0.0, wait))
+                now = time.time()
+                ready = [now >= self.lost_at.get(i.key, 0.0) + after or self.expired() for i in lost]
+                batch = [i for i, r in zip(lost, ready, strict=True) if r]
+                lost[:] = [i for i, r in zip(lost, ready, strict=True) if not r]
+                queue.extendleft(await reconcile(self, batch))  # sent next
 
         async def worker() -> None:
+            nonlocal looking
             while queue:
                 verdict, item = await self.create(queue.popleft())
-                if verdict:
-                    found[verdict].append(item)
+                if verdict == "wait":
+                    waiting.append(item)
+                elif verdict == "reconcile":
+                    lost.append(item)
+                    if looking is None or looking.done():
+                        if looking is not None:
+                            looking.result()  # a failure of the last look-up is this run's
+                        looking = asyncio.create_task(look())
 
-        await asyncio.gather(*(worker() for _ in range(min(len(items), self.client.max_concurrency))))
-        return found["reconcile"], found["wait"]
+        try:
+            while queue or looking is not None:
+                await asyncio.gather(*(worker() for _ in range(min(len(queue), self.client.max_concurrency))))
+                if looking is not None:  # what it puts back in line is sent by a new pool
+                    done, looking = looking, None
+                    await done
+        finally:
+            if looking is not None:
+                looking.cancel()
+                await asyncio.gather(looking, return_exceptions=True)
+        return waiting
 
     def _outgoing(self, item: _Item) -> dict[str, Any]:
         """The body as sent: plus the callback URL and, where the provider keeps one, an id to find it by."""

@@ -146,7 +146,8 @@ class Sandbox:
         return self.state.stats()
 
     def log(self) -> list[dict[str, Any]]:
-        """Every request, in order: method, path, endpoint, HTTP status, business code, fault."""
+        """Every request, in order: method, path, query (its last value per name), endpoint, HTTP status,
+        business code, fault."""
         with self.state.lock:
             return [dict(entry) for entry in self.state.log]  # copies: entries fill in as requests go
 

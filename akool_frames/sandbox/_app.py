@@ -65,7 +65,8 @@ class SandboxApp:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         # latin-1 maps every byte: a stray non-UTF-8 header is an auth failure, not a crash.
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        entry: dict[str, Any] = {"t": self.state.clock.now(), "method": method, "path": path, "fault": None}
+        entry: dict[str, Any] = {"t": self.state.clock.now(), "method": method, "path": path, "fault": None,
+                                 "query": {k: v[-1] for k, v in query.items()}}
         # Logged on arrival and filled in as the request goes: once the client has its answer,
         # the entry is complete (logging after sending raced with a client reading the log).
         self._log(entry)

@@ -13,6 +13,7 @@ import pytest
 
 import akool_frames as af
 from tests.client.conftest import VOICE, columns, make_frame
+from tests.conftest import akool
 
 TTS = "/api/open/v4/voice/tts"
 TTS_LIST = "/api/open/v4/voice/resource/list"
@@ -202,3 +203,36 @@ def test_progress_counts_the_jobs_sent_and_ends_full_under_faults(make_sandbox: 
     assert sink.by_status == {"completed": 6, "failed": 1}  # by row: the repeated row counts twice
     assert sink.credits == pytest.approx(sum(c for c in out["akool_credits"][:6] if c is not None))
     assert sink.credits_est == pytest.approx(sum(out["akool_credits_est"][:6]))
+
+
+# ----------------------------------------------------------------------------------- lost under a deep list
+def test_creates_lost_in_a_long_run_are_settled_while_it_goes_on_under_an_account_full_of_jobs(
+        make_sandbox: Callable[..., af.Sandbox], tmp_path: Path) -> None:
+    """An account already holding many jobs (another app's, no ledger), and two creates of this run lost:
+    one never handled, one handled whose answer was lost. The first is proven absent by a job this ledger saw
+    made before it (the list's records carry dates, but the provider's clock is not ours, so they prove
+    nothing), and sent again while the run still sends the others; the second is found and adopted.
+    Before, both were looked up only after the last create, within the run's own depth, and left unknown."""
+    earlier, rows = 700, 300
+    sb = make_sandbox(faults={"tts": af.Faults(at={earlier + 150: "reset_before", earlier + 160: "reset_after"})})
+    with akool(sb) as http:
+        for i in range(earlier):
+            assert http.post(TTS, json={"input_text": f"Another app's line {i}", "voice_id": VOICE}).json()["code"] == 1000
+    texts = _texts(rows)
+    with af.Client(**sb.client_options(), ledger=tmp_path / "l.sqlite", max_concurrency=2) as client:
+        out = _run_tts("pandas", client, texts)
+        attempts = {e["job_id"]: e["attempt"] for e in client.ledger.entries()}
+    assert out["akool_status"] == ["completed"] * rows
+    sent = [e["fault"] for e in sb.log() if e["path"] == TTS][earlier:]
+    assert (len(sent), Counter(sent)["reset_before"], Counter(sent)["reset_after"]) == (rows + 1, 1, 1)  # one resend
+    stats = sb.stats()
+    assert (stats["creates"], stats["duplicate_creates"]) == (earlier + rows, 0)
+    made = _jobs_by_text(sb)
+    assert all(len(made[t]) == 1 for t in texts)
+    [resent] = [made[t][0] for t in texts if attempts[made[t][0].id] == 2]  # its first attempt never arrived
+    last = max(job.created for t in texts for job in made[t])
+    assert resent.created < last  # sent again before the run's last create, not after
+    # Proven absent where the list reached a job made before it (the polls read the first pages too), not by
+    # reading on to the list's end (page 10)
+    pages = [int(e["query"]["page"]) for e in sb.log() if e["path"] == TTS_LIST]
+    assert max(pages) <= 3

@@ -276,8 +276,7 @@ KNOWN_KEY = "d1b6b416e5918f2c0923d89e8004cd16f348278e494058e8eef5bde977165dc0"
 def test_the_ledger_key_is_the_one_every_earlier_ledger_was_written_with(body: dict[str, Any]) -> None:
     """Keys are how a re-run finds its jobs: the text hashed must stay the one json.dumps made before (sorted keys,
     compact separators, UTF-8 kept, callback fields left out), or every existing ledger would pay again."""
-    from akool_frames._ledger import ledger_key
-    from akool_frames._ledger import CALLBACK_FIELDS
+    from akool_frames._ledger import CALLBACK_FIELDS, ledger_key
 
     kept = {k: v for k, v in body.items() if k not in CALLBACK_FIELDS}
     text = json.dumps(["akool", "tts", kept], sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
