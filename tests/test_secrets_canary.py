@@ -1,6 +1,7 @@
 """The secrets drill's other half (issue 11; tests/client/test_secrets.py covers reprs, logs, exceptions, the
 ledger, frames and progress output): with canary keys, a run through the CLI, a failing CLI run, an HTML report,
-sheets written as csv and xlsx, and a webhook-mode run's receiver never carry a key. Target: 0 hits."""
+sheets written as csv and xlsx, a webhook-mode run's receiver, and a notebook executed in a real kernel and saved
+(outputs, widget states, a traceback) never carry a key. Target: 0 hits."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 import akool_frames as af
 
@@ -59,3 +61,38 @@ def test_canary_keys_reach_no_output(tmp_path: Path) -> None:
     }
     assert "Canary one." in texts["result csv"] and "Canary three." in texts["sheet xlsx"]  # the search finds things
     assert {where: _hits(text) for where, text in texts.items() if _hits(text)} == {}
+
+
+NOTEBOOK_CELLS = [
+    "import pandas as pd\nimport akool_frames as af\n"
+    "sb = af.Sandbox(time_scale=200, **{keys!r}).start()\n"
+    "client = af.Client(**sb.client_options(), ledger='ledger.sqlite')\nclient",
+    "out = pd.DataFrame({{'text': ['Canary four.', '']}}).akool.run('tts', client=client, input_text=af.col('text'),\n"
+    "                                                              voice_id='6889b628662160e2caad5dbc')\nout",
+    "af.ledger(client=client)",
+    "af.report(out, client=client)",
+    "refused = af.Client(**{{**sb.client_options(), 'api_key': {reversed!r}}}, ledger='ledger.sqlite')\n"
+    "pd.DataFrame({{'text': ['Canary five.']}}).akool.run('tts', client=refused, input_text=af.col('text'),\n"
+    "                                                  voice_id='6889b628662160e2caad5dbc')",
+    "af.credits(client=refused)",  # raises: its traceback is saved
+]
+
+
+def test_canary_keys_reach_no_saved_notebook(tmp_path: Path) -> None:
+    """A notebook run in a real kernel and saved as a user would (outputs, widget states, a traceback)."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    cells = [c.format(keys=CANARY, reversed=CANARY["api_key"][::-1]) for c in NOTEBOOK_CELLS]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True, store_widget_state=True,
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    saved = tmp_path / "canary.ipynb"
+    nbformat.write(nb, saved)
+    text = saved.read_text()
+    outputs = [o for cell in nb.cells for o in cell.get("outputs", [])]
+    assert "Canary four." in text and any(o.get("output_type") == "error" for o in outputs)  # the search finds things
+    # The keys the cells were given appear in their sources; outputs and widget states must not carry them.
+    for cell in nb.cells:
+        cell.source = ""
+    assert _hits(nbformat.writes(nb)) == []
