@@ -64,16 +64,16 @@ def test_canary_keys_reach_no_output(tmp_path: Path) -> None:
 
 
 NOTEBOOK_CELLS = [
-    "import pandas as pd\nimport akool_frames as af\n"
-    "sb = af.Sandbox(time_scale=200, **{keys!r}).start()\n"
-    "client = af.Client(**sb.client_options(), ledger='ledger.sqlite')\nclient",
-    "out = pd.DataFrame({{'text': ['Canary four.', '']}}).akool.run('tts', client=client, input_text=af.col('text'),\n"
-    "                                                              voice_id='6889b628662160e2caad5dbc')\nout",
+    ("import pandas as pd\nimport akool_frames as af\n"
+     "sb = af.Sandbox(time_scale=200, **{keys!r}).start()\n"
+     "client = af.Client(**sb.client_options(), ledger='ledger.sqlite')\nclient"),
+    ("out = pd.DataFrame({{'text': ['Canary four.', '']}}).akool.run('tts', client=client, input_text=af.col('text'),\n"
+     "                                                              voice_id='6889b628662160e2caad5dbc')\nout"),
     "af.ledger(client=client)",
     "af.report(out, client=client)",
-    "refused = af.Client(**{{**sb.client_options(), 'api_key': {reversed!r}}}, ledger='ledger.sqlite')\n"
-    "pd.DataFrame({{'text': ['Canary five.']}}).akool.run('tts', client=refused, input_text=af.col('text'),\n"
-    "                                                  voice_id='6889b628662160e2caad5dbc')",
+    ("refused = af.Client(**{{**sb.client_options(), 'api_key': {reversed!r}}}, ledger='ledger.sqlite')\n"
+     "pd.DataFrame({{'text': ['Canary five.']}}).akool.run('tts', client=refused, input_text=af.col('text'),\n"
+     "                                                  voice_id='6889b628662160e2caad5dbc')"),
     "af.credits(client=refused)",  # raises: its traceback is saved
 ]
 
