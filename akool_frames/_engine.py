@@ -98,6 +98,7 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
     with paused_gc():
         outcomes = [estimate_outcome(p, price, label, spec.name) if i not in sent else _sent_outcome(sent[i], spec.name)
                     for i, (p, price, label) in enumerate(zip(prepared, prices, labels, strict=True))]
+    del prices  # (in the outcomes now)
     if mode == "estimate":
         return outcomes
 
@@ -122,6 +123,8 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
     # Jobs whose answers report no credits: the balance before and after tells calibration what they cost.
     before = await _balance(client) if mode == "run" and new and spec.provider == "akool" and not spec.credit_field \
         else None
+    run.made = [] if before is not None else None
+    del prepared, bodies, keys, state, sent, estimates, languages  # the run needs only its items (peak memory)
     started = time.time()
     try:
         # Crash leftovers first: the provider's list then still has their jobs near the top.
@@ -141,16 +144,24 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
         raise run.config_error
     # Jobs over before the run began are as they were read (a re-run of finished rows reads its ledger once).
     over = {e.key: e for e in known if e.status in TERMINAL and e.key in groups}
-    with paused_gc():
-        latest = over | client.ledger.latest([key for key in tally.rows if key not in over])
-        videos = client.ledger.videos(latest.values()) if batches else {}
-        for key in tally.rows:
-            entry = latest.get(key)
-            left = run.left.get(key) if entry is None or not entry.job_id else None
-            for i in groups[key]:  # the run's columns over the estimate's (its price basis and duration stay)
-                outcomes[i] = (replace(outcomes[i], status="skipped", error=left) if left
-                               else _outcome(entry, outcomes[i], videos.get(key, ())))
+    del new, lost, known  # (peak memory: the final read comes next)
+    keys = list(tally.rows)
+    for start in range(0, len(keys), OUTCOME_CHUNK):  # in chunks: one chunk's ledger entries alive at a time
+        with paused_gc():
+            part = keys[start: start + OUTCOME_CHUNK]
+            latest = {key: over[key] for key in part if key in over} | client.ledger.latest(
+                [key for key in part if key not in over], bodies=False)
+            videos = client.ledger.videos(latest.values()) if batches else {}
+            for key in part:
+                entry = latest.get(key)
+                left = run.left.get(key) if entry is None or not entry.job_id else None
+                for i in groups[key]:  # the run's columns over the estimate's (its price basis and duration stay)
+                    outcomes[i] = (replace(outcomes[i], status="skipped", error=left) if left
+                                   else _outcome(entry, outcomes[i], videos.get(key, ())))
     return outcomes
+
+
+OUTCOME_CHUNK = 5000  # rows whose final state is read from the ledger at once
 
 
 def _all_over(job: str, entries: Sequence[Entry], progress: ProgressSink | None) -> list[Outcome]:
@@ -316,7 +327,7 @@ async def refresh_jobs(client: Any, job_ids: Sequence[str | None], job: str | No
     results: dict[str, Outcome] = {}
     try:
         for name, ids in by_job.items():
-            follower = _Follower(_Run(client, get_job(name), tally, deadline))
+            follower = _Follower(_Run(client, get_job(name), tally, deadline), keep_reads=True)
             mine = sorted(ids & pending) if get_job(name).poll else []  # an immediate job has nothing to poll
             for job_id in mine:
                 tally.submitted(job_id)

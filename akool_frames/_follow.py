@@ -47,8 +47,8 @@ async def poll(run: _Run, ids: list[str]) -> dict[str, Any]:
     return {i: by_id.get(i, _MISSING) for i in ids}
 
 
-async def poll_list(run: _Run, ids: Sequence[str], open_ids: Collection[str]) -> dict[str, Any]:
-    """Records of ``open_ids`` (jobs still followed) found on the job's list, newest first: pages until every
+async def poll_list(run: _Run, ids: Sequence[str], open_ids: Collection[str]) -> dict[str, Read]:
+    """What the job's list says of ``open_ids`` (jobs still followed), newest first: pages until every
     one of ``ids`` (the jobs due) has been seen, the list ends, or the pages cover every job this run
     followed, plus one (another run's creates push them deeper: those are then polled one by one)."""
     rec = run.spec.reconcile
@@ -62,7 +62,7 @@ async def poll_list(run: _Run, ids: Sequence[str], open_ids: Collection[str]) ->
         for record in records:
             rid = str(get_path(record, rec.record_id))
             if rid in open_ids:
-                found[rid] = record
+                found[rid] = _read(run.spec, record)  # read now: pages of records need not be kept (peak memory)
                 wanted.discard(rid)
         if not wanted or len(records) < rec.size:
             break
@@ -89,9 +89,10 @@ class _Follower:
     MAX_SPACING = 4.0  # ... up to this many intervals
     LEARN_AFTER = 5  # finished jobs seen before their ages set the first poll
 
-    def __init__(self, run: _Run) -> None:
+    def __init__(self, run: _Run, *, keep_reads: bool = False) -> None:
         poll = run.spec.poll or Poll("", "")  # an immediate job: done at its create, never added here
         self.run = run
+        self.keep_reads = keep_reads  # keep each finished job's read (a refresh of jobs no ledger row holds)
         self.every = run.client.poll_interval or poll.every
         self.listed = poll.listed and run.spec.reconcile is not None
         self.size = poll.max_ids if poll.many else 1
@@ -223,7 +224,7 @@ class _Follower:
                                                gone=True))
                     continue
                 self.failures.pop(job_id, None)
-                read = _read(self.run.spec, record)
+                read = record if isinstance(record, Read) else _read(self.run.spec, record)
                 self.last[job_id] = read
                 updates.append((job_id, *read))
                 self._note(job_id, read[0], read[2])
@@ -268,6 +269,12 @@ class _Follower:
     def _over(self, job_id: str) -> None:
         self.done.add(job_id)
         self.due.pop(job_id, None)
+        # What it said is in the ledger now: keep only that it is over (100,000 jobs' reads: tens of MB).
+        self.spacing.pop(job_id, None)
+        self.added.pop(job_id, None)
+        read = self.last.get(job_id)
+        if read is not None and read.status in _ENDED and not self.keep_reads:
+            self.last[job_id] = _ENDED[read.status]
         key = self.jobs.get(job_id)
         if key is not None:
             self.run.tally.finished(key)
@@ -282,6 +289,9 @@ class Read(NamedTuple):
     credits: float | None
     error: str | None
     extra: str | None = None
+
+
+_ENDED = {status: Read(status, None, None, None) for status in TERMINAL}  # a finished job's read, once recorded
 
 
 def _extra(spec: JobSpec, record: Any) -> str | None:

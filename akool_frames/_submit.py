@@ -136,6 +136,7 @@ class _Item:
     mode: str = "send"
     resends: int = 0
     priced: Outcome | None = None  # the row's estimate (its basis and duration go into the ledger)
+    claimed_at: float = 0.0  # when this run's claim of it was written: no create of it can have been made before
 
 
 def _where(client: Any, spec: JobSpec) -> str:
@@ -181,11 +182,10 @@ class _Run:
     abort: str | None = None
     config_error: ConfigError | None = None  # a setting that stopped the run: raised once every row is settled
     lost_at: dict[str, float] = field(default_factory=dict)  # key -> when its create's answer was lost
-    claimed_at: dict[str, float] = field(default_factory=dict)  # key -> when its attempt was claimed (sent after)
     stop: Any = None  # a threading.Event: once set, rows not yet sent are skipped (confirm=True's Cancel)
     left: dict[str, str] = field(default_factory=dict)  # key -> why this run left it to another run
     creates: int = 0  # creates this run sent: how far back a list look-up has to page
-    made: list[str] = field(default_factory=list)  # job ids this run's creates made (their answers came back)
+    made: list[str] | None = None  # job ids this run's creates made (their answers came back), when asked for
     follower: _Follower | None = None
     receiver: Any = None  # the client's webhook receiver, when this run waits for callbacks
     _claims: Batched[Claim] | None = None
@@ -248,6 +248,7 @@ class _Run:
             if task and not task.done():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+            self.follower = None  # it refers to this run: freed now, not by a later collection (peak memory)
 
     def _leave(self, items: list[_Item]) -> None:
         why = self.abort or "the run timed out"
@@ -348,8 +349,7 @@ class _Run:
         # The claim (an intent) is committed before anything leaves: a crash from here on is reconciled,
         # not resent, and another run sharing the ledger follows this run's job instead of sending its own.
         decision, entry = await self._claim(item)
-        item = replace(item, attempt=entry.attempt)
-        self.claimed_at[key] = entry.created_at  # no create of this attempt can have been made before
+        item = replace(item, attempt=entry.attempt, claimed_at=entry.created_at)
         if decision == "wait":
             return "wait", item
         if decision == "follow":  # another run made the job (or was refused): take its outcome
@@ -403,7 +403,8 @@ class _Run:
         if job_id in (None, ""):
             await self._settle(item, "unknown", f"the create answer carried no job id at {id_path}")
             return None, item
-        self.made.append(str(job_id))
+        if self.made is not None:
+            self.made.append(str(job_id))
         await self._adopt(item, str(job_id), get_path_either(answer, record_path, dict, {}))
         if route.batch_records:
             await self._adopt_videos(item, answer, route.batch_records)
