@@ -188,7 +188,7 @@ def _read_rows(client: Any, spec: JobSpec, rows: Sequence[Mapping[str, Any]], pl
     prepared = prepare_rows(spec, rows)
     where = _where(client, spec) if mode != "estimate" else ""
     keys = [ledger_key(where, spec.name, p.body) if p.problem is None and where else None for p in prepared]
-    state = client.ledger.latest({k for k in keys if k}) if where else {}  # an estimate reads no ledger
+    state = client.ledger.latest({k for k in keys if k}, bodies=False) if where else {}  # an estimate reads none
     sent = {} if force else {i: state[k] for i, k in enumerate(keys) if k in state and state[k].job_id}
     return [p if i in sent else p.checked(spec, plan) for i, p in enumerate(prepared)], keys, state, sent
 

@@ -25,7 +25,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -272,18 +272,32 @@ class Ledger:
         return self._writer.max_wait
 
     def _read(self, sql: str, args: Sequence[Any] = ()) -> list[Entry]:
+        return [Entry(*row) for row in self._rows(sql, args)]
+
+    def _rows(self, sql: str, args: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        """The rows of a read, one at a time (a whole ledger read is not held twice), under the ledger's lock."""
         with self._lock:
             try:
-                return [Entry(*row) for row in self._db.execute(sql, args).fetchall()]
+                yield from self._db.execute(sql, args)
             except sqlite3.OperationalError as exc:
                 raise LedgerError(f"{busy_message(self._db, self.path, self.timeout)}: {exc}") from exc
 
     # ------------------------------------------------------------------ reads
     def latest(self, keys: Iterable[str], *, bodies: bool = True) -> dict[str, Entry]:
         """The latest attempt of each key that has one (``bodies=False``: with an empty body, for outcomes)."""
-        keys = sorted(set(keys))  # in the index's order: each chunk reads neighbouring pages (100,000 keys: 2x faster)
-        found: dict[str, Entry] = {}
+        wanted = set(keys)
         columns = _COLUMNS if bodies else _COLUMNS_NO_BODY
+        [(size,)] = self._rows("SELECT MAX(rowid) FROM submissions")  # about the attempts it holds, at no cost
+        if wanted and len(wanted) * 4 >= (size or 0):
+            # A quarter of the ledger or more (a re-run of a whole campaign): reading it in its own order is
+            # faster than looking each key up (100,000 keys: 0.4 s instead of 0.7 s).
+            rows: dict[str, tuple[Any, ...]] = {}
+            for row in self._rows(f"SELECT {columns} FROM submissions"):
+                if row[0] in wanted and (row[0] not in rows or rows[row[0]][1] < row[1]):  # (key, attempt)
+                    rows[row[0]] = row
+            return {key: Entry(*row) for key, row in rows.items()}
+        keys = sorted(wanted)  # in the index's order: each chunk reads neighbouring pages (100,000 keys: 2x faster)
+        found: dict[str, Entry] = {}
         for i in range(0, len(keys), 500):
             chunk = keys[i: i + 500]
             for entry in self._read(_LATEST.format(columns=columns, marks=",".join("?" * len(chunk))), chunk):

@@ -289,3 +289,24 @@ def test_a_known_body_keeps_its_known_key() -> None:
 
     # Computed once with the first version's formula; it must never change.
     assert ledger_key("akool", "tts", {"input_text": "Hello", "voice_id": "v1"}) == KNOWN_KEY
+
+
+# ----------------------------------------------------------------------------- reading the latest attempts
+def test_latest_reads_the_same_by_key_look_ups_and_by_a_scan_of_the_ledger(tmp_path: Path) -> None:
+    """A few keys among many are looked up by key; a quarter of the ledger or more is read in one scan. Both
+    give each key's latest attempt, with or without bodies."""
+    from akool_frames._ledger import _INSERT, Ledger
+
+    ledger = Ledger(tmp_path / "l.sqlite")
+    rows = [Entry(f"k{n:03}", attempt, "akool@x", "tts", f'{{"n":{n}}}', f"job-{n}-{attempt}", "completed", None,
+                  None, None, None, 1.0, 1.0, 1.0) for n in range(40) for attempt in range(1, 1 + n % 3 + 1)]
+    with sqlite3.connect(tmp_path / "l.sqlite") as db:
+        db.executemany(_INSERT, [tuple(getattr(e, f) for f in e.__slots__) for e in rows[::-1]])
+    expected = {f"k{n:03}": f"job-{n}-{n % 3 + 1}" for n in range(40)}
+    few, most = ["k001", "k005", "k404"], [*expected, "k404"]  # (k404 was never sent)
+    for keys in (few, most):
+        for bodies in (True, False):
+            found = ledger.latest(keys, bodies=bodies)
+            assert {k: e.job_id for k, e in found.items()} == {k: expected[k] for k in keys if k in expected}
+            assert all((e.body != "") == bodies for e in found.values())
+    ledger.close()
