@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import os
 import sqlite3
 import threading
@@ -145,6 +146,7 @@ _NAMES = tuple(f.name for f in fields(Entry))
 _COLUMNS = ", ".join(_NAMES)  # by name: a migrated ledger has them in another order
 _COLUMNS_NO_BODY = ", ".join("'' AS body" if name == "body" else name for name in _NAMES)  # outcomes need no body
 _INSERT = f"INSERT INTO submissions ({_COLUMNS}) VALUES ({', '.join('?' * len(_NAMES))})"
+_AS_ROW = operator.attrgetter(*_NAMES)  # an entry as the row _INSERT takes (one call, not one per field)
 
 
 @dataclass(frozen=True, slots=True)
@@ -422,7 +424,7 @@ class Ledger:
                     entry = Entry(claim.key, entry.attempt + 1 if entry else 1, claim.provider, claim.job, body,
                                   None, "intent", None, claim.estimate, None, None, now, None, now, owner,
                                   claim.price_basis, claim.duration_s, claim.duration_source, None, None)
-                    db.execute(_INSERT, tuple(getattr(entry, name) for name in _NAMES))
+                    db.execute(_INSERT, _AS_ROW(entry))
                 elif decision == "reconcile":
                     assert entry is not None
                     db.execute("UPDATE submissions SET owner = ? WHERE key = ? AND attempt = ?",

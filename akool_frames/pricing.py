@@ -9,6 +9,7 @@ for that job. User rates never override a documented rule; they only fill gaps (
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -67,6 +68,7 @@ class Rate:
     documented: bool = True  # False: only seen in example responses
 
 
+@functools.lru_cache(maxsize=64)  # looked up per field per row; plans are few
 def plan_key(plan: str | None) -> str:
     """'Pro Max' / 'pro-max' / 'MAX' -> 'max'; the VoiceLab Rates table says "Max", its limits "Pro Max"."""
     key = (plan or "pro").strip().lower().replace("-", " ").replace("_", " ")
