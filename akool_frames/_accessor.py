@@ -15,7 +15,7 @@ from ._loop import run_sync
 
 if TYPE_CHECKING:
     from ._client import Client
-    from ._submit import ProgressSink
+    from ._tally import ProgressSink
 
 __all__ = ["ARGS", "FrameAccessor"]
 

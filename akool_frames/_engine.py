@@ -46,7 +46,8 @@ from ._prepare import (
     prepare_rows,
 )
 from ._rates import resolve_rates
-from ._submit import ProgressSink, _Item, _Run, _Tally, _where
+from ._submit import _Item, _Run, _where
+from ._tally import ProgressSink, _Tally
 from .jobs import JobSpec, get_job, get_path
 
 __all__ = ["execute", "refresh_jobs"]

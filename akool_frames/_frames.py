@@ -42,7 +42,7 @@ from ._join import (
 from ._loop import get_loop, run_sync
 from ._prepare import Outcome, estimate_outcome, prepare
 from ._progress import make_progress
-from ._submit import ProgressSink
+from ._tally import ProgressSink
 from ._values import to_py
 
 __all__ = [

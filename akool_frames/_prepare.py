@@ -18,7 +18,7 @@ from .jobs import JobSpec, Price, PriceContext, undocumented, validate_body
 from .pricing import estimate as price_of
 
 if TYPE_CHECKING:
-    from ._submit import ProgressSink
+    from ._tally import ProgressSink
 
 __all__ = ["Outcome", "Prepared", "estimate_outcome", "prepare", "prepare_rows"]
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ._submit import ProgressSink
+from ._tally import ProgressSink
 
 __all__ = ["REDRAW_EVERY", "Progress", "make_progress"]
 
