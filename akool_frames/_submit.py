@@ -206,7 +206,8 @@ class _Run:
                 ready = [now >= self.lost_at.get(i.key, 0.0) + after or self.expired() for i in lost]
                 batch = [i for i, r in zip(lost, ready, strict=True) if r]
                 lost[:] = [i for i, r in zip(lost, ready, strict=True) if not r]
-                queue.extendleft(await reconcile(self, batch))  # sent next
+                if batch:  # (none when the wall clock lags the loop's by a hair: look again)
+                    queue.extendleft(await reconcile(self, batch))  # sent next
 
         async def worker() -> None:
             nonlocal looking
