@@ -5,9 +5,7 @@ most RESEND_ROUNDS times. Where there is no way to look, the row stays ``unknown
 
 from __future__ import annotations
 
-import asyncio
 import math
-import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -48,7 +46,6 @@ async def reconcile(run: _Run, items: list[_Item]) -> list[_Item]:
         for item in items:
             await run._settle(item, "unknown", _NO_LIST.format(provider=spec.provider, job=spec.name))
         return []
-    await _let_list_catch_up(run, items)
     try:
         found, absent = await (_find_by_idempotency(run, items) if spec.idempotency_field
                                else _find_in_list(run, items))
@@ -72,16 +69,6 @@ async def reconcile(run: _Run, items: list[_Item]) -> list[_Item]:
                               f"records of {spec.provider}'s list. Look for it in your account; re-run with "
                               "force=True to send it again.")
     return resend
-
-
-async def _let_list_catch_up(run: _Run, items: list[_Item]) -> None:
-    """A provider's list may show a job a moment after its create: wait ``reconcile_after`` from the
-    latest loss."""
-    wait = run.client.reconcile_after - (time.time() - max(run.lost_at.get(i.key, 0.0) for i in items))
-    if run.deadline is not None:
-        wait = min(wait, run.deadline - time.monotonic())
-    if wait > 0:
-        await asyncio.sleep(wait)
 
 
 async def _find_in_list(run: _Run, items: list[_Item]) -> tuple[dict[str, tuple[str, Any]], set[str]]:
