@@ -27,6 +27,7 @@ import httpx
 from httpx_aiohttp import AiohttpTransport
 
 from ._errors import (APIError, AuthError, ConfigError, RateLimited, ServerError, TransportError, error_for_code)
+from ._wire import ApiTransport
 
 if TYPE_CHECKING:  # the client makes its Http lazily (Client.http): no import at run time either way
     from ._client import Client
@@ -49,13 +50,15 @@ WRONG_ADDRESS = frozenset({"name not resolved", "connection refused"})
 ENVELOPES = {"akool": ("code", 1000, "msg"), "audiocleaner": ("code", 100000, "message"), "kling": ("code", 0, "message")}
 
 
-# The transport under httpx, by name. aiohttp's is the default: httpcore's pool scans every connection on every
-# request (bench/bench_overhead.py measures both side by side). Both sized to the concurrency gate.
+# The transport under httpx for API exchanges, by name. httptools' is the default: aiohttp's costs three times the
+# CPU per exchange, and httpcore's pool scans every connection on every request (bench/bench_overhead.py measures
+# them side by side). All sized to the concurrency gate.
 TRANSPORTS = {
+    "httptools": lambda limits: ApiTransport(limits),
     "aiohttp": lambda limits: AiohttpTransport(limits=limits),
     "httpcore": lambda limits: httpx.AsyncHTTPTransport(limits=limits),
 }
-TRANSPORT = "aiohttp"
+TRANSPORT = "httptools"
 # aiohttp errors that prove nothing left: the connection was never made (refused, name not resolved, no answer
 # to the connect). httpx-aiohttp maps every aiohttp connection error (a server that hung up mid-answer, a read
 # timeout) to httpx.ConnectTimeout, so the cause is read, not the httpx type.
@@ -63,7 +66,8 @@ _AIOHTTP_NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutErro
 _HTTPX_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
-_HEADERS = {"User-Agent": "akool-frames", "Accept": "application/json"}
+_HEADER_BYTES = ((b"User-Agent", b"akool-frames"), (b"Accept", b"application/json"))
+_BODY_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # one encoder: json.dumps makes one per call
 
 
 def _never_sent(exc: httpx.TransportError) -> bool:
@@ -180,10 +184,12 @@ class AdaptiveLimiter:
     # ------------------------------------------------------------------ on the loop
     async def acquire(self) -> float:
         """Wait for this request's turn (first come, first served); returns its ticket."""
+        loop = asyncio.get_running_loop()
         if self._lock is None:
             self._lock = asyncio.Lock()  # made on the loop that uses it
+        elif not self._lock.locked() and self.delay(now := loop.time()) <= 0:
+            return self.admit(now)  # nobody waiting and nothing to wait for: the lock would change nothing
         async with self._lock:
-            loop = asyncio.get_running_loop()
             waited = False
             # Re-check after each sleep: a throttling answer may have cut the rate or paused meanwhile.
             while (wait := self.delay(loop.time())) > 0:
@@ -199,14 +205,17 @@ class Http:
     def __init__(self, settings: Client) -> None:
         self.settings = settings
         n = settings.max_concurrency
-        limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
+        # Idle connections are dropped after 4 s: before a server's own keep-alive timeout (uvicorn's default is
+        # 5 s) closes one under a request, which would then have to be treated as possibly received.
+        limits = httpx.Limits(max_connections=n, max_keepalive_connections=n, keepalive_expiry=4.0)
         # API exchanges go straight to the transport (no cookies, redirects or auth flows to run: the APIs use
         # none, and the client layer cost more CPU per request than the rest of a row); media downloads and
-        # probes go through the client, which follows a CDN's redirects. One pool under both.
+        # probes go through the client over aiohttp, which follows a CDN's redirects and streams.
         self._transport = TRANSPORTS[TRANSPORT](limits)
-        self._client = httpx.AsyncClient(timeout=settings.timeout, follow_redirects=True, transport=self._transport)
+        self._client = httpx.AsyncClient(timeout=settings.timeout, follow_redirects=True,
+                                         transport=AiohttpTransport(limits=limits))
         self._timeout = {"timeout": httpx.Timeout(settings.timeout).as_dict()}
-        self._urls: dict[tuple[str, str], httpx.URL] = {}  # (provider, path) -> parsed once
+        self._urls: dict[tuple[str, str], tuple[httpx.URL, bytes]] = {}  # (provider, path) -> URL, Host
         self._gate = asyncio.Semaphore(n)
         self.limiter = AdaptiveLimiter(settings.rate_limit)
         self._token: str | None = None
@@ -217,6 +226,7 @@ class Http:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+        await self._transport.aclose()
 
     # ------------------------------------------------------------------ auth
     async def _headers(self, provider: str) -> dict[str, str]:
@@ -307,15 +317,26 @@ class Http:
 
     def _request(self, provider: str, method: str, path: str, params: dict[str, Any] | None,
                  body: dict[str, Any] | None, headers: dict[str, str]) -> httpx.Request:
-        url = self._urls.get((provider, path))
-        if url is None:
-            url = self._urls[provider, path] = httpx.URL(
-                path if path.startswith("http") else self.settings.base_urls[provider] + path)
+        """The request, built the cheap way: the URL and Host parsed once per endpoint, headers given as bytes with
+        Host and Content-Length included (so httpx has nothing to normalise or add), the body read up front."""
+        endpoint = self._urls.get((provider, path))
+        if endpoint is None:
+            url = httpx.URL(path if path.startswith("http") else self.settings.base_urls[provider] + path)
+            endpoint = self._urls[provider, path] = (url, url.netloc)
+        url, host = endpoint
         if params:
             url = url.copy_merge_params(params)
-        content = None if body is None else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-        sent = {**_HEADERS, **headers, **({"Content-Type": "application/json"} if content is not None else {})}
-        return httpx.Request(method, url, content=content, headers=sent, extensions=self._timeout)
+        raw = [(b"Host", host), *_HEADER_BYTES, *((k.encode(), v.encode()) for k, v in headers.items())]
+        content = b""
+        if body is not None:
+            content = _BODY_JSON.encode(body).encode()
+            raw.append((b"Content-Type", b"application/json"))
+        if content or method in ("POST", "PUT", "PATCH"):
+            raw.append((b"Content-Length", b"%d" % len(content)))
+        request = httpx.Request(method, url, headers=httpx.Headers(raw), stream=httpx.ByteStream(content),
+                                extensions=self._timeout)
+        request.read()  # the body as bytes: every transport sends it with its length, none as a stream
+        return request
 
     def _decode(self, provider: str, method: str, path: str, response: httpx.Response,
                 envelope: tuple[str, Any, str]) -> Any:

@@ -27,7 +27,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +110,7 @@ def ledger_key(provider: str, job: str, body: Mapping[str, Any]) -> str:
 # The key's text, made by one encoder (json.dumps with options builds a new one per call); never change it: the
 # keys of every ledger ever written depend on it.
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+_STORED = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)  # an attempt's body, as sent
 
 
 @dataclass(slots=True)
@@ -306,6 +307,16 @@ class Ledger:
                 found[entry.key] = entry
         return found
 
+    @staticmethod
+    def _latest_in(db: sqlite3.Connection, keys: Sequence[str]) -> dict[str, Entry]:
+        """The latest attempt of each key, read on ``db`` (a write's own connection, inside its transaction)."""
+        found: dict[str, Entry] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i: i + 500]
+            for row in db.execute(_LATEST.format(columns=_COLUMNS, marks=",".join("?" * len(chunk))), chunk):
+                found[row[0]] = Entry(*row)
+        return found
+
     def videos(self, entries: Iterable[Entry]) -> dict[str, list[Entry]]:
         """The other jobs one create made (an image-to-video batch's videos 2..n), by the main entry's key: the
         attempts ``{key}#2``, ``{key}#3``, ... of the same attempt, in order."""
@@ -414,21 +425,22 @@ class Ledger:
 
         def op(db: sqlite3.Connection) -> list[tuple[str, Entry]]:
             alive, now, out = self._alive(db), time.time(), []
+            latest = self._latest_in(db, list({claim.key for claim in claims}))  # one read for the batch
             for claim in claims:
-                row = db.execute(_LATEST.format(columns=_COLUMNS, marks="?"), (claim.key,)).fetchone()
-                entry = Entry(*row) if row else None
+                entry = latest.get(claim.key)
                 decision = decide(entry, claim, owner, alive)
                 if decision == "send":
-                    body = json.dumps({k: v for k, v in claim.body.items() if k not in CALLBACK_FIELDS},
-                                      sort_keys=True, ensure_ascii=False, default=str)
+                    body = _STORED.encode({k: v for k, v in claim.body.items() if k not in CALLBACK_FIELDS})
                     entry = Entry(claim.key, entry.attempt + 1 if entry else 1, claim.provider, claim.job, body,
                                   None, "intent", None, claim.estimate, None, None, now, None, now, owner,
                                   claim.price_basis, claim.duration_s, claim.duration_source, None, None)
                     db.execute(_INSERT, _AS_ROW(entry))
+                    latest[claim.key] = entry  # a later claim of the same key in this batch sees this attempt
                 elif decision == "reconcile":
                     assert entry is not None
                     db.execute("UPDATE submissions SET owner = ? WHERE key = ? AND attempt = ?",
                                (owner, entry.key, entry.attempt))
+                    latest[claim.key] = replace(entry, owner=owner)
                 out.append((decision, entry))
             return out
         return self._writer.submit(op)

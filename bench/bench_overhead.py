@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--time-scale", type=float, default=2000.0, help="sandbox seconds per real second")
-    parser.add_argument("--transports", nargs="+", default=["aiohttp"], choices=sorted(_http.TRANSPORTS),
+    parser.add_argument("--transports", nargs="+", default=[_http.TRANSPORT], choices=sorted(_http.TRANSPORTS),
                         help="transports under httpx, measured one after the other (e.g. aiohttp httpcore)")
     parser.add_argument("--follow", default="poll", choices=["poll", "webhook"])
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="print the N costliest functions (yappi)")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import heapq
+import itertools
 import json
 import os
 import random
@@ -124,6 +126,14 @@ class SandboxState:
         self.lock = threading.RLock()
         self.balances = {p: config.balance(p) for p in ("akool", "audiocleaner", "kling")}
         self.jobs: dict[str, Job] = {}
+        # Indexes, so that nothing scans every job per request or per tick (a 100,000-job run made the
+        # webhook ticker and the list endpoints the bench's bottleneck): each type's jobs in creation order,
+        # the jobs not settled yet by end time, and the settled ones whose callback is still to start.
+        self._by_name: dict[str, list[Job]] = {}
+        self._unsorted: set[str] = set()  # types whose jobs were not added in creation order (seeded pasts)
+        self._ending: list[tuple[float, int, Job]] = []  # heap: (finished, tie-break, job)
+        self._tie = itertools.count()
+        self._to_notify: list[Job] = []
         self.tokens: dict[str, float] = {}  # getToken token -> expiry (sandbox time)
         self.files: dict[str, tuple[Media, float, str]] = {}  # name -> media, available-from, job id
         self.random = random.Random(config.seed)
@@ -216,9 +226,28 @@ class SandboxState:
     def add_job(self, job: Job) -> Job:
         with self.lock:
             self.jobs[job.id] = job
+            same = self._by_name.setdefault(job.name, [])
+            if same and job.created < same[-1].created:
+                self._unsorted.add(job.name)
+            same.append(job)
+            self.ends_at(job)
             if job.media is not None:
                 self.files[self.file_name(job)] = (job.media, job.finished, job.id)
         return job
+
+    def ends_at(self, job: Job) -> None:
+        """(Re)schedule ``job``'s settling at its ``finished`` time: call again when that moves earlier (a cancel)."""
+        with self.lock:
+            heapq.heappush(self._ending, (job.finished, next(self._tie), job))
+
+    def newest(self, name: str, provider: str | None = None) -> list[Job]:
+        """The jobs of type ``name`` not deleted, newest first (created descending; ties newest added first)."""
+        with self.lock:
+            same = self._by_name.get(name, [])
+            if name in self._unsorted:
+                same.sort(key=lambda j: j.created)
+                self._unsorted.discard(name)
+            return [j for j in reversed(same) if not j.deleted and (provider is None or j.provider == provider)]
 
     @staticmethod
     def file_name(job: Job) -> str:
@@ -265,23 +294,25 @@ class SandboxState:
         now = self.clock.now()
         due = []
         with self.lock:
-            for job in self.jobs.values():
-                if not job.settled and now >= job.finished:
+            ending = self._ending
+            while ending and ending[0][0] <= now:
+                job = heapq.heappop(ending)[2]
+                if not job.settled and now >= job.finished:  # a rescheduled job's older entry finds it settled
                     job.settled = True
                     if job.fail_reason:
                         self.balances[job.provider] += job.credits
+                    if job.webhook:
+                        self._to_notify.append(job)
                     due.append(job)
         return due
 
     def webhooks_due(self) -> list[Job]:
         """Ended jobs with a callback URL whose delivery has not started yet (marked started)."""
         self.settle_due()
-        due = []
         with self.lock:
-            for job in self.jobs.values():
-                if job.settled and job.webhook and not job.notified:
-                    job.notified = True
-                    due.append(job)
+            due, self._to_notify = [j for j in self._to_notify if not j.notified], []
+            for job in due:
+                job.notified = True
         return due
 
     # ----------------------------------------------------------------- inspection

@@ -215,6 +215,7 @@ def cancel_jobs(ctx: Ctx) -> Raw:
                 job.fail_reason = "Task cancelled"
                 job.started = min(job.started, now)
                 job.finished = now
+                state.ends_at(job)  # settled (refunded) now, not at its old end
     return Raw(code=1000, msg="OK")
 
 

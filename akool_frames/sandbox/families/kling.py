@@ -77,8 +77,7 @@ def preset_objects(base_url: str) -> list[dict[str, Any]]:
 
 def _tasks(ctx: Ctx) -> list[Job]:
     """The account's custom-voice tasks, newest first."""
-    return sorted((j for j in ctx.state.jobs.values() if j.name == NAME and j.provider == "kling" and not j.deleted),
-                  key=lambda j: j.created, reverse=True)
+    return ctx.state.newest(NAME, provider="kling")
 
 
 def _page(ctx: Ctx, items: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -61,9 +61,7 @@ def official_voices(base_url: str) -> list[dict[str, Any]]:
 def user_voices(ctx: Ctx) -> list[dict[str, Any]]:
     """from=4: the account's finished VoiceLab clones, rendered as v3 voice records."""
     now = ctx.state.clock.now()
-    clones = sorted((j for j in ctx.state.jobs.values()
-                     if j.name == "voice_clone" and not j.deleted and j.status(now) == 3),
-                    key=lambda j: j.created, reverse=True)
+    clones = [j for j in ctx.state.newest("voice_clone") if j.status(now) == 3]
     return [{
         "_id": j.id, "create_time": int(j.created * 1000), "uid": UID, "from": 4, "voice_id": j.extra["voice_id"],
         "gender": ((j.body.get("voice_options") or {}).get("gender") or ["Male"])[0], "accent": "",

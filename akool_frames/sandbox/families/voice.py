@@ -249,9 +249,7 @@ def resource_list(ctx: Ctx) -> dict[str, Any]:
     if kind not in ("1", "2"):
         raise ctx.param_error("Parameter error: type must be 1 (voiceTTS) or 2 (voiceChanger)")
     name = "tts" if kind == "1" else "voice_change"
-    jobs = sorted((j for j in ctx.state.jobs.values() if j.name == name and not j.deleted),
-                  key=lambda j: j.created, reverse=True)
-    return _page(ctx, jobs, lambda j: resource_record(j, ctx))
+    return _page(ctx, ctx.state.newest(name), lambda j: resource_record(j, ctx))
 
 
 @route("GET", "/api/open/v4/voice/list", provider="akool", kind="lookup", name="voice_list")
@@ -262,8 +260,7 @@ def voice_list(ctx: Ctx) -> dict[str, Any]:
     if kind == "2":
         voices = akool_voices(ctx.base_url)
     else:
-        clones = [j for j in ctx.state.jobs.values() if j.name == "voice_clone" and not j.deleted]
-        voices = [clone_record(j, ctx) for j in sorted(clones, key=lambda j: j.created, reverse=True)]
+        voices = [clone_record(j, ctx) for j in ctx.state.newest("voice_clone")]
     filters = {key: {v.lower() for v in (ctx.q(key) or "").split(",") if v} for key in ("gender", "style", "age", "scenario")}
     def keep(voice: dict[str, Any]) -> bool:
         for key, wanted in filters.items():
