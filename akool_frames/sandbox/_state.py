@@ -11,6 +11,7 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,6 +118,27 @@ def static_file(base_url: str, stem: str, media: Media) -> str:
     return f"{base_url}/files/{name}"
 
 
+class _NewestFirst(Sequence[Job]):
+    """A list in creation order, read newest first without copying it."""
+
+    def __init__(self, jobs: list[Job]) -> None:
+        self._jobs = jobs
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+    def __getitem__(self, index: int | slice) -> Any:
+        n = len(self._jobs)
+        if isinstance(index, slice):
+            start, stop, step = index.indices(n)
+            if step != 1:
+                return [self[i] for i in range(start, stop, step)]
+            return self._jobs[n - stop: n - start][::-1] if stop > start else []
+        if not -n <= index < n:
+            raise IndexError(index)
+        return self._jobs[n - 1 - index % n]
+
+
 class SandboxState:
     """All mutable state, guarded by one lock (handlers are short and never await inside it)."""
 
@@ -131,6 +153,7 @@ class SandboxState:
         # the jobs not settled yet by end time, and the settled ones whose callback is still to start.
         self._by_name: dict[str, list[Job]] = {}
         self._unsorted: set[str] = set()  # types whose jobs were not added in creation order (seeded pasts)
+        self._deleted: Counter[str] = Counter()  # deleted jobs by type (none: a list page is a slice)
         self._ending: list[tuple[float, int, Job]] = []  # heap: (finished, tie-break, job)
         self._tie = itertools.count()
         self._to_notify: list[Job] = []
@@ -240,14 +263,23 @@ class SandboxState:
         with self.lock:
             heapq.heappush(self._ending, (job.finished, next(self._tie), job))
 
-    def newest(self, name: str, provider: str | None = None) -> list[Job]:
-        """The jobs of type ``name`` not deleted, newest first (created descending; ties newest added first)."""
+    def newest(self, name: str, provider: str | None = None) -> Sequence[Job]:
+        """The jobs of type ``name`` not deleted, newest first (created descending; ties newest added first).
+        Without deletions or a provider to filter on, a view: a page of it costs the page, not every job."""
         with self.lock:
             same = self._by_name.get(name, [])
             if name in self._unsorted:
                 same.sort(key=lambda j: j.created)
                 self._unsorted.discard(name)
+            if not self._deleted[name] and provider is None:
+                return _NewestFirst(same)
             return [j for j in reversed(same) if not j.deleted and (provider is None or j.provider == provider)]
+
+    def delete(self, job: Job) -> None:
+        with self.lock:
+            if not job.deleted:
+                job.deleted = True
+                self._deleted[job.name] += 1
 
     @staticmethod
     def file_name(job: Job) -> str:

@@ -187,7 +187,7 @@ def delete_results(ctx: Ctx) -> dict[str, Any]:
         elif job.status(now) in (1, 2):
             refused.append({"_id": job_id, "msg": "faceswap resource is processing, please try again later"})
         else:
-            job.deleted = True
+            ctx.state.delete(job)
             ok.append(job_id)
     return {"successIds": ok, "noPermissionItems": refused}
 

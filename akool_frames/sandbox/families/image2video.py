@@ -290,7 +290,7 @@ def delete_videos(ctx: Ctx) -> Raw:
         elif job.status(now) in (1, 2):
             refused.append({"_id": job_id, "msg": "video resource is processing, please try again later"})
         else:
-            job.deleted = True
+            ctx.state.delete(job)
             ok.append(job_id)
     return Raw(code=1000, msg="Delete successfully", data={"successIds": ok, "noPermissionItems": refused})
 

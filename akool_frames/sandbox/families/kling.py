@@ -142,6 +142,6 @@ def delete_voice(ctx: Ctx) -> dict[str, Any]:
     for job in _tasks(ctx):
         if job.status(now) == 3 and _voice_id(job) == voice_id:
             answer = task_object(job, ctx.base_url, now)
-            job.deleted = True
+            ctx.state.delete(job)
             return answer
     raise ApiError(ctx.provider.not_found_code, f"voice_id {voice_id!r} does not exist", 404)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Any
 
@@ -49,6 +50,13 @@ EXAMPLE_VOICE_ID = "6889b628662160e2caad5dbc"
 
 
 def akool_voices(base_url: str) -> list[dict[str, Any]]:
+    """The Akool voices' records, as copies the caller may change."""
+    return [dict(voice) for voice in _akool_voices(base_url)]
+
+
+@functools.lru_cache(maxsize=64)
+def _akool_voices(base_url: str) -> tuple[dict[str, Any], ...]:
+    """Made once per sandbox address: every TTS create looks its voice up here (sha256 ids, file names)."""
     voices = []
     for i, (name, gender, language, locale, model) in enumerate(AKOOL_VOICES):
         voices.append({
@@ -61,7 +69,7 @@ def akool_voices(base_url: str) -> list[dict[str, Any]]:
             "deduction_credit": 0, "webhookUrl": "", "voice_model_name": model,
             "support_stream": model in (MODELS[0], MODELS[2]),
         })
-    return voices
+    return tuple(voices)
 
 
 def clone_record(job: Job, ctx: Ctx) -> dict[str, Any]:
@@ -107,9 +115,9 @@ def resource_record(job: Job, ctx: Ctx) -> dict[str, Any]:
 
 def find_voice(ctx: Ctx, value: str) -> dict[str, Any] | None:
     """Either identifier is accepted (the docs' examples pass a document _id as voice_id)."""
-    for voice in akool_voices(ctx.base_url):
+    for voice in _akool_voices(ctx.base_url):
         if value in (voice["_id"], voice["voice_id"]):
-            return voice
+            return dict(voice)
     now = ctx.state.clock.now()
     for job in ctx.state.jobs.values():
         if job.name == "voice_clone" and not job.deleted and job.status(now) == 3 and value in (job.id, job.extra["voice_id"]):
@@ -283,7 +291,7 @@ def voice_delete(ctx: Ctx) -> dict[str, Any]:
         if job is None or job.deleted or job.name != "voice_clone":
             refused.append({"_id": _id, "msg": f"VoiceId:{_id} resource not found"})
         else:
-            job.deleted = True
+            ctx.state.delete(job)
             ok.append(_id)
     return {"successIds": ok, "noPermissionVoices": refused}
 
