@@ -168,15 +168,22 @@ async def _prices(client: Any, spec: JobSpec, bodies: list[dict[str, Any] | None
     rules ask for are measured first, all at once (``_probe``); ``progress`` counts those measurements."""
     given = given if given is not None else [None] * len(bodies)
     wanted: set[str] = set()
+    asked = False
 
     def record(url: Any) -> tuple[float | None, str]:
+        nonlocal asked
+        asked = True
         if isinstance(url, str):
             wanted.add(url)
         return None, "not probed"
 
+    # A first pass records the media the rules ask the length of; a price that asked for none is already final.
+    first: list[Any] = []
     for body, seconds in zip(bodies, given, strict=True):
-        if body is not None:
-            price_of(spec, body, PriceContext(plan=plan, rates=rates, duration=record, given=seconds))
+        asked = False
+        price = price_of(spec, body, PriceContext(plan=plan, rates=rates, duration=record, given=seconds)) \
+            if body is not None else None
+        first.append(_ASKED if asked else price)
     known: dict[str, tuple[float | None, str]] = {}
     if wanted and probe:
         lengths = await probe_lengths(client, sorted(wanted), progress=progress)
@@ -186,7 +193,10 @@ async def _prices(client: Any, spec: JobSpec, bodies: list[dict[str, Any] | None
         return known.get(url, (None, "not probed (lazy estimate)")) if isinstance(url, str) else (None, "no media")
 
     return [price_of(spec, body, PriceContext(plan=plan, rates=rates, duration=lookup, given=seconds))
-            if body is not None else None for body, seconds in zip(bodies, given, strict=True)]
+            if price is _ASKED else price for body, seconds, price in zip(bodies, given, first, strict=True)]
+
+
+_ASKED = object()  # a first-pass price that asked for a media length: made again once lengths are known
 
 
 def _report_undocumented(spec: JobSpec, bodies: Sequence[Mapping[str, Any] | None]) -> None:

@@ -83,18 +83,28 @@ class _Connection(asyncio.Protocol):
         self._complete()
 
     # ------------------------------------------------------------------ one exchange
-    async def exchange(self, data: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes, bytes]:
-        """Write one request and wait for its whole answer: status, headers, body, reason phrase."""
+    async def exchange(self, data: bytes, seconds: float | None) -> tuple[int, list[tuple[bytes, bytes]], bytes, bytes]:
+        """Write one request and wait for its whole answer (status, headers, body, reason phrase), at most
+        ``seconds``: then httpx.ReadTimeout. (A timer on the future: asyncio.timeout cost more than the parsing.)"""
         assert self.transport is not None
         self._headers, self._body, self._reason, self._headers_done = [], [], b"", False
-        self._answer = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self._answer = loop.create_future()
+        timer = None if seconds is None else loop.call_later(seconds, self._time_out)
         self.transport.write(data)
-        return await self._answer
+        try:
+            return await self._answer
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     def _complete(self) -> None:
         if self._answer is not None and not self._answer.done():
             self._answer.set_result((self._parser.get_status_code(), self._headers, b"".join(self._body),
                                      self._reason))
+
+    def _time_out(self) -> None:
+        self._fail(httpx.ReadTimeout("no answer in time"))
 
     def _fail(self, exc: Exception) -> None:
         if self._answer is not None and not self._answer.done():
@@ -130,12 +140,8 @@ class ApiTransport(httpx.AsyncBaseTransport):
         connection = self._pooled(where) or await self._connect(where, timeout.get("connect"))
         data = _serialize(request)
         try:
-            async with asyncio.timeout(timeout.get("read")):
-                status, headers, body, reason = await connection.exchange(data)
-        except TimeoutError:
-            connection.close()
-            raise httpx.ReadTimeout("no answer in time", request=request) from None
-        except BaseException:  # cancelled, reset, malformed: the connection's state is unknown
+            status, headers, body, reason = await connection.exchange(data, timeout.get("read"))
+        except BaseException:  # cancelled, reset, timed out, malformed: the connection's state is unknown
             connection.close()
             raise
         self._release(where, connection)
