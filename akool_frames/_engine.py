@@ -31,7 +31,7 @@ from typing import Any
 from ._client import FOLLOW_MODES
 from ._errors import AkoolError, BudgetExceeded, ConfigError, ValidationError
 from ._follow import _Follower
-from ._gc import paused_gc
+from ._gc import frozen_heap, paused_gc
 from ._ledger import TERMINAL, Entry, ledger_key
 from ._localize import check_languages
 from ._loop import note_interrupted
@@ -129,7 +129,8 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
     started = time.time()
     try:
         # Crash leftovers first: the provider's list then still has their jobs near the top.
-        await run.go(new, known, follow=mode == "run", webhook=follow == "webhook", leftovers=lost)
+        with frozen_heap():  # the rows, bodies and outcomes live through the run: collections need not walk them
+            await run.go(new, known, follow=mode == "run", webhook=follow == "webhook", leftovers=lost)
     except asyncio.CancelledError:  # Ctrl-C (run_sync cancels us): say what was sent and how to resume
         note_interrupted(tally.interrupted(spec.provider))
         raise

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from akool_frames._gc import paused_gc
+from akool_frames._gc import frozen_heap, paused_gc
 
 
 @pytest.fixture(autouse=True)
@@ -59,3 +59,39 @@ def test_overlapping_bursts_in_threads_restore_it_once_the_last_ends() -> None:
     release.set()
     worker.join(5)
     assert gc.isenabled()
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_a_runs_heap_is_frozen_until_the_last_run_ends_and_its_garbage_collected_then() -> None:
+    import weakref
+
+    gc.enable()
+    gc.collect()
+    before = _Cycle()
+    gone_before = weakref.ref(before)
+    with frozen_heap():
+        assert gc.get_freeze_count() > 0
+        del before
+        gc.collect()
+        assert gone_before() is not None  # frozen: not collected while a run holds the heap
+        made = _Cycle()
+        gone_made = weakref.ref(made)
+        del made
+        gc.collect()
+        assert gone_made() is None  # what the run makes is collected as usual
+        with frozen_heap():  # a second run in the same process
+            pass
+        assert gc.get_freeze_count() > 0  # the first still runs
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    assert gone_before() is None
+
+
+def test_a_run_that_raises_still_unfreezes() -> None:
+    with pytest.raises(ValueError), frozen_heap():
+        raise ValueError("cancelled")
+    assert gc.get_freeze_count() == 0
