@@ -424,7 +424,7 @@ class Ledger:
         attempt; otherwise as found (for ``reconcile``, with the owner it had: None if its run ended)."""
 
         def op(db: sqlite3.Connection) -> list[tuple[str, Entry]]:
-            alive, now, out = self._alive(db), time.time(), []
+            alive, now, out, inserts, owned = self._alive(db), time.time(), [], [], []
             latest = self._latest_in(db, list({claim.key for claim in claims}))  # one read for the batch
             for claim in claims:
                 entry = latest.get(claim.key)
@@ -434,14 +434,15 @@ class Ledger:
                     entry = Entry(claim.key, entry.attempt + 1 if entry else 1, claim.provider, claim.job, body,
                                   None, "intent", None, claim.estimate, None, None, now, None, now, owner,
                                   claim.price_basis, claim.duration_s, claim.duration_source, None, None)
-                    db.execute(_INSERT, _AS_ROW(entry))
+                    inserts.append(_AS_ROW(entry))
                     latest[claim.key] = entry  # a later claim of the same key in this batch sees this attempt
                 elif decision == "reconcile":
                     assert entry is not None
-                    db.execute("UPDATE submissions SET owner = ? WHERE key = ? AND attempt = ?",
-                               (owner, entry.key, entry.attempt))
+                    owned.append((owner, entry.key, entry.attempt))
                     latest[claim.key] = replace(entry, owner=owner)
                 out.append((decision, entry))
+            db.executemany(_INSERT, inserts)  # (one statement for the batch: the same writes, fewer calls)
+            db.executemany("UPDATE submissions SET owner = ? WHERE key = ? AND attempt = ?", owned)
             return out
         return self._writer.submit(op)
 

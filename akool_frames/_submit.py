@@ -6,10 +6,11 @@ them for the progress bars).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from ._batch import Batched
@@ -48,6 +49,10 @@ class _Item:
     resends: int = 0
     priced: Outcome | None = None  # the row's estimate (its basis and duration go into the ledger)
     claimed_at: float = 0.0  # when this run's claim of it was written: no create of it can have been made before
+
+    def claimed(self, attempt: int, at: float) -> _Item:
+        """This item as claimed (``dataclasses.replace``, without its per-call look-up of the fields: per row)."""
+        return _Item(self.key, self.body, self.estimate, attempt, self.mode, self.resends, self.priced, at)
 
 
 def _where(client: Any, spec: JobSpec) -> str:
@@ -102,15 +107,16 @@ class _Run:
     _claims: Batched[Claim] | None = None
     _ids: Batched[tuple[str, int, str, str, float | None]] | None = None
 
-    @property
+    # Looked up once per run, not per row (the client's properties take a lock and check the process).
+    @functools.cached_property
     def ledger(self) -> Any:
         return self.client.ledger
 
-    @property
+    @functools.cached_property
     def http(self) -> Any:
         return self.client.http
 
-    @property
+    @functools.cached_property
     def where(self) -> str:
         return _where(self.client, self.spec)
 
@@ -261,7 +267,7 @@ class _Run:
         # The claim (an intent) is committed before anything leaves: a crash from here on is reconciled,
         # not resent, and another run sharing the ledger follows this run's job instead of sending its own.
         decision, entry = await self._claim(item)
-        item = replace(item, attempt=entry.attempt, claimed_at=entry.created_at)
+        item = item.claimed(entry.attempt, entry.created_at)
         if decision == "wait":
             return "wait", item
         if decision == "follow":  # another run made the job (or was refused): take its outcome
