@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,16 @@ def _url(value: str | None, name: str, env: str, default: str) -> str:
 def _secret(value: str | Secret | None, env: str) -> Secret | None:
     raw = _setting(value.reveal() if isinstance(value, Secret) else value, env)
     return Secret(str(raw)) if raw else None
+
+
+# The settings each provider needs that a client lacks, by provider.
+_MISSING_CREDENTIALS: dict[str, Callable[[Client], list[str]]] = {
+    "akool": lambda c: [] if (c.api_key or (c.client_id and c.client_secret))
+    else ["api_key (AKOOL_API_KEY) or client_id + client_secret (AKOOL_CLIENT_ID, AKOOL_CLIENT_SECRET)"],
+    "audiocleaner": lambda c: [] if c.audiocleaner_api_key else ["audiocleaner_api_key (AUDIOCLEANER_API_KEY)"],
+    "kling": lambda c: [n for n, v in (("kling_access_key (KLING_ACCESS_KEY)", c.kling_access_key),
+                                       ("kling_secret_key (KLING_SECRET_KEY)", c.kling_secret_key)) if not v],
+}
 
 
 class Client:
@@ -201,13 +212,7 @@ class Client:
 
     def credentials(self, provider: str) -> None:
         """Raise ConfigError naming the missing settings for ``provider``."""
-        missing = {
-            "akool": [] if (self.api_key or (self.client_id and self.client_secret))
-            else ["api_key (AKOOL_API_KEY) or client_id + client_secret (AKOOL_CLIENT_ID, AKOOL_CLIENT_SECRET)"],
-            "audiocleaner": [] if self.audiocleaner_api_key else ["audiocleaner_api_key (AUDIOCLEANER_API_KEY)"],
-            "kling": [n for n, v in (("kling_access_key (KLING_ACCESS_KEY)", self.kling_access_key),
-                                     ("kling_secret_key (KLING_SECRET_KEY)", self.kling_secret_key)) if not v],
-        }[provider]
+        missing = _MISSING_CREDENTIALS[provider](self)  # (per request: only the provider's own are looked at)
         if missing:
             msg = (f"No {provider} credentials: set {' and '.join(missing)}.\n\n"
                    "Hint: to try things without an account, use `with af.sandbox() as sb:` and `client=sb.client`.")

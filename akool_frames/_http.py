@@ -340,15 +340,15 @@ class Http:
 
     def _decode(self, provider: str, method: str, path: str, response: httpx.Response,
                 envelope: tuple[str, Any, str]) -> Any:
-        retry_after = _retry_after(response)
         if response.status_code >= 500:
             raise ServerError(f"{provider} answered HTTP {response.status_code} to {method} {path}.",
-                              status=response.status_code, retry_after=retry_after)
+                              status=response.status_code, retry_after=_retry_after(response))
         try:
             payload = response.json()
         except ValueError:
             if response.status_code == 429:
-                raise RateLimited(provider, 429, "Too Many Requests", http_status=429, retry_after=retry_after) from None
+                raise RateLimited(provider, 429, "Too Many Requests", http_status=429,
+                                  retry_after=_retry_after(response)) from None
             raise APIError(provider, response.status_code, f"non-JSON answer to {method} {path}",
                            http_status=response.status_code) from None
         code_field, ok, message_field = envelope
@@ -359,7 +359,7 @@ class Http:
         message = str(payload.get(message_field) or payload.get("msg") or payload.get("message") or "") \
             if isinstance(payload, dict) else str(payload)
         raise error_for_code(provider, code if isinstance(code, int) else response.status_code, message,
-                             http_status=response.status_code, retry_after=retry_after)
+                             http_status=response.status_code, retry_after=_retry_after(response))
 
     # ------------------------------------------------------------------ with retries
     async def request(self, provider: str, method: str, path: str, *, params: dict[str, Any] | None = None,

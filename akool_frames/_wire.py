@@ -197,19 +197,15 @@ def _serialize(request: httpx.Request) -> bytes:
     """The request's bytes: its line, its headers as given (plus Host and Content-Length when missing), its body."""
     url = request.url
     body = request.read()
-    lines = [b"%s %s HTTP/1.1\r\n" % (request.method.encode(), url.raw_path)]
-    has_host = has_length = False
-    for name, value in request.headers.raw:
-        if b"\r" in value or b"\n" in value or b"\r" in name or b"\n" in name:
-            raise httpx.LocalProtocolError(f"header {name.decode(errors='replace')!r} holds a line break")
-        lower = name.lower()
-        has_host = has_host or lower == b"host"
-        has_length = has_length or lower in (b"content-length", b"transfer-encoding")
-        lines.append(b"%s: %s\r\n" % (name, value))
-    if not has_host:
-        lines.append(b"Host: %s\r\n" % url.netloc)
-    if not has_length and (body or request.method in ("POST", "PUT", "PATCH")):
-        lines.append(b"Content-Length: %d\r\n" % len(body))
-    lines.append(b"\r\n")
-    lines.append(body)
-    return b"".join(lines)
+    raw = request.headers.raw
+    lines = [b"%s: %s\r\n" % pair for pair in raw]
+    head = b"".join(lines)
+    if head.count(b"\n") != len(lines) or head.count(b"\r") != len(lines):  # one CRLF per header, none inside
+        bad = next(name for name, value in raw if b"\r" in name + value or b"\n" in name + value)
+        raise httpx.LocalProtocolError(f"header {bad.decode(errors='replace')!r} holds a line break")
+    names = {name.lower() for name, _ in raw}
+    if b"host" not in names:
+        head += b"Host: %s\r\n" % url.netloc
+    if not names & {b"content-length", b"transfer-encoding"} and (body or request.method in ("POST", "PUT", "PATCH")):
+        head += b"Content-Length: %d\r\n" % len(body)
+    return b"%s %s HTTP/1.1\r\n%s\r\n%s" % (request.method.encode(), url.raw_path, head, body)
