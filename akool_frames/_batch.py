@@ -1,9 +1,10 @@
-"""Ledger writes asked for in one turn of the event loop, committed in one transaction.
+"""Ledger writes asked for close together, committed in one transaction.
 
 The engine's workers resume together (a burst of answers arrives in one select), and each would otherwise
 commit its own claim or job id: a transaction apiece, most of a row's ledger cost. ``Batched`` gathers the
-writes asked for during one loop turn and hands them to the ledger as one list at the start of the next;
-each caller still awaits its own result, so nothing is sent before its own claim is committed.
+writes asked for during one loop turn (or, with ``linger``, that many seconds) and hands them to the ledger as
+one list; each caller still awaits its own result, so nothing is sent before its own claim is committed.
+A batch that reaches ``full`` writes (every worker waiting on it) goes at once.
 """
 
 from __future__ import annotations
@@ -18,21 +19,30 @@ T = TypeVar("T")
 
 
 class Batched(Generic[T]):
-    def __init__(self, write: Callable[[list[T]], Any]) -> None:
+    def __init__(self, write: Callable[[list[T]], Any], *, linger: float = 0.0, full: int = 0) -> None:
         """``write(items)`` returns a ``Written`` whose result is one value per item (or None for all)."""
         self._write = write
+        self._linger, self._full = linger, full
         self._pending: list[tuple[T, asyncio.Future[Any]]] = []
+        self._timer: asyncio.TimerHandle | asyncio.Handle | None = None
 
     async def __call__(self, item: T) -> Any:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         self._pending.append((item, future))
         if len(self._pending) == 1:
-            loop.call_soon(self._flush)
+            self._timer = loop.call_later(self._linger, self._flush) if self._linger else loop.call_soon(self._flush)
+        elif len(self._pending) == self._full:
+            self._flush()
         return await future
 
     def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         batch, self._pending = self._pending, []
+        if not batch:
+            return
         try:
             written = self._write([item for item, _ in batch])
         except Exception as exc:  # noqa: BLE001 - each caller gets the error
