@@ -6,7 +6,7 @@ with no limits, so that nothing but the client's work is measured. Not a test: i
     python bench/bench_overhead.py --rows 10000
     python bench/bench_overhead.py --rows 5000 --profile 30   # + the 30 costliest functions (yappi, all threads)
     python bench/bench_overhead.py --rows 20000 --profile 30 --profile-phase rerun   # ... of the re-run
-    python bench/bench_overhead.py --rows 10000 --transports aiohttp httpcore   # the transports side by side
+    python bench/bench_overhead.py --rows 10000 --transports httptools aiohttp httpcore   # the transports side by side
     python bench/bench_overhead.py --rows 10000 --follow webhook              # callbacks instead of polls
     python bench/bench_overhead.py --rows 100000 --floor 10000                # + the HTTP exchange alone
 
