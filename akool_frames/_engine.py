@@ -29,10 +29,10 @@ from dataclasses import replace
 from typing import Any
 
 from ._client import FOLLOW_MODES
+from ._entries import TERMINAL, Entry, ledger_key
 from ._errors import AkoolError, BudgetExceeded, ConfigError, ValidationError
 from ._follow import _Follower
 from ._gc import frozen_heap, paused_gc
-from ._ledger import TERMINAL, Entry, ledger_key
 from ._localize import check_languages
 from ._loop import note_interrupted
 from ._prepare import (

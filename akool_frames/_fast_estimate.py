@@ -27,6 +27,7 @@ from typing import Any
 import narwhals.stable.v2 as nw
 
 from . import pricing
+from ._entries import CALLBACK_FIELDS
 from ._fast_keys import (
     _OUT,
     _SENTINEL,
@@ -51,7 +52,6 @@ from ._fast_rules import (
     _NotSure,
     _plain,
 )
-from ._ledger import CALLBACK_FIELDS
 from ._localize import LANGUAGE_FIELDS
 from ._values import to_py
 from .jobs import (  # names, not the module: af.jobs is the job table

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ._ledger import CALLBACK_FIELDS, Entry
+from ._entries import CALLBACK_FIELDS, Entry
 from ._probe import probe_lengths
 from .jobs import JobSpec, Price, PriceContext, undocumented, validate_body
 from .pricing import estimate as price_of

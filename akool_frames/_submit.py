@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._batch import Batched
+from ._entries import Claim, Entry
 from ._errors import (
     AccountError,
     APIError,
@@ -24,7 +25,6 @@ from ._errors import (
     TransportError,
 )
 from ._follow import _Follower, _read
-from ._ledger import Claim, Entry
 from ._prepare import Outcome
 from ._receiver import receiver_of
 from ._reconcile import _external_id, reconcile
@@ -35,7 +35,7 @@ WAIT_FIRST, WAIT_MAX = 0.05, 1.0  # seconds between looks at a row another run i
 
 
 # Claims and job ids asked for within this many seconds share a transaction (or fewer, once every worker waits):
-# the ledger's CPU per row is 143 us at one row per transaction, 71 at 4, 46 at 32 (bench/README.md), and
+# the ledger's CPU per row is 150 us at one row per transaction, 77 at 4, 44 at 32 (bench/bench_ledger.py), and
 # 2 ms is nothing beside a create's round trip.
 WRITE_LINGER = 0.002
 
@@ -44,7 +44,7 @@ WRITE_LINGER = 0.002
 @dataclass(frozen=True, slots=True)
 class _Item:
     """One create to send: the ledger key, the documented body, its estimate, and how it is claimed
-    (``_ledger.Claim``): ``attempt`` is the latest attempt the run knows of (0: none; once claimed, the
+    (``_entries.Claim``): ``attempt`` is the latest attempt the run knows of (0: none; once claimed, the
     run's own), ``mode`` is send, force or resend (its create proven absent at the provider)."""
 
     key: str

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from ._ledger import Entry
+    from ._entries import Entry
 
 __all__ = ["ProgressSink"]
 

@@ -142,7 +142,7 @@ def ledger(*, client: Client | None = None, backend: str = "pandas") -> Any:
     """
     import datetime as dt
 
-    from ._ledger import PUBLIC_COLUMNS
+    from ._entries import PUBLIC_COLUMNS
 
     client = client or default_client()
     entries = client.ledger.entries()

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import pricing
-from ._ledger import CALLBACK_FIELDS
+from ._entries import CALLBACK_FIELDS
 from .jobs import JOBS, Field, JobSpec, get_job
 
 __all__ = ["describe", "jobs"]
