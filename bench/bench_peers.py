@@ -6,6 +6,7 @@ three ways. Not a test: it prints figures (see bench/README.md).
     python bench/bench_peers.py --rows 2000 --jobs tts   # one job, one size
     python bench/bench_peers.py --quick --webhook        # + df.akool.run(..., follow="webhook")
     python bench/bench_peers.py --quick --gather-scope request   # the loop's semaphore around each request
+    python bench/bench_peers.py --rows 10000 --jobs tts --webhook --library-only   # akool_frames alone, after a change
 
 Methods, each on a FRESH sandbox in another process (``akool-frames sandbox --time-scale TS --rate-limit R
 --concurrency-limit CL --credits 1e12``, defaults 1, 40 req/s, 8), so that counts do not mix:
@@ -219,9 +220,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--gather-scope", default="job", choices=["job", "request"],
                         help="what the loop's semaphore guards: a job's whole life, or each request")
     parser.add_argument("--webhook", action="store_true", help='also df.akool.run(..., follow="webhook")')
+    parser.add_argument("--library-only", action="store_true",
+                        help="akool_frames alone (no hand-written loops, no ratios): to measure a change of the library")
     args = parser.parse_args(argv)
     sizes = [300] if args.quick else args.rows
-    methods = ["akool_frames", *(["akool_frames webhook"] if args.webhook else []), "gather"]
+    methods = ["akool_frames", *(["akool_frames webhook"] if args.webhook else []),
+               *([] if args.library_only else ["gather"])]
 
     print(f"sandbox: rate {args.rate:g}/s, concurrency limit {args.concurrency_limit}, time scale "
           f"{args.time_scale:g}, throttling by code 1005; C = {args.concurrency}; gather scope {args.gather_scope}; "
@@ -232,16 +236,19 @@ def main(argv: list[str] | None = None) -> None:
           f"{'submit':>8}{'throttled':>10}{'dups':>6}")
     results: dict[tuple[str, int, str], dict[str, Any]] = {}
     for job in args.jobs:
-        sequential = measure("sequential", job, args.sequential_rows, args)  # once per job: only N changes
+        # once per job: only N changes
+        sequential = None if args.library_only else measure("sequential", job, args.sequential_rows, args)
         for n in sizes:
             for method in methods:
                 r = measure(method, job, n, args)
                 if r is not None:
                     results[job, n, method] = r
                     print(line(r, n), flush=True)
-            assert sequential is not None
-            results[job, n, "sequential"] = sequential
-            print(line(sequential, n), flush=True)
+            if sequential is not None:
+                results[job, n, "sequential"] = sequential
+                print(line(sequential, n), flush=True)
+    if args.library_only:
+        return
     print(f"  * sequential: run on {args.sequential_rows} rows (one sandbox per job); makespan extrapolated "
           f"linearly to N (x N/{args.sequential_rows}), the other figures are the sample's")
 
