@@ -41,8 +41,6 @@ class Batched(Generic[T]):
             self._timer.cancel()
             self._timer = None
         batch, self._pending = self._pending, []
-        if not batch:
-            return
         try:
             written = self._write([item for item, _ in batch])
         except Exception as exc:  # noqa: BLE001 - each caller gets the error

@@ -270,17 +270,15 @@ class Ledger:
         return alive
 
     # ------------------------------------------------------------------ writes
-    def claim(self, owner: str, claims: Sequence[Claim]) -> Written:
-        """Decide each claim (``decide``) against the key's latest attempt, in one transaction: ``send``
-        writes a new attempt as an intent owned by ``owner``; ``reconcile`` makes ``owner`` the owner of
-        the latest attempt. Resolves to [(decision, the key's latest attempt)]: after ``send``, the new
-        attempt; otherwise as found (for ``reconcile``, with the owner it had: None if its run ended)."""
-        return self._writer.submit(self._claim_op(owner, claims))
-
     def turn(self, owner: str, writes: Sequence[tuple[str, Any]]) -> Written:
-        """The claims (``("claim", Claim)``) and job ids (``("submitted", row)``, as ``submitted_many`` takes)
-        a run asked for in one loop turn, in one transaction: per write, the claim's (decision, entry), or None.
-        (A transaction apiece was a third of a run's CPU.)"""
+        """The claims (``("claim", Claim)``) and job ids (``("submitted", (key, attempt, job id, status, credits))``)
+        a run asked for together, in one transaction: per write, the claim's (decision, entry), or None.
+        (A transaction apiece was a third of a run's CPU.)
+
+        Each claim is decided (``decide``) against the key's latest attempt: ``send`` writes a new attempt as an
+        intent owned by ``owner``; ``reconcile`` makes ``owner`` the owner of the latest attempt. Its entry: after
+        ``send``, the new attempt; otherwise as found (for ``reconcile``, with the owner it had: None if its run
+        ended). A job id ends the claim on its attempt."""
         claims = [w for kind, w in writes if kind == "claim"]
         ids = [w for kind, w in writes if kind == "submitted"]
         claim_op, ids_op = self._claim_op(owner, claims), self._submitted_op(ids)
@@ -315,15 +313,6 @@ class Ledger:
             db.executemany("UPDATE submissions SET owner = ? WHERE key = ? AND attempt = ?", owned)
             return out
         return op
-
-    def submitted(self, key: str, attempt: int, job_id: str, status: str, credits: float | None = None) -> Written:
-        """The job id of an attempt: from the create's answer, or found again after the answer was lost
-        (the error that said so is cleared). The claim on it ends."""
-        return self.submitted_many([(key, attempt, job_id, status, credits)])
-
-    def submitted_many(self, rows: Sequence[tuple[str, int, str, str, float | None]]) -> Written:
-        """``submitted`` for many attempts, in one transaction: (key, attempt, job id, status, credits)."""
-        return self._writer.submit(self._submitted_op(rows))
 
     @staticmethod
     def _submitted_op(rows: Sequence[tuple[str, int, str, str, float | None]]) -> Callable[[sqlite3.Connection], Any]:
