@@ -289,7 +289,14 @@ def serve(args: Any) -> int:
                "concurrency_limit": args.concurrency_limit, "plan": args.plan}
     if args.api_key:
         options["api_key"] = args.api_key
-    box = Sandbox(host=args.host, port=args.port, **options)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise UsageError("--tls-cert and --tls-key go together.\n\nHint: give both PEM files, or neither.")
+    if args.tls_cert:
+        options["tls"] = (args.tls_cert, args.tls_key)
+    try:
+        box = Sandbox(host=args.host, port=args.port, **options)
+    except ValueError as exc:  # a bad option (a missing certificate file): a usage error, not a traceback
+        raise UsageError(str(exc)) from exc
 
     def announce(url: str) -> None:
         box.url = url

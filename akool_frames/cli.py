@@ -104,6 +104,8 @@ def parser() -> argparse.ArgumentParser:
     box.add_argument("--credits", type=float, default=1_000_000.0)
     box.add_argument("--plan", default="pro", choices=["pro", "max", "business"])
     box.add_argument("--api-key", default=None, help="accept this key (16, 24 or 32 characters)")
+    box.add_argument("--tls-cert", metavar="FILE", default=None, help="serve HTTPS with this PEM certificate")
+    box.add_argument("--tls-key", metavar="FILE", default=None, help="the certificate's PEM private key")
     return top
 
 

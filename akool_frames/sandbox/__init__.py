@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ._config import Faults, SandboxConfig
+from ._config import Faults, SandboxConfig, own_tls
 from ._server import ServerThread
 from ._state import SandboxState
 
@@ -45,7 +45,7 @@ class Sandbox:
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> Sandbox:
         port = self._server.start()
-        self.url = f"http://{self._host}:{port}"
+        self.url = f"{self.config.scheme}://{self._host}:{port}"
         self.app.base_url = self.url
         return self
 
@@ -165,7 +165,8 @@ class Sandbox:
         data = json.dumps(payload).encode() if payload is not None else None
         request = urllib.request.Request(f"{self.url}/_sandbox/{action}", data=data,
                                          method="POST" if data is not None else "GET")
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
+        tls = own_tls(self.config)
+        with urllib.request.urlopen(request, timeout=10, context=tls) as response:  # noqa: S310 (loopback)
             return json.loads(response.read())
 
 

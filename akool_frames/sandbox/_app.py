@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 
 from . import _media
 from ._auth import authenticate
+from ._config import own_tls
 from ._routes import PROVIDERS, ROUTES, Ctx, Raw, Route
 from ._state import STATIC_FILES, Job, SandboxState
 from ._validate import ApiError
@@ -22,6 +23,19 @@ __all__ = ["SandboxApp"]
 Scope = dict[str, Any]
 logger = logging.getLogger("akool_frames.sandbox")
 LOG_LIMIT = 200_000
+
+# Faults after a create was handled (job made, credits charged): what a CDN in front of the API may answer
+# instead of the envelope. kind -> (HTTP status, content type, body or None for the envelope's own bytes, headers).
+CDN_PAGE = (b"<!DOCTYPE html><html><head><title>Just a moment...</title></head>"
+            b"<body><h1>Checking your browser before accessing the site.</h1></body></html>")
+UNAVAILABLE_PAGE = (b"<html><head><title>503 Service Temporarily Unavailable</title></head>"
+                    b"<body><center><h1>503 Service Temporarily Unavailable</h1></center></body></html>")
+AFTER_ANSWERS: dict[str, tuple[int, str, bytes | None, dict[str, str]]] = {
+    "html_after": (200, "text/html; charset=utf-8", CDN_PAGE, {}),
+    "unavailable_after": (503, "text/html", UNAVAILABLE_PAGE, {}),
+    "bad_encoding_after": (200, "application/json", None, {"Content-Encoding": "gzip"}),  # labelled gzip, is not
+}
+CREATE_FAULTS = ("reset_after", *AFTER_ANSWERS, "job_fail")
 
 
 class SandboxApp:
@@ -97,7 +111,7 @@ class SandboxApp:
             if wait > 0:
                 await self._throttled(rt, send, entry, provider.rate_code, provider.throttle_msg, wait)
                 return
-            kinds = ("reset_before", "error_5xx", "throttle") + (("reset_after", "job_fail") if rt.kind == "create" else ())
+            kinds = ("reset_before", "error_5xx", "throttle") + (CREATE_FAULTS if rt.kind == "create" else ())
             fault, delay = state.draw_fault(rt.keys(), kinds)
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -141,6 +155,12 @@ class SandboxApp:
                 await _reset(send)  # handled: the job exists, the answer is lost
                 return
             payload = result if isinstance(result, Raw) else provider.envelope(result)
+            if fault in AFTER_ANSWERS:  # handled: the job exists, the answer is not the provider's
+                status, content_type, page, extra = AFTER_ANSWERS[fault]
+                entry["code"] = payload.get("code") if page is None else None
+                body = json.dumps(reshape(payload)).encode() if page is None else page
+                await _send(send, status, body, content_type, entry, extra)
+                return
             await _send_json(send, 200, reshape(payload), entry, payload.get("code"))
         finally:
             state.leave(account)
@@ -260,7 +280,9 @@ class SandboxApp:
             except Exception:
                 logger.exception("sandbox webhook body for job %s", job.id)
                 return
-            status = await asyncio.to_thread(_post, str(job.webhook), body)
+            url = str(job.webhook)
+            own = own_tls(cfg) if self.base_url and url.startswith(self.base_url + "/") else None
+            status = await asyncio.to_thread(_post, url, body, own)
             with self.state.lock:
                 self.state.webhooks.append({"job": job.id, "url": job.webhook, "attempt": attempt + 1, "status": status})
             if status == 200:
@@ -302,10 +324,13 @@ def _match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
     return None
 
 
-def _post(url: str, body: bytes) -> int:
+def _post(url: str, body: bytes, context: Any = None) -> int:
+    """POST a callback. ``context``: TLS for the sandbox's own sink; others verify as urllib does
+    (the system's CAs, or ``SSL_CERT_FILE``)."""
     request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (user-given callback URL)
+        # noqa: S310 below: a user-given callback URL
+        with urllib.request.urlopen(request, timeout=5, context=context) as response:  # noqa: S310
             return int(response.status)
     except urllib.error.HTTPError as err:
         return int(err.code)

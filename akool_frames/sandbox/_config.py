@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+import ssl
 import string
 from dataclasses import dataclass, field
+from pathlib import Path
 
 __all__ = ["FAULT_KINDS", "Faults", "SandboxConfig"]
 
 # Fault kinds, in the order they are considered for one request.
-FAULT_KINDS = ("reset_before", "error_5xx", "throttle", "reset_after", "job_fail")
+FAULT_KINDS = ("reset_before", "error_5xx", "throttle", "reset_after", "html_after", "unavailable_after",
+               "bad_encoding_after", "job_fail")
 
 
 def _token(n: int) -> str:
@@ -18,11 +21,22 @@ def _token(n: int) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(n))
 
 
+def own_tls(config: SandboxConfig) -> ssl.SSLContext | None:
+    """TLS for the sandbox calling itself (admin, its own webhook sink): None over plain HTTP. Unverified:
+    it is the same process on loopback, and the CA behind its certificate is the caller's, not known here."""
+    if not config.tls:
+        return None
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 @dataclass(frozen=True, kw_only=True)
 class Faults:
     """Faults for one endpoint (or all), drawn from a seeded generator.
 
-    Probabilities are per request (per create for ``reset_after`` and ``job_fail``).
+    Probabilities are per request (per create for the ``*_after`` kinds and ``job_fail``).
     ``at`` pins a fault to the n-th request of the endpoint (1-based), e.g.
     ``Faults(at={2: "reset_after"})``, for tests that need an exact schedule.
 
@@ -32,6 +46,12 @@ class Faults:
     - ``reset_before``: drop the connection before the request is handled.
     - ``reset_after``: handle the create (job exists, credits charged), then drop the
       connection so the response is lost.
+    - ``html_after``: handle the create, then answer as a CDN in front of the API might:
+      HTTP 200, ``text/html``, a page titled "Just a moment..." instead of the envelope.
+    - ``unavailable_after``: handle the create, then answer a bare HTTP 503 page (no
+      provider envelope, no ``Retry-After``).
+    - ``bad_encoding_after``: handle the create, then answer 200 labelled
+      ``Content-Encoding: gzip`` whose body is the plain JSON envelope (decoding fails).
     - ``throttle``: answer as the provider does when throttling.
     - ``job_fail``: the job is accepted but ends in the failed state.
     """
@@ -40,6 +60,9 @@ class Faults:
     error_5xx: float = 0.0
     reset_before: float = 0.0
     reset_after: float = 0.0
+    html_after: float = 0.0
+    unavailable_after: float = 0.0
+    bad_encoding_after: float = 0.0
     throttle: float = 0.0
     job_fail: float = 0.0
     statuses: tuple[int, ...] = (500, 502, 503)
@@ -81,6 +104,10 @@ class SandboxConfig:
       ``data.list`` for ``data.result``), to prove the client reads both.
     - ``webhook_retries`` / ``webhook_retry_interval``: re-delivery on a non-200 answer.
     - ``token_ttl``: lifetime of getToken tokens, sandbox seconds.
+    - ``keep_alive``: real seconds the server keeps an idle connection open (uvicorn's
+      ``timeout_keep_alive``); every answer says so in ``Keep-Alive: timeout=N``.
+    - ``tls``: ``(certfile, keyfile)`` PEM paths: serve HTTPS (``url`` starts with ``https://``);
+      the certificate must name the host (``127.0.0.1`` by default).
     """
 
     time_scale: float = 20.0
@@ -102,6 +129,8 @@ class SandboxConfig:
     webhook_retries: int = 3
     webhook_retry_interval: float = 20.0
     token_ttl: float = 400 * 86400.0
+    keep_alive: float = 30.0
+    tls: tuple[str | Path, str | Path] | None = None
     api_key: str = field(default_factory=lambda: _token(32))
     client_id: str = field(default_factory=lambda: _token(16))
     audiocleaner_api_key: str = field(default_factory=lambda: _token(32))
@@ -122,10 +151,30 @@ class SandboxConfig:
         if self.time_scale <= 0:
             msg = f"time_scale must be positive, got {self.time_scale}."
             raise ValueError(msg)
+        if not self.keep_alive > 0:
+            msg = f"keep_alive must be positive seconds, got {self.keep_alive!r}."
+            raise ValueError(msg)
+        if self.tls is not None:
+            self._check_tls()
         for url, n in self.faces.items():
             if not isinstance(n, int) or isinstance(n, bool) or n < 0:
                 msg = f"faces[{url!r}] is {n!r}.\n\nHint: give a whole number of faces, 0 or more."
                 raise ValueError(msg)
+
+    def _check_tls(self) -> None:
+        # Checked here: uvicorn failing in its thread would only say "did not start".
+        if not isinstance(self.tls, (tuple, list)) or len(self.tls) != 2:
+            msg = f"tls is {self.tls!r}.\n\nHint: give (certfile, keyfile), two PEM file paths."
+            raise ValueError(msg)
+        for what, path in zip(("certificate", "key"), self.tls, strict=True):
+            if not Path(path).is_file():
+                msg = f"tls {what} file {str(path)!r} does not exist.\n\nHint: give (certfile, keyfile), two PEM files."
+                raise ValueError(msg)
+        self.tls = (str(self.tls[0]), str(self.tls[1]))
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
 
     @property
     def client_secret(self) -> str:

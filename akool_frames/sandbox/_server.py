@@ -14,8 +14,14 @@ __all__ = ["ServerThread", "serve_forever"]
 
 
 def _config(app: SandboxApp, host: str, port: int) -> uvicorn.Config:
+    cfg = app.state.config
+    certfile, keyfile = cfg.tls or (None, None)
+    # uvicorn closes idle connections silently; real servers also say when, and a client may read it.
+    keep_alive = [("Keep-Alive", f"timeout={cfg.keep_alive:g}")]
+    idle: Any = cfg.keep_alive  # typed int by uvicorn; a float works (asyncio's call_later)
     return uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on",
-                          http="h11", ws="none", loop="asyncio", timeout_keep_alive=30)
+                          http="h11", ws="none", loop="asyncio", timeout_keep_alive=idle,
+                          headers=keep_alive, ssl_certfile=certfile, ssl_keyfile=keyfile)
 
 
 class ServerThread:
@@ -51,7 +57,7 @@ def serve_forever(app: SandboxApp, host: str, port: int, on_start: Any = None) -
     async def startup(sockets: Any = None) -> None:
         await original(sockets)
         bound = server.servers[0].sockets[0].getsockname()[1]
-        app.base_url = f"http://{host}:{bound}"
+        app.base_url = f"{app.state.config.scheme}://{host}:{bound}"
         if on_start is not None:
             on_start(app.base_url)
 
