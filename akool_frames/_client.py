@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import ssl
 import threading
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from ._errors import ConfigError
+from ._network import Network
 
 __all__ = ["Client", "Secret", "default_client", "set_default_client"]
 
@@ -126,6 +130,15 @@ class Client:
       1 credit = 0.04 USD).
     - ``ledger_timeout``: seconds a ledger write waits while another process holds the ledger (another
       run sharing it) before the run stops with a message naming that process.
+    - ``verify``: how servers' certificates are checked: True (the system's and certifi's CAs, plus
+      ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` / ``REQUESTS_CA_BUNDLE`` when ``trust_env``), a CA bundle path (that
+      bundle alone), an ``ssl.SSLContext``, or False (no check: unsafe).
+    - ``proxy``: an http:// proxy URL for every request (``"http://user:pass@proxy:3128"``; the credentials are
+      never printed). Without it, and with ``trust_env``, ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` /
+      ``NO_PROXY`` (any case) decide, as in every Python HTTP tool.
+    - ``trust_env``: read proxies and CA bundles from the environment (default True).
+    - ``transport``: an httpx async transport for API traffic (e.g. ``httpx.MockTransport`` in your own tests);
+      media probes and downloads still go over the network.
     """
 
     def __init__(
@@ -153,6 +166,10 @@ class Client:
         webhook_port: int = 0,
         ledger_timeout: float = 60.0,
         usd_per_credit: float = 0.04,
+        verify: bool | str | Path | ssl.SSLContext = True,
+        proxy: str | None = None,
+        trust_env: bool = True,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.api_key = _secret(api_key, "AKOOL_API_KEY")
         self.client_id: str | None = _setting(client_id, "AKOOL_CLIENT_ID")
@@ -192,6 +209,11 @@ class Client:
         if isinstance(usd_per_credit, bool) or not isinstance(usd_per_credit, int | float) or usd_per_credit < 0:
             raise ConfigError(f"usd_per_credit must be a number of dollars, 0 or more; got {usd_per_credit!r}.")
         self.usd_per_credit = float(usd_per_credit)
+        if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
+            raise ConfigError(f"transport is {type(transport).__name__}; it takes an httpx async transport "
+                              "(httpx.AsyncBaseTransport), e.g. httpx.MockTransport(handler).")
+        self.transport = transport
+        self.network = Network(verify=verify, proxy=proxy, trust_env=trust_env)
         self.ledger_path = Path(_setting(ledger, "AKOOL_FRAMES_LEDGER", DEFAULT_LEDGER))
         self._ledger: Any = None
         self._http: Any = None
@@ -208,7 +230,7 @@ class Client:
         auth = "api_key" if self.api_key else ("client_id/secret" if self.client_secret else "none")
         rate = f", rate_limit={self.rate_limit}" if self.rate_limit else ""
         return (f"Client(base_url={self.base_url!r}, auth={auth!r}, max_concurrency={self.max_concurrency}"
-                f"{rate}, plan={self.plan!r}, ledger={str(self.ledger_path)!r})")
+                f"{rate}, plan={self.plan!r}, ledger={str(self.ledger_path)!r}, {self.network.describe()})")
 
     def credentials(self, provider: str) -> None:
         """Raise ConfigError naming the missing settings for ``provider``."""

@@ -7,7 +7,7 @@
     ├── LedgerError          the ledger file cannot be used
     ├── TransportError       the request did not complete (connect error, reset, timeout)
     │                        ``may_have_reached`` says whether the provider may have received it
-    ├── ServerError          HTTP 5xx from the provider or a gateway in front of it
+    ├── ServerError          not the provider's own answer: a gateway's 5xx, an HTML page, a body not JSON
     └── APIError             the provider answered with a business error code
         ├── AuthError        missing or invalid credentials (Akool 1101/1102, audiocleaner 101002…)
         ├── QuotaError       not enough credits (Akool 1006/1104, audiocleaner 100100, Kling 1102…)
@@ -66,11 +66,18 @@ class TransportError(AkoolError):
 
 
 class ServerError(AkoolError):
-    """HTTP 5xx. ``status`` is the HTTP status."""
+    """An answer that is not the provider's own: a gateway's HTTP 5xx, an HTML page, a body that is not JSON.
+    ``status`` is the HTTP status. Unless ``not_processed``, a create answered so may have made its job."""
 
     def __init__(self, message: str, *, status: int, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.status, self.retry_after = status, retry_after
+
+    @property
+    def not_processed(self) -> bool:
+        """HTTP's own word that nothing was done: 429, or 503 with Retry-After (a bare 503 from a CDN may follow
+        a job it made)."""
+        return self.status == 429 or (self.status == 503 and self.retry_after is not None)
 
 
 class APIError(AkoolError):

@@ -27,10 +27,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-import httpx
-
 from . import media
 from ._errors import TransportError
+from ._exchange import is_timeout
 
 __all__ = ["CONNECT_TIMEOUT", "READ_TIMEOUT", "Length", "probe_lengths"]
 
@@ -121,7 +120,7 @@ class _Session:
                 if not exc.may_have_reached:  # the host itself is out of reach: so are its other files
                     self.dead.setdefault(key, f"could not reach {shown}: {exc}")
                     raise
-                if isinstance(exc.__cause__, httpx.ReadTimeout | httpx.WriteTimeout):
+                if exc.__cause__ is not None and is_timeout(exc.__cause__):
                     # Connected, then silence: waiting READ_TIMEOUT for each of its files would stall the run.
                     self.dead.setdefault(key, f"{shown} did not answer: {exc}")
                     raise
