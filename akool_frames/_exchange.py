@@ -98,9 +98,12 @@ class ApiExchange:
         create never goes out on a connection the server is closing (its answer would be lost)."""
         for part in keep_alive.split(","):
             name, _, value = part.strip().partition("=")
-            if name.lower() == "timeout" and value.strip().isdigit():
-                server = float(value)
-                self._expire_after(server - max(0.5, min(2.0, server / 4)))
+            try:
+                server = float(value) if name.lower() == "timeout" else None
+            except ValueError:
+                server = None
+            if server is not None and server > 0:
+                self._expire_after(server - max(server / 2 if server < 1 else 0.5, min(2.0, server / 4)))
 
     def lost_connection(self) -> None:
         """A connection closed under a request: the server's idle limit may be shorter than ours; halve ours."""

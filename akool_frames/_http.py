@@ -31,6 +31,7 @@ from yarl import URL
 from ._errors import (APIError, AuthError, ConfigError, RateLimited, ServerError, TransportError, error_for_code)
 from ._exchange import Answer, ApiExchange, HttpxExchange, failure_of, is_timeout
 from ._limiter import AdaptiveLimiter
+from ._network import PROXY_SETTINGS
 
 if TYPE_CHECKING:  # the client makes its Http lazily (Client.http): no import at run time either way
     from ._client import Client
@@ -150,6 +151,10 @@ class Http:
                 raise self._failed(exc, provider, method, path, url, proxy) from exc
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s: HTTP %d", method, url.with_query(None), answer.status)
+        if answer.status == 407:  # the proxy's own answer (plain http goes through it unencrypted): nothing went on
+            raise ConfigError(f"Could not reach {provider}: the proxy answered 407 Proxy Authentication Required "
+                              f"({method} {url.with_query(None)}); nothing was sent.\n\nHint: check {PROXY_SETTINGS} "
+                              "(credentials in the URL: http://user:password@proxy:port).")
         self._answered.add(provider)
         keep_alive = answer.headers.get("Keep-Alive")
         if keep_alive:
