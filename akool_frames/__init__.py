@@ -11,8 +11,9 @@ ledger makes sure no row is paid for twice.
 from __future__ import annotations
 
 from ._client import Client, Secret, default_client, set_default_client
-from ._errors import (AccountError, APIError, AkoolError, AuthError, BudgetExceeded, ConfigError, LedgerError,
-                      NotFound, ParameterError, QuotaError, RateLimited, ServerError, TransportError, ValidationError)
+from ._errors import (AccountError, AccountWarning, APIError, AkoolError, AuthError, BudgetExceeded, ConfigError,
+                      LedgerError, NotFound, ParameterError, QuotaError, RateLimited, ServerError, TransportError,
+                      ValidationError)
 from ._bind import Col, col
 from ._localize import explode_languages
 from .calibration import calibrate
@@ -25,7 +26,7 @@ from .sheets import read_sheet, write_sheet
 from .sandbox import Faults, Sandbox, SandboxConfig, sandbox
 
 __all__ = [
-    "APIError", "AccountError", "AkoolError", "AuthError", "BudgetExceeded", "Client", "Col", "ConfigError", "Faults",
+    "APIError", "AccountError", "AccountWarning", "AkoolError", "AuthError", "BudgetExceeded", "Client", "Col", "ConfigError", "Faults",
     "JOBS", "LedgerError", "NotFound", "ParameterError", "QuotaError", "RateLimited", "Report", "Sandbox",
     "SandboxConfig", "Secret", "ServerError", "TransportError", "ValidationError", "ai_models", "avatars",
     "calibrate", "col", "credits", "default_client", "describe", "effects", "explode_languages", "forecast", "jobs", "languages",

@@ -2,15 +2,18 @@
 
 Every command takes its settings from the environment (``AKOOL_API_KEY`` ..., as ``af.Client()``) and works
 on the same ledger as the Python API (``--ledger`` or ``AKOOL_FRAMES_LEDGER``, default
-``./.akool_frames/ledger.sqlite``), so a re-run resumes. Exit codes: 0 all done, 1 some rows not completed,
-2 bad usage (raised as ``UsageError`` and printed on one line by ``cli.main``).
+``./.akool_frames/ledger.sqlite``), so a re-run resumes. Exit codes: 0 all done, 1 some rows not completed
+(an account stop too: its warning is printed on one line), 2 bad usage (raised as ``UsageError`` and printed on
+one line by ``cli.main``).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
+import warnings
 from collections import Counter
 from importlib import resources
 from pathlib import Path
@@ -152,20 +155,33 @@ def estimate(args: Any) -> int:
     return NOT_DONE if counts.get("invalid") else OK
 
 
+def _not_account(record: logging.LogRecord) -> bool:
+    """The account's log record is left out: its warning is printed instead (once, on one line)."""
+    return not getattr(record, "akool_account", False)
+
+
 def run(args: Any) -> int:
     import akool_frames as af
 
     frame = _read(args)
     client = _client(args)
+    logger = logging.getLogger("akool_frames")
+    logger.addFilter(_not_account)
     try:
-        done = frame.akool.run(args.job, client=client, rates=_rates(args), budget=args.budget,
-                               timeout=args.timeout, force=args.force, progress=not args.quiet,
-                               **_params(args, list(frame.columns)))
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always", af.AccountWarning)
+            done = frame.akool.run(args.job, client=client, rates=_rates(args), budget=args.budget,
+                                   timeout=args.timeout, force=args.force, progress=not args.quiet,
+                                   **_params(args, list(frame.columns)))
     finally:
+        logger.removeFilter(_not_account)
         client.close()
+    for warning in said:  # one line each, no traceback: an account stop names its cause and the setting to change
+        print("warning: " + str(warning.message).replace("\n\nHint: ", " Hint: ").replace("\n", " "), file=sys.stderr)
     out = af.write_sheet(done, _out(args, "done"))
     counts = _tell(done, "akool_", out)
-    return OK if set(counts) == {"completed"} else NOT_DONE
+    stopped = any(issubclass(w.category, af.AccountWarning) for w in said)
+    return OK if set(counts) == {"completed"} and not stopped else NOT_DONE
 
 
 def status(args: Any) -> int:
@@ -194,8 +210,6 @@ def status(args: Any) -> int:
 
 
 def download(args: Any) -> int:
-    import warnings
-
     import akool_frames as af
 
     frame = _read(args)

@@ -30,7 +30,7 @@ from typing import Any
 
 from ._client import FOLLOW_MODES
 from ._entries import TERMINAL, Entry, ledger_key
-from ._errors import AkoolError, BudgetExceeded, ConfigError, ValidationError
+from ._errors import AkoolError, BudgetExceeded, ConfigError, ValidationError, warn_account
 from ._follow import _Follower
 from ._gc import frozen_heap, paused_gc
 from ._localize import check_languages
@@ -61,13 +61,16 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
                   force: bool = False, budget: float | None = None, timeout: float | None = None,
                   progress: ProgressSink | None = None, plan: str | None = None,
                   rates: Any = None, labels: Sequence[Any] | None = None, follow: str | None = None,
-                  stop: Any = None) -> list[Outcome]:
+                  stop: Any = None, stopped: list[str] | None = None) -> list[Outcome]:
     """``mode`` is "estimate" (validate + price), "submit" (and create) or "run" (and follow to the end, by
     polling or from webhooks: ``follow``, default the client's).
 
     ``rows`` are parameter dicts with per-row values resolved, keyed by documented names or the
     job's aliases. Returns one Outcome per row, in order. Raises BudgetExceeded (before sending
     anything) when the estimate of what would be sent is over ``budget``.
+
+    A run the account stopped (a wrong key, no credits, no plan) says so once, after its rows are settled:
+    appended to ``stopped`` when given (the caller warns, in its own thread), else by ``warn_account`` here.
     """
     if mode not in ("estimate", "submit", "run"):
         raise ValueError(f"mode must be estimate, submit or run; got {mode!r}")
@@ -160,7 +163,26 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
                 for i in groups[key]:  # the run's columns over the estimate's (its price basis and duration stay)
                     outcomes[i] = (replace(outcomes[i], status="skipped", error=left) if left
                                    else _outcome(entry, outcomes[i], videos.get(key, ())))
+    if _account_stop(run.abort):
+        notice = _account_notice(str(run.abort), outcomes)
+        if stopped is None:
+            warn_account(notice)
+        else:
+            stopped.append(notice)
     return outcomes
+
+
+# --------------------------------------------------------------------------- account stops
+def _account_stop(abort: str | None) -> bool:
+    """Whether the run stopped because the account was refused: ``_submit._account_problem``'s wording (a test
+    holds the two together); a cancel, a timeout or a wrong address stop it otherwise."""
+    return abort is not None and "; the rest was not sent. Hint: " in abort
+
+
+def _account_notice(abort: str, outcomes: Sequence[Outcome]) -> str:
+    """The run's stop reason (cause and setting to change), with how many rows it left unsent."""
+    unsent = sum(1 for o in outcomes if o.status == "skipped" and o.error and abort in o.error)
+    return abort.replace("; the rest was not sent.", f"; the rest was not sent ({unsent} of {len(outcomes)} rows).", 1)
 
 
 OUTCOME_CHUNK = 5000  # rows whose final state is read from the ledger at once

@@ -16,16 +16,22 @@
         ├── ParameterError   the provider rejected a parameter (Akool 1003…)
         └── NotFound         the job or resource does not exist (or no longer)
 
+    AccountWarning (UserWarning)  a run stopped sending because the account was refused (key, balance, plan)
+
 Messages never contain secrets: credentials are kept in ``Secret`` objects and headers are
 never formatted into text.
 """
 
 from __future__ import annotations
 
+import logging
+import sys
+import warnings
+
 __all__ = [
-    "APIError", "AccountError", "AkoolError", "AuthError", "BudgetExceeded", "ConfigError", "LedgerError", "NotFound",
+    "APIError", "AccountError", "AccountWarning", "AkoolError", "AuthError", "BudgetExceeded", "ConfigError", "LedgerError", "NotFound",
     "ParameterError", "QuotaError", "RateLimited", "ServerError", "TransportError", "ValidationError",
-    "error_for_code",
+    "error_for_code", "warn_account",
 ]
 
 
@@ -109,6 +115,15 @@ class RateLimited(APIError):
         self.retry_after = retry_after
 
 
+class AccountWarning(UserWarning):
+    """A call stopped sending because the account, not a row, was refused: a wrong key, no credits, no plan.
+
+    The rows not sent end ``skipped``; the message names the cause and the setting to change. Raised as a
+    warning (not an error) because the rows' outcomes are still returned; ``warnings.simplefilter("error",
+    af.AccountWarning)`` makes it an exception.
+    """
+
+
 class ParameterError(APIError):
     """The provider rejected a parameter."""
 
@@ -140,3 +155,23 @@ def error_for_code(provider: str, code: int, message: str, *, http_status: int =
     if cls is RateLimited:
         return RateLimited(provider, code, message, http_status=http_status, retry_after=retry_after)
     return cls(provider, code, message, http_status=http_status)
+
+
+_PACKAGE = __name__.split(".")[0]
+
+
+def warn_account(message: str) -> None:
+    """An ``AccountWarning`` and a WARNING log record (logger ``akool_frames``) saying ``message``.
+
+    Called in the thread (or task) of the user's call, so ``warnings.catch_warnings`` there sees it. Shown on
+    every call, not once per line like ``warnings.warn`` (a re-run of a notebook cell must say it again): the
+    registry is a fresh one; filters ("ignore", "error") still apply. Attributed to the first frame outside
+    this package, the user's line.
+    """
+    # (marked: the CLI prints the warning and leaves this record out)
+    logging.getLogger("akool_frames").warning(message, extra={"akool_account": True})
+    frame = sys._getframe(1)
+    while frame.f_back is not None and str(frame.f_globals.get("__name__", "")).split(".")[0] in (_PACKAGE, "asyncio"):
+        frame = frame.f_back
+    warnings.warn_explicit(message, AccountWarning, frame.f_code.co_filename, frame.f_lineno,
+                           module=str(frame.f_globals.get("__name__", "")), registry=None)

@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 import traceback
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -178,8 +179,11 @@ def client_outputs(sb: af.Sandbox, folder: Path) -> tuple[dict[str, str], dict[s
             "tts", client=tokened, progress=True, input_text=af.col("text"), voice_id=VOICE, speed=0.9)
         texts["client repr"] += "\n" + repr(tokened)
     with af.Client(**{**options, "api_key": REFUSED_KEY}, ledger=ledger) as refused:
-        rejected = pd.DataFrame({"text": ["Canary eight."]}).akool.run(
-            "tts", client=refused, progress=True, input_text=af.col("text"), voice_id=VOICE)
+        with warnings.catch_warnings(record=True) as said:  # the account stop's af.AccountWarning: searched too
+            warnings.simplefilter("always", af.AccountWarning)
+            rejected = pd.DataFrame({"text": ["Canary eight."]}).akool.run(
+                "tts", client=refused, progress=True, input_text=af.col("text"), voice_id=VOICE)
+        texts["refused run's warning"] = "\n".join(str(w.message) for w in said)
         texts["client repr"] += "\n" + repr(refused)
         try:
             af.credits(client=refused)
@@ -194,6 +198,7 @@ def client_outputs(sb: af.Sandbox, folder: Path) -> tuple[dict[str, str], dict[s
         "sheet csv and sheet xlsx hold 'Canary three.'": all("Canary three." in texts[p] for p in ("sheet csv",
                                                                                                     "sheet xlsx")),
         "the refused key's exception names code 1101": "1101" in texts["refused key exception"],
+        "the refused run warned with code 1101": "1101" in texts["refused run's warning"],
     }
     return texts, checks
 

@@ -14,6 +14,7 @@ PUBLIC = {
     "credits", "default_client", "effects", "explode_languages", "forecast", "languages", "ledger", "read_sheet",
     "report", "sandbox", "set_default_client", "voices", "write_sheet",
     "jobs", "describe",  # PRODUCT.md "Knowing the jobs" (issue 11)
+    "AccountWarning",  # PRODUCT.md "Networks" (issue 19)
 }
 VERBS = {"estimate", "submit", "run", "refresh", "download", "delete", "aestimate", "asubmit", "arun", "arefresh",
          "adownload", "adelete"}

@@ -1,6 +1,7 @@
 """Account-level refusals stop the run (issue 9): a wrong key, or a balance of 0, is the account's problem, not the
 row's. At most the creates already on the wire go out (the client's concurrency), every other row is ``skipped``
-with the reason, and the message names the setting to fix. Codes from ai-tools-suite/error-code (1101 Illegal
+with the reason, and the message names the setting to fix; the call warns ``af.AccountWarning`` too (issue 19,
+tests/client/test_account_warning.py). Codes from ai-tools-suite/error-code (1101 Illegal
 token, 1006 Insufficient quota balance, 1104 Insufficient credit balance, 1109 account not exist, 1200 Account
 blocked, 1213/1221 subscription)."""
 
@@ -26,7 +27,8 @@ def _run(client: af.Client) -> pd.DataFrame:
 
 def test_a_wrong_key_sends_a_handful_and_names_the_setting(sb: af.Sandbox, tmp_path: Path) -> None:
     client = af.Client(**{**sb.client_options(), "api_key": "W" * 32}, ledger=tmp_path / "l.sqlite")
-    out = _run(client)
+    with pytest.warns(af.AccountWarning, match="refused the credentials"):
+        out = _run(client)
     sent = len(create_entries(sb))
     assert 1 <= sent <= client.max_concurrency  # the creates already on the wire, nothing after
     statuses = out["akool_status"].value_counts().to_dict()
@@ -41,7 +43,8 @@ def test_a_wrong_key_sends_a_handful_and_names_the_setting(sb: af.Sandbox, tmp_p
 def test_a_balance_of_zero_sends_a_handful_and_says_top_up(make_sandbox: Any, tmp_path: Path) -> None:
     sb = make_sandbox(credits=0)
     client = af.Client(**sb.client_options(), ledger=tmp_path / "l.sqlite")
-    out = _run(client)
+    with pytest.warns(af.AccountWarning, match="has not enough credits"):
+        out = _run(client)
     sent = len(create_entries(sb))
     assert 1 <= sent <= client.max_concurrency and sb.stats()["creates"] == 0
     assert (out["akool_status"] == "skipped").sum() == ROWS - sent

@@ -119,7 +119,8 @@ def test_a_wrong_key_rejects_and_stops_sending(sb: af.Sandbox, tmp_path: Path, f
     df = make_frame(frame_lib, {"text": [f"row {i}" for i in range(n)]})
     with af.Client(**{**sb.client_options(), **override, "max_concurrency": concurrency},
                    ledger=tmp_path / "l.sqlite") as wrong:
-        got = columns(df.akool.run(job, client=wrong, progress=False, **params))
+        with pytest.warns(af.AccountWarning, match="refused the credentials"):  # and the setting, below
+            got = columns(df.akool.run(job, client=wrong, progress=False, **params))
     statuses = got["akool_status"]
     rejected = [i for i, s in enumerate(statuses) if s == "rejected"]
     skipped = [i for i, s in enumerate(statuses) if s == "skipped"]

@@ -48,6 +48,7 @@ def test_secrets_stay_out_of_everything(sb: af.Sandbox, tmp_path: Path, frame_li
     texts = ["Secret-free speech, line one.", "Secret-free speech, line two."]
     frames: list[Any] = []
     errors: list[BaseException] = []
+    said: list[str] = []  # the account warnings of the wrong key's runs
     try:
         df = make_frame(frame_lib, {"text": texts, "name": ["voice one", "voice two"]})
         frames.append(df.akool.run("tts", input_text=af.col("text"), voice_id=VOICE, client=keyed, progress=True))
@@ -64,7 +65,9 @@ def test_secrets_stay_out_of_everything(sb: af.Sandbox, tmp_path: Path, frame_li
                             ("audiocleaner.tts", {"text": af.col("text"), "voice_id": 2072, "emotion": 1, "speed": 1,
                                                   "language": "en"}),
                             ("kling.custom_voice", {"voice_name": af.col("name"), "voice_url": "https://example.com/b.mp3"})):
-            rejected = df.akool.run(job, client=wrong, progress=True, **params)
+            with pytest.warns(af.AccountWarning, match="refused the credentials") as warned:
+                rejected = df.akool.run(job, client=wrong, progress=True, **params)
+            said.extend(str(w.message) for w in warned)
             statuses = columns(rejected)["akool_status"]
             assert "rejected" in statuses and set(statuses) <= {"rejected", "skipped"}, (job, statuses)
             frames.append(rejected)
@@ -99,6 +102,8 @@ def test_secrets_stay_out_of_everything(sb: af.Sandbox, tmp_path: Path, frame_li
         assert not _leaks(_exception_text(exc), secrets), _exception_text(exc)
     assert "1101" in str(errors[0])
     assert "KLING_SECRET_KEY" in str(errors[1])
+    # the wrong key's account warnings (their text is in the log records too, searched below)
+    assert len(said) == 3 and not _leaks("\n".join(said), secrets), said
     # result frames (every cell) and the provider codes in the rejected rows' errors
     for frame in frames:
         assert not _leaks(_cells(frame), secrets)
