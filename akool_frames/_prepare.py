@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._entries import CALLBACK_FIELDS, Entry
 from ._probe import probe_lengths
-from .jobs import JobSpec, Price, PriceContext, undocumented, validate_body
+from .jobs import JobSpec, Price, PriceContext, coerce_ints, undocumented, validate_body
 from .pricing import estimate as price_of
 
 if TYPE_CHECKING:
@@ -88,6 +88,7 @@ class _Preparer:
 
     def __init__(self, spec: JobSpec) -> None:
         self.names, self.aliases, self.defaults = spec.field_names(), spec.aliases, spec.defaults
+        self.fields = spec.fields
         # The usual defaults are flat and not blank: a shallow copy is a row's own, and none is dropped as blank.
         self.flat = all(type(v) in _SCALARS and not _blank(v) for v in self.defaults.values())
 
@@ -113,6 +114,7 @@ class _Preparer:
             else:  # (per row: the common case without the split)
                 body[target] = value
                 flat = flat and not isinstance(value, dict | list)
+        body = coerce_ints(self.fields, body)  # integer fields given as numeric text are sent as integers
         # The blank test inline for flat bodies (a call per value costs a re-run a tenth of its time).
         clean = {k: v for k, v in body.items() if not (v is None or (isinstance(v, str) and (
             not v or (v[0].isspace() and not v.strip()))) or (isinstance(v, float) and math.isnan(v)))} if flat else \

@@ -315,7 +315,9 @@ CROSS: list[tuple[str, dict[str, Any], str]] = [
     ("image_to_video", {"negative_prompt": ...}, "negative_prompt"),
     ("image_to_video", {"audio_type": ...}, "audio_type"),
     ("image_to_video", {"resolution": "480p"}, "480p"),
-    ("image_to_video", {"model_name": "seedance-1-0-lite-i2v-250428"}, "audio_type"),  # single-only field on batch
+    # effect_code: a single-only field on batch (audio_type, audio_url, is_premium_model are not: Akool's demo sends
+    # them to the batch create, issue 19)
+    ("image_to_video", {"model_name": "seedance-1-0-lite-i2v-250428"}, "effect_code"),
     ("image_to_video", {"count": 3}, "count"),  # count selects the batch create, where audio_type is no field
     ("video_audio", {"audio_url": ...}, "audio_url"),
     ("kling.custom_voice", {"voice_url": ""}, "voice_url / video_id"),

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ._spec import (AKOOL_STATUS, TERMINAL, Delete, Field, JobSpec, Poll, Price, PriceContext, Reconcile, get_path, get_path_either,
-                    undocumented, validate_body)
+from ._spec import (AKOOL_STATUS, TERMINAL, Delete, Field, JobSpec, Poll, Price, PriceContext, Reconcile, coerce_ints,
+                    get_path, get_path_either, undocumented, validate_body)
 from . import audio, audiocleaner, detection, faceswap, image, image2video, kling, moderation, video, voice
 
 __all__ = [
-    "AKOOL_STATUS", "TERMINAL", "Delete", "Field", "JOBS", "JobSpec", "Poll", "Price", "PriceContext", "Reconcile", "get_job",
-    "get_path",
+    "AKOOL_STATUS", "TERMINAL", "Delete", "Field", "JOBS", "JobSpec", "Poll", "Price", "PriceContext", "Reconcile",
+    "coerce_ints", "get_job", "get_path",
     "get_path_either", "undocumented", "validate_body",
 ]
 

@@ -13,8 +13,8 @@ from .._paths import get_path
 from ..pricing import Price, PriceContext
 
 __all__ = [
-    "AKOOL_STATUS", "TERMINAL", "Delete", "Field", "JobSpec", "Poll", "Price", "PriceContext", "Reconcile", "Route", "get_path",
-    "get_path_either", "undocumented", "validate_body",
+    "AKOOL_STATUS", "TERMINAL", "Delete", "Field", "JobSpec", "Poll", "Price", "PriceContext", "Reconcile", "Route",
+    "coerce_ints", "get_path", "get_path_either", "undocumented", "validate_body",
 ]
 
 # Akool's job status codes, the same on every product page.
@@ -204,6 +204,45 @@ def get_path_either(obj: Any, path: str, kind: type | tuple[type, ...] | None = 
                     return found
             break
     return default
+
+
+# ------------------------------------------------------------------------------------ integers given as text
+_INT_TEXT = re.compile(r"\s*[+-]?\d+\s*")
+_INT_FIELDS: dict[int, tuple[tuple[Field, ...], tuple[Field, ...]]] = {}
+
+
+def _with_ints(fields: tuple[Field, ...]) -> tuple[Field, ...]:
+    """The fields that are integers or hold some (a dict's, a list of dicts'), made once per fields tuple."""
+    known = _INT_FIELDS.get(id(fields))
+    if known is None or known[0] is not fields:
+        found = tuple(f for f in fields if f.type == "int" or (f.fields and _with_ints(f.fields)))
+        known = _INT_FIELDS[id(fields)] = (fields, found)
+    return known[1]
+
+
+def coerce_ints(fields: tuple[Field, ...], body: Any) -> Any:
+    """``body`` with the numeric strings of its integer fields as integers (``"1"`` -> ``1``), at any depth the
+    fields describe: sent as the page types them (image to video's audio_type is an Integer; Akool's demo holds
+    it as text). Copied where changed, never changed in place (a row's dicts may be the caller's); other text
+    is left for validation to name."""
+    if not isinstance(body, dict):
+        return body
+    out = body
+    for f in _with_ints(fields):
+        value = body.get(f.name)
+        if f.type == "int":
+            new = int(value) if isinstance(value, str) and _INT_TEXT.fullmatch(value) else value
+        elif isinstance(value, dict):
+            new = coerce_ints(f.fields, value)
+        elif isinstance(value, list):
+            items = [coerce_ints(f.fields, item) for item in value]
+            new = items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+        else:
+            continue
+        if new is not value:
+            out = dict(body) if out is body else out
+            out[f.name] = new
+    return out
 
 
 def _check(value: Any, f: Field, path: str, plan: str) -> str | None:

@@ -18,7 +18,9 @@ __all__ = ["IMAGE_TO_VIDEO", "JOBS", "VIDEO_AUDIO"]
 _POLL = Poll("/api/open/v4/image2Video/resultsByIds", "_ids", method="POST", id_in="body", many=True,
              records="data.result", every=5.0)
 _BATCH_ONLY = ("model_name", "last_image_url", "count")  # fields only createBySourcePrompt/batch documents
-_SINGLE_ONLY = ("audio_type", "audio_url", "effect_code", "is_premium_model")  # absent from the batch table
+# Page 19's batch table lags: Akool's own demo (akool-image-to-video-demo, useAnimatorLogic.ts) sends audio_type,
+# audio_url and is_premium_model to createBySourcePrompt/batch with every request, so they are batch fields too.
+_SINGLE_ONLY = ("effect_code",)  # absent from the batch table (the demo adds it only when an effect is chosen)
 
 # The family's shared settings; each spec below states only what is its own.
 # Page 19, delbyids: "_ids | String | true | Multiple IDs separated by commas"; refusals in data.noPermissionItems.
@@ -47,7 +49,7 @@ def _i2v_check(body: Mapping[str, Any], plan: str) -> str | None:
         offered = pricing.I2V_MODELS.get(model or "")
         if offered and body.get("resolution") not in offered:
             return f"resolution is {body.get('resolution')!r}; {model} offers {', '.join(offered)}"
-        return None
+        return _audio_check(body)  # optional on batch, but audio_type 2 still needs its audio_url
     for name in ("negative_prompt", "audio_type"):  # required on createBySourcePrompt, optional on batch
         if _empty(body.get(name)):
             return f"{name} is required (createBySourcePrompt)"
@@ -66,8 +68,9 @@ IMAGE_TO_VIDEO = _image2video_job(
         Field("extend_prompt", "bool"),
         Field("resolution", required=True, enum=("480p", "720p", "1080p", "4k")),  # 480p: batch models only
         Field("audio_url"),
-        # 1 AI generated, 2 your audio_url, 3 none; official demos send it as a string to the batch create
-        Field("audio_type", "strnum", enum=(1, 2, 3, "1", "2", "3")),
+        # 1 AI generated, 2 your audio_url, 3 none. Page 19: Integer. Akool's demo holds it as text ("1"): numeric
+        # text is sent as a number (coerce_ints), on both creates.
+        Field("audio_type", "int", enum=(1, 2, 3)),
         Field("video_length", "int", required=True, enum=(5, 10)),  # 10 s: pro plan and above
         Field("is_premium_model", "bool"),  # pro plan and above
         Field("effect_code"),  # from GET /api/open/v4/image2Video/effects
@@ -86,8 +89,9 @@ IMAGE_TO_VIDEO = _image2video_job(
     check=_i2v_check,
     rules={
         "negative_prompt": "required on createBySourcePrompt (no model_name, last_image_url or count)",
-        "audio_type": "required on createBySourcePrompt; not a field of the batch (model_name ...)",
+        "audio_type": "required on createBySourcePrompt; optional on the batch (model_name ...)",
         "audio_url": "required when audio_type is 2",
+        "effect_code": "not a field of the batch (model_name ...)",
         "model_name": "selects createBySourcePrompt/batch, with last_image_url and count",
     },
     aliases={"length": "video_length", "image": "image_url"},
@@ -99,7 +103,10 @@ VIDEO_AUDIO = _image2video_job(
     create="/api/open/v4/image2Video/updateVideoAudio",
     fields=(
         Field("pre_video_id", required=True),  # the image_to_video result's _id
-        # The table marks audio_url required *and* "required when audio_type = 2": the check keeps the latter.
+        # Page 19 (update video audio) marks audio_url "true" *and* "Audio URL, required when audio_type = 2". The
+        # conditional reading is kept, on both sides (sandbox/families/image2video.py): it is the field's own
+        # description, audio_type 1 is "AI Generate" (there is no audio to give), and the same field on
+        # createBySourcePrompt reads "false | required when audio_type = 2".
         Field("audio_url"),
         Field("audio_type", "int", required=True, enum=(1, 2)),  # 1 AI generated, 2 your audio_url
     ),  # no callback: image2video#update-video-audio's table has pre_video_id, audio_url, audio_type only

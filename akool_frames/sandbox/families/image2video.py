@@ -135,8 +135,7 @@ SINGLE_FIELDS = [
 def create_single(ctx: Ctx) -> dict[str, Any]:
     body = ctx.body
     validate(body, SINGLE_FIELDS)
-    if body["audio_type"] == 2 and not body.get("audio_url"):
-        raise ctx.param_error("Parameter error: audio_url is required when audio_type = 2")
+    _need_audio_url(ctx, body["audio_type"])
     code = body.get("effect_code")
     if code and code not in EFFECT_NAMES:
         raise ctx.param_error(f"Parameter error: effect_code {code!r} is not an available effect "
@@ -162,7 +161,16 @@ BATCH_FIELDS = [
     F("image_url", required=True, nonempty=True), F("prompt", required=True, nonempty=True), F("model_name"),
     F("negative_prompt"), F("extend_prompt", "bool"), F("resolution", required=True, nonempty=True),
     F("video_length", "int", required=True), F("last_image_url"), F("count", "int", min=1, max=10), F("webhookurl"),
+    # Not in page 19's batch table, but sent with every batch create by Akool's own demo (akool-image-to-video-demo,
+    # useAnimatorLogic.ts), audio_type as text ("1", "3"): accepted as a number or its digits, anything else refused.
+    F("audio_url"), F("audio_type", "strnum", enum=(1, 2, 3, "1", "2", "3")), F("is_premium_model", "bool"),
 ]
+
+
+def _need_audio_url(ctx: Ctx, audio_type: Any) -> None:
+    """Page 19, audio_url: "required when audio_type = 2" (createBySourcePrompt, its batch, updateVideoAudio)."""
+    if str(audio_type) == "2" and not ctx.body.get("audio_url"):
+        raise ctx.param_error("Parameter error: audio_url is required when audio_type = 2")
 
 
 # Named "image_to_video" like the single endpoint: PRODUCT.md maps the one job to both paths, so faults and
@@ -172,6 +180,7 @@ BATCH_FIELDS = [
 def create_batch(ctx: Ctx) -> dict[str, Any]:
     body = ctx.body
     validate(body, BATCH_FIELDS)
+    _need_audio_url(ctx, body.get("audio_type"))
     name = body.get("model_name")
     model = find_model(name) if name else DEFAULT_MODEL
     if model is None:
@@ -200,6 +209,8 @@ def create_batch(ctx: Ctx) -> dict[str, Any]:
               "last_image_url": body.get("last_image_url") or None, "model_name": name,
               "batch_id": batch_id, "batch_count": count, "video_duration": float(length),
               "only_add_audio": False, "sub_type": 1501}
+    if body.get("audio_type") is not None:  # shown by resultsByIds (an Integer there), not by the batch answer
+        fields.update(audio_type=int(body["audio_type"]), audio_url=body.get("audio_url") or "")
     success: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
     for i in range(count):
@@ -221,9 +232,12 @@ def create_batch(ctx: Ctx) -> dict[str, Any]:
 
 @route("POST", "/api/open/v4/image2Video/updateVideoAudio", provider="akool", kind="create", name="video_audio")
 def update_video_audio(ctx: Ctx) -> dict[str, Any]:
-    # audio_url is marked required=true (and "required when audio_type = 2"): the literal reading, always required.
-    validate(ctx.body, [F("pre_video_id", required=True, nonempty=True), F("audio_url", required=True, nonempty=True),
+    # Page 19 marks audio_url "true" and describes it "Audio URL, required when audio_type = 2". The conditional
+    # reading, on both sides (akool_frames/jobs/image2video.py): it is the field's own description, audio_type 1 is
+    # "AI Generate" (no audio to give), and createBySourcePrompt's audio_url reads "false | required when ... = 2".
+    validate(ctx.body, [F("pre_video_id", required=True, nonempty=True), F("audio_url"),
                         F("audio_type", "int", required=True, enum=(1, 2)), F("webhookurl")])
+    _need_audio_url(ctx, ctx.body["audio_type"])
     source = ctx.job(ctx.body["pre_video_id"], "image_to_video")
     if source.status(ctx.state.clock.now()) != 3:
         raise ctx.param_error(f"Parameter error: pre_video_id {source.id} is not a completed image to video result")
@@ -233,7 +247,8 @@ def update_video_audio(ctx: Ctx) -> dict[str, Any]:
     fields = {**{k: src.get(k) for k in ("resolution", "file_name", "image_url", "prompt")},
               "effect_name": src.get("effect_name") or "", "effect_code": src.get("effect_code") or "",
               "webhookUrl": ctx.body.get("webhookurl", ""), "pre_video_id": source.id, "negative_prompt": "",
-              "extend_prompt": False, "audio_type": ctx.body["audio_type"], "audio_url": ctx.body["audio_url"],
+              "extend_prompt": False, "audio_type": ctx.body["audio_type"],
+              "audio_url": ctx.body.get("audio_url") or "",
               "video_duration": seconds, "only_add_audio": True}
     job = make_job(ctx, name="video_audio", processing=2.0 + 0.3 * seconds,
                    credits=VIDEO_TO_AUDIO[5 if seconds < 7.5 else 10], media=Media("mp4", seconds),

@@ -1,0 +1,90 @@
+"""Issue 19, "The API's last edges": where our client and the pages (or Akool's own demos) disagreed. One test or
+two per edge, each naming the page it follows; all over real HTTP against the sandbox, reading what it received.
+The sandbox side of each edge is in tests/sandbox/test_api_edges_sandbox.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+import akool_frames as af
+from tests.client.conftest import VOICE, columns, create_entries, make_frame
+
+def received(sb: af.Sandbox, job: str) -> list[dict[str, Any]]:
+    """The bodies of the ``job`` jobs the sandbox made, in order."""
+    with sb.state.lock:
+        return [dict(j.body) for j in sorted((j for j in sb.state.jobs.values() if j.name == job),
+                                             key=lambda j: j.created)]
+
+
+def sent(sb: af.Sandbox, path: str) -> int:
+    """How many creates were sent to ``path``, whatever the answer."""
+    return sum(1 for e in create_entries(sb) if e["path"] == path)
+
+
+def run(df: Any, job: str, client: af.Client, **params: Any) -> dict[str, list[Any]]:
+    return columns(df.akool.run(job, client=client, progress=False, **params))
+
+
+def media(sb: af.Sandbox, name: str, seconds: float) -> str:
+    """An input URL on the sandbox (a probe would get a quick 404; rows pass duration=) of ``seconds``."""
+    url = f"{sb.url}/files/input-{name}"
+    sb.config.media[url] = seconds
+    return url
+
+
+# ------------------------------------------------------------- 2. the batch body the demo sends; integers as text
+def test_the_batch_create_takes_the_audio_fields_the_demo_sends(sb: af.Sandbox, client: af.Client,
+                                                               frame_lib: str) -> None:
+    """Akool's image to video demo sends audio_type (as text, "1"), audio_url and is_premium_model to
+    createBySourcePrompt/batch with every request (page 19's batch table lags): they go out, audio_type as the
+    Integer page 19 types it."""
+    df = make_frame(frame_lib, {"n": [2], "kind": ["1"]})
+    out = run(df, "image_to_video", client, image_url=media(sb, "a.png", 0), prompt="Slow pan.", count=af.col("n"),
+              model_name="seedance-1-0-lite-i2v-250428", resolution="720p", video_length=5,
+              audio_type=af.col("kind"), audio_url="", is_premium_model=False)
+    assert out["akool_status"] == ["completed"], out["akool_error"]
+    assert len(out["akool_video_ids"][0]) == 2
+    assert sent(sb, "/api/open/v4/image2Video/createBySourcePrompt/batch") == 1
+    body = received(sb, "image_to_video")[0]
+    assert body["audio_type"] == 1 and type(body["audio_type"]) is int and body["is_premium_model"] is False
+    assert "audio_url" not in body  # blank: not given
+
+
+def test_integer_fields_given_as_text_are_sent_as_integers(sb: af.Sandbox, client: af.Client) -> None:
+    """Page 19 types audio_type an Integer (the single create refuses "3"); numeric text of any integer field
+    the spec declares, at any depth, goes out as a number; the caller's own dicts are left as they were; text
+    that is no number is an invalid row, never sent."""
+    df = pd.DataFrame({"kind": ["3", " 3 ", "three"]})
+    out = run(df, "image_to_video", client, image_url=media(sb, "b.png", 0), prompt="Slow pan.",
+              negative_prompt="blurry", resolution="720p", video_length="5", audio_type=af.col("kind"))
+    assert out["akool_status"] == ["completed", "completed", "invalid"], out["akool_error"]
+    assert "audio_type must be a whole number" in out["akool_error"][2]
+    assert sent(sb, "/api/open/v4/image2Video/createBySourcePrompt") == 1  # rows 0 and 1 are one body: one job
+    (body,) = received(sb, "image_to_video")
+    assert body["audio_type"] == 3 and body["video_length"] == 5
+
+    options = {"volume": "80", "speed": 1.0}  # voice_options.volume: an Integer (page 42)
+    speech = run(pd.DataFrame({"t": ["Hello there."]}), "tts", client, input_text=af.col("t"), voice_id=VOICE,
+                 voice_options=options, extra_options={"audio_setting": {"sample_rate": "24000"}})
+    assert speech["akool_status"] == ["completed"], speech["akool_error"]
+    (tts,) = received(sb, "tts")
+    assert tts["voice_options"]["volume"] == 80 and tts["extra_options"]["audio_setting"]["sample_rate"] == 24000
+    assert options == {"volume": "80", "speed": 1.0}
+
+
+# ---------------------------------------------------------------------- 3. video_audio: audio_url when type 2
+def test_video_audio_with_ai_audio_needs_no_audio_url(sb: af.Sandbox, client: af.Client) -> None:
+    """Page 19, update video audio: audio_url "required when audio_type = 2" (the reading both sides take; the
+    table's "true" beside it is the literal one): AI audio (1) without a URL goes out and completes; type 2
+    without one is an invalid row, never sent."""
+    video = run(pd.DataFrame({"i": [media(sb, "c.png", 0)]}), "image_to_video", client, image_url=af.col("i"),
+                prompt="Animate gently.", negative_prompt="blurry", resolution="720p", audio_type=3, video_length=5)
+    assert video["akool_status"] == ["completed"], video["akool_error"]
+    df = pd.DataFrame({"v": video["akool_job_id"] * 2, "kind": [1, 2]})
+    out = run(df, "video_audio", client, pre_video_id=af.col("v"), audio_type=af.col("kind"))
+    assert out["akool_status"] == ["completed", "invalid"], out["akool_error"]
+    assert out["akool_error"][1] == "row 1: audio_url is required when audio_type is 2 (your own audio)"
+    assert sent(sb, "/api/open/v4/image2Video/updateVideoAudio") == 1
+    assert received(sb, "video_audio") == [{"pre_video_id": video["akool_job_id"][0], "audio_type": 1}]

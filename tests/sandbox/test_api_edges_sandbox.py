@@ -1,0 +1,92 @@
+"""Issue 19, "The API's last edges", on the sandbox's side: it answers each edge as the page (or Akool's own demo)
+says, over real HTTP. The client's side of each edge is in tests/client/test_api_edges.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+import akool_frames as af
+from tests.conftest import akool, poll
+from tests.sandbox.conftest import ok
+
+TRANSLATE = "/api/open/v3/content/video/createbytranslate"
+SINGLE = "/api/open/v4/image2Video/createBySourcePrompt"
+BATCH = "/api/open/v4/image2Video/createBySourcePrompt/batch"
+AUDIO = "/api/open/v4/image2Video/updateVideoAudio"
+RESULTS = "/api/open/v4/image2Video/resultsByIds"
+AVATAR = "/api/open/v3/talkingavatar/create"
+TTS = "/api/open/v4/voice/tts"
+CLONE = "/api/open/v4/voice/clone"
+
+VIDEO = "https://example.com/my-video.mp4"
+IMAGE = "https://drz0f01yeq1cx.cloudfront.net/1753772478686-9524-b6e4169bb1b44d5d8361936b3f6eddb8.png"
+VOICE = "6889b628662160e2caad5dbc"
+PROMPT = "Animate this image with smooth camera movement and subtle object motion."
+# The body Akool's image to video demo sends to the batch create (akool-image-to-video-demo, useAnimatorLogic.ts).
+DEMO_BATCH = {"image_url": IMAGE, "prompt": PROMPT, "model_name": "AkoolImage2VideoFastV1",
+              "negative_prompt": "blurry, distorted hands", "resolution": "1080p", "audio_url": "", "audio_type": "1",
+              "video_length": 5, "is_premium_model": False, "count": 1}
+SINGLE_BODY = {"image_url": IMAGE, "prompt": PROMPT, "negative_prompt": "blurry", "resolution": "720p",
+               "audio_type": 3, "video_length": 5}
+
+
+@pytest.fixture
+def box(make_sandbox: Any) -> af.Sandbox:
+    return make_sandbox(media={VIDEO: 30.0})
+
+
+@pytest.fixture
+def c(box: af.Sandbox) -> Iterator[httpx.Client]:
+    with akool(box) as client:
+        yield client
+
+
+def refused(response: httpx.Response, code: int, *words: str) -> str:
+    body = response.json()
+    assert response.status_code == 200 and body["code"] == code, body
+    assert all(w in body["msg"] for w in words), body
+    return str(body["msg"])
+
+
+# ------------------------------------------------------------------- 2. the demo's batch body; integers as text
+def test_the_batch_create_takes_the_body_the_demo_sends(box: af.Sandbox, c: httpx.Client) -> None:
+    """Page 19's batch table lacks audio_type, audio_url and is_premium_model; Akool's demo sends them with every
+    batch create, audio_type as text: accepted, shown by resultsByIds as the Integer it is."""
+    data = ok(c.post(BATCH, json=DEMO_BATCH))
+    (video,) = data["successList"]
+    (result,) = ok(c.post(RESULTS, json={"_ids": video["_id"]}))["result"]
+    assert result["audio_type"] == 1 and result["audio_url"] == ""
+    ok(c.post(BATCH, json={**DEMO_BATCH, "audio_type": 2, "audio_url": "https://example.com/a.mp3",
+                           "is_premium_model": True}))
+    assert box.stats()["creates"] == 2
+
+
+@pytest.mark.parametrize(("path", "changes", "field"), [
+    (BATCH, {"audio_type": "one"}, "audio_type"),  # text that is no number: refused, as the API would
+    (BATCH, {"audio_type": 4}, "audio_type"),
+    (BATCH, {"audio_type": "2", "audio_url": ""}, "audio_url"),  # "required when audio_type = 2"
+    (BATCH, {"is_premium_model": "yes"}, "is_premium_model"),
+    (SINGLE, {"audio_type": "one"}, "audio_type"),
+    (SINGLE, {"audio_type": "3"}, "audio_type"),  # page 19: Integer (the client sends 3)
+])
+def test_audio_fields_keep_their_types(box: af.Sandbox, c: httpx.Client, path: str, changes: dict[str, Any],
+                                       field: str) -> None:
+    body = {**(DEMO_BATCH if path == BATCH else SINGLE_BODY), **changes}
+    refused(c.post(path, json=body), 1003, field)
+    assert box.stats()["creates"] == 0 and box.stats()["credits_charged"] == 0
+
+
+# ---------------------------------------------------------------------- 3. video_audio: audio_url when type 2
+def test_video_audio_needs_an_audio_url_only_for_your_own_audio(box: af.Sandbox, c: httpx.Client) -> None:
+    """Page 19, update video audio: audio_url "required when audio_type = 2" (the field's own description; its
+    "true" is the literal reading, not taken): AI audio (1) is made without one; type 2 without one is refused."""
+    source = ok(c.post(SINGLE, json=SINGLE_BODY))
+    poll(lambda: ok(c.post(RESULTS, json={"_ids": source["_id"]})), lambda d: d["result"][0]["status"] == 3)
+    refused(c.post(AUDIO, json={"pre_video_id": source["_id"], "audio_type": 2}), 1003, "audio_url")
+    data = ok(c.post(AUDIO, json={"pre_video_id": source["_id"], "audio_type": 1}))
+    assert data["audio_type"] == 1 and data["audio_url"] == "" and data["only_add_audio"] is True
+    assert box.stats()["credits_charged"] == 20 + 5
