@@ -6,15 +6,17 @@ distinct language ("es, fr,es" gives es and fr), the source columns repeated and
 warning says how many there were.
 
 Before anything is sent, a job's language fields are checked against the list the provider publishes
-(video translation: the language list; VoiceLab TTS: its voices' locales), fetched once per client
-session: a code it does not offer makes the row invalid, with "did you mean 'zh-CN'?" for a near miss,
-instead of a create the provider refuses.
+(video translation: the language list, each code of "es,fr,de"; VoiceLab TTS: its voices' locales), fetched
+once per client session, and against the format the page gives (VoiceLab: ISO 639-1, two letters): a code it
+does not offer makes the row invalid, with "did you mean 'zh-CN'?" for a near miss, instead of a create the
+provider refuses.
 """
 
 from __future__ import annotations
 
 import difflib
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +24,7 @@ from typing import Any
 import narwhals.stable.v2 as nw
 
 from ._errors import AkoolError, ValidationError
+from ._paths import get_path
 from ._values import to_py
 
 __all__ = ["LANGUAGE_FIELDS", "check_languages", "explode_languages"]
@@ -94,21 +97,33 @@ def explode_languages(frame: Any, column: str, into: str = "language", sep: str 
 # ------------------------------------------------------------------------------------------- check
 @dataclass(frozen=True)
 class LanguageList:
-    """Where a job field's allowed codes come from: a look-up and the column holding the codes."""
+    """Where a job field's allowed codes come from: a look-up and the column holding the codes (no look-up: the
+    field's format alone), the format the page gives them, and the separator of several codes in one value."""
 
-    lookup: str  # a name of lookups.LOOKUPS
+    lookup: str | None  # a name of lookups.LOOKUPS
     column: str
-    what: str  # how a message names the list
+    what: str  # how a message names the list, or the format
     also: tuple[str, ...] = ()  # values the field takes that the list does not show
+    sep: str | None = None  # several codes in one value, each checked
+    iso639_1: bool = False  # the page takes ISO 639-1 codes only: two lower-case letters
 
 
 _TARGETS = LanguageList("languages", "lang_code", "video translation's language list (af.languages())")
+# Page 42 (voiceLab): TTS language_code "only Language code (ISO 639-1) such as "zh", "pt""; a clone's
+# voice_options.language "Language code (ISO 639-1) of the audio file". Two letters: "zh", never "zh-CN" (which
+# the locales of the voices agree with: "zh", "pl").
+_ISO = "ISO 639-1 codes only (two letters such as 'zh', 'pt')"
 # job -> field -> list. VoiceLab TTS speaks the locales of its voices (voice list: locale).
 LANGUAGE_FIELDS: Mapping[str, Mapping[str, LanguageList]] = {
-    "video_translation": {"language": _TARGETS, "source_language": LanguageList(
-        _TARGETS.lookup, _TARGETS.column, _TARGETS.what, also=("DEFAULT",))},
-    "tts": {"language_code": LanguageList("voices", "locale", "the locales of VoiceLab's voices (af.voices())")},
+    # Page 38: several target languages in one create, "es,fr,de"
+    "video_translation": {"language": LanguageList(_TARGETS.lookup, _TARGETS.column, _TARGETS.what, sep=","),
+                          "source_language": LanguageList(_TARGETS.lookup, _TARGETS.column, _TARGETS.what,
+                                                          also=("DEFAULT",))},
+    "tts": {"language_code": LanguageList("voices", "locale", "the locales of VoiceLab's voices (af.voices())",
+                                          iso639_1=True)},
+    "voice_clone": {"voice_options.language": LanguageList(None, "", _ISO, iso639_1=True)},
 }
+_TWO_LETTERS = re.compile(r"[a-z]{2}")
 
 
 async def _allowed(client: Any, lists: Sequence[LanguageList]) -> dict[str, set[str]]:
@@ -117,7 +132,7 @@ async def _allowed(client: Any, lists: Sequence[LanguageList]) -> dict[str, set[
 
     cache: dict[str, set[str] | None] = client.language_lists
     for lang in lists:
-        if lang.lookup not in cache:
+        if lang.lookup is not None and lang.lookup not in cache:
             try:
                 rows = await _fetch(client, LOOKUPS[lang.lookup], {})
                 cache[lang.lookup] = {str(r[lang.column]) for r in rows if r.get(lang.column)}
@@ -125,7 +140,8 @@ async def _allowed(client: Any, lists: Sequence[LanguageList]) -> dict[str, set[
                 log.warning("Could not read %s to check language codes (%s); they are sent unchecked.",
                             lang.what, exc)
                 cache[lang.lookup] = None
-    return {lang.lookup: cache[lang.lookup] for lang in lists if cache[lang.lookup] is not None}  # type: ignore[misc]
+    return {lang.lookup: cache[lang.lookup] for lang in lists  # type: ignore[misc]
+            if lang.lookup is not None and cache[lang.lookup] is not None}
 
 
 def _suggest(code: str, allowed: set[str]) -> str:
@@ -138,10 +154,32 @@ def _suggest(code: str, allowed: set[str]) -> str:
     return f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
 
 
+def _value(body: Mapping[str, Any] | None, name: str) -> Any:
+    return None if body is None else body.get(name) if "." not in name else get_path(body, name)
+
+
+def _problem(name: str, value: Any, lang: LanguageList, codes: set[str] | None) -> str | None:
+    """What is wrong with one value of a language field (each of its codes, when it lists several)."""
+    parts = [p.strip() for p in str(value).split(lang.sep)] if lang.sep else [str(value)]
+    for code in parts:
+        iso = not lang.iso639_1 or bool(_TWO_LETTERS.fullmatch(code))
+        listed = codes is None or code in codes or code in lang.also
+        if iso and listed:
+            continue
+        said = f"{name} is {value!r}, which" if len(parts) == 1 else f"{name} is {value!r}: {code!r}"
+        rule = f"{name} takes {_ISO}, as ai-tools-suite/voiceLab says"
+        if not listed:
+            return f"{said} is not in {lang.what}{_suggest(code, codes or set())}" + ("" if iso else f" ({rule})")
+        short = code.split("-")[0].split("_")[0].lower()  # "zh-CN" -> "zh", "EN" -> "en"
+        hint = f"; did you mean {short!r}?" if _TWO_LETTERS.fullmatch(short) else ""
+        return f"{said} is not an ISO 639-1 code: {rule}{hint}"
+    return None
+
+
 async def check_languages(client: Any, job: str, bodies: Sequence[Mapping[str, Any] | None]) -> list[str | None]:
     """Per body: None, or the problem with a language code it has (for the row's ``invalid`` status)."""
     fields = LANGUAGE_FIELDS.get(job, {})
-    wanted = [f for f in fields if any(b is not None and b.get(f) not in (None, "") for b in bodies)]
+    wanted = [f for f in fields if any(_value(b, f) not in (None, "") for b in bodies)]
     if not wanted:
         return [None] * len(bodies)
     allowed = await _allowed(client, [fields[f] for f in wanted])
@@ -149,11 +187,11 @@ async def check_languages(client: Any, job: str, bodies: Sequence[Mapping[str, A
     for body in bodies:
         problem = None
         for name in wanted:
-            lang, code = fields[name], None if body is None else body.get(name)
-            codes = allowed.get(lang.lookup)
-            if code in (None, "") or codes is None or str(code) in codes or str(code) in lang.also:
+            lang, code = fields[name], _value(body, name)
+            if code in (None, ""):
                 continue
-            problem = f"{name} is {code!r}, which is not in {lang.what}{_suggest(str(code), codes)}"
-            break
+            problem = _problem(name, code, lang, allowed.get(lang.lookup) if lang.lookup else None)
+            if problem:
+                break
         problems.append(problem)
     return problems

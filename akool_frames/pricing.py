@@ -212,11 +212,10 @@ def _avatar_minutes(body: Mapping[str, Any], ctx: PriceContext) -> tuple[float |
 
 
 def _translation_minutes(body: Mapping[str, Any], ctx: PriceContext) -> tuple[float | None, str]:
-    languages = [x for x in str(body.get("language") or "").split(",") if x.strip()]
+    # Page 38: "es,fr,de" makes one translation per (distinct) language, each of the whole video.
+    n = max(len(dict.fromkeys(x.strip() for x in str(body.get("language") or "").split(",") if x.strip())), 1)
     minutes, how = _minutes("url")(body, ctx)
-    if minutes is None:
-        return None, how
-    return minutes * max(len(languages), 1), f"{how} x {max(len(languages), 1)} target language(s)"
+    return (None, how) if minutes is None else (minutes * n, f"{how} x {n} language{'s' if n > 1 else ''}")
 
 
 # What a user rate is multiplied by, per job the docs do not price.

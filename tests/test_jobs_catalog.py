@@ -107,8 +107,8 @@ EXAMPLES: dict[str, list[dict[str, Any]]] = {
                   "audio_url": f"{CDN}/1712719410293-driving_audio_2.wav", "webhookUrl": ""}],
     "video_translation": [
         {"url": "https://example.com/my-video.mp4", "source_language": "DEFAULT", "language": "es", "lipsync": True},
-        {"url": "https://example.com/my-video.mp4", "source_language": "DEFAULT", "language": "fr",
-         "lipsync": False, "caption_type": 2, "remove_bgm": True},  # the docs' "es,fr,de": one row per language
+        {"url": "https://example.com/my-video.mp4", "source_language": "DEFAULT", "language": "es,fr,de",
+         "lipsync": False, "caption_type": 2, "remove_bgm": True},  # page 38: several languages in one create
         {"url": "https://example.com/business-video.mp4", "source_language": "DEFAULT", "language": "zh-CN",
          "lipsync": True, "studio_voice": {"style": "professional", "no_translate_words": ["AKool", "API"],
                                            "fixed_words": {"hello": "您好"}},
@@ -330,7 +330,7 @@ CROSS: list[tuple[str, dict[str, Any], str]] = [
     ("background_change", {"template_url": ...}, "template_url"),
     ("moderation", {"content": "not a url"}, "content must be a URL"),
     ("video_translation", {"face_enhance": True}, "deprecated"),
-    ("video_translation", {"language": "es,fr,de"}, "one row per language"),
+    ("video_translation", {"language": " , "}, "no language code"),  # "es,fr,de" is documented (page 38)
 ]
 
 

@@ -186,12 +186,18 @@ _FIELD_NAMES: dict[int, tuple[tuple[Field, ...], frozenset[str]]] = {}
 # one-element array in the docs and an object in real clients (avatar create/detail), and lists at data,
 # data.result or data.list depending on the endpoint's age.
 _ALTERNATIVES = (("data[0]", ("data",)), ("data.result", ("data.list", "data")), ("data.list", ("data.result", "data")),
-                 ("data", ("data[0]", "data.result", "data.list")))
+                 ("data", ("data[0]", "data.result", "data.list")),
+                 # video translation: one {code, msg, data} per language in all_results, where Akool's demo reads
+                 # them; an answer without it (one language) has the record in data, where the demo falls back
+                 ("all_results[0].data", ("data",)))
 
 
 def get_path_either(obj: Any, path: str, kind: type | tuple[type, ...] | None = None, default: Any = None) -> Any:
     """``get_path``, and where it finds nothing (or not ``kind``), the same path in the other shape real answers
-    use (see ``_ALTERNATIVES``)."""
+    use (see ``_ALTERNATIVES``). ``"list[].name"`` is the ``name`` of each item of a list (items without one left
+    out): video translation's records, ``all_results[].data``."""
+    if "[]" in path:
+        return _each(obj, path, kind, default)
     found = get_path(obj, path)
     if found is not None and (kind is None or isinstance(found, kind)):
         return found
@@ -204,6 +210,15 @@ def get_path_either(obj: Any, path: str, kind: type | tuple[type, ...] | None = 
                     return found
             break
     return default
+
+
+def _each(obj: Any, path: str, kind: type | tuple[type, ...] | None, default: Any) -> Any:
+    head, _, rest = path.partition("[]")
+    items = get_path_either(obj, head, list)
+    if not items:
+        return default
+    found = [item for item in (get_path(i, rest[1:]) if rest else i for i in items) if item is not None]
+    return found if kind is None or isinstance(found, kind) else default
 
 
 # ------------------------------------------------------------------------------------ integers given as text

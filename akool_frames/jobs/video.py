@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import pricing
-from ._spec import Field, JobSpec, Poll
+from ._spec import Field, JobSpec, Poll, Route
 
 __all__ = ["AVATAR_UPLOAD", "CHARACTER_SWAP", "JOBS", "LIP_SYNC", "TALKING_AVATAR", "TALKING_PHOTO",
            "VIDEO_TRANSLATION"]
@@ -139,22 +139,28 @@ def _translation_check(body: Mapping[str, Any], plan: str) -> str | None:
     for name in ("merge_interval", "face_enhance"):
         if body.get(name) is not None:
             return f"{name} is deprecated and no longer supported by video translation; remove it"
-    # The API takes comma-separated codes, but then one create makes several jobs behind one answer.
-    # A row is one job, so that each language gets its own status, URL and ledger entry.
-    if "," in str(body.get("language", "")):
-        return (f"language is {body['language']!r}: one target language per row; "
-                "make one row per language (the frame's rows × languages)")
+    if not any(code.strip() for code in str(body.get("language", "")).split(",")):
+        return f"language is {body.get('language')!r}: no language code in it"
     return None
 
+
+_TRANSLATE = "/api/open/v3/content/video/createbytranslate"
+# Page 38, "Multiple Language Translation": "providing comma-separated language codes in the language parameter"
+# ("es,fr,de" in its example; page 45, October 2025: "batch multi-language translation"). One create, one job
+# per language. The answer's shape is not documented: Akool's demo (akool-video-translation-demo, App.tsx) reads
+# all_results, one {code, msg, data} per language, and data for one language. The row's job is the first
+# language's; the others are its videos 2..n (akool_video_ids / akool_video_urls, in the order given).
+_LANGUAGES = Route(("language",), _TRANSLATE, id_path="all_results[0].data._id", create_record="all_results[0].data",
+                   batch_records="all_results[].data")
 
 # Its result, the "translated video URL", is read from the video field only by analogy with the shared endpoint.
 VIDEO_TRANSLATION = _video_info_job(
     name="video_translation",
-    create="/api/open/v3/content/video/createbytranslate",
+    create=_TRANSLATE,
     fields=(
         Field("url", required=True),  # <= 60 s, <= 300 MB, <= 30 fps, with audio
         Field("source_language"),  # "DEFAULT" = detect
-        Field("language", required=True),  # one target code per row: see _translation_check
+        Field("language", required=True),  # a code of the language list, or several comma-separated (page 38)
         Field("lipsync", "bool"),
         Field("caption_type", "int"),  # 2 and 3 in the examples; meanings undocumented
         Field("remove_bgm", "bool"),
@@ -168,6 +174,7 @@ VIDEO_TRANSLATION = _video_info_job(
     credit_field=None,  # video-translation create / get-result answers carry no credit field
     error_fields=("error_code", "error_reason"),
     check=_translation_check,
+    routes=(_LANGUAGES,),
     defaults={"source_language": "DEFAULT"},
     aliases={"video_url": "url", "target_language": "language"},
     webhook_type="video translate",

@@ -34,6 +34,46 @@ def media(sb: af.Sandbox, name: str, seconds: float) -> str:
     return url
 
 
+# ------------------------------------------------------------------------------ 1. several languages, one row
+def test_a_row_translates_into_the_languages_page_38_lists(sb: af.Sandbox, client: af.Client, frame_lib: str) -> None:
+    """Page 38 ("Multiple Language Translation", "es,fr,de"; page 45, October 2025): one create, one translation
+    per language. The row's job is the first language's; akool_video_ids / akool_video_urls hold one per language,
+    in the order given; the estimate and the credits count every language."""
+    url = media(sb, "my-video.mp4", 30.0)
+    df = make_frame(frame_lib, {"lang": ["es,fr,de", "zh-CN"]})
+    params: dict[str, Any] = {"url": url, "language": af.col("lang"), "duration": 30,
+                              "rates": {"video_translation": 2.0}}
+    est = columns(df.akool.estimate("video_translation", client=client, **params))
+    assert est["akool_credits_est"] == [3.0, 1.0]  # 0.5 min x 2 per language
+    assert "x 3 languages" in est["akool_price_basis"][0] and "x 1 language:" in est["akool_price_basis"][1]
+
+    out = run(df, "video_translation", client, **params)
+    assert out["akool_status"] == ["completed", "completed"], out["akool_error"]
+    assert [len(ids) for ids in out["akool_video_ids"]] == [3, 1] and all(u for row in out["akool_video_urls"]
+                                                                         for u in row)
+    assert out["akool_video_ids"][0][0] == out["akool_job_id"][0]
+    with sb.state.lock:
+        assert [sb.state.jobs[i].body["language"] for i in out["akool_video_ids"][0]] == ["es", "fr", "de"]
+    assert [b["language"] for b in received(sb, "video_translation")] == ["es", "fr", "de", "zh-CN"]
+    stats = sb.stats()
+    assert stats["creates"] == 2 and stats["jobs"] == 4 and stats["duplicate_creates"] == 0
+    assert stats["credits_charged"] == 4 * 30  # (no credit field in its answers) the sandbox's 30 per translation
+
+    again = run(df, "video_translation", client, **params)  # a re-run follows the same four jobs
+    assert again["akool_video_ids"] == out["akool_video_ids"] and sb.stats()["creates"] == 2
+
+
+def test_each_language_of_a_row_is_checked_against_the_list(sb: af.Sandbox, client: af.Client) -> None:
+    """Each code of "es,fr,de" is checked against the language list, as a single code is (af.languages())."""
+    df = pd.DataFrame({"lang": ["es, fr", "es,zh", "fr,xx"]})
+    out = run(df, "video_translation", client, url=media(sb, "clip.mp4", 20.0), language=af.col("lang"), duration=20)
+    assert out["akool_status"] == ["completed", "invalid", "invalid"]
+    assert out["akool_error"][1] == ("row 1: language is 'es,zh': 'zh' is not in video translation's language list "
+                                     "(af.languages()); did you mean 'zh-CN' or 'zh-TW'?")
+    assert "'xx' is not in video translation's language list" in out["akool_error"][2]
+    assert len(create_entries(sb)) == 1
+
+
 # ------------------------------------------------------------- 2. the batch body the demo sends; integers as text
 def test_the_batch_create_takes_the_audio_fields_the_demo_sends(sb: af.Sandbox, client: af.Client,
                                                                frame_lib: str) -> None:
@@ -88,3 +128,30 @@ def test_video_audio_with_ai_audio_needs_no_audio_url(sb: af.Sandbox, client: af
     assert out["akool_error"][1] == "row 1: audio_url is required when audio_type is 2 (your own audio)"
     assert sent(sb, "/api/open/v4/image2Video/updateVideoAudio") == 1
     assert received(sb, "video_audio") == [{"pre_video_id": video["akool_job_id"][0], "audio_type": 1}]
+
+
+# ------------------------------------------------------------------------------- 5. ISO 639-1 on VoiceLab
+def test_tts_language_code_is_iso_639_1(sb: af.Sandbox, client: af.Client) -> None:
+    """Page 42: language_code takes "only Language code (ISO 639-1) such as "zh", "pt"": two letters. "zh-CN" and
+    "EN" are invalid rows naming the field, with the two letters to use (as the localization check already said
+    for "zh-CN": "did you mean 'zh'?"); "zh" goes out."""
+    df = pd.DataFrame({"code": ["zh-CN", "EN", "zh"]})
+    out = run(df, "tts", client, input_text="你好", voice_id=VOICE, language_code=af.col("code"))
+    assert out["akool_status"] == ["invalid", "invalid", "completed"], out["akool_error"]
+    for error, hint in zip(out["akool_error"][:2], ("'zh'", "'en'"), strict=True):
+        assert error.startswith("row ") and "language_code is" in error and f"did you mean {hint}?" in error
+        assert "ISO 639-1 codes only (two letters such as 'zh', 'pt')" in error
+    assert sent(sb, "/api/open/v4/voice/tts") == 1 and received(sb, "tts")[0]["language_code"] == "zh"
+
+
+def test_clone_language_is_iso_639_1(sb: af.Sandbox, client: af.Client) -> None:
+    """Page 42: a clone's voice_options.language is the "Language code (ISO 639-1) of the audio file"."""
+    df = pd.DataFrame({"lang": ["en-US", "en"]})
+    out = run(df, "voice_clone", client, source_voice_file=media(sb, "voice.mp3", 12.0), name="Mine",
+              language=af.col("lang"))
+    assert out["akool_status"] == ["invalid", "completed"], out["akool_error"]
+    assert out["akool_error"][0] == (
+        "row 0: voice_options.language is 'en-US', which is not an ISO 639-1 code: voice_options.language takes "
+        "ISO 639-1 codes only (two letters such as 'zh', 'pt'), as ai-tools-suite/voiceLab says; did you mean 'en'?")
+    assert sent(sb, "/api/open/v4/voice/clone") == 1
+    assert received(sb, "voice_clone")[0]["voice_options"]["language"] == "en"

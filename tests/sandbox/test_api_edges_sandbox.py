@@ -52,6 +52,20 @@ def refused(response: httpx.Response, code: int, *words: str) -> str:
     return str(body["msg"])
 
 
+# ------------------------------------------------------------------------------ 1. several languages, one create
+def test_one_create_translates_into_each_language_of_page_38(box: af.Sandbox, c: httpx.Client) -> None:
+    """Page 38 ("es,fr,de"; page 45, October 2025): one translation, and one charge, per distinct language, each
+    code checked against the language list; a wrong one refuses the whole create."""
+    one = ok(c.post(TRANSLATE, json={"url": VIDEO, "language": "es"}))
+    charged = box.stats()["credits_charged"]
+    answer = c.post(TRANSLATE, json={"url": VIDEO, "language": "es, fr,de,fr"}).json()
+    assert [r["data"]["language"] for r in answer["all_results"]] == ["es", "fr", "de"]
+    assert box.stats()["credits_charged"] == charged * 4 and box.stats()["jobs"] == 4
+    assert one["language"] == "es" and all(r["code"] == 1000 for r in answer["all_results"])
+    refused(c.post(TRANSLATE, json={"url": VIDEO, "language": "es,xx"}), 1003, "language", "'xx'")
+    assert box.stats()["jobs"] == 4 and box.stats()["creates"] == 2
+
+
 # ------------------------------------------------------------------- 2. the demo's batch body; integers as text
 def test_the_batch_create_takes_the_body_the_demo_sends(box: af.Sandbox, c: httpx.Client) -> None:
     """Page 19's batch table lacks audio_type, audio_url and is_premium_model; Akool's demo sends them with every
@@ -90,3 +104,23 @@ def test_video_audio_needs_an_audio_url_only_for_your_own_audio(box: af.Sandbox,
     data = ok(c.post(AUDIO, json={"pre_video_id": source["_id"], "audio_type": 1}))
     assert data["audio_type"] == 1 and data["audio_url"] == "" and data["only_add_audio"] is True
     assert box.stats()["credits_charged"] == 20 + 5
+
+
+# ------------------------------------------------------------------------------- 5. ISO 639-1 on VoiceLab
+@pytest.mark.parametrize(("path", "body", "field"), [
+    (TTS, {"input_text": "你好", "voice_id": VOICE, "language_code": "zh-CN"}, "language_code"),
+    (TTS, {"input_text": "Hello", "voice_id": VOICE, "language_code": "EN"}, "language_code"),
+    (TTS, {"input_text": "Hello", "voice_id": VOICE, "language_code": "eng"}, "language_code"),
+    (CLONE, {"source_voice_file": "https://example.com/v.mp3", "voice_options": {"language": "en-US"}},
+     "voice_options.language"),
+])
+def test_voicelab_language_codes_are_iso_639_1(box: af.Sandbox, c: httpx.Client, path: str, body: dict[str, Any],
+                                               field: str) -> None:
+    """Page 42: language_code "only Language code (ISO 639-1) such as "zh", "pt""; voice_options.language
+    "Language code (ISO 639-1) of the audio file": anything but two lower-case letters is the documented parameter
+    error, naming the field."""
+    refused(c.post(path, json=body), 1003, field, "ISO 639-1")
+    code = "zh" if path == TTS else None
+    fixed = {**body, "language_code": code} if path == TTS else {**body, "voice_options": {"language": "en"}}
+    ok(c.post(path, json=fixed))
+    assert box.stats()["creates"] == 1

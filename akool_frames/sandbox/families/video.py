@@ -326,6 +326,8 @@ def language_list(ctx: Ctx) -> dict[str, Any]:
                           for code, name in LANGUAGES]}
 
 
+# Page 38, "Multiple Language Translation": comma-separated codes in language ("es,fr,de"; page 45, October 2025),
+# each checked against the language list and charged as a translation of its own.
 @route("POST", "/api/open/v3/content/video/createbytranslate", provider="akool", kind="create", name="video_translation")
 def create_video_translation(ctx: Ctx) -> Raw:
     validate(ctx.body, [

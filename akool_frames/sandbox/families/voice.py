@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from typing import Any
 
 from .._routes import Ctx, make_job, route
@@ -125,6 +126,25 @@ def find_voice(ctx: Ctx, value: str) -> dict[str, Any] | None:
     return None
 
 
+# Page 42: TTS language_code, "only Language code (ISO 639-1) such as "zh", "pt" is supported"; a clone's
+# voice_options.language, "Language code (ISO 639-1) of the audio file". Two lower-case letters ("zh", not "zh-CN").
+ISO_639_1 = re.compile(r"[a-z]{2}")
+ISO_FIELDS = {"tts": ("language_code",), "voice_clone": ("voice_options", "language")}
+
+
+def _iso_639_1(ctx: Ctx, job: str) -> None:
+    """The documented parameter error (1003) naming the field, for a code that is not ISO 639-1."""
+    *parents, name = ISO_FIELDS[job]
+    holder = ctx.body
+    for parent in parents:
+        holder = holder.get(parent) or {}
+    value = holder.get(name)
+    if value not in (None, "") and not ISO_639_1.fullmatch(str(value)):  # "" is not given
+        path = ".".join(ISO_FIELDS[job])
+        raise ctx.param_error(f"Parameter error: {path} must be a language code (ISO 639-1) such as 'zh', 'pt'; "
+                              f"got {value!r}")
+
+
 def _require_voice(ctx: Ctx, field: str, value: str) -> dict[str, Any]:
     voice = find_voice(ctx, value)
     if voice is None:  # neither an Akool voice nor a finished clone of this account: 1008 (see voice_not_found)
@@ -164,6 +184,7 @@ def create_tts(ctx: Ctx) -> dict[str, Any]:
     plan = ctx.state.config.plan
     fields = [F("input_text", required=True, nonempty=True, max_len=PLAN_TEXT_LIMIT[plan]), *TTS_FIELDS[1:]]
     validate(ctx.body, fields)
+    _iso_639_1(ctx, "tts")
     voice = _require_voice(ctx, "voice_id", ctx.body["voice_id"])
     text: str = ctx.body["input_text"]
     speed = float((ctx.body.get("voice_options") or {}).get("speed", 1.0))
@@ -209,6 +230,7 @@ def create_voice_clone(ctx: Ctx) -> dict[str, Any]:
             F("need_volume_normalization", "bool"))),
         F("name"), F("webhookUrl"), F("voice_model_name", enum=MODELS),
     ])
+    _iso_639_1(ctx, "voice_clone")
     model = ctx.body.get("voice_model_name") or MODELS[0]
     if model not in CLONE_MODELS:
         raise ctx.param_error(f"Parameter error: voice_model_name {model!r} does not support voice cloning")
