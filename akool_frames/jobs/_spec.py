@@ -164,6 +164,9 @@ class JobSpec:
     idempotency_field: str | None = None
     immediate: bool = False  # the create answers with the result (face detection): nothing to poll, safe to resend
     envelope: tuple[str, Any, str] | None = None  # (code field, success value, message field) if not the provider's
+    # Codes that the provider's error classes read as the account's (they stop a run) but that this job's own page
+    # gives as a refusal of one request: such a row ends rejected and the run goes on (talking avatar's 1109).
+    row_codes: frozenset[int | str] = frozenset()
 
     def field_names(self) -> frozenset[str]:
         known = _FIELD_NAMES.get(id(self.fields))  # asked per row: made once per fields tuple

@@ -88,6 +88,9 @@ TALKING_AVATAR = _video_info_job(
     # The video info example carries deduction_duration, described as "credits consumed by the final result".
     credit_field="deduction_duration",
     check=_talking_avatar_check,
+    # Page 34's code table: "1109 | create avatar video error", this request's failure (the global table, page 06,
+    # reads 1109 as "account not exist", an account error that stops a run): here only the row is rejected.
+    row_codes=frozenset({1109}),
     defaults={"width": 3840, "height": 2160},
     webhook_type="avatar",
     doc="ai-tools-suite/talking-avatar#create-talking-avatar",

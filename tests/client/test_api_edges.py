@@ -4,12 +4,17 @@ The sandbox side of each edge is in tests/sandbox/test_api_edges_sandbox.py."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 import akool_frames as af
 from tests.client.conftest import VOICE, columns, create_entries, make_frame
+
+STREAMING_AVATAR = "dvp_Tristan_cloth2_1080P"  # af.avatars(): type 2, a streaming avatar
+TALKING_AVATAR = "Yasmin_in_White_shirt_20231121"  # type 1
+
 
 def received(sb: af.Sandbox, job: str) -> list[dict[str, Any]]:
     """The bodies of the ``job`` jobs the sandbox made, in order."""
@@ -128,6 +133,39 @@ def test_video_audio_with_ai_audio_needs_no_audio_url(sb: af.Sandbox, client: af
     assert out["akool_error"][1] == "row 1: audio_url is required when audio_type is 2 (your own audio)"
     assert sent(sb, "/api/open/v4/image2Video/updateVideoAudio") == 1
     assert received(sb, "video_audio") == [{"pre_video_id": video["akool_job_id"][0], "audio_type": 1}]
+
+
+# ------------------------------------------------------------------- 4. 1109 refuses the row, not the account
+def _avatar_body(sb: af.Sandbox) -> dict[str, Any]:
+    return {"width": 3840, "height": 2160, "avatar_from": 2,
+            "elements": [{"type": "image", "url": media(sb, "bg.png", 0), "width": 780, "height": 438,
+                          "scale_x": 1, "scale_y": 1, "offset_x": 1920, "offset_y": 1080},
+                         {"type": "avatar", "avatar_id": af.col("avatar"), "scale_x": 1, "scale_y": 1,
+                          "width": 1080, "height": 1080, "offset_x": 1920, "offset_y": 1080},
+                         {"type": "audio", "input_text": af.col("script"), "voice_id": VOICE}]}
+
+
+def test_talking_avatar_1109_rejects_its_row_and_the_run_goes_on(sb: af.Sandbox, tmp_path: Path) -> None:
+    """Page 34's codes: "1109 | create avatar video error", this request's own failure (the global table reads
+    1109 as "account not exist", which stops a run). The first row, sent alone first, asks a streaming avatar
+    for a talking avatar video (the sandbox answers 1109): it is rejected with that message, nothing is charged
+    for it, and every other row is sent and completes."""
+    client = af.Client(**sb.client_options(), ledger=tmp_path / "l.sqlite", max_concurrency=1)
+    scripts = [f"Line {i} of the welcome video." for i in range(4)]
+    df = pd.DataFrame({"avatar": [STREAMING_AVATAR] + [TALKING_AVATAR] * 3, "script": scripts})
+    out = run(df, "talking_avatar", client, **_avatar_body(sb))
+    assert out["akool_status"] == ["rejected", "completed", "completed", "completed"], out["akool_error"]
+    assert out["akool_error"][0] == "akool error 1109: create avatar video error"
+    assert out["akool_error"][1:] == [None, None, None]
+    assert len(create_entries(sb)) == 4 and sb.stats()["jobs"] == 3
+    client.close()
+
+
+def test_1109_still_stops_a_run_of_other_jobs() -> None:
+    """Elsewhere 1109 keeps the global table's meaning (page 06: "account not exist"): only talking avatar's page
+    gives it as a refusal of the request, so only that job lists it among its own row codes."""
+    assert af.JOBS["talking_avatar"].row_codes == {1109}
+    assert [name for name, spec in af.JOBS.items() if spec.row_codes] == ["talking_avatar"]
 
 
 # ------------------------------------------------------------------------------- 5. ISO 639-1 on VoiceLab

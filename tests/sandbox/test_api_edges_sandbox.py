@@ -106,6 +106,27 @@ def test_video_audio_needs_an_audio_url_only_for_your_own_audio(box: af.Sandbox,
     assert box.stats()["credits_charged"] == 20 + 5
 
 
+# ------------------------------------------------------------- 4. 1109: the talking avatar request's own error
+def _avatar(avatar_id: str) -> dict[str, Any]:
+    return {"width": 3840, "height": 2160, "avatar_from": 2,
+            "elements": [{"type": "avatar", "avatar_id": avatar_id, "scale_x": 1, "scale_y": 1, "width": 1080,
+                          "height": 1080, "offset_x": 1920, "offset_y": 1080},
+                         {"type": "audio", "input_text": "Welcome aboard.", "voice_id": VOICE}]}
+
+
+def test_a_streaming_avatar_cannot_make_a_talking_avatar_video(box: af.Sandbox, c: httpx.Client) -> None:
+    """Page 34's codes: "1109 | create avatar video error". The avatar list's type 2 is "the streaming avatar of
+    Akool": asked for a talking avatar video, it is answered 1109, and nothing is made or charged."""
+    avatars = ok(c.get("/api/open/v3/avatar/list", params={"from": 2, "type": 2}))
+    assert "dvp_Tristan_cloth2_1080P" in {a["avatar_id"] for a in avatars}
+    for avatar in avatars:
+        assert refused(c.post(AVATAR, json=_avatar(avatar["avatar_id"])), 1109) == "create avatar video error"
+    assert box.stats()["jobs"] == 0 and box.stats()["credits_charged"] == 0
+    talking = ok(c.get("/api/open/v3/avatar/list", params={"from": 2, "type": 1}))[0]["avatar_id"]
+    ok(c.post(AVATAR, json=_avatar(talking)))
+    assert box.stats()["jobs"] == 1
+
+
 # ------------------------------------------------------------------------------- 5. ISO 639-1 on VoiceLab
 @pytest.mark.parametrize(("path", "body", "field"), [
     (TTS, {"input_text": "你好", "voice_id": VOICE, "language_code": "zh-CN"}, "language_code"),

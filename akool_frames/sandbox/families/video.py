@@ -206,8 +206,10 @@ def create_talking_avatar(ctx: Ctx) -> dict[str, Any]:
                         F("avatar_from", "int", required=True, enum=(2, 3)),
                         F("elements", "list", required=True, min_items=1, fields=element), F("webhookUrl")])
     avatar_from, audio, avatars = ctx.body["avatar_from"], None, 0
-    # The avatar list: official avatars (from 2) and this account's finished uploads (from 3).
-    known = {a["avatar_id"] for a in official_avatars(ctx.base_url)} | {j.body["avatar_id"] for j in _uploads(ctx, True)}
+    # The avatar list: official avatars (from 2) and this account's finished uploads (from 3), each with its type.
+    types = {a["avatar_id"]: a["type"] for a in official_avatars(ctx.base_url)}
+    types |= {j.body["avatar_id"]: int(j.body.get("type") or 1) for j in _uploads(ctx, True)}
+    known, streaming = set(types), []
     for i, el in enumerate(ctx.body["elements"]):
         path, kind = f"elements[{i}]", el["type"]
         # Page 34, scale_x ... offset_y: "Required when type is equal to image or avatar".
@@ -233,6 +235,7 @@ def create_talking_avatar(ctx: Ctx) -> dict[str, Any]:
                 if avatar_id not in known:
                     raise ctx.param_error(f"Parameter error: {path}.avatar_id {avatar_id!r} is not an avatar of the "
                                           "avatar list (v3/avatar/list: official, or uploaded and finished)")
+                streaming += [avatar_id] if types[avatar_id] == 2 else []
         # No page limits audio elements to one (nor asks an image for a url): the first audio element gives
         # the video its length (the sandbox's choice).
         if kind == "audio" and audio is None:
@@ -252,6 +255,10 @@ def create_talking_avatar(ctx: Ctx) -> dict[str, Any]:
         if find_voice(ctx, el["voice_id"]) is None:
             raise voice_not_found(ctx, f"{path}.voice_id", el["voice_id"])
         seconds = speech_seconds(el["input_text"])
+    # Page 34's codes: "1109 | create avatar video error". The sandbox's trigger: a streaming avatar (avatar list
+    # "type 2 represents the streaming avatar") cannot make a talking avatar video; nothing is charged.
+    if streaming:
+        raise ApiError(1109, "create avatar video error")
     job = _create_video(ctx, "talking_avatar", seconds, 8.0 + 0.6 * seconds, webhook_type="avatar")
     return _talking_avatar(job, ctx)
 
