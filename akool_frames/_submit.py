@@ -312,9 +312,9 @@ class _Run:
             self.abort = _account_problem(spec.provider, exc)
             await self._settle(item, "rejected", f"{exc}. {self.abort}")
             return None, item
-        except ConfigError as exc:  # the provider's address is wrong: nothing left, nothing more is sent
+        except ConfigError as exc:  # the address, a certificate or a proxy refused: nothing left, nothing more is sent
             self.config_error = self.config_error or exc
-            self.abort = f"{spec.provider} could not be reached at the configured address"
+            self.abort = str(self.config_error).splitlines()[0].rstrip(".")
             await self._settle(item, "skipped", f"not sent: {str(exc).splitlines()[0]}")
             return None, item
         except APIError as exc:  # a business error: the provider refused it, nothing was made
