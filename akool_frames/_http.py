@@ -148,7 +148,10 @@ class Http:
             try:
                 answer = await self._api.send(method, url, headers, content, proxy)
             except Exception as exc:
-                raise self._failed(exc, provider, method, path, url, proxy) from exc
+                error = self._failed(exc, provider, method, path, url, proxy)
+                if error is exc:  # not a network failure: as it came
+                    raise
+                raise error from _cause(exc, proxy)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s: HTTP %d", method, url.with_query(None), answer.status)
         if answer.status == 407:  # the proxy's own answer (plain http goes through it unencrypted): nothing went on
@@ -268,7 +271,7 @@ class Http:
                 failure = _media_failure(exc, url, connect, read)
                 if failure is None:
                     raise
-                raise failure from exc
+                raise failure from _cause(exc, self.network.proxy_for(url))
 
     async def download(self, url: str, path: Any, *, connect: float = 10.0,
                        read: float = 60.0) -> tuple[int, str, str]:
@@ -291,7 +294,7 @@ class Http:
                 if failure is None:
                     raise
                 if not failure.may_have_reached and not is_timeout(exc):
-                    raise failure from exc
+                    raise failure from _cause(exc, self.network.proxy_for(url))
                 await asyncio.sleep(_backoff(attempt))
                 continue
             if status >= 500:
@@ -299,6 +302,12 @@ class Http:
                 continue
             return status, phrase, kind
         raise TransportError(f"the download of {url.split('?', 1)[0]} kept failing", may_have_reached=True)
+
+
+def _cause(exc: Exception, proxy: str | None) -> Exception | None:
+    """The transport's exception as the cause of ours, unless a proxy with credentials was in play: aiohttp's proxy
+    errors carry the proxy's URL, password included, into tracebacks."""
+    return None if proxy and "@" in proxy else exc
 
 
 def _media_failure(exc: BaseException, url: str, connect: float, read: float) -> TransportError | None:

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -162,7 +163,7 @@ def test_a_proxy_that_is_not_there_stops_the_call_naming_the_setting(make_sandbo
     assert sb.stats()["requests"] == 0
 
 
-def test_a_proxy_asking_for_credentials(tmp_path: Path, make_sandbox: Any) -> None:
+def test_a_proxy_asking_for_credentials(tmp_path: Path, make_sandbox: Any, certificates: dict[str, Path]) -> None:
     guarded = Proxy(tmp_path, "--basic-auth", "akool:s3cret-word")
     try:
         sb = make_sandbox()
@@ -171,6 +172,14 @@ def test_a_proxy_asking_for_credentials(tmp_path: Path, make_sandbox: Any) -> No
                 pytest.raises(af.ConfigError) as caught:
             _run(client, rows=20)
         assert "407" in str(caught.value) and sb.stats()["requests"] == 0
+        tls = make_sandbox(tls=(certificates["cert"], certificates["key"]))  # a tunnel refused: a CONNECT's 407
+        wrong = guarded.url.replace("http://", "http://akool:wr0ng-word@")
+        with af.Client(**{**tls.client_options(), "base_url": _named(tls, "https")}, proxy=wrong,
+                       verify=str(certificates["ca"]), ledger=tmp_path / "c.sqlite") as client, \
+                pytest.raises(af.ConfigError) as tunnel:
+            _run(client, rows=20)
+        told = "".join(traceback.format_exception(tunnel.value))
+        assert "407" in told and "wr0ng-word" not in told and tls.stats()["requests"] == 0
         with_credentials = guarded.url.replace("http://", "http://akool:s3cret-word@")
         with af.Client(**options, proxy=with_credentials, ledger=tmp_path / "b.sqlite") as client:
             out = _run(client, rows=4)
