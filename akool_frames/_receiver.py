@@ -5,7 +5,8 @@ decrypts each callback (``webhook.verify``: the signature and AES key come from 
 its status to the run following that job, which writes it to the ledger before the 200 goes back (a callback
 answered otherwise is sent again by Akool, webhook page). A callback for a job no run follows right now (late,
 repeated, or ahead of its create's answer) goes straight to the ledger, and is kept a while for a run that is
-about to follow it. Anything that does not verify is answered 400 and changes nothing.
+about to follow it. Anything that does not verify is answered 4xx (never 500: ``webhook.callback_app``) and changes
+nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ._errors import ConfigError
-from .webhook import WebhookRejected, read_callback, record, verify
+from .webhook import callback_app, read_callback, record, verify
 
 __all__ = ["Receiver", "receiver_of"]
 
@@ -36,26 +37,19 @@ class Receiver:
         self._task: asyncio.Task[None] | None = None
 
     def app(self) -> Any:
-        from starlette.applications import Starlette
-        from starlette.requests import Request
-        from starlette.responses import JSONResponse
-        from starlette.routing import Route
-
-        async def receive(request: Request) -> JSONResponse:
-            try:
-                data = verify(await request.json(), self.client)
-            except (WebhookRejected, ValueError):
-                self.counts["rejected"] += 1
-                return JSONResponse({}, status_code=400)
+        async def handle(payload: Any) -> None:
+            callback = read_callback(verify(payload, self.client))  # WebhookRejected: 4xx, counted as rejected
             self.counts["callbacks"] += 1
-            await self.hand_over(data)
-            return JSONResponse({})
+            await self.hand_over(callback)
 
-        return Starlette(routes=[Route("/", receive, methods=["POST"])])
+        def refused() -> None:
+            self.counts["rejected"] += 1
 
-    async def hand_over(self, data: dict[str, Any]) -> None:
-        job_id, *said = read_callback(data)
-        callback: Callback = tuple(said)  # type: ignore[assignment]
+        return callback_app(handle, refused)
+
+    async def hand_over(self, said: tuple[str, str, str | None, str | None]) -> None:
+        job_id, status, url, error = said
+        callback: Callback = (status, url, error)
         for listener in list(self.listeners):
             if await listener(job_id, callback):
                 return
