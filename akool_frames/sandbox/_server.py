@@ -13,12 +13,13 @@ from ._app import SandboxApp
 __all__ = ["ServerThread", "serve_forever"]
 
 
-def _config(app: SandboxApp, host: str, port: int) -> uvicorn.Config:
-    cfg = app.state.config
-    certfile, keyfile = cfg.tls or (None, None)
+def _config(app: Any, host: str, port: int) -> uvicorn.Config:
+    """uvicorn's settings for the sandbox (or, in tests, another ASGI app served the same way: defaults)."""
+    cfg = getattr(getattr(app, "state", None), "config", None)
+    certfile, keyfile = (cfg.tls if cfg is not None else None) or (None, None)
+    idle: Any = cfg.keep_alive if cfg is not None else 30  # typed int by uvicorn; a float works (call_later)
     # uvicorn closes idle connections silently; real servers also say when, and a client may read it.
-    keep_alive = [("Keep-Alive", f"timeout={cfg.keep_alive:g}")]
-    idle: Any = cfg.keep_alive  # typed int by uvicorn; a float works (asyncio's call_later)
+    keep_alive = [("Keep-Alive", f"timeout={idle:g}")]
     return uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on",
                           http="h11", ws="none", loop="asyncio", timeout_keep_alive=idle,
                           headers=keep_alive, ssl_certfile=certfile, ssl_keyfile=keyfile)
@@ -27,7 +28,7 @@ def _config(app: SandboxApp, host: str, port: int) -> uvicorn.Config:
 class ServerThread:
     """uvicorn serving ``app`` in a daemon thread; ``start`` returns once it listens."""
 
-    def __init__(self, app: SandboxApp, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
         self.app = app
         self.server = uvicorn.Server(_config(app, host, port))
         self.thread = threading.Thread(target=self.server.run, name="akool-frames-sandbox", daemon=True)
