@@ -18,6 +18,7 @@ It stores request bodies and results, never a credential.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -32,6 +33,7 @@ from typing import Any
 from ._entries import (_ADDED, _AS_ROW, _COLUMNS, _COLUMNS_NO_BODY, _INSERT, _LATEST, _SCHEMA, _STORED,
                        CALLBACK_FIELDS, PUBLIC_COLUMNS, Claim, Entry, decide)
 from ._errors import LedgerError
+from ._ledger_file import check_header, check_place, guarded, is_damage, ledger_damaged, sides_made
 from ._ledger_writer import (BUSY_STEP, HOST, Written, WriterThread, busy_message, is_busy, process_alive,
                              process_start)
 
@@ -58,12 +60,16 @@ class Ledger:
         self._writer = WriterThread(self.path, timeout, self._connect, self._beat)
 
     def _open(self) -> sqlite3.Connection:
-        """Connect and set up, waiting (up to ``timeout``) while another process holds the database."""
+        """Connect and set up, waiting (up to ``timeout``) while another process holds the database. A damaged
+        file is refused as such, and leaves no -wal/-shm files of this attempt beside it."""
+        check_place(self.path)
+        made = sides_made(self.path)
         deadline = time.monotonic() + self.timeout
         while True:
             db = None
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+                check_header(self.path)  # before connecting: a file that is no database gets nothing beside it
                 db = self._connect(BUSY_STEP)
                 self._setup(db)
                 db.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")  # reads wait as long as writes
@@ -82,6 +88,9 @@ class Ledger:
             except (sqlite3.Error, OSError) as exc:
                 if db is not None:
                     db.close()
+                if isinstance(exc, sqlite3.DatabaseError) and is_damage(exc):
+                    made()  # the -wal/-shm this failed open made beside the file: removed
+                    raise ledger_damaged(self.path, exc) from exc
                 msg = f"Cannot open the ledger at {self.path}: {exc}.\n\nHint: pass ledger= a writable path."
                 raise LedgerError(msg) from exc
 
@@ -132,11 +141,24 @@ class Ledger:
 
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
         """The rows of a read, one at a time (a whole ledger read is not held twice), under the ledger's lock."""
+        with self._reading() as db:
+            yield from db.execute(sql, args)
+
+    def _submit(self, op: Callable[[sqlite3.Connection], Any]) -> Written:
+        return self._writer.submit(guarded(self.path, op))
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """The reading connection, under the ledger's lock; a page found damaged mid-read is named as such."""
         with self._lock:
             try:
-                yield from self._db.execute(sql, args)
-            except sqlite3.OperationalError as exc:
-                raise LedgerError(f"{busy_message(self._db, self.path, self.timeout)}: {exc}") from exc
+                yield self._db
+            except sqlite3.DatabaseError as exc:
+                if is_damage(exc):
+                    raise ledger_damaged(self.path, exc) from exc
+                if isinstance(exc, sqlite3.OperationalError):
+                    raise LedgerError(f"{busy_message(self._db, self.path, self.timeout)}: {exc}") from exc
+                raise
 
     # ------------------------------------------------------------------ reads
     def latest(self, keys: Iterable[str], *, bodies: bool = True) -> dict[str, Entry]:
@@ -194,18 +216,18 @@ class Ledger:
     def made_since(self, job: str, since: float) -> int:
         """Jobs of ``job`` that runs on this ledger made after ``since``: how deep in the provider's list (newest
         first) a create claimed at ``since`` can sit, as far as this ledger knows."""
-        with self._lock:
-            row = self._db.execute("SELECT COUNT(*) FROM submissions WHERE job = ? AND job_id IS NOT NULL "
-                                   "AND created_at >= ?", (job, since)).fetchone()
+        with self._reading() as db:
+            row = db.execute("SELECT COUNT(*) FROM submissions WHERE job = ? AND job_id IS NOT NULL "
+                             "AND created_at >= ?", (job, since)).fetchone()
             return int(row[0])
 
     def made_before(self, job: str, before: float, n: int) -> set[str]:
         """Up to ``n`` of the latest jobs of ``job`` whose ids this ledger learnt before ``before``: each was made
         at the provider before then (its id came back from it), so a newest-first list shows it below any job
         made after ``before``."""
-        with self._lock:
-            rows = self._db.execute("SELECT job_id FROM submissions WHERE job = ? AND job_id IS NOT NULL AND "
-                                    "submitted_at <= ? ORDER BY submitted_at DESC LIMIT ?", (job, before, n))
+        with self._reading() as db:
+            rows = db.execute("SELECT job_id FROM submissions WHERE job = ? AND job_id IS NOT NULL AND "
+                              "submitted_at <= ? ORDER BY submitted_at DESC LIMIT ?", (job, before, n))
             return {r[0] for r in rows.fetchall()}
 
     def entries(self) -> list[dict[str, Any]]:
@@ -223,7 +245,7 @@ class Ledger:
         self._writer.start()  # its heartbeat tells other hosts this writer is alive
         # Committed before any claim in its name (writes keep their order): another process reading a
         # claim always finds its writer.
-        self._writer.submit(lambda db: db.execute(
+        self._submit(lambda db: db.execute(
             "INSERT INTO writers (owner, host, pid, pid_start, what, started_at, heartbeat_at) VALUES (?,?,?,?,?,?,?)",
             (owner, HOST, os.getpid(), process_start(os.getpid()), what, now, now)))
         return owner
@@ -241,7 +263,7 @@ class Ledger:
             db.execute("UPDATE submissions SET owner = NULL, updated_at = ? WHERE owner = ?", (time.time(), owner))
             db.execute("UPDATE writers SET ended_at = ?, max_wait = MAX(max_wait, ?) WHERE owner = ?",
                        (time.time(), waited, owner))
-        return self._writer.submit(op)
+        return self._submit(op)
 
     def _beat(self, db: sqlite3.Connection) -> None:
         for owner in list(self._mine):
@@ -288,7 +310,7 @@ class Ledger:
             if ids:
                 ids_op(db).close()
             return [next(decided) if kind == "claim" else None for kind, _ in writes]
-        return self._writer.submit(op)
+        return self._submit(op)
 
     def _claim_op(self, owner: str, claims: Sequence[Claim]) -> Callable[[sqlite3.Connection], list[Any]]:
         def op(db: sqlite3.Connection) -> list[tuple[str, Entry]]:
@@ -330,7 +352,7 @@ class Ledger:
         now = time.time()
         rows = [(f"{key}#{n}", job_id, status, credits, now, now, now, status, now, key, attempt)
                 for n, (job_id, status, credits) in enumerate(jobs, start=2)]
-        return self._writer.submit(lambda db: db.executemany(
+        return self._submit(lambda db: db.executemany(
             "INSERT OR IGNORE INTO submissions (key, attempt, provider, job, body, job_id, status, credits, "
             "created_at, submitted_at, updated_at, completed_at, price_basis) "
             "SELECT ?, attempt, provider, job, body, ?, ?, ?, ?, ?, ?, CASE WHEN ? = 'completed' THEN ? END, "
@@ -340,7 +362,7 @@ class Ledger:
         """An attempt that made no job (``rejected``, ``skipped``) or may have made one (``unknown``). The
         claim ends, unless ``keep`` (the run is about to look the create up itself)."""
         now = time.time()
-        return self._writer.submit(lambda db: db.execute(
+        return self._submit(lambda db: db.execute(
             "UPDATE submissions SET status = ?, error = ?, updated_at = ?, owner = CASE WHEN ? THEN owner END "
             "WHERE key = ? AND attempt = ?", (status, error, now, keep, key, attempt)))
 
@@ -348,7 +370,7 @@ class Ledger:
         """Poll results in one transaction: (job_id, status, url, credits, error[, extra])."""
         now = time.time()
         rows = [(u[1], u[2], u[3], u[4], u[5] if len(u) > 5 else None, now, u[1], now, u[0]) for u in updates]
-        return self._writer.submit(lambda db: db.executemany(
+        return self._submit(lambda db: db.executemany(
             "UPDATE submissions SET status = ?, url = COALESCE(?, url), credits = COALESCE(?, credits), "
             "error = COALESCE(?, error), extra = COALESCE(?, extra), updated_at = ?, "
             "completed_at = COALESCE(completed_at, CASE WHEN ? = 'completed' THEN ? END) WHERE job_id = ?", rows))
@@ -357,11 +379,11 @@ class Ledger:
         """Lengths in seconds of media URLs probed before (by any run on this ledger)."""
         urls = list(dict.fromkeys(urls))
         found: dict[str, float] = {}
-        with self._lock:
+        with self._reading() as db:
             for i in range(0, len(urls), 500):
                 chunk = urls[i: i + 500]
-                rows = self._db.execute(f"SELECT url, seconds FROM media WHERE url IN ({','.join('?' * len(chunk))})",
-                                        chunk)
+                rows = db.execute(f"SELECT url, seconds FROM media WHERE url IN ({','.join('?' * len(chunk))})",
+                                  chunk)
                 found.update(rows.fetchall())
         return found
 
@@ -369,40 +391,40 @@ class Ledger:
         """Keep probed lengths of media URLs, so no later run fetches them again."""
         now = time.time()
         rows = [(url, seconds, now) for url, seconds in lengths.items()]
-        return self._writer.submit(lambda db: db.executemany("INSERT OR REPLACE INTO media VALUES (?,?,?)", rows))
+        return self._submit(lambda db: db.executemany("INSERT OR REPLACE INTO media VALUES (?,?,?)", rows))
 
     def record_balance(self, owner: str, job: str, provider: str, before: float, after: float, started_at: float,
                        job_ids: Sequence[str]) -> Written:
         """The account balance before and after a run that made ``job_ids`` (jobs whose answers report no
         credits): what calibration attributes to them."""
         now = time.time()
-        return self._writer.submit(lambda db: db.execute(
+        return self._submit(lambda db: db.execute(
             "INSERT INTO balances VALUES (?,?,?,?,?,?,?,?)",
             (owner, job, provider, before, after, started_at, now, json.dumps(list(job_ids)))))
 
     def balance_records(self) -> list[dict[str, Any]]:
-        with self._lock:
-            cursor = self._db.execute("SELECT * FROM balances ORDER BY started_at")
+        with self._reading() as db:
+            cursor = db.execute("SELECT * FROM balances ORDER BY started_at")
             names = [d[0] for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def others_wrote(self, owner: str, since: float) -> bool:
         """Whether another run wrote to the ledger since ``since`` (it may have spent credits meanwhile)."""
-        with self._lock:
-            row = self._db.execute("SELECT COUNT(*) FROM writers WHERE owner != ? AND started_at <= ? AND "
-                                   "(ended_at IS NULL OR ended_at >= ?)", (owner, time.time(), since)).fetchone()
+        with self._reading() as db:
+            row = db.execute("SELECT COUNT(*) FROM writers WHERE owner != ? AND started_at <= ? AND "
+                             "(ended_at IS NULL OR ended_at >= ?)", (owner, time.time(), since)).fetchone()
             return bool(row[0])
 
     def deleted(self, job_ids: Iterable[str], *, cancelled: bool = False) -> Written:
         """Results removed at the provider by ``delete()``; a cancelled job is failed, and says so."""
         now = time.time()
         rows = [(now, cancelled, cancelled, now, job_id) for job_id in job_ids]
-        return self._writer.submit(lambda db: db.executemany(
+        return self._submit(lambda db: db.executemany(
             "UPDATE submissions SET deleted_at = ?, status = CASE WHEN ? THEN 'failed' ELSE status END, "
             "error = CASE WHEN ? THEN 'cancelled by delete()' ELSE error END, updated_at = ? WHERE job_id = ?", rows))
 
     def note_error(self, job_id: str, error: str) -> Written:
         """Say why a job is no longer followed, leaving its status as last seen."""
         now = time.time()
-        return self._writer.submit(lambda db: db.execute(
+        return self._submit(lambda db: db.execute(
             "UPDATE submissions SET error = ?, updated_at = ? WHERE job_id = ?", (error, now, job_id)))
