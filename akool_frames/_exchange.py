@@ -59,6 +59,7 @@ class ApiExchange:
         self._session: aiohttp.ClientSession | None = None
         self._tls: dict[str, Any] = {}  # scheme -> the ssl argument (the context is built for https only)
         self.expiry = KEEPALIVE
+        self._heard = ""
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -96,6 +97,9 @@ class ApiExchange:
     def heard(self, keep_alive: str) -> None:
         """A server's ``Keep-Alive: timeout=N``: retire idle connections well before it closes them itself, so a
         create never goes out on a connection the server is closing (its answer would be lost)."""
+        if keep_alive == self._heard:  # (said on every answer: read once)
+            return
+        self._heard = keep_alive
         for part in keep_alive.split(","):
             name, _, value = part.strip().partition("=")
             try:
