@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -104,17 +105,30 @@ def test_job_fail_ends_failed_and_refunds(make_sandbox: Any) -> None:
 
 
 def test_latency(make_sandbox: Any) -> None:
-    sb = make_sandbox(faults={"voice_list": af.Faults(latency=0.25), "tts": af.Faults(latency=(0.1, 0.15))})
+    """Latency holds the faulted endpoints at least as long as configured (lower bounds: a sleep never ends early),
+    and only them: an endpoint without a fault is answered while a voice list is still held (events, not a time
+    limit: delayed too, it would end after the voice list, which started before it)."""
+    latency = 3.0
+    sb = make_sandbox(faults={"voice_list": af.Faults(latency=latency), "tts": af.Faults(latency=(0.1, 0.15))})
+    voices: list[tuple[str, float]] = []
+
+    def held() -> None:
+        with akool(sb) as other:
+            t0 = time.monotonic()
+            voices.append((_voice(other), time.monotonic() - t0))
+
+    thread = threading.Thread(target=held)
+    thread.start()
+    poll(lambda: {"in": sb.app.http_in_flight}, lambda a: a["in"] == 1)  # the voice list is in, and held
     with akool(sb) as c:
-        t0 = time.monotonic()
-        voice = _voice(c)
-        assert time.monotonic() - t0 >= 0.25
+        assert c.get(TTS_LIST).json()["code"] == 1000  # no fault configured for this endpoint
+        assert thread.is_alive()  # answered while the voice list is still held
+        thread.join(30)
+        [(voice, took)] = voices
+        assert took >= latency
         t0 = time.monotonic()
         assert _tts(c, voice).json()["code"] == 1000
         assert time.monotonic() - t0 >= 0.1
-        t0 = time.monotonic()
-        c.get(TTS_LIST)  # no fault configured for this endpoint
-        assert time.monotonic() - t0 < 0.1
 
 
 def test_per_endpoint_faults_only_hit_that_endpoint(make_sandbox: Any) -> None:

@@ -23,16 +23,14 @@ def _voice(c: httpx.Client) -> str:
     return str(c.get(VOICES).json()["data"]["result"][0]["_id"])
 
 
-def _parallel(n: int, call: Any) -> list[tuple[Any, float]]:
-    """Run ``call()`` in ``n`` threads released together; (result, seconds) per thread."""
+def _parallel(n: int, call: Any) -> list[Any]:
+    """Run ``call()`` in ``n`` threads released together; the result of each."""
     barrier = threading.Barrier(n)
-    out: list[tuple[Any, float]] = [(None, 0.0)] * n
+    out: list[Any] = [None] * n
 
     def run(i: int) -> None:
         barrier.wait()
-        t0 = time.monotonic()
-        result = call()
-        out[i] = (result, time.monotonic() - t0)
+        out[i] = call()
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
     for t in threads:
@@ -78,22 +76,38 @@ def test_rate_limit_http_429_and_recovery(make_sandbox: Any) -> None:
 
 # ---------------------------------------------------------------- concurrency limit
 def test_concurrency_limit(make_sandbox: Any) -> None:
-    sb = make_sandbox(concurrency_limit=2, faults=af.Faults(latency=0.3))
+    """Over the limit, a request is refused at once: while the two accepted requests are still held (each for
+    LATENCY), three more are refused one after the other. Events, not seconds: a refusal that waited out the
+    latency would end after the held requests, which started before it."""
+    latency = 3.0
+    sb = make_sandbox(concurrency_limit=2, faults=af.Faults(latency=latency))
 
     def call() -> dict[str, Any]:
         with akool(sb) as c:
             return dict(c.get(VOICES).json())
 
-    results = _parallel(5, call)
-    ok = [t for r, t in results if r["code"] == 1000]
-    refused = [(r, t) for r, t in results if r["code"] == 1005]
-    assert len(ok) == 2 and len(refused) == 3, results
-    assert all(t >= 0.3 for t in ok)
-    assert all(t < 0.25 for _, t in refused)  # refused at once, not after the latency
-    assert all(r["msg"] == "Operation is too frequent" for r, _ in refused)
+    held: list[tuple[dict[str, Any], float]] = []
+    threads = [threading.Thread(target=lambda: held.append(_timed(call))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    poll(lambda: {"in": sb.state.in_flight["akool"]}, lambda a: a["in"] == 2)  # both accepted, now held
+    refused = [call() for _ in range(3)]
+    assert sb.state.in_flight["akool"] == 2 and all(t.is_alive() for t in threads)  # still held: refused at once
+    for t in threads:
+        t.join(30)
+    assert [r["code"] for r, _ in held] == [1000, 1000]
+    assert all(t >= latency for _, t in held)  # the accepted ones did wait (a lower bound: sleeps never end early)
+    assert [r["code"] for r in refused] == [1005] * 3, refused
+    assert all(r["msg"] == "Operation is too frequent" for r in refused)
     stats = sb.stats()
     assert stats["max_in_flight_by_account"]["akool"] == 2
     assert stats["throttled"] == 3
+
+
+def _timed(call: Any) -> tuple[Any, float]:
+    t0 = time.monotonic()
+    result = call()
+    return result, time.monotonic() - t0
 
 
 def _audiocleaner_poll() -> tuple[str, str]:
@@ -113,13 +127,13 @@ def test_audiocleaner_limits(make_sandbox: Any) -> None:
     assert 101003 in codes and codes.count(101003) >= 4, codes
     assert sb.stats()["throttled"] == codes.count(101003)
 
-    sb = make_sandbox(concurrency_limit=1, faults=af.Faults(latency=0.3))
+    sb = make_sandbox(concurrency_limit=1, faults=af.Faults(latency=2.0))  # held long enough for the 3 to overlap
 
     def call() -> dict[str, Any]:
         with httpx.Client(base_url=sb.url, headers={"api-key": sb.audiocleaner_api_key}, timeout=10) as c:
             return dict(c.request(method, path, json={"global_id": "0" * 32}).json())
 
-    results = [r for r, _ in _parallel(3, call)]
+    results = _parallel(3, call)
     refused = [r for r in results if r["code"] == 101004]
     assert len(refused) == 2, results
     assert refused[0]["message"] == "API key concurrent request limit exceeded"
@@ -128,7 +142,8 @@ def test_audiocleaner_limits(make_sandbox: Any) -> None:
 
 # ---------------------------------------------------------------- stats
 def test_stats_counts_duplicates_polls_and_in_flight(make_sandbox: Any) -> None:
-    sb = make_sandbox(faults={"voice_list": af.Faults(latency=0.2)})
+    # The four parallel voice lists below overlap while each is held 1 s (released together: far less apart)
+    sb = make_sandbox(faults={"voice_list": af.Faults(latency=1.0)})
     with akool(sb) as c:
         voice = _voice(c)
         body = {"input_text": "The same words, twice over.", "voice_id": voice}
@@ -154,7 +169,7 @@ def test_stats_counts_duplicates_polls_and_in_flight(make_sandbox: Any) -> None:
         with akool(sb) as c:
             return int(c.get(VOICES).json()["code"])
 
-    assert [r for r, _ in _parallel(4, call)] == [1000] * 4
+    assert _parallel(4, call) == [1000] * 4
     stats = sb.stats()
     assert stats["max_in_flight"] == 4
     assert stats["max_in_flight_by_account"]["akool"] == 4
