@@ -1,16 +1,16 @@
-"""How a Report is shown: numbers without float noise, the summary paragraph, the chart, the HTML.
+"""How a Report is shown: numbers without float noise, the summary paragraph, the reasons rows are left out,
+the chart. The HTML page is put together in ``_report_html``.
 
-Everything here reads the report's aggregated table (one line per key, not per row) and at most the
-first ``UNPRICED_SHOWN`` unpriced rows, so rendering costs the same for ten rows or ten million.
+Everything here reads the report's aggregated table (one line per key, not per row) and the unpriced
+rows grouped by reason (one ``group_by``, and the first ``FIRST_ROWS`` labels of each reason), so what is
+rendered stays small for ten rows or ten million.
 matplotlib is imported only when a chart is drawn, and only its object API is used (a ``Figure`` on an
 Agg canvas): nothing touches pyplot's global figures or backend, so nothing pops up or is shown twice.
 """
 
 from __future__ import annotations
 
-import base64
 import functools
-import html
 import io
 from typing import TYPE_CHECKING, Any
 
@@ -21,12 +21,11 @@ from ._frames import to_py
 if TYPE_CHECKING:
     from .report import Report
 
-__all__ = ["UNPRICED_SHOWN", "body", "chart", "fmt_credits", "fmt_usd", "page", "short", "summary"]
+__all__ = ["FIRST_ROWS", "chart", "fmt_credits", "fmt_usd", "reason_groups", "short", "summary"]
 
-UNPRICED_SHOWN = 200  # unpriced rows listed in HTML; the rest are counted
-LINES_SHOWN = 500  # table lines rendered in HTML (totals always are)
+FIRST_ROWS = 5  # row labels named per reason of the unpriced rows (all of them are counted)
+_ORDER, _NULL = "__af_order", "\x00"  # a row-order column; the stand-in of a null key while grouping
 BARS_SHOWN = 40  # lines drawn in the chart
-_REASON_CHARS = 120
 _COUNTS = frozenset({"rows", "invalid_rows", "priced_rows", "unpriced_rows", "charged_rows", "unreported_rows",
                      "count"})
 
@@ -88,11 +87,32 @@ def _reasons(rep: Report, scenario: Any, has_scenario: bool) -> str:
     parts = []
     for row in top.rows(named=True):
         name, first = row.get("job"), str(row["reason"])
-        first = first if len(first) <= _REASON_CHARS else first[:_REASON_CHARS - 1] + "…"
         others = distinct[name] - 1
         more = f" (+{others} other reason{'s' if others != 1 else ''})" if others else ""
         parts.append(f"{name}: {first}{more}" if name is not None else f"{first}{more}")
     return "; ".join(parts)
+
+
+def reason_groups(rep: Report) -> list[dict[str, Any]]:
+    """The unpriced rows grouped by (scenario,) job and reason, most units first: each reason once and whole,
+    with the rows (lines, in a forecast) and units it leaves out and its first few row labels."""
+    unpriced = rep._unpriced  # noqa: SLF001
+    if "reason" not in unpriced.columns or len(unpriced) == 0:
+        return []
+    keys = [k for k in ("scenario", "job", "reason") if k in unpriced.columns]
+    units = nw.col("count").fill_null(0) if "count" in unpriced.columns else nw.lit(1)
+    # Keys as text, null as a marker (a null key would drop out of a group), so the groups are exact.
+    grouped = unpriced.with_row_index(_ORDER).with_columns(
+        *(nw.col(k).cast(nw.String).fill_null(_NULL) for k in keys), units.cast(nw.Int64).alias("units"))
+    counted = (grouped.group_by(*keys).agg(nw.len().alias("rows"), nw.col("units").sum(), nw.col(_ORDER).min())
+               .sort("units", _ORDER, descending=[True, False]))  # most units first, then in row order
+    firsts = grouped.filter(nw.col(_ORDER).cum_count().over(*keys, order_by=_ORDER) <= FIRST_ROWS)
+    first: dict[tuple[Any, ...], list[Any]] = {}
+    for row in firsts.sort(_ORDER).iter_rows(named=True):  # at most FIRST_ROWS per reason
+        first.setdefault(tuple(row[k] for k in keys), []).append(to_py(row.get("row")))
+    return [{**{k: None if row[k] == _NULL else row[k] for k in keys}, "rows": _count(row["rows"]),
+             "units": _count(row["units"]), "first": first.get(tuple(row[k] for k in keys), [])}
+            for row in counted.rows(named=True)]
 
 
 def _paragraph(rep: Report, total: dict[str, Any], scenario: Any, has_scenario: bool) -> str:
@@ -191,19 +211,41 @@ def _label(row: dict[str, Any], keys: list[str]) -> str:
     return " · ".join("—" if v is None else str(v) for v in values) or "all"
 
 
-def _bar_note(ax: Any, x: float, height: float, text: str) -> None:
+_UNPRICED = "#a33"  # the colour of what is left out: hatched placeholder bars and their notes
+
+
+def _bar_note(ax: Any, x: float, height: float, text: str, *, upright: bool, colour: str = "#333") -> None:
     ax.annotate(text, (x, height), xytext=(0, 3), textcoords="offset points", ha="center", va="bottom",
-                fontsize=7, rotation=90, color="#a33")
+                fontsize=7, rotation=0 if upright else 90, color=colour)
+
+
+def totals_lines(rep: Report) -> list[str]:
+    """One line per total (per scenario): credits and USD estimated (and charged), what is left out."""
+    noun = "units" if rep.kind == "forecast" else "rows"
+    out = []
+    for total in rep._totals_frame.rows(named=True):  # noqa: SLF001
+        est, charged = to_py(total.get("credits_est")), to_py(total.get("credits_charged"))
+        text = ("no credits estimated" if est is None else
+                f"{fmt_credits(est)} credits ({fmt_usd(est * rep.usd_per_credit)} USD) estimated")
+        if charged is not None:
+            text += f", {fmt_credits(charged)} credits ({fmt_usd(charged * rep.usd_per_credit)} USD) charged"
+        unpriced = _count(total.get("unpriced_rows"))
+        if unpriced:
+            text += f"; {_many(unpriced, noun)} unpriced, not included"
+        out.append(f"{to_py(total.get('scenario'))}: {text}" if "scenario" in rep.keys else f"Total: {text}")
+    return out
 
 
 def chart(rep: Report) -> Any:
-    """Bars of credits estimated per line, charged beside them after a run; unpriced counts annotated.
-    With a ``scenario`` key the bars are grouped by scenario, one colour per line."""
+    """Bars of credits estimated per line, each labelled with its credits, charged beside them after a run;
+    a line without any price is a hatched, outlined placeholder saying how many rows or units it leaves out,
+    and the title gives the totals. With a ``scenario`` key the bars are grouped by scenario, one colour per line."""
     total_lines = len(rep._lines)  # noqa: SLF001
     shown = rep._lines.head(BARS_SHOWN).rows(named=True)  # noqa: SLF001  # lines of the table, not frame rows
     keys = rep._label_keys  # noqa: SLF001
     has_scenario = "scenario" in rep.keys
     run = "credits_charged" in rep._lines.columns  # noqa: SLF001
+    noun = "units" if rep.kind == "forecast" else "rows"
     clusters: dict[Any, list[dict[str, Any]]] = {}
     for i, row in enumerate(shown):  # a cluster per scenario, or per line (two lines may share a label)
         clusters.setdefault(to_py(row.get("scenario")) if has_scenario else i, []).append(row)
@@ -211,12 +253,16 @@ def chart(rep: Report) -> Any:
     labels = list(dict.fromkeys(_label(r, keys) for r in shown))
     per_cluster = max(len(v) for v in clusters.values()) if clusters else 1
     bars = (2 if run else 1) * (per_cluster if has_scenario else 1)
-    figure = _figure_class()(figsize=(min(16.0, max(6.0, 1.2 + 0.45 * bars * max(len(clusters), 1))), 4.8),
+    upright = bars * max(len(clusters), 1) <= 8  # few bars: notes read across; many: turned up
+    figure = _figure_class()(figsize=(min(16.0, max(7.0, 1.2 + 0.45 * bars * max(len(clusters), 1))), 5.2),
                              layout="constrained")
     ax = figure.add_subplot()
     palette = [f"C{i % 10}" for i in range(len(labels))]
     width = 0.8 / bars
-    for c, (name, members) in enumerate(clusters.items()):
+    heights = [to_py(r.get(c)) or 0.0 for r in shown for c in ("credits_est", "credits_charged")]
+    placeholder = max(heights, default=0.0) * 0.08 or 1.0  # the height of a line that has no price at all
+    marked = False
+    for c, members in enumerate(clusters.values()):
         for m, row in enumerate(members):
             colour = palette[labels.index(_label(row, keys))] if has_scenario else "C0"
             series = [("credits_est", "unpriced_rows", "unpriced", colour, None)]
@@ -224,29 +270,36 @@ def chart(rep: Report) -> Any:
                 series.append(("credits_charged", "unreported_rows", "not reported",
                                colour if has_scenario else "C1", "//"))
             for s, (column, left_out, note, fill, hatch) in enumerate(series):
-                slot = m * len(series) + s
-                x = c + (slot + 0.5) * width - 0.4
-                height = to_py(row.get(column)) or 0.0
-                ax.bar(x, height, width * 0.95, color=fill, hatch=hatch, edgecolor="white" if hatch else None)
-                missing = _count(row.get(left_out))
-                if missing:
-                    _bar_note(ax, x, height, f"+{missing:,} {note}")
+                x = c + (m * len(series) + s + 0.5) * width - 0.4
+                value, missing = to_py(row.get(column)), _count(row.get(left_out))
+                if value is None and missing:  # nothing known: an outlined, hatched placeholder, never a 0
+                    ax.bar(x, placeholder, width * 0.95, facecolor="none", edgecolor=_UNPRICED, hatch="xx")
+                    _bar_note(ax, x, placeholder, f"{missing:,} {noun} {note}", upright=upright, colour=_UNPRICED)
+                    marked = True
+                    continue
+                ax.bar(x, value or 0.0, width * 0.95, color=fill, hatch=hatch, edgecolor="white" if hatch else None)
+                text = fmt_credits(value or 0.0) + (f" (+{missing:,} {note})" if missing else "")
+                _bar_note(ax, x, value or 0.0, text, upright=upright, colour=_UNPRICED if missing else "#333")
     tilt = len(clusters) > 4 or sum(len(t) for t in ticks) > 60
     ax.set_xticks(range(len(clusters)), ticks, rotation=30 if tilt else 0, ha="right" if tilt else "center")
     ax.set_ylabel("credits")
-    ax.margins(y=0.15)
+    from matplotlib.ticker import FuncFormatter
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_credits(v)))
+    ax.margins(y=0.2)
     if rep.usd_per_credit > 0:
         rate = rep.usd_per_credit
         ax.secondary_yaxis("right", functions=(lambda c: c * rate, lambda d: d / rate)).set_ylabel("USD")
-    handles = _legend(has_scenario, run, labels, palette)
+    handles = _legend(has_scenario, run, labels, palette, marked=marked, noun=noun)
     if handles:
         ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.12, 1.0) if has_scenario else None)
     more = f" (first {BARS_SHOWN} of {total_lines:,} lines)" if total_lines > BARS_SHOWN else ""
-    ax.set_title(f"{rep.title}{more}", fontsize=11)
+    ax.set_title("\n".join([f"{rep.title}{more}", *totals_lines(rep)]), fontsize=10, loc="left")
     return figure
 
 
-def _legend(has_scenario: bool, run: bool, labels: list[str], palette: list[str]) -> list[Any]:
+def _legend(has_scenario: bool, run: bool, labels: list[str], palette: list[str], *, marked: bool,
+            noun: str) -> list[Any]:
     from matplotlib.patches import Patch
 
     handles = [Patch(color=p, label=label) for p, label in zip(palette, labels, strict=True)] if has_scenario else []
@@ -254,84 +307,6 @@ def _legend(has_scenario: bool, run: bool, labels: list[str], palette: list[str]
         handles += [Patch(facecolor="C0" if not has_scenario else "grey", label="estimated"),
                     Patch(facecolor="C1" if not has_scenario else "grey", hatch="//", edgecolor="white",
                           label="charged")]
+    if marked:
+        handles.append(Patch(facecolor="none", edgecolor=_UNPRICED, hatch="xx", label=f"no price: {noun} left out"))
     return handles
-
-
-# ---------------------------------------------------------------------------------------- HTML
-_STYLE = """
-.af-report{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;font-size:14px;color:#222;max-width:1100px}
-.af-report table{border-collapse:collapse;margin:.5em 0 1em}
-.af-report th,.af-report td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
-.af-report td.num{text-align:right;font-variant-numeric:tabular-nums}
-.af-report tr.af-total td{font-weight:600;background:#f4f4f4}
-.af-report .af-incomplete{color:#a33}
-.af-report .af-note{color:#555;font-size:12px}
-.af-report img{max-width:100%}
-"""
-
-
-def _metric_cell(column: str, row: dict[str, Any]) -> tuple[str, bool]:
-    """A metric cell's text, and whether it leaves rows out (so it is never read as complete)."""
-    text = _cell(column, row.get(column))
-    left = {"credits_est": "unpriced_rows", "usd_est": "unpriced_rows",
-            "credits_charged": "unreported_rows", "usd_charged": "unreported_rows"}.get(column)
-    missing = _count(row.get(left)) if left else 0
-    if not missing:
-        return text, False
-    what = "unpriced" if left == "unpriced_rows" else "not reported"
-    known = f"{text} + ?" if text else "?"
-    return (f"{known} ({missing:,} {what})" if column.startswith("credits_") else known), True
-
-
-def _table_html(frame: nw.DataFrame[Any], totals: set[int] | None = None, limit: int | None = None) -> str:
-    columns = frame.columns
-    rows = frame.head(limit).rows(named=True) if limit is not None else frame.rows(named=True)
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
-    body = []
-    for i, row in enumerate(rows):
-        cells = []
-        for c in columns:
-            text, incomplete = _metric_cell(c, row)
-            value = to_py(row.get(c))
-            classes = " ".join(n for n, on in (("num", isinstance(value, int | float) or incomplete),
-                                                ("af-incomplete", incomplete)) if on)
-            cells.append(f"<td class=\"{classes}\">{html.escape(text)}</td>" if classes
-                         else f"<td>{html.escape(text)}</td>")
-        total = totals is not None and i in totals
-        body.append(f"<tr class=\"af-total\">{''.join(cells)}</tr>" if total else f"<tr>{''.join(cells)}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
-def body(rep: Report) -> str:
-    """The report as an HTML fragment (Jupyter's ``_repr_html_``): summary, table, unpriced rows, chart."""
-    lines, totals = rep._lines, rep._totals_frame  # noqa: SLF001
-    shown = lines.head(LINES_SHOWN)
-    table = nw.concat([shown, totals], how="vertical") if len(totals) else shown
-    total_rows = set(range(len(shown), len(table)))
-    parts = [f"<div class=\"af-report\"><style>{_STYLE}</style>",
-             f"<h2>{html.escape(rep.title)}</h2>",
-             f"<p class=\"af-summary\">{html.escape(rep.summary())}</p>",
-             _table_html(table, total_rows)]
-    if len(lines) > LINES_SHOWN:
-        parts.append(f"<p class=\"af-note\">First {LINES_SHOWN:,} of {len(lines):,} lines, then the totals.</p>")
-    if any(c in lines.columns for c in ("unpriced_rows", "unreported_rows")):
-        parts.append("<p class=\"af-note\">“+ ?” marks a sum that leaves rows out: rows without a price, or "
-                     "whose charge the API did not report. They are counted, never added as 0.</p>")
-    unpriced = rep._unpriced  # noqa: SLF001
-    if len(unpriced):
-        parts.append(f"<h3>Rows without a price ({len(unpriced):,})</h3>")
-        parts.append(_table_html(unpriced, limit=UNPRICED_SHOWN))
-        if len(unpriced) > UNPRICED_SHOWN:
-            rest = len(unpriced) - UNPRICED_SHOWN
-            parts.append(f"<p class=\"af-note\">… and {rest:,} more rows without a price (see Report.unpriced).</p>")
-    figure = chart(rep)
-    encoded = base64.b64encode(png(figure)).decode("ascii")
-    parts.append(f"<img alt=\"{html.escape(rep.title)} chart\" src=\"data:image/png;base64,{encoded}\">")
-    parts.append("</div>")
-    return "\n".join(parts)
-
-
-def page(rep: Report) -> str:
-    """A whole self-contained HTML page: no scripts, no external styles or images."""
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f"<title>{html.escape(rep.title)}</title>\n</head>\n<body>\n{body(rep)}\n</body>\n</html>\n")

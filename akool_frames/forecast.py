@@ -133,50 +133,64 @@ def _priced(campaign: Any, plan: str, rates: Mapping[str, float], scenario: str 
     return out
 
 
-def _column(values: list[Any]) -> list[Any]:
-    """A descriptive column as it can be stored: numbers stay numbers, anything mixed becomes text."""
+def _column(values: list[Any]) -> tuple[list[Any], Any]:
+    """A descriptive column as it can be stored, with its type: whole numbers Int64, other numbers Float64,
+    anything else (or mixed) text."""
     given = [v for v in values if v is not None]
     if all(isinstance(v, int | float) and not isinstance(v, bool) for v in given):
-        return [None if v is None else float(v) for v in values]
-    return [None if v is None else str(v) for v in values]
+        if all(float(v).is_integer() for v in given):
+            return [None if v is None else int(v) for v in values], nw.Int64()
+        return [None if v is None else float(v) for v in values], nw.Float64()
+    return [None if v is None else str(v) for v in values], nw.String()
+
+
+def _frame(data: dict[str, list[Any]], schema: dict[str, Any], backend: str) -> Any:
+    """A native frame of ``backend`` with these types; pandas gets its nullable Int64/Float64 (a count reads
+    500, an unknown price <NA>), as the result columns have."""
+    if backend == "pandas":
+        import pandas as pd
+
+        dtypes = {nw.Int64: "Int64", nw.Float64: "Float64"}
+        return pd.DataFrame({c: pd.Series(v, dtype=dtypes.get(type(schema[c])), index=range(len(v)))
+                             for c, v in data.items()})
+    return nw.to_native(nw.from_dict(data, schema, backend=backend))
 
 
 def _report(lines: list[dict[str, Any]], usd: float, backend: str) -> Any:
     """The forecast as a Report: a line per campaign line (units as rows), totals, the unpriced lines."""
-    import narwhals.stable.v2 as nw
-
     from .report import Report
 
     scenarios = any(line["scenario"] is not None for line in lines)
     inputs = list(dict.fromkeys(k for line in lines for k in line["inputs"] if k not in ("job", "count")))
     priced = [line["credits_est"] is not None for line in lines]
-    count = [float(line["count"]) if isinstance(line["count"], int | float) else 0.0 for line in lines]
-    data: dict[str, list[Any]] = {
-        **({"scenario": [str(line["scenario"]) for line in lines]} if scenarios else {}),
-        "job": [str(line["inputs"].get("job") or "") for line in lines],
-        "count": count,
-        **{name: _column([line["inputs"].get(name) for line in lines]) for name in inputs},
-        "unit_credits": [line["unit_credits"] for line in lines],
-        "rows": count,
-        "priced_rows": [c if p else 0.0 for c, p in zip(count, priced, strict=True)],
-        "unpriced_rows": [0.0 if p else c for c, p in zip(count, priced, strict=True)],
-        "credits_est": [line["credits_est"] for line in lines],
-        "usd_est": [None if line["credits_est"] is None else round(line["credits_est"] * usd, 6) for line in lines],
-        "price_basis": [line["price_basis"] or f"no price: {line['reason']}" for line in lines],
+    count, kind = _column([line["count"] if isinstance(line["count"], int | float) else 0 for line in lines])
+    described = {name: _column([line["inputs"].get(name) for line in lines]) for name in inputs}
+    money = [line["credits_est"] for line in lines]
+    data: dict[str, tuple[list[Any], Any]] = {
+        **({"scenario": ([str(line["scenario"]) for line in lines], nw.String())} if scenarios else {}),
+        "job": ([str(line["inputs"].get("job") or "") for line in lines], nw.String()),
+        "count": (count, kind),
+        **described,
+        "unit_credits": ([line["unit_credits"] for line in lines], nw.Float64()),
+        "rows": (count, kind),
+        "priced_rows": ([c if p else 0 for c, p in zip(count, priced, strict=True)], kind),
+        "unpriced_rows": ([0 if p else c for c, p in zip(count, priced, strict=True)], kind),
+        "credits_est": (money, nw.Float64()),
+        "usd_est": ([None if c is None else round(c * usd, 6) for c in money], nw.Float64()),
+        "price_basis": ([line["price_basis"] or f"no price: {line['reason']}" for line in lines], nw.String()),
     }
-    table = nw.from_dict(data, backend=backend)
-    missing = [line for line, p in zip(lines, priced, strict=True) if not p]
-    unpriced = nw.from_dict({
-        **({"scenario": [str(line["scenario"]) for line in missing]} if scenarios else {}),
-        "row": [line["line"] for line in missing],
-        "job": [str(line["inputs"].get("job") or "") for line in missing],
-        "count": [float(line["count"]) if isinstance(line["count"], int | float) else None for line in missing],
-        "reason": [str(line["reason"]) for line in missing],
-    }, schema={**({"scenario": nw.String()} if scenarios else {}), "row": nw.Int64(), "job": nw.String(),
-               "count": nw.Float64(), "reason": nw.String()}, backend=backend)
+    table = _frame({c: v for c, (v, _) in data.items()}, {c: t for c, (_, t) in data.items()}, backend)
+    missing = [(line, n) for line, p, n in zip(lines, priced, count, strict=True) if not p]
+    unpriced = {
+        **({"scenario": ([str(line["scenario"]) for line, _ in missing], nw.String())} if scenarios else {}),
+        "row": ([line["line"] for line, _ in missing], nw.Int64()),
+        "job": ([str(line["inputs"].get("job") or "") for line, _ in missing], nw.String()),
+        "count": ([n for _, n in missing], kind),
+        "reason": ([str(line["reason"]) for line, _ in missing], nw.String()),
+    }
+    unpriced_frame = _frame({c: v for c, (v, _) in unpriced.items()}, {c: t for c, (_, t) in unpriced.items()}, backend)
     keys = ["scenario", "job"] if scenarios else ["job"]
-    return Report(nw.to_native(table), nw.to_native(unpriced), kind="forecast", usd_per_credit=usd, keys=keys,
-                  has_totals=False)
+    return Report(table, unpriced_frame, kind="forecast", usd_per_credit=usd, keys=keys, has_totals=False)
 
 
 def forecast(campaign: Any, *, plan: str | None = None, rates: Any = None, usd_per_credit: float | None = None,

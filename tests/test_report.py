@@ -260,15 +260,25 @@ def test_html_is_one_self_contained_escaped_file(lib: str, tmp_path: Any) -> Non
     assert "+ ? (" in page  # sums that leave rows out are marked as such
 
 
-def test_unpriced_listing_in_html_is_capped(lib: str) -> None:
+def test_unpriced_rows_in_html_are_grouped_by_reason(lib: str) -> None:
+    """250 rows with one reason are one line with a count (not 250 lines), each reason whole."""
+    long = ("the docs give no price for talking_photo; pass rates={'talking_photo': ...} (credits per minute "
+            "of output video, as long as its audio) or calibrate from the ledger")
     n = 250
-    frame = build(lib, {"akool_job": ["talking_photo"] * n, "akool_status": [None] * n,
-                        "akool_credits_est": [None] * n, "akool_error": ["no estimate: no rule"] * n},
-                  {"akool_credits_est"})
-    html = af.report(frame)._repr_html_()
-    assert "Rows without a price (250)" in html
-    assert "and 50 more rows without a price" in html
-    assert html.count("<td>no rule</td>") == 200
+    errors = ["no estimate: no rule"] * n + [f"no estimate: {long}"] * 3
+    frame = build(lib, {"akool_job": ["talking_photo"] * (n + 3), "akool_status": [None] * (n + 3),
+                        "akool_credits_est": [None] * (n + 3), "akool_error": errors}, {"akool_credits_est"})
+    rep = af.report(frame)
+    html = rep._repr_html_()
+    assert "Rows without a price (253), by reason" in html
+    assert html.count("no rule</td>") == 1  # one line per reason, not per row
+    assert '<td class="num">250</td><td>0, 1, 2, 3, 4, …</td>' in html  # the count and the first rows
+    assert '<td class="num">3</td><td>250, 251, 252</td>' in html
+    escaped = long.replace("'", "&#x27;")
+    assert html.count(escaped) == 2  # whole, in the headline and in the listing
+    assert "250 rows</span> · <b>talking_photo</b>: no rule" in html
+    assert rep.summary().endswith("(talking_photo: no rule (+1 other reason)).")
+    assert len(rep.unpriced) == n + 3  # the frame still lists every row
 
 
 def test_chart_and_jupyter_views(lib: str) -> None:
