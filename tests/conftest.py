@@ -1,7 +1,12 @@
-"""Shared fixtures: a fast sandbox per test and small HTTP helpers that talk to it over loopback."""
+"""Shared fixtures: a fast sandbox per test and small HTTP helpers that talk to it over loopback; a network guard
+that keeps every test on loopback."""
 
 from __future__ import annotations
 
+import errno
+import ipaddress
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -12,6 +17,119 @@ import pytest
 import akool_frames as af
 
 FAST = 200.0  # sandbox seconds per real second in tests: jobs finish in well under a second
+
+
+# ---------------------------------------------------------------------------------------------- network guard
+LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
+_REAL = {"getaddrinfo": socket.getaddrinfo, "gethostbyname": socket.gethostbyname,
+         "gethostbyname_ex": socket.gethostbyname_ex, "connect": socket.socket.connect,
+         "connect_ex": socket.socket.connect_ex}
+_ATTEMPTS: list[str] = []  # hosts refused since the current test began (any thread: asyncio resolves in a pool)
+_ATTEMPTS_LOCK = threading.Lock()
+
+
+def _local(host: Any) -> bool:
+    """A loopback or unspecified address, or a loopback name (RFC 6761 ``.localhost`` included)."""
+    if host is None:
+        return True  # getaddrinfo(None, port): the local machine
+    name = (host.decode("idna") if isinstance(host, bytes) else str(host)).strip("[]").rstrip(".").lower()
+    try:
+        address = ipaddress.ip_address(name.split("%")[0])  # (an IPv6 scope "%eth0" is no part of the address)
+    except ValueError:
+        return name in LOOPBACK_NAMES or name.endswith(".localhost")
+    return address.is_loopback or address.is_unspecified
+
+
+def _refuse_lookup(host: Any) -> socket.gaierror:
+    name = host.decode("idna") if isinstance(host, bytes) else str(host)
+    if not name.rstrip(".").lower().endswith(".invalid"):  # .invalid never resolves (RFC 2606): tests use it so
+        with _ATTEMPTS_LOCK:
+            _ATTEMPTS.append(name)
+    return socket.gaierror(socket.EAI_NONAME, f"Name or service not known ({name}: the tests' network guard "
+                                              "resolves loopback names only)")
+
+
+def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    if not _local(host) and not _numeric(host):
+        raise _refuse_lookup(host)
+    return _REAL["getaddrinfo"](host, *args, **kwargs)
+
+
+def _guarded_gethostbyname(host: str) -> str:
+    if not _local(host) and not _numeric(host):
+        raise _refuse_lookup(host)
+    return str(_REAL["gethostbyname"](host))
+
+
+def _guarded_gethostbyname_ex(host: str) -> Any:
+    if not _local(host) and not _numeric(host):
+        raise _refuse_lookup(host)
+    return _REAL["gethostbyname_ex"](host)
+
+
+def _numeric(host: Any) -> bool:
+    """An address literal: no look-up happens (a connect to it is checked on its own)."""
+    try:
+        ipaddress.ip_address((host.decode() if isinstance(host, bytes) else str(host)).strip("[]").split("%")[0])
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return True
+
+
+def _refused(sock: socket.socket, address: Any) -> bool:
+    """An internet socket's connect beyond loopback: recorded, and refused."""
+    if sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple) and not _local(address[0]):
+        with _ATTEMPTS_LOCK:
+            _ATTEMPTS.append(str(address[0]))
+        return True
+    return False
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> None:
+    if _refused(self, address):
+        raise OSError(errno.ENETUNREACH, f"Network is unreachable ({address[0]}: the tests' network guard lets "
+                                         "connections reach loopback only)")
+    return _REAL["connect"](self, address)  # type: ignore[no-any-return]
+
+
+def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
+    return errno.ENETUNREACH if _refused(self, address) else int(_REAL["connect_ex"](self, address))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _network_guard_installed() -> Iterator[None]:
+    """The guard's patches, process-wide for the whole session (threads, asyncio's resolver pool included)."""
+    patched = {(socket, "getaddrinfo"): _guarded_getaddrinfo, (socket, "gethostbyname"): _guarded_gethostbyname,
+               (socket, "gethostbyname_ex"): _guarded_gethostbyname_ex, (socket.socket, "connect"): _guarded_connect,
+               (socket.socket, "connect_ex"): _guarded_connect_ex}
+    for (owner, name), fake in patched.items():
+        setattr(owner, name, fake)
+    try:
+        yield
+    finally:
+        for (owner, name), _ in patched.items():
+            setattr(owner, name, _REAL[name])
+
+
+@pytest.fixture(autouse=True)
+def network_guard(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests reach loopback only. A look-up of any other name raises ``socket.gaierror`` and a connect to any other
+    address ``OSError`` (ENETUNREACH), in this process (every thread); names under ``.invalid`` (RFC 2606) fail to
+    resolve as a test may mean them to, and anything else refused fails the test at teardown, naming the host.
+
+    Not covered: processes the tests start (the CLI, drills, proxy.py, a kernel): the patch lives in this process.
+    A refused host is made by the test, and the fix belongs there: ``duration=`` for media whose length a run would
+    probe, or a loopback media host; never a loosened guard.
+    """
+    with _ATTEMPTS_LOCK:
+        _ATTEMPTS.clear()
+    yield
+    with _ATTEMPTS_LOCK:
+        hosts = sorted(set(_ATTEMPTS))
+        _ATTEMPTS.clear()
+    if hosts:
+        pytest.fail(f"{request.node.nodeid}: test tried to reach {', '.join(hosts)}: give duration= or point the URL "
+                    "at a loopback media host (the tests' network guard, tests/conftest.py)", pytrace=False)
 
 
 @pytest.fixture

@@ -77,7 +77,8 @@ def test_unknown_fields_are_sent_and_said_once(sb: af.Sandbox, client: af.Client
     df = pd.DataFrame({"lang": ["es", "fr", "de"]})
     with caplog.at_level(logging.WARNING, logger="akool_frames"):
         out = run(df, "video_translation", client, url=CDN + "my-video.mp4", language=af.col("lang"),
-                  source_language="en", lipsync=False, speaker_num=1, dynamic_duration=True)
+                  source_language="en", lipsync=False, speaker_num=1, dynamic_duration=True,
+                  duration=60)  # (given: not probed from the CDN)
     assert out["akool_status"] == ["completed"] * 3
     assert all(b["speaker_num"] == 1 and b["dynamic_duration"] is True for b in received(sb, "video_translation"))
     said = [r.getMessage() for r in caplog.records if "not in the docs" in r.getMessage()]

@@ -102,7 +102,9 @@ def test_estimate_takes_a_budget_too(sb: af.Sandbox, client: af.Client, frame_li
 
 def test_budget_holds_back_rows_without_a_price(sb: af.Sandbox, client: af.Client, frame_lib: str) -> None:
     """An unpriced row cannot be promised under a budget: skipped, not sent; the priced ones run."""
-    df = make_frame(frame_lib, {"photo": ["https://example.com/a.png"], "audio": ["https://example.com/x.mp3"]})
+    # an audio whose length cannot be read (a name that never resolves, RFC 2606): no price
+    df = make_frame(frame_lib, {"photo": ["https://example.com/a.png"],
+                                "audio": ["https://cdn.unreachable.invalid/x.mp3"]})
     out = columns(df.akool.run("talking_photo", talking_photo_url=af.col("photo"), audio_url=af.col("audio"),
                                budget=1000, client=client, progress=False))
     assert out["akool_status"] == ["skipped"]

@@ -55,7 +55,7 @@ def test_a_language_the_provider_does_not_offer_is_caught_before_sending(sb: af.
     df = pd.DataFrame({"url": ["https://cdn.example.com/clip.mp4"] * 4, "langs": ["es, zh, ZH-cn, fr"] * 4})
     long = af.explode_languages(df.head(1), "langs", into="language")
     out = long.akool.run("video_translation", url=af.col("url"), language=af.col("language"), client=client,
-                         progress=False)
+                         duration=30, progress=False)  # (the clip's length given: not probed)
     got = columns(out)
     assert got["akool_status"][0] == "completed" and got["akool_status"][3] == "completed"  # es, fr
     assert got["akool_status"][1:3] == ["invalid", "invalid"]

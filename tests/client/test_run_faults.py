@@ -164,7 +164,8 @@ def test_without_a_list_endpoint_a_lost_create_stays_unknown(make_sandbox: Calla
                                                              tmp_path: Path, frame_lib: str) -> None:
     sb = make_sandbox(faults={"talking_photo": af.Faults(at={1: "reset_after", 3: "reset_after"})})
     df = make_frame(frame_lib, {"photo": [f"https://example.com/p{i}.jpg" for i in range(4)]})
-    params = {"talking_photo_url": af.col("photo"), "audio_url": "https://example.com/a.mp3", "resolution": "720"}
+    params = {"talking_photo_url": af.col("photo"), "audio_url": "https://example.com/a.mp3", "resolution": "720",
+              "duration": 5}  # (the audio's length given: not probed)
 
     def run() -> dict[str, list[Any]]:
         with af.Client(**sb.client_options(), ledger=tmp_path / "l.sqlite", max_concurrency=1) as client:

@@ -55,7 +55,9 @@ SWAP_EXAMPLE: dict[str, Any] = {
     "image": "https://drz0f01yeq1cx.cloudfront.net/character-image.png",
     "video": "https://drz0f01yeq1cx.cloudfront.net/source-video.mp4", "duration": 10, "resolution": "720p",
     "mode": "animate", "prompt": "Smooth character animation with natural movement",
-    "webhookurl": "https://your-callback-url.com/webhook",
+    # The docs' example says https://your-callback-url.com/webhook; the sandbox would call it: a loopback port
+    # where nothing listens keeps the callback on this machine (the tests' network guard).
+    "webhookurl": "http://127.0.0.1:9/webhook",
 }
 
 
