@@ -29,9 +29,9 @@ import sys
 import warnings
 
 __all__ = [
-    "APIError", "AccountError", "AccountWarning", "AkoolError", "AuthError", "BudgetExceeded", "ConfigError", "LedgerError", "NotFound",
-    "ParameterError", "QuotaError", "RateLimited", "ServerError", "TransportError", "ValidationError",
-    "error_for_code", "warn_account",
+    "APIError", "AccountError", "AccountWarning", "AkoolError", "AuthError", "BudgetExceeded", "ConfigError",
+    "LedgerError", "NotFound", "ParameterError", "QuotaError", "RateLimited", "ServerError", "TransportError",
+    "ValidationError", "error_for_code", "warn_account",
 ]
 
 

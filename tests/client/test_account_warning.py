@@ -48,7 +48,8 @@ def refused(request: pytest.FixtureRequest, make_sandbox: Callable[..., af.Sandb
     """A sandbox, client options that its account refuses for the cause ``request.param``, and the cause."""
     cause = request.param
     if cause == "1104":  # Akool's "Insufficient credit balance" (ai-tools-suite/error-code), not the sandbox's 1006
-        monkeypatch.setitem(_routes.PROVIDERS, "akool", dataclasses.replace(_routes.PROVIDERS["akool"], quota_code=1104))
+        akool = dataclasses.replace(_routes.PROVIDERS["akool"], quota_code=1104)
+        monkeypatch.setitem(_routes.PROVIDERS, "akool", akool)
         monkeypatch.setitem(_routes._QUOTA, "akool", "Insufficient credit balance")
     sb = make_sandbox(credits=1_000_000.0 if cause == "wrong key" else 0)
     options = {**sb.client_options(), "ledger": tmp_path / "l.sqlite"}
