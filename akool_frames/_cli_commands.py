@@ -9,19 +9,19 @@ one line by ``cli.main``).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
-import time
 import warnings
 from collections import Counter
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ._cli_text import say_warnings, voice_check
 from ._values import to_py
 
-__all__ = ["UsageError", "demo", "download", "estimate", "forecast", "run", "serve", "status"]
+__all__ = ["UsageError", "download", "estimate", "forecast", "run", "serve", "status"]
 
 OK, NOT_DONE, USAGE = 0, 1, 2
 
@@ -76,14 +76,14 @@ def _params(args: Any, columns: list[str]) -> dict[str, Any]:
     return {**{f: af.col(c) for f, c in mapped.items()}, **constants}
 
 
-def _job(name: str) -> str:
+def _job(name: str, flag: str = "--job ") -> str:
     import difflib
 
     from .jobs import JOBS
 
     if name not in JOBS:
         close = difflib.get_close_matches(name, list(JOBS), n=1)
-        raise UsageError(f"--job {name}: no such job{'; did you mean ' + repr(close[0]) + '?' if close else ''} "
+        raise UsageError(f"{flag}{name}: no such job{'; did you mean ' + repr(close[0]) + '?' if close else ''} "
                          f"(jobs: {', '.join(sorted(JOBS))})")
     return name
 
@@ -125,20 +125,51 @@ def _credits(values: Any, missing: str) -> str:
     return f"{round(sum(known), 4):,g}" if known else missing
 
 
-def _tell(frame: Any, prefix: str, out: Path | None) -> Counter[str]:
-    statuses = [to_py(s) for s in frame[prefix + "status"].tolist()]
-    counts = Counter("priced" if s is None else str(s) for s in statuses)
+def _numbers(args: Any) -> Any:
+    """The sheet's row numbers, read once and only when a message needs them (header row 1; blank lines count)."""
+    from ._cli_text import sheet_rows
+
+    if not hasattr(args, "row_numbers"):
+        args.row_numbers = functools.cache(lambda: sheet_rows(Path(args.sheet_path), getattr(args, "sheet", None)))
+    return args.row_numbers
+
+
+def _tell(frame: Any, prefix: str, out: Path | None, args: Any) -> Counter[str]:
+    from ._cli_text import reasons, tally
+
+    statuses = frame[prefix + "status"].tolist()
+    counts = tally(statuses)
     est = [to_py(e) for e in frame[prefix + "credits_est"].tolist()]
-    unpriced = sum(1 for e, s in zip(est, statuses, strict=True) if e is None and s != "invalid")
+    unpriced = sum(1 for e, s in zip(est, map(to_py, statuses), strict=True) if e is None and s != "invalid")
     line = f"{len(frame)} rows: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    line += f"; estimate {_credits(est, 'none')} credits"
-    line += f" ({unpriced} rows without a price, not included)" if unpriced else ""
-    if prefix + "credits" in frame.columns:
+    line += f"; estimate {_credits(est, 'none')} credits" if any(e is not None for e in est) else "; nothing priced"
+    line += f" ({unpriced} rows without a price, not included)" if unpriced and len(est) > unpriced else ""
+    sent = prefix + "job_id" not in frame.columns or frame[prefix + "job_id"].notna().any()
+    if prefix + "credits" in frame.columns and sent:  # (nothing sent: nothing to say about charges)
         line += f"; charged {_credits(frame[prefix + 'credits'].tolist(), 'not reported by the API')}"
     print(line)
+    for said in reasons(frame, prefix, _numbers(args), language=_language_column(args)):
+        print(said)
     if out is not None:
         print(f"written: {out}")
     return counts
+
+
+def _language_column(args: Any) -> str | None:
+    """The column --explode makes of each row's languages (the rows' language even without language_code)."""
+    if getattr(args, "explode", None):
+        column, _, into = args.explode.partition("=")
+        return into or "language"
+    return None
+
+
+def _nothing(frame: Any, args: Any) -> bool:
+    """No rows (or, after --explode, no language in any): say so; there is nothing to do, which is no failure."""
+    if len(frame) and not (getattr(args, "explode", None) and frame[_language_column(args)].isna().all()):
+        return False
+    where = f"no languages in column {args.explode.partition('=')[0]!r}" if len(frame) else "the sheet has no rows"
+    print(f"nothing to do: {where}")
+    return True
 
 
 # ----------------------------------------------------------------------------------------- commands
@@ -146,12 +177,20 @@ def estimate(args: Any) -> int:
     import akool_frames as af
 
     frame = _read(args)
+    if _nothing(frame, args):
+        return OK
     client = _client(args)
-    est = frame.akool.estimate(args.job, client=client, rates=_rates(args), progress=not args.quiet,
-                               **_params(args, list(frame.columns)))
+    params = _params(args, list(frame.columns))
+    try:
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always", UserWarning)
+            est = frame.akool.estimate(args.job, client=client, rates=_rates(args), progress=not args.quiet, **params)
+        voice_check(est, args.job, params, _language_column(args), client, said)
+    finally:
+        client.close()
+    say_warnings(said, _numbers(args))
     out = af.write_sheet(est, _out(args, "estimate"))
-    counts = _tell(est, "akool_", out)
-    client.close()
+    counts = _tell(est, "akool_", out, args)
     return NOT_DONE if counts.get("invalid") else OK
 
 
@@ -164,22 +203,24 @@ def run(args: Any) -> int:
     import akool_frames as af
 
     frame = _read(args)
+    if _nothing(frame, args):
+        return OK
     client = _client(args)
+    params = _params(args, list(frame.columns))
     logger = logging.getLogger("akool_frames")
     logger.addFilter(_not_account)
     try:
         with warnings.catch_warnings(record=True) as said:
-            warnings.simplefilter("always", af.AccountWarning)
+            warnings.simplefilter("always", UserWarning)
             done = frame.akool.run(args.job, client=client, rates=_rates(args), budget=args.budget,
-                                   timeout=args.timeout, force=args.force, progress=not args.quiet,
-                                   **_params(args, list(frame.columns)))
+                                   timeout=args.timeout, force=args.force, progress=not args.quiet, **params)
+        voice_check(done, args.job, params, _language_column(args), client, said)
     finally:
         logger.removeFilter(_not_account)
         client.close()
-    for warning in said:  # one line each, no traceback: an account stop names its cause and the setting to change
-        print("warning: " + str(warning.message).replace("\n\nHint: ", " Hint: ").replace("\n", " "), file=sys.stderr)
+    say_warnings(said, _numbers(args))  # an account stop names its cause and the setting to change
     out = af.write_sheet(done, _out(args, "done"))
-    counts = _tell(done, "akool_", out)
+    counts = _tell(done, "akool_", out, args)
     stopped = any(issubclass(w.category, af.AccountWarning) for w in said)
     return OK if set(counts) == {"completed"} and not stopped else NOT_DONE
 
@@ -216,14 +257,15 @@ def download(args: Any) -> int:
     if f"{args.prefix}url" not in frame.columns:
         raise UsageError(f"{args.sheet_path} has no {args.prefix}url column: give the sheet 'run' wrote "
                          "(or --prefix of its columns)")
+    if _nothing(frame, args):
+        return OK
     client = _client(args)
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
         files = frame.akool.download(args.dest, client=client, prefix=args.prefix, name=args.name,
                                      progress=not args.quiet)
     client.close()
-    for warning in said:
-        print(f"warning: {warning.message}", file=sys.stderr)
+    say_warnings(said, _numbers(args))
     out = af.write_sheet(files, _out(args, "downloaded"))
     got = sum(1 for f in files[f"{args.prefix}file"].tolist() if to_py(f) is not None)
     print(f"{got} of {len(files)} files in {args.dest}; written: {out}")
@@ -245,56 +287,7 @@ def forecast(args: Any) -> int:
     return OK
 
 
-# ------------------------------------------------------------------------------ demo and sandbox
-def _load_scripts(limit: int | None) -> Any:
-    import pandas as pd
-
-    with resources.files("akool_frames").joinpath("sample_data/scripts.csv").open(encoding="utf-8") as fh:
-        frame = pd.read_csv(fh, dtype="string")
-    return frame.head(limit) if limit else frame
-
-
-def _summary(label: str, frame: Any, prefix: str) -> str:
-    counts = Counter(frame[prefix + "status"].astype(object).fillna("none"))
-    charged = frame[prefix + "credits"]
-    charged_text = f"{charged.sum(skipna=True):.4g}" if charged.notna().any() else "not reported by the API"
-    est = frame[prefix + "credits_est"]
-    est_text = f"{est.sum(skipna=True):.4g}" if est.notna().all() else "no documented price"
-    statuses = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    return f"  {label:<14} {statuses:<16} credits charged: {charged_text} (estimate: {est_text})"
-
-
-def demo(args: Any) -> int:
-    """Scripts in several languages -> speech (tts) -> talking photos, on a local sandbox."""
-    import akool_frames as af
-
-    out, started = args.out, time.monotonic()
-    scripts = _load_scripts(args.rows)
-    print(f"akool-frames demo: {len(scripts)} scripts in {scripts['language'].nunique()} languages "
-          "-> speech -> talking photos, on the built-in sandbox (no account, no credits spent)")
-    with af.sandbox(time_scale=args.time_scale) as sb:
-        client = af.Client(**sb.client_options(), ledger=Path(out).parent / "demo_ledger.sqlite")
-        voices = af.voices(client=client)
-        by_language = dict(zip(voices["locale"], voices["_id"], strict=False))
-        scripts["voice_id"] = scripts["language"].map(by_language)
-        speech = scripts.akool.run("tts", input_text=af.col("script"), voice_id=af.col("voice_id"),
-                                   language_code=af.col("language"), client=client, prefix="tts_", progress=False)
-        videos = speech.akool.run("talking_photo", talking_photo_url=af.col("portrait_url"),
-                                  audio_url=af.col("tts_url"), resolution="720", client=client, prefix="video_",
-                                  progress=False)
-        stats = sb.stats()
-        client.close()
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    videos.to_csv(out, index=False)
-    print(_summary("tts", videos, "tts_"))
-    print(_summary("talking_photo", videos, "video_"))
-    print(f"  the sandbox received {stats['requests']} requests: {stats['creates']} creates "
-          f"({stats['duplicate_creates']} duplicates), {stats['polls']} polls; charged {stats['credits_charged']:.4g} credits")
-    print(f"  results: {out}  ({time.monotonic() - started:.1f} s)")
-    failed = videos["video_status"].isin(["failed", "unknown", "invalid", "rejected"]).sum()
-    return NOT_DONE if failed else OK
-
-
+# ---------------------------------------------------------------------------------------- sandbox
 def serve(args: Any) -> int:
     from .sandbox import Sandbox
     from .sandbox._server import serve_forever

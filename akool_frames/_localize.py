@@ -9,7 +9,8 @@ Before anything is sent, a job's language fields are checked against the list th
 (video translation: the language list, each code of "es,fr,de"; VoiceLab TTS: its voices' locales), fetched
 once per client session, and against the format the page gives (VoiceLab: ISO 639-1, two letters): a code it
 does not offer makes the row invalid, with "did you mean 'zh-CN'?" for a near miss, instead of a create the
-provider refuses.
+provider refuses. A valid code the row's voice does not speak (an English voice reading ja lines) is no error
+(a multilingual voice may read it) but one ``VoiceLanguageWarning`` per call, from the same voice list.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from __future__ import annotations
 import difflib
 import logging
 import re
-from collections.abc import Mapping, Sequence
+import sys
+import warnings
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +31,8 @@ from ._errors import AkoolError, ValidationError
 from ._paths import get_path
 from ._values import to_py
 
-__all__ = ["LANGUAGE_FIELDS", "check_languages", "explode_languages"]
+__all__ = ["LANGUAGE_FIELDS", "VOICE_LANGUAGE", "VoiceLanguageWarning", "check_languages", "explode_languages",
+           "voice_mismatch", "voice_records"]
 
 log = logging.getLogger("akool_frames")
 
@@ -106,6 +111,7 @@ class LanguageList:
     also: tuple[str, ...] = ()  # values the field takes that the list does not show
     sep: str | None = None  # several codes in one value, each checked
     iso639_1: bool = False  # the page takes ISO 639-1 codes only: two lower-case letters
+    ids: tuple[str, ...] = ()  # columns naming a record (a voice): kept by id, to compare a row's code with its own
 
 
 _TARGETS = LanguageList("languages", "lang_code", "video translation's language list (af.languages())")
@@ -120,7 +126,7 @@ LANGUAGE_FIELDS: Mapping[str, Mapping[str, LanguageList]] = {
                           "source_language": LanguageList(_TARGETS.lookup, _TARGETS.column, _TARGETS.what,
                                                           also=("DEFAULT",))},
     "tts": {"language_code": LanguageList("voices", "locale", "the locales of VoiceLab's voices (af.voices())",
-                                          iso639_1=True)},
+                                          iso639_1=True, ids=("_id", "voice_id"))},
     "voice_clone": {"voice_options.language": LanguageList(None, "", _ISO, iso639_1=True)},
 }
 _TWO_LETTERS = re.compile(r"[a-z]{2}")
@@ -136,6 +142,7 @@ async def _allowed(client: Any, lists: Sequence[LanguageList]) -> dict[str, set[
             try:
                 rows = await _fetch(client, LOOKUPS[lang.lookup], {})
                 cache[lang.lookup] = {str(r[lang.column]) for r in rows if r.get(lang.column)}
+                cache[lang.lookup + ":records"] = {str(r[i]): r for r in rows for i in lang.ids if r.get(i)}
             except AkoolError as exc:  # no list, no check: the provider still refuses a wrong code
                 log.warning("Could not read %s to check language codes (%s); they are sent unchecked.",
                             lang.what, exc)
@@ -194,4 +201,69 @@ async def check_languages(client: Any, job: str, bodies: Sequence[Mapping[str, A
             if problem:
                 break
         problems.append(problem)
+    if job in VOICE_LANGUAGE:
+        voice, language = VOICE_LANGUAGE[job]
+        said = voice_mismatch(await voice_records(client, job), [
+            (_value(b, voice), _value(b, language)) for b, p in zip(bodies, problems, strict=True) if not p and b])
+        if said:
+            _warn(said)
     return problems
+
+
+# ------------------------------------------------------------------------------- voice vs language
+class VoiceLanguageWarning(UserWarning):
+    """Rows ask a voice for a language other than its own (its locale): an English voice reading ja, zh, ko lines
+    reads them with an English accent, or not at all. One per call, naming each voice and the rows' languages."""
+
+
+# job -> (its voice field, its language field): the voice list's locale of the one against the other
+VOICE_LANGUAGE: Mapping[str, tuple[str, str]] = {"tts": ("voice_id", "language_code")}
+
+
+async def voice_records(client: Any, job: str) -> dict[str, Mapping[str, Any]]:
+    """The job's voices by id (``_id`` and ``voice_id``): the list the language check reads, once a session."""
+    lang = LANGUAGE_FIELDS[job][VOICE_LANGUAGE[job][1]]
+    await _allowed(client, [lang])
+    return client.language_lists.get(f"{lang.lookup}:records") or {}
+
+
+def _primary(code: Any) -> str:
+    return re.split(r"[-_]", str(code).strip().lower(), maxsplit=1)[0]  # "en-US" speaks "en"
+
+
+def voice_mismatch(voices: Mapping[str, Mapping[str, Any]], pairs: Iterable[tuple[Any, Any]]) -> str | None:
+    """One message for every (voice id, language) whose language is not the voice's locale; None when all agree.
+    Voices the list does not hold (clones, a typo the provider will refuse) are not judged."""
+    wrong: dict[str, Counter[str]] = {}
+    for voice_id, language in pairs:
+        voice_id, language = to_py(voice_id), to_py(language)
+        record = voices.get(str(voice_id)) if voice_id is not None else None
+        if record is None or language in (None, "") or not record.get("locale"):
+            continue
+        if _primary(language) != _primary(record["locale"]):
+            wrong.setdefault(str(voice_id), Counter())[str(language)] += 1
+    if not wrong:
+        return None
+    rows = sum(sum(c.values()) for c in wrong.values())
+    said = "; ".join(
+        f"voice {voice_id} ({voices[voice_id].get('name') or 'no name'}) speaks "
+        f"{voices[voice_id].get('language') or voices[voice_id]['locale']} ({voices[voice_id]['locale']}), "
+        f"asked for {', '.join(f'{code} ({n})' for code, n in counts.most_common())}"
+        for voice_id, counts in wrong.items())
+    return (f"{rows} row(s) ask a voice for a language other than its own: {said}.\n\n"
+            "Hint: give each language a voice of its locale (af.voices() lists them with their locale).")
+
+
+_OURS = ("akool_frames", "asyncio", "threading", "concurrent")
+
+
+def _warn(message: str) -> None:
+    """A VoiceLanguageWarning on every call (a fresh registry: a re-run cell says it again), attributed to the
+    first frame outside this package and the loop's machinery."""
+    here = frame = sys._getframe(1)
+    while frame.f_back is not None and str(frame.f_globals.get("__name__", "")).split(".")[0] in _OURS:
+        frame = frame.f_back
+    if str(frame.f_globals.get("__name__", "")).split(".")[0] in _OURS:  # the loop's thread: no user frame in it
+        frame = here
+    warnings.warn_explicit(message, VoiceLanguageWarning, frame.f_code.co_filename, frame.f_lineno,
+                           module=str(frame.f_globals.get("__name__", "")), registry=None)

@@ -5,6 +5,8 @@
     akool-frames status                    # what the ledger holds, by job and status
     akool-frames download done.xlsx --dest audio/ --name "{script_id}_{language}"
     akool-frames forecast campaign.xlsx --html forecast.html
+    akool-frames voices --language ja      # voice ids for --set voice_id=...
+    akool-frames jobs | describe tts       # the jobs; a job's parameters
     akool-frames demo | sandbox
 
 Exit codes: 0 all done, 1 some rows not completed, 2 bad usage. Mistakes are one line, not a traceback.
@@ -17,6 +19,7 @@ import sys
 from typing import Any
 
 from . import _cli_commands as commands
+from . import _cli_demo, _cli_lookups
 
 __all__ = ["main"]
 
@@ -37,6 +40,16 @@ EXAMPLES = {
     "forecast": """example:
   akool-frames forecast campaign.csv --rates talking_photo=60 --html forecast.html
   # a campaign: one line per kind of work: job, count, duration_s, characters, resolution ...""",
+    "voices": """example:
+  akool-frames voices --language ja --gender female
+  akool-frames run lines.xlsx --job tts --map input_text=script --set voice_id=ID --set language_code=ja
+  # --legacy: the voices legacy_tts takes; --cloned: your own""",
+    "jobs": """example:
+  akool-frames jobs
+  akool-frames describe talking_photo     # one job's parameters""",
+    "describe": """example:
+  akool-frames describe tts
+  akool-frames estimate scripts.xlsx --job tts --map input_text=script --set voice_id=ID""",
     "demo": """example:
   akool-frames demo --rows 12""",
     "sandbox": """example:
@@ -89,6 +102,19 @@ def parser() -> argparse.ArgumentParser:
     fc.add_argument("--rates", help="rates for jobs the docs do not price: job=credits,..., calibrated, or a file")
     fc.add_argument("--html", help="write the report (tables and chart) to this .html file")
     fc.add_argument("--out", help="write the forecast table to this .xlsx or .csv file")
+    voices = sub.add_parser("voices", help="the voices a job takes: id, name, language, gender",
+                            epilog=EXAMPLES["voices"], formatter_class=argparse.RawDescriptionHelpFormatter)
+    voices.add_argument("--language", help="a language code or name: ja, en-US, Japanese")
+    voices.add_argument("--gender", help="female or male")
+    voices.add_argument("--provider", default="akool", choices=["akool", "audiocleaner", "kling"],
+                        help="whose voices (default: akool's VoiceLab, for tts)")
+    voices.add_argument("--legacy", action="store_true", help="the v3 voice list (legacy_tts)")
+    voices.add_argument("--cloned", action="store_true", help="your own voices, not Akool's")
+    sub.add_parser("jobs", help="the jobs: provider, what they make, how they are priced",
+                   epilog=EXAMPLES["jobs"], formatter_class=argparse.RawDescriptionHelpFormatter)
+    desc = sub.add_parser("describe", help="a job's parameters: type, required, allowed values, limits",
+                          epilog=EXAMPLES["describe"], formatter_class=argparse.RawDescriptionHelpFormatter)
+    desc.add_argument("job", metavar="JOB", help="a job, e.g. tts (akool-frames jobs lists them)")
     demo = sub.add_parser("demo", help="run tts then talking_photo over sample scripts on a local sandbox",
                           epilog=EXAMPLES["demo"], formatter_class=argparse.RawDescriptionHelpFormatter)
     demo.add_argument("--out", default="results/demo_results.csv", help="where to write the result table")
@@ -110,7 +136,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 RUN = {"estimate": commands.estimate, "run": commands.run, "status": commands.status,
-       "download": commands.download, "forecast": commands.forecast, "demo": commands.demo,
+       "download": commands.download, "forecast": commands.forecast, "voices": _cli_lookups.voices,
+       "jobs": _cli_lookups.jobs, "describe": _cli_lookups.describe, "demo": _cli_demo.demo,
        "sandbox": commands.serve}
 
 
@@ -121,8 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return RUN[args.command](args)
     except (commands.UsageError, AkoolError, ImportError, OSError) as exc:
-        text = str(exc).replace("\n\nHint: ", " Hint: ").replace("\n", " ")
-        print(f"akool-frames {args.command}: error: {text}", file=sys.stderr)
+        from ._cli_text import one_line  # the library's hints, in the syntax of a command line
+
+        print(f"akool-frames {args.command}: error: {one_line(str(exc))}", file=sys.stderr)
         return commands.USAGE
     except KeyboardInterrupt:
         print(f"akool-frames {args.command}: interrupted; run the same command again to resume", file=sys.stderr)

@@ -1,6 +1,10 @@
 """The CLI as a new user types it from the README (issue 8): against `akool-frames sandbox` in another process,
 on the sample localization sheet: estimate, run, status, download, forecast; exit codes 0 / 1 / 2; one-line
-errors; `--help` that teaches with an example; a re-run that resumes instead of paying twice."""
+errors; `--help` that teaches with an example; a re-run that resumes instead of paying twice.
+
+Issue 20: rows that did not go through are told in the terminal by reason, with the row numbers the spreadsheet
+shows; hints in CLI syntax; `voices`, `jobs`, `describe JOB`; 0 rows is "nothing to do"; a voice whose locale is
+not the rows' language is a one-line warning."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pandas as pd
 import pytest
 
 import akool_frames as af
@@ -21,11 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 VOICE = "6889b628662160e2caad5dbc"
 
 
-@pytest.fixture(scope="module")
-def sandbox_env() -> Iterator[dict[str, str]]:
+def _sandbox(*options: str) -> Iterator[dict[str, str]]:
     """`akool-frames sandbox` in its own process; the environment it prints, as a user would export it."""
-    proc = subprocess.Popen([sys.executable, "-m", "akool_frames.cli", "sandbox", "--port", "0", "--time-scale", "200"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "akool_frames.cli", "sandbox", "--port", "0", "--time-scale", "200",
+                             *options], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert proc.stdout is not None
     env: dict[str, str] = {}
     for _ in range(30):
@@ -39,6 +43,11 @@ def sandbox_env() -> Iterator[dict[str, str]]:
     proc.terminate()
     proc.wait(timeout=10)
     proc.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def sandbox_env() -> Iterator[dict[str, str]]:
+    yield from _sandbox()
 
 
 def _cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -90,6 +99,7 @@ def test_some_rows_not_completed_exit_1(sandbox_env: dict[str, str], tmp_path: P
                sandbox_env, tmp_path)
     assert out.returncode == 1, out.stderr
     assert "2 rows: 1 completed, 1 invalid" in out.stdout and (tmp_path / "s.done.csv").exists()
+    assert "1 row invalid: input_text is required (row 3)" in out.stdout  # the header is row 1
 
 
 def test_forecast_writes_its_report(sandbox_env: dict[str, str], tmp_path: Path) -> None:
@@ -107,6 +117,9 @@ def test_forecast_writes_its_report(sandbox_env: dict[str, str], tmp_path: Path)
     (["estimate", "s.csv", "--job", "tts", "--rates", "talking_photo=lots"], "--rates takes job=credits pairs"),
     (["run", "s.csv", "--job", "tts", "--map", "input_text=text", "--set", "voice_id=v"],
      "No akool credentials"),
+    (["voices"], "No akool credentials"),
+    (["voices", "--provider", "audiocleaner"], "audiocleaner.ai documents no voice-list endpoint"),
+    (["describe", "tss"], "tss: no such job; did you mean 'tts'?"),
 ])
 def test_bad_usage_is_one_line_and_exit_2(tmp_path: Path, args: list[str], said: str) -> None:
     (tmp_path / "s.csv").write_text("id,text\n001,Hello\n", encoding="utf-8")
@@ -116,7 +129,148 @@ def test_bad_usage_is_one_line_and_exit_2(tmp_path: Path, args: list[str], said:
     assert len([line for line in out.stderr.splitlines() if "error:" in line]) == 1
 
 
-@pytest.mark.parametrize("command", ["estimate", "run", "status", "download", "forecast", "demo", "sandbox"])
+@pytest.mark.parametrize("command", ["estimate", "run", "status", "download", "forecast", "voices", "jobs", "describe",
+                                     "demo", "sandbox"])
 def test_help_teaches_with_an_example(command: str, tmp_path: Path) -> None:
     out = _cli([command, "--help"], {}, tmp_path)
     assert out.returncode == 0 and "example:" in out.stdout and f"akool-frames {command}" in out.stdout
+
+
+# ------------------------------------------------------------------------------------------ issue 20
+PYTHON_SYNTAX = ("af.", "budget=", "ledger=", "client=", "sandbox()", "api_key (")
+
+
+def _one_line_in_cli_syntax(text: str) -> None:
+    for said in PYTHON_SYNTAX:
+        assert said not in text, (said, text)
+
+
+@pytest.mark.parametrize(("args", "env", "said"), [
+    (["run", "s.csv", "--job", "tts", "--map", "input_text=text", "--set", "voice_id=v"], {},
+     ["export AKOOL_API_KEY=...", "run `akool-frames sandbox` in another terminal and export the lines it prints"]),
+    (["run", "s.csv", "--job", "tts", "--map", "input_text=text", "--set", f"voice_id={VOICE}", "--budget", "0.001"],
+     None, ["over the budget of 0.001; nothing was sent. Hint: raise --budget"]),
+])
+def test_hints_are_in_cli_syntax(sandbox_env: dict[str, str], tmp_path: Path, args: list[str],
+                                 env: dict[str, str] | None, said: list[str]) -> None:
+    (tmp_path / "s.csv").write_text("id,text\n001,Hello there\n", encoding="utf-8")
+    out = _cli(args, sandbox_env if env is None else env, tmp_path)
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    for text in said:
+        assert text in out.stderr
+    _one_line_in_cli_syntax(out.stderr)
+
+
+def test_invalid_rows_by_reason_with_the_sheets_row_numbers(sandbox_env: dict[str, str], tmp_path: Path) -> None:
+    # Sheet rows: 1 header, 2 ok, 3 no text, 4 blank (not a row, but counted), 5 a wrong code, 6-10 no text.
+    lines = ["id,text,lang", "001,Hello,en", "002,,en", "", "003,Hola,xx"] + [f"00{i},,en" for i in range(4, 9)]
+    (tmp_path / "s.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = _cli(["estimate", "s.csv", "--job", "tts", "--map", "input_text=text", "--map", "language_code=lang",
+                "--set", f"voice_id={VOICE}", "--quiet"], sandbox_env, tmp_path)
+    assert out.returncode == 1, out.stderr
+    said = out.stdout.splitlines()
+    assert said[0] == "8 rows: 7 invalid, 1 priced; estimate 0.022 credits"
+    assert said[1] == ("  6 rows invalid: input_text is required (rows 3, 6, 7, 8, 9 and 1 more); "
+                       "give it with --set input_text=... or --map input_text=COLUMN")
+    assert said[2].startswith("  1 row invalid: language_code is 'xx', which is not in the locales of VoiceLab's voices "
+                              "(akool-frames voices)") and said[2].endswith("(row 5)")
+
+
+def test_exploded_rows_are_named_by_their_source_row_and_language(sandbox_env: dict[str, str], tmp_path: Path) -> None:
+    sheet = pd.DataFrame({"script_id": ["00101", "00102", "00103"], "script": ["Hello", None, "Bonjour"],
+                          "target_languages": ["fr", "es, de", "fr"]})
+    af.write_sheet(sheet, tmp_path / "lines.xlsx")
+    out = _cli(["estimate", "lines.xlsx", "--explode", "target_languages=language", "--job", "tts",
+                "--map", "input_text=script", "--set", f"voice_id={VOICE}", "--quiet"], sandbox_env, tmp_path)
+    assert out.returncode == 1, out.stderr
+    assert "  2 rows invalid: input_text is required (rows 3 es, 3 de)" in out.stdout
+
+
+def test_rejected_rows_are_told_with_the_accounts_reason(tmp_path: Path) -> None:
+    (tmp_path / "s.csv").write_text("id,text\n001," + "a" * 40 + "\n002," + "b" * 40 + "\n", encoding="utf-8")
+    for env in _sandbox("--credits", "0.01"):  # too poor for one line
+        out = _cli(["run", "s.csv", "--job", "tts", "--map", "input_text=text", "--set", f"voice_id={VOICE}",
+                    "--quiet"], env, tmp_path)
+    assert out.returncode == 1, out.stderr
+    assert "2 rows: 2 rejected; estimate 0.352 credits" in out.stdout
+    reason = next(line for line in out.stdout.splitlines() if line.startswith("  2 rows rejected: "))
+    assert "1006" in reason and reason.endswith("(rows 2, 3)")
+    _one_line_in_cli_syntax(out.stdout + out.stderr)
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["run", "empty.csv"], "nothing to do: the sheet has no rows"),
+    (["estimate", "empty.csv"], "nothing to do: the sheet has no rows"),
+    (["run", "nolang.csv", "--explode", "langs"], "nothing to do: no languages in column 'langs'"),
+])
+def test_nothing_to_do_is_no_failure(sandbox_env: dict[str, str], tmp_path: Path, args: list[str], said: str) -> None:
+    (tmp_path / "empty.csv").write_text("id,text,langs\n", encoding="utf-8")
+    (tmp_path / "nolang.csv").write_text("id,text,langs\n1,Hello,\n2,Hi,\n", encoding="utf-8")
+    creates = _stats(sandbox_env)["creates"]
+    out = _cli([*args, "--job", "tts", "--map", "input_text=text", "--set", f"voice_id={VOICE}", "--quiet"],
+               sandbox_env, tmp_path)
+    assert out.returncode == 0, (out.stdout, out.stderr)
+    assert out.stdout.strip() == said
+    assert _stats(sandbox_env)["creates"] == creates
+
+
+def test_an_english_voice_for_ja_zh_ko_lines_is_one_warning_line(sandbox_env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "s.csv").write_text("id,text,lang\n1,Hello,en\n2,こんにちは,ja\n3,你好,zh\n4,안녕,ko\n5,やあ,ja\n",
+                                    encoding="utf-8")
+    for command in ("estimate", "run"):
+        out = _cli([command, "s.csv", "--job", "tts", "--map", "input_text=text", "--map", "language_code=lang",
+                    "--set", f"voice_id={VOICE}", "--quiet"], sandbox_env, tmp_path)
+        assert out.returncode == 0, out.stderr
+        warned = [line for line in out.stderr.splitlines() if line.startswith("warning:")]
+        assert len(warned) == 1 and len(out.stderr.strip().splitlines()) == 1, out.stderr
+        assert f"voice {VOICE} (Emma) speaks English (en), asked for ja (2), zh (1), ko (1)" in warned[0]
+        assert "akool-frames voices" in warned[0]
+        _one_line_in_cli_syntax(warned[0])
+    # --explode's language column, without language_code, is the rows' language too
+    (tmp_path / "x.csv").write_text("id,text,langs\n1,Hello,\"ja,ko\"\n", encoding="utf-8")
+    out = _cli(["estimate", "x.csv", "--explode", "langs", "--job", "tts", "--map", "input_text=text",
+                "--set", f"voice_id={VOICE}", "--quiet"], sandbox_env, tmp_path)
+    assert "speaks English (en), asked for ja (1), ko (1)" in out.stderr
+
+
+def test_a_voice_of_each_rows_language_is_quiet(sandbox_env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "s.csv").write_text("id,text,lang,voice\n1,Hello,en,6889b628662160e2caad5dbc\n", encoding="utf-8")
+    out = _cli(["estimate", "s.csv", "--job", "tts", "--map", "input_text=text", "--map", "language_code=lang",
+                "--map", "voice_id=voice", "--quiet"], sandbox_env, tmp_path)
+    assert out.returncode == 0 and "warning" not in out.stderr, out.stderr
+
+
+def test_voices_lists_ids_with_filters(sandbox_env: dict[str, str], tmp_path: Path) -> None:
+    every = _cli(["voices"], sandbox_env, tmp_path)
+    assert every.returncode == 0, every.stderr
+    assert every.stdout.splitlines()[0].split() == ["id", "name", "language", "locale", "gender", "model"]
+    assert f"{VOICE}  Emma" in every.stdout and "--set voice_id=" in every.stdout
+    ja = _cli(["voices", "--language", "ja"], sandbox_env, tmp_path)
+    rows = [line for line in ja.stdout.splitlines() if "Japanese" in line]
+    assert ja.returncode == 0 and len(rows) == 1 and "Yuki" in rows[0] and " ja " in rows[0]
+    assert "English" not in ja.stdout
+    japanese = _cli(["voices", "--language", "Japanese"], sandbox_env, tmp_path)
+    assert japanese.stdout == ja.stdout
+    male = _cli(["voices", "--gender", "male"], sandbox_env, tmp_path)
+    genders = {line.split()[-4] for line in male.stdout.splitlines()[2:] if "Akool Multilingual" in line}
+    assert genders == {"Male"}
+    legacy = _cli(["voices", "--legacy"], sandbox_env, tmp_path)
+    assert legacy.returncode == 0 and "legacy_tts takes the id" in legacy.stdout and "accent" in legacy.stdout
+    for out in (every, ja, male, legacy):
+        assert all(len(line) <= 100 for line in out.stdout.splitlines())
+
+
+def test_jobs_and_describe_fit_a_terminal(sandbox_env: dict[str, str], tmp_path: Path) -> None:
+    jobs = _cli(["jobs"], sandbox_env, tmp_path)
+    assert jobs.returncode == 0, jobs.stderr
+    lines = jobs.stdout.splitlines()
+    assert lines[0].split() == ["job", "provider", "result", "priced"]
+    assert len([line for line in lines if re.match(r"^[a-z_.]+\s+(akool|audiocleaner|kling)\s", line)]) == len(af.JOBS)
+    assert all(len(line) <= 100 for line in lines) and "…" in jobs.stdout  # long cells cut, not wrapped
+    _one_line_in_cli_syntax(jobs.stdout)  # "--rates in credits per job", not "rates="
+    tts = _cli(["describe", "tts"], sandbox_env, tmp_path)
+    assert tts.returncode == 0, tts.stderr
+    assert all(len(line) <= 100 for line in tts.stdout.splitlines())
+    assert re.search(r"^input_text\s+str\s+yes\s+length <= pro 5000", tts.stdout, re.M)
+    assert re.search(r"^  \.speed\s+num\s+0\.7\.\.1\.2\s+speed$", tts.stdout, re.M)  # nested: under its parent
+    assert "--set FIELD=VALUE" in tts.stdout
