@@ -24,8 +24,9 @@ def ledger_damaged(path: Path, cause: object) -> LedgerError:
     return LedgerError(
         f"The ledger at {path} is damaged ({cause}): SQLite cannot read it, so it cannot tell which rows were "
         "already sent and paid for. A new ledger would send and pay again for every job this one recorded.\n\n"
-        f'Hint: recover what it holds with sqlite3 "{path}" ".recover" | sqlite3 "{path}.recovered" and pass '
-        "ledger= the recovered file, or restore the file from a backup; keep the damaged file. (If ledger= names "
+        f'Hint: recover what it holds with sqlite3 "{path}" ".recover" | sqlite3 "{path}.recovered" (an sqlite3 '
+        "with .recover: 3.29 or newer, built with it; Debian 12's is not) and pass ledger= the recovered file, "
+        "or restore the file from a backup; keep the damaged file. (If ledger= names "
         "another file by mistake, give the ledger's path.)")
 
 
