@@ -163,7 +163,7 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
                 for i in groups[key]:  # the run's columns over the estimate's (its price basis and duration stay)
                     outcomes[i] = (replace(outcomes[i], status="skipped", error=left) if left
                                    else _outcome(entry, outcomes[i], videos.get(key, ())))
-    if _account_stop(run.abort):
+    if run.account_refused:
         notice = _account_notice(str(run.abort), outcomes)
         if stopped is None:
             warn_account(notice)
@@ -173,12 +173,6 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
 
 
 # --------------------------------------------------------------------------- account stops
-def _account_stop(abort: str | None) -> bool:
-    """Whether the run stopped because the account was refused: ``_submit._account_problem``'s wording (a test
-    holds the two together); a cancel, a timeout or a wrong address stop it otherwise."""
-    return abort is not None and "; the rest was not sent. Hint: " in abort
-
-
 def _account_notice(abort: str, outcomes: Sequence[Outcome]) -> str:
     """The run's stop reason (cause and setting to change), with how many rows it left unsent."""
     unsent = sum(1 for o in outcomes if o.status == "skipped" and o.error and abort in o.error)

@@ -102,6 +102,7 @@ class _Run:
     deadline: float | None
     owner: str = ""  # this run as a writer of the ledger (claims are made in its name)
     abort: str | None = None
+    account_refused: bool = False  # the abort is the account's (a key, a balance, a plan): the call warns
     config_error: ConfigError | None = None  # a setting that stopped the run: raised once every row is settled
     lost_at: dict[str, float] = field(default_factory=dict)  # key -> when its create's answer was lost
     stop: Any = None  # a threading.Event: once set, rows not yet sent are skipped (confirm=True's Cancel)
@@ -310,6 +311,7 @@ class _Run:
                 await self._settle(item, "rejected", str(exc))
                 return None, item
             self.abort = _account_problem(spec.provider, exc)
+            self.account_refused = True
             await self._settle(item, "rejected", f"{exc}. {self.abort}")
             return None, item
         except ConfigError as exc:  # the address, a certificate or a proxy refused: nothing left, nothing more is sent

@@ -21,9 +21,6 @@ import pandas as pd
 import pytest
 
 import akool_frames as af
-from akool_frames._engine import _account_stop
-from akool_frames._errors import error_for_code
-from akool_frames._submit import _account_problem
 from akool_frames.sandbox import _routes
 from tests.client.conftest import VOICE, create_entries
 
@@ -125,15 +122,6 @@ def test_a_run_not_stopped_by_the_account_does_not_warn(client: af.Client) -> No
     # pytest turns any warning into an error here (filterwarnings = error): a clean run must say nothing
     out = _frame().head(3).akool.run("tts", input_text=af.col("t"), voice_id=VOICE, client=client, progress=False)
     assert set(out["akool_status"]) == {"completed"}
-
-
-@pytest.mark.parametrize(("provider", "code"), [("akool", 1101), ("akool", 1006), ("akool", 1104), ("akool", 1221),
-                                                ("audiocleaner", 101002), ("kling", 1102)])
-def test_every_account_problem_is_an_account_stop(provider: str, code: int) -> None:
-    """The engine knows an account stop by ``_account_problem``'s words: the two are held together here."""
-    assert _account_stop(_account_problem(provider, error_for_code(provider, code, "x")))  # type: ignore[arg-type]
-    for other in (None, "the run was cancelled", "akool could not be reached at the configured address"):
-        assert not _account_stop(other)
 
 
 @pytest.mark.parametrize("refused", ["wrong key", "1006"], indirect=True)
