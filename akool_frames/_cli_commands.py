@@ -138,10 +138,10 @@ def _tell(frame: Any, prefix: str, out: Path | None, args: Any) -> Counter[str]:
     from ._cli_text import reasons, tally
 
     statuses = frame[prefix + "status"].tolist()
-    counts = tally(statuses)
     est = [to_py(e) for e in frame[prefix + "credits_est"].tolist()]
+    counts = tally(statuses, est)
     unpriced = sum(1 for e, s in zip(est, map(to_py, statuses), strict=True) if e is None and s != "invalid")
-    line = f"{len(frame)} rows: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    line = f"{len(frame)} row{'s' if len(frame) > 1 else ''}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     line += f"; estimate {_credits(est, 'none')} credits" if any(e is not None for e in est) else "; nothing priced"
     line += f" ({unpriced} rows without a price, not included)" if unpriced and len(est) > unpriced else ""
     sent = prefix + "job_id" not in frame.columns or frame[prefix + "job_id"].notna().any()

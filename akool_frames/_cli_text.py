@@ -57,6 +57,8 @@ def syntax() -> list[Rewrite]:
         (" (af.credits() shows the balance), then run the same rows again", ", then run the same command again"),
         (" (delete()); force=True makes it again", "; --force makes it again"),
         ("(force=True)", "(run with --force)"),
+        (re.compile(r"pass rates=\{'([\w.]+)': \.\.\.\}"), lambda m: f"pass --rates {m[1]}=CREDITS"),
+        ("or calibrate from the ledger", "or --rates calibrated (what the ledger saw charged)"),
         ("budget= cannot cover it", "--budget cannot cover it (give its job a price: --rates JOB=CREDITS)"),
         ("raise budget=", "raise --budget"),
         (re.compile(r"\b(ledger|rates|prefix|budget|sheet)=(?=[\s.,;)]|$)"), lambda m: f"--{m[1]}"),
@@ -154,8 +156,10 @@ def reasons(frame: Any, prefix: str, numbers: Callable[[], Sequence[int]], langu
     return lines
 
 
-def tally(statuses: Sequence[Any]) -> Counter[str]:
-    return Counter("priced" if s is None else str(s) for s in map(to_py, statuses))
+def tally(statuses: Sequence[Any], estimates: Sequence[Any]) -> Counter[str]:
+    """Rows by status; an estimate's valid rows (no status yet) as priced or not."""
+    return Counter(str(s) if s is not None else "priced" if e is not None else "without a price"
+                   for s, e in zip(map(to_py, statuses), map(to_py, estimates), strict=True))
 
 
 # ------------------------------------------------------------------------------------------ warnings
