@@ -13,7 +13,7 @@ from __future__ import annotations
 from ._client import Client, Secret, default_client, set_default_client
 from ._errors import (AccountError, AccountWarning, APIError, AkoolError, AuthError, BudgetExceeded, ConfigError,
                       LedgerError, NotFound, ParameterError, QuotaError, RateLimited, ServerError, TransportError,
-                      ValidationError)
+                      ValidationError, VoiceLanguageWarning)
 from ._bind import Col, col
 from ._localize import explode_languages
 from .calibration import calibrate
@@ -28,7 +28,8 @@ from .sandbox import Faults, Sandbox, SandboxConfig, sandbox
 __all__ = [
     "APIError", "AccountError", "AccountWarning", "AkoolError", "AuthError", "BudgetExceeded", "Client", "Col", "ConfigError", "Faults",
     "JOBS", "LedgerError", "NotFound", "ParameterError", "QuotaError", "RateLimited", "Report", "Sandbox",
-    "SandboxConfig", "Secret", "ServerError", "TransportError", "ValidationError", "ai_models", "avatars",
+    "SandboxConfig", "Secret", "ServerError", "TransportError", "ValidationError", "VoiceLanguageWarning", "ai_models",
+    "avatars",
     "calibrate", "col", "credits", "default_client", "describe", "effects", "explode_languages", "forecast", "jobs", "languages",
     "ledger", "read_sheet", "report", "sandbox", "set_default_client", "voices", "write_sheet",
 ]

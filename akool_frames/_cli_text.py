@@ -170,7 +170,8 @@ def voice_check(frame: Any, job: str, params: dict[str, Any], language_column: s
     none), so it is made again here from the voice list the library's language check read."""
     import akool_frames as af
 
-    from ._localize import VOICE_LANGUAGE, VoiceLanguageWarning, voice_mismatch, voice_records
+    from ._errors import VoiceLanguageWarning
+    from ._localize import VOICE_LANGUAGE, voice_mismatch, voice_records
     from ._loop import run_sync
 
     said[:] = [w for w in said if not issubclass(w.category, VoiceLanguageWarning)]

@@ -30,7 +30,7 @@ from typing import Any
 
 from ._client import FOLLOW_MODES
 from ._entries import TERMINAL, Entry, ledger_key
-from ._errors import AkoolError, BudgetExceeded, ConfigError, ValidationError, warn_account
+from ._errors import AccountWarning, AkoolError, BudgetExceeded, ConfigError, ValidationError, say
 from ._follow import _Follower
 from ._gc import frozen_heap, paused_gc
 from ._localize import check_languages
@@ -61,7 +61,7 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
                   force: bool = False, budget: float | None = None, timeout: float | None = None,
                   progress: ProgressSink | None = None, plan: str | None = None,
                   rates: Any = None, labels: Sequence[Any] | None = None, follow: str | None = None,
-                  stop: Any = None, stopped: list[str] | None = None) -> list[Outcome]:
+                  stop: Any = None) -> list[Outcome]:
     """``mode`` is "estimate" (validate + price), "submit" (and create) or "run" (and follow to the end, by
     polling or from webhooks: ``follow``, default the client's).
 
@@ -69,8 +69,8 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
     job's aliases. Returns one Outcome per row, in order. Raises BudgetExceeded (before sending
     anything) when the estimate of what would be sent is over ``budget``.
 
-    A run the account stopped (a wrong key, no credits, no plan) says so once, after its rows are settled:
-    appended to ``stopped`` when given (the caller warns, in its own thread), else by ``warn_account`` here.
+    A run the account stopped (a wrong key, no credits, no plan) says so once, after its rows are settled: an
+    ``AccountWarning`` (``_errors.say``: the caller's thread says it, where the call collects).
     """
     if mode not in ("estimate", "submit", "run"):
         raise ValueError(f"mode must be estimate, submit or run; got {mode!r}")
@@ -164,11 +164,7 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
                     outcomes[i] = (replace(outcomes[i], status="skipped", error=left) if left
                                    else _outcome(entry, outcomes[i], videos.get(key, ())))
     if run.account_refused:
-        notice = _account_notice(str(run.abort), outcomes)
-        if stopped is None:
-            warn_account(notice)
-        else:
-            stopped.append(notice)
+        say(AccountWarning, _account_notice(str(run.abort), outcomes))
     return outcomes
 
 

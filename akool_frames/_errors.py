@@ -17,6 +17,7 @@
         └── NotFound         the job or resource does not exist (or no longer)
 
     AccountWarning (UserWarning)  a run stopped sending because the account was refused (key, balance, plan)
+    VoiceLanguageWarning (UserWarning)  rows ask a voice for a language other than its locale
 
 Messages never contain secrets: credentials are kept in ``Secret`` objects and headers are
 never formatted into text.
@@ -24,14 +25,17 @@ never formatted into text.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import sys
 import warnings
+from collections.abc import Iterator
 
 __all__ = [
     "APIError", "AccountError", "AccountWarning", "AkoolError", "AuthError", "BudgetExceeded", "ConfigError",
     "LedgerError", "NotFound", "ParameterError", "QuotaError", "RateLimited", "ServerError", "TransportError",
-    "ValidationError", "error_for_code", "warn_account",
+    "ValidationError", "VoiceLanguageWarning", "collecting", "error_for_code", "say", "warn_now",
 ]
 
 
@@ -124,6 +128,11 @@ class AccountWarning(UserWarning):
     """
 
 
+class VoiceLanguageWarning(UserWarning):
+    """Rows ask a voice for a language other than its own (its locale): an English voice reading ja, zh, ko lines
+    reads them with an English accent, or not at all. One per call, naming each voice and the rows' languages."""
+
+
 class ParameterError(APIError):
     """The provider rejected a parameter."""
 
@@ -158,20 +167,45 @@ def error_for_code(provider: str, code: int, message: str, *, http_status: int =
 
 
 _PACKAGE = __name__.split(".")[0]
+# Warnings a call has for its user, collected while it runs (see ``collecting``): (category, message).
+_NOTICES: contextvars.ContextVar[list[tuple[type[Warning], str]] | None] = contextvars.ContextVar(
+    "akool_frames_notices", default=None)
 
 
-def warn_account(message: str) -> None:
-    """An ``AccountWarning`` and a WARNING log record (logger ``akool_frames``) saying ``message``.
+def say(category: type[Warning], message: str) -> None:
+    """A warning for the user's call: collected when the call collects (it says them in its own thread once it
+    is back: not in the loop's thread, where the caller's filters and ``catch_warnings`` would not apply), else
+    said now."""
+    collected = _NOTICES.get()
+    if collected is not None:
+        collected.append((category, message))
+    else:
+        warn_now(category, message)
 
-    Called in the thread (or task) of the user's call, so ``warnings.catch_warnings`` there sees it. Shown on
-    every call, not once per line like ``warnings.warn`` (a re-run of a notebook cell must say it again): the
-    registry is a fresh one; filters ("ignore", "error") still apply. Attributed to the first frame outside
-    this package, the user's line.
-    """
-    # (marked: the CLI prints the warning and leaves this record out)
-    logging.getLogger("akool_frames").warning(message, extra={"akool_account": True})
-    frame = sys._getframe(1)
-    while frame.f_back is not None and str(frame.f_globals.get("__name__", "")).split(".")[0] in (_PACKAGE, "asyncio"):
+
+@contextlib.contextmanager
+def collecting() -> Iterator[list[tuple[type[Warning], str]]]:
+    """Collect what ``say`` is told in this context, and in tasks started from it (they copy the context)."""
+    found: list[tuple[type[Warning], str]] = []
+    token = _NOTICES.set(found)
+    try:
+        yield found
+    finally:
+        _NOTICES.reset(token)
+
+
+def warn_now(category: type[Warning], message: str) -> None:
+    """The warning, on every call, not once per line like ``warnings.warn`` (a re-run of a notebook cell must say
+    it again): the registry is a fresh one; filters ("ignore", "error") still apply. Attributed to the first frame
+    outside this package, the user's line. An ``AccountWarning`` is also a WARNING log record (logger
+    ``akool_frames``, marked so the CLI, which prints the warning, leaves the record out)."""
+    if issubclass(category, AccountWarning):
+        logging.getLogger("akool_frames").warning(message, extra={"akool_account": True})
+    here = frame = sys._getframe(1)
+    ours = (_PACKAGE, "asyncio", "threading", "concurrent", "contextlib")
+    while frame.f_back is not None and str(frame.f_globals.get("__name__", "")).split(".")[0] in ours:
         frame = frame.f_back
-    warnings.warn_explicit(message, AccountWarning, frame.f_code.co_filename, frame.f_lineno,
+    if str(frame.f_globals.get("__name__", "")).split(".")[0] in ours:  # the loop's thread: no user frame in it
+        frame = here
+    warnings.warn_explicit(message, category, frame.f_code.co_filename, frame.f_lineno,
                            module=str(frame.f_globals.get("__name__", "")), registry=None)

@@ -13,7 +13,6 @@ The async functions are the real ones; each sync twin is ``run_sync(<async twin>
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import functools
 import inspect
 import string
@@ -27,7 +26,7 @@ from narwhals.stable.v2.dependencies import is_pandas_dataframe, is_polars_lazyf
 from . import _engine
 from ._bind import _bind, _eager_rows, _rows
 from ._client import Client
-from ._errors import BudgetExceeded, ValidationError, warn_account
+from ._errors import BudgetExceeded, ValidationError, collecting, say, warn_now
 from ._gc import paused_gc
 from ._join import (
     _NUMERIC,
@@ -116,34 +115,15 @@ def _blocking(afn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
         if bound.arguments.get("progress") is True and not bound.arguments.get("confirm"):
             label = bound.arguments.get("job") or afn.__name__.removeprefix("a")  # refresh, download
             bound.arguments["progress"] = make_progress(str(label), enabled=True)
-        later: list[str] = []
-        token = _LATER.set(later)  # the loop's task runs in a copy of this context (call_soon_threadsafe)
-        try:
+        with collecting() as notices:  # the loop's task runs in a copy of this context (call_soon_threadsafe)
             result = run_sync(afn(*bound.args, **bound.kwargs))
-        finally:
-            _LATER.reset(token)
-        for notice in later:  # in the caller's thread, where its warnings filters and catch_warnings apply
-            warn_account(notice)
+        for category, notice in notices:  # in the caller's thread, where its warnings filters apply
+            warn_now(category, notice)
         return result
 
     call.__name__ = call.__qualname__ = afn.__name__.removeprefix("a")
     call.__doc__ = f"Blocking twin of ``{afn.__name__}``.\n\n{inspect.getdoc(afn) or ''}"
     return call
-
-
-# A sync twin's account notices, warned in its caller's thread once its call is back: not in the loop's thread,
-# where the caller's warnings filters and catch_warnings would race with other threads.
-_LATER: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("akool_frames_later", default=None)
-
-
-def _say(notices: list[str]) -> None:
-    """A call's account notices: handed to its sync twin, else warned here (in the awaiting task)."""
-    later = _LATER.get()
-    for notice in notices:
-        if later is not None:
-            later.append(notice)
-        else:
-            warn_account(notice)
 
 
 # ------------------------------------------------------------------------------------- verbs
@@ -163,18 +143,19 @@ async def _execute(mode: str, frame: Any, job: str, *, client: Any, prefix: str,
                 return back(_attach(eager, prefix, fast))
         with paused_gc():
             rows = _eager_rows(eager, params)
-        stopped: list[str] = []  # the account's refusal, if it stopped the run: warned once the rows are joined
         running = _engine.execute(_default_client(client), job, rows, mode=mode, force=force, budget=budget,
                                   timeout=timeout, progress=sink, plan=plan, rates=rates, labels=_labels(eager),
-                                  follow=follow, stop=stop, stopped=stopped)
+                                  follow=follow, stop=stop)
         del rows  # the rows are the engine's alone: freed once their bodies exist
-        outcomes = await _on_loop(running)
+        with collecting() as notices:  # the call's warnings (the account's refusal, voices and languages)
+            outcomes = await _on_loop(running)
         if mode == "estimate" and budget is not None:
             _check_budget(outcomes, budget)
         with paused_gc():
             joined = _join(eager, outcomes, prefix, ESTIMATE_FIELDS if mode == "estimate" else RESULT_FIELDS)
             done = back(joined if mode == "estimate" else _with_columns(joined, prefix, _extras(job, outcomes)))
-        _say(stopped)
+        for category, notice in notices:  # said once the rows are joined: to a sync twin's caller, else here
+            say(category, notice)
         return done
     finally:
         if sink is not None:

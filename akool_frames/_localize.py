@@ -18,8 +18,6 @@ from __future__ import annotations
 import difflib
 import logging
 import re
-import sys
-import warnings
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,11 +25,11 @@ from typing import Any
 
 import narwhals.stable.v2 as nw
 
-from ._errors import AkoolError, ValidationError
+from ._errors import AkoolError, ValidationError, VoiceLanguageWarning, say
 from ._paths import get_path
 from ._values import to_py
 
-__all__ = ["LANGUAGE_FIELDS", "VOICE_LANGUAGE", "VoiceLanguageWarning", "check_languages", "explode_languages",
+__all__ = ["LANGUAGE_FIELDS", "VOICE_LANGUAGE", "check_languages", "explode_languages",
            "voice_mismatch", "voice_records"]
 
 log = logging.getLogger("akool_frames")
@@ -206,16 +204,11 @@ async def check_languages(client: Any, job: str, bodies: Sequence[Mapping[str, A
         said = voice_mismatch(await voice_records(client, job), [
             (_value(b, voice), _value(b, language)) for b, p in zip(bodies, problems, strict=True) if not p and b])
         if said:
-            _warn(said)
+            say(VoiceLanguageWarning, said)
     return problems
 
 
 # ------------------------------------------------------------------------------- voice vs language
-class VoiceLanguageWarning(UserWarning):
-    """Rows ask a voice for a language other than its own (its locale): an English voice reading ja, zh, ko lines
-    reads them with an English accent, or not at all. One per call, naming each voice and the rows' languages."""
-
-
 # job -> (its voice field, its language field): the voice list's locale of the one against the other
 VOICE_LANGUAGE: Mapping[str, tuple[str, str]] = {"tts": ("voice_id", "language_code")}
 
@@ -252,18 +245,3 @@ def voice_mismatch(voices: Mapping[str, Mapping[str, Any]], pairs: Iterable[tupl
         for voice_id, counts in wrong.items())
     return (f"{rows} row(s) ask a voice for a language other than its own: {said}.\n\n"
             "Hint: give each language a voice of its locale (af.voices() lists them with their locale).")
-
-
-_OURS = ("akool_frames", "asyncio", "threading", "concurrent")
-
-
-def _warn(message: str) -> None:
-    """A VoiceLanguageWarning on every call (a fresh registry: a re-run cell says it again), attributed to the
-    first frame outside this package and the loop's machinery."""
-    here = frame = sys._getframe(1)
-    while frame.f_back is not None and str(frame.f_globals.get("__name__", "")).split(".")[0] in _OURS:
-        frame = frame.f_back
-    if str(frame.f_globals.get("__name__", "")).split(".")[0] in _OURS:  # the loop's thread: no user frame in it
-        frame = here
-    warnings.warn_explicit(message, VoiceLanguageWarning, frame.f_code.co_filename, frame.f_lineno,
-                           module=str(frame.f_globals.get("__name__", "")), registry=None)

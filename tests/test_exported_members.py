@@ -15,6 +15,7 @@ PUBLIC = {
     "report", "sandbox", "set_default_client", "voices", "write_sheet",
     "jobs", "describe",  # PRODUCT.md "Knowing the jobs" (issue 11)
     "AccountWarning",  # PRODUCT.md "Networks" (issue 19)
+    "VoiceLanguageWarning",  # a voice asked for a language other than its locale (issue 20)
 }
 VERBS = {"estimate", "submit", "run", "refresh", "download", "delete", "aestimate", "asubmit", "arun", "arefresh",
          "adownload", "adelete"}

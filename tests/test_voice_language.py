@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 import akool_frames as af
-from akool_frames._localize import VoiceLanguageWarning, voice_mismatch
+from akool_frames import VoiceLanguageWarning
+from akool_frames._localize import voice_mismatch
 
 EMMA = "6889b628662160e2caad5dbc"  # the sandbox's first voice: Emma, English (en)
 LINES = pd.DataFrame({"text": ["Hello", "こんにちは", "你好", "안녕하세요", "おはよう"],
