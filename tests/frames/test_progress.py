@@ -46,8 +46,9 @@ def test_run_feeds_a_sink_made_in_the_callers_thread(frame: Any, engine: Any, mo
     assert engine.calls[-1]["progress"] is sink
     assert (sink.total, sink.credits_est, sink.n_submitted, sink.n_finished) == (3, 3.0, 2, 2)
     assert (sink.by_status, sink.credits, sink.closed) == ({"completed": 2}, 3.0, True)
-    err = capsys.readouterr().err
-    assert "tts submitted" in err and "tts finished" in err and "2/3" in err
+    err = capsys.readouterr().err  # not a terminal: plain lines, the last one with the counts by status
+    assert err.splitlines()[-1] == "tts: 2/3 rows submitted, 2/3 finished (2 completed); credits charged: 3 / 3 estimated"
+    assert "\x1b" not in err and "\r" not in err
 
 
 def test_a_sink_can_be_passed_in(frame: Any, engine: Any) -> None:
@@ -82,7 +83,8 @@ def test_panel_in_a_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_progress, "REDRAW_EVERY", 3600.0)  # only forced redraws (start, close)
     sink = make_progress("<b>tts</b>", enabled=True)
     assert isinstance(sink, Progress)
-    panel, = shown
+    assert len(shown) == 1  # bars and panel in one display
+    panel = sink._panel
     sink.start(2, 8.8)
     sink.submitted(2)
     sink.finished(1)
@@ -100,7 +102,8 @@ def test_panel_says_not_reported_where_no_answer_reports_a_charge(monkeypatch: p
     monkeypatch.setattr(_progress, "_in_kernel", lambda: True)
     monkeypatch.setattr(_progress, "_display", shown.append)
     sink = make_progress("talking_photo", enabled=True)
-    panel, = shown
+    assert len(shown) == 1
+    panel = sink._panel
     sink.start(2, None)
     sink.counts({"completed": 2}, None)  # never "0 charged"
     sink.close()
@@ -132,4 +135,67 @@ def test_the_panel_leaves_its_final_state_as_plain_html(monkeypatch: pytest.Monk
     assert updates == []
     sink.close()
     (final,) = updates
-    assert "3/3 submitted, 3/3 finished" in final.data and "credits charged: 1.5 / 1.5 estimated" in final.data
+    bundle = final._repr_mimebundle_()
+    assert "3/3 submitted, 3/3 finished" in bundle["text/html"] and "1.5 / 1.5 estimated" in bundle["text/html"]
+    # Where widgets are not rendered (a saved notebook's text/plain): totals, units, the counts by status.
+    assert bundle["text/plain"] == ("tts: 3/3 rows submitted, 3/3 finished (3 completed); "
+                                    "credits charged: 1.5 / 1.5 estimated")
+
+
+def test_the_live_display_reads_as_text_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    # While it runs, the display is the widget, but its text/plain is the counts, not "HTML(value=...)" or
+    # tqdm's "tts submitted: 0job [00:00, ?job/s]".
+    pytest.importorskip("ipywidgets")
+    shown: list[Any] = []
+    monkeypatch.setattr(_progress, "_in_kernel", lambda: True)
+    monkeypatch.setattr(_progress, "_display", shown.append)
+    make_progress("tts", enabled=True)
+    (live,) = shown
+    bundle = live._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["text/plain"].startswith("tts: 0/? rows submitted, 0/? finished")
+
+
+class _Terminal:
+    """A stream that says it is a terminal, keeping what is written."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_on_a_terminal_bars_say_totals_and_units() -> None:
+    out = _Terminal()
+    sink = Progress("tts", stream=out)
+    sink.start(12, 1.0)
+    sink.submitted(3)
+    sink.finished(2)
+    sink.counts({"completed": 2}, 0.5)
+    assert [str(bar).split(" |")[0] for bar in sink._bars] == ["tts: 3/12 rows submitted", "tts: 2/12 rows finished"]
+    sink.close()
+    written = "".join(out.parts)
+    assert "\r" in written  # a terminal gets bars that redraw in place
+    assert written.endswith("tts: 3/12 rows submitted, 2/12 finished (2 completed); "
+                            "credits charged: 0.5 / 1 estimated\n")
+
+
+def test_without_a_terminal_lines_are_throttled(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    out = io.StringIO()
+    monkeypatch.setattr(_progress, "PLAIN_EVERY", 3600.0)  # no heartbeat but the first
+    sink = Progress("download", steps=("downloaded",), unit="files", stream=out)
+    sink.start(40, None)
+    for _ in range(40):
+        sink.finished()
+    sink.close()
+    assert out.getvalue().splitlines() == ["download: 0/40 files downloaded", "download: 40/40 files downloaded"]
