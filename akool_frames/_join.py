@@ -28,21 +28,26 @@ _LIST = frozenset({"video_ids", "video_urls", "files"})  # one row, several resu
 
 # ------------------------------------------------------------------------------- result columns
 def _new_series(name: str, values: list[Any], like: nw.DataFrame[Any], kind: str) -> nw.Series[Any]:
-    """A result column of ``kind`` "float", "string", "bool", "list" (of strings) or "datetime" (UTC), with the
-    library's nullable types."""
-    if kind == "list" and like.implementation is nw.Implementation.PANDAS:  # pandas: Python lists, as object
-        pd = like.implementation.to_native_namespace()
+    """A result column of ``kind`` for a frame like ``like`` (see ``typed_series``)."""
+    return typed_series(name, values, like.implementation, kind)
+
+
+def typed_series(name: str, values: list[Any], impl: nw.Implementation, kind: str) -> nw.Series[Any]:
+    """A column of ``kind`` "float", "int", "string", "bool", "list" (of strings) or "datetime" (UTC), with the
+    library's nullable types; the look-ups build their frames with it too, so every frame types alike."""
+    if kind == "list" and impl is nw.Implementation.PANDAS:  # pandas: Python lists, as object
+        pd = impl.to_native_namespace()
         return nw.from_native(pd.Series(values, name=name, dtype=object), series_only=True)
     if kind == "float":
         values = [None if v is None else float(v) for v in values]
-    impl = like.implementation
     if impl is nw.Implementation.PANDAS:  # pandas: the NA-based nullable dtypes, not object / NaN
         pd = impl.to_native_namespace()
-        dtype = {"float": "Float64", "string": "string", "bool": "boolean", "datetime": "datetime64[ns, UTC]"}[kind]
+        dtype = {"float": "Float64", "int": "Int64", "string": "string", "bool": "boolean",
+                 "datetime": "datetime64[ns, UTC]"}[kind]
         native = pd.Series(values, name=name, dtype=dtype)
         return nw.from_native(native, series_only=True)
-    dtype = {"float": nw.Float64(), "string": nw.String(), "bool": nw.Boolean(), "list": nw.List(nw.String()),
-             "datetime": nw.Datetime("us", "UTC")}[kind]
+    dtype = {"float": nw.Float64(), "int": nw.Int64(), "string": nw.String(), "bool": nw.Boolean(),
+             "list": nw.List(nw.String()), "datetime": nw.Datetime("us", "UTC")}[kind]
     return nw.new_series(name, values, dtype, backend=impl)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ._client import Client, default_client
@@ -23,6 +23,7 @@ class Lookup:
     records: str
     paged: bool = False  # page/size with data.count (VoiceLab) or a bare array (v3 lists)
     size: int = 100
+    kinds: Mapping[str, str] = field(default_factory=dict)  # columns whose kind the values may not show
 
 
 LOOKUPS = {
@@ -36,7 +37,7 @@ LOOKUPS = {
     "ai_models": Lookup("akool", "/api/open/v4/aigModel/list", {"types[]": "1501"}, "data"),
     "languages": Lookup("akool", "/api/open/v3/language/list", {}, "data"),
     "effects": Lookup("akool", "/api/open/v4/image2Video/effects", {}, "data.result"),
-    "credits": Lookup("akool", "/api/open/v3/faceswap/quota/info", {}, "data"),
+    "credits": Lookup("akool", "/api/open/v3/faceswap/quota/info", {}, "data", kinds={"credit": "float"}),
 }
 
 
@@ -64,25 +65,63 @@ def _unwrap(found: Any) -> Any:
     return found
 
 
-def _frame(rows: Sequence[Mapping[str, Any]], backend: str, names: Sequence[str] = ()) -> Any:
-    import narwhals as nw
+# Catalogue times the API gives as epoch numbers (milliseconds in every documented list; seconds accepted).
+EPOCH_COLUMNS = frozenset({"create_time", "update_time", "created_at", "updated_at"})
 
-    columns: dict[str, list[Any]] = {name: [] for name in names}
+
+def _kind(name: str, values: Sequence[Any]) -> str:
+    """The result columns' kind of a look-up column, from its values: nullable bool, int, float, string or a
+    UTC datetime (known epoch columns); a column of nothing but nulls is text."""
+    present = [v for v in values if v is not None]
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in present)
+    if present and numbers and name in EPOCH_COLUMNS:
+        return "datetime"
+    if present and all(isinstance(v, bool) for v in present):
+        return "bool"
+    if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+        return "int"
+    return "float" if present and numbers else "string"
+
+
+def _value(value: Any, kind: str) -> Any:
+    import datetime as dt
+    import json
+
+    if value is None or kind in ("bool", "int", "float"):
+        return value
+    if kind == "datetime":
+        if isinstance(value, dt.datetime):
+            return value
+        # Over 1e11 it is milliseconds (as seconds it would be the year 5138; as ms it is 1973 on).
+        return dt.datetime.fromtimestamp(value / 1000 if value > 1e11 else value, dt.UTC)
+    # Nested values (tag lists, resolution tables) as JSON text: readable, parseable, and one type per column.
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _frame(rows: Sequence[Mapping[str, Any]], backend: str, kinds: Mapping[str, str] | None = None) -> Any:
+    """The records as a frame typed like the result columns (``_join.typed_series``): the columns ``kinds``
+    names first, with those kinds, then the records' other fields, typed from their values."""
+    import narwhals.stable.v2 as nw
+
+    from ._join import typed_series
+
+    kinds = kinds or {}
+    names: dict[str, None] = dict.fromkeys(kinds)
     for row in rows:
-        for name in row:
-            columns.setdefault(name, [])
-    for row in rows:
-        for name, values in columns.items():
-            value = row.get(name)
-            # Nested values (tag lists, resolution tables) stay readable in every backend.
-            values.append(value if not isinstance(value, list | dict) else repr(value))
-    return nw.to_native(nw.from_dict(columns, backend=backend)) if columns else nw.to_native(
-        nw.from_dict({"empty": []}, backend=backend)).head(0)
+        names.update(dict.fromkeys(row))
+    names = names or {"empty": None}  # no records, no known columns: one text column, as before
+    impl = nw.Implementation.from_backend(backend)
+    series = []
+    for name in names:
+        raw = [row.get(name) for row in rows]
+        kind = kinds.get(name) or _kind(name, raw)
+        series.append(typed_series(name, [_value(v, kind) for v in raw], impl, kind))
+    return nw.to_native(nw.from_dict({s.name: s for s in series}))
 
 
 def _lookup(name: str, client: Client | None, backend: str, **query: Any) -> Any:
     client = client or default_client()
-    return _frame(run_sync(_fetch(client, LOOKUPS[name], query)), backend)
+    return _frame(run_sync(_fetch(client, LOOKUPS[name], query)), backend, LOOKUPS[name].kinds)
 
 
 VOICE_LISTS = {(4, False): "voices", (4, True): "cloned_voices", (3, False): "v3_voices", (3, True): "v3_cloned_voices"}
@@ -127,6 +166,8 @@ def credits(*, client: Client | None = None, backend: str = "pandas") -> Any:
 
 
 LEDGER_TIMES = ("created_at", "submitted_at", "updated_at", "completed_at", "deleted_at")  # epoch seconds inside
+LEDGER_KINDS = {"attempt": "int", "credits_est": "float", "credits": "float", "duration_s": "float",
+                **dict.fromkeys(LEDGER_TIMES, "datetime")}  # the rest is text (extra: JSON)
 
 
 def ledger(*, client: Client | None = None, backend: str = "pandas") -> Any:
@@ -140,14 +181,9 @@ def ledger(*, client: Client | None = None, backend: str = "pandas") -> Any:
     Example:
         >>> af.ledger()[["key", "status", "credits", "completed_at"]].tail()  # doctest: +SKIP
     """
-    import datetime as dt
-
     from ._entries import PUBLIC_COLUMNS
 
     client = client or default_client()
-    entries = client.ledger.entries()
-    for entry in entries:
-        for name in LEDGER_TIMES:
-            if entry[name] is not None:
-                entry[name] = dt.datetime.fromtimestamp(entry[name], dt.UTC)
-    return _frame(entries, backend, names=list(PUBLIC_COLUMNS))
+    # Typed by name, not by value: an empty ledger, or one where nothing was deleted, keeps every column's type.
+    kinds = {name: LEDGER_KINDS.get(name, "string") for name in PUBLIC_COLUMNS}
+    return _frame(client.ledger.entries(), backend, kinds)
