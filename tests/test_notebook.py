@@ -36,6 +36,12 @@ def test_quickstart_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert finals and all("/? submitted" not in f for f in finals)
     assert any("4/4 finished" in f for f in finals)
     assert "0/? submitted" not in outputs
+    # Where widgets are not rendered (text/plain): one line per run, with totals, units and the counts by status.
+    assert "tts: 4/4 rows submitted, 4/4 finished (4 completed); credits charged: 0.66 / 0.66 estimated" in outputs
+    assert "job/s" not in outputs and "0job" not in outputs
+    # The estimate shows the columns that matter, not the eleven mostly empty result columns.
+    estimate = next(_text(c.outputs) for c in nb.cells if c.cell_type == "code" and "akool.estimate(" in c.source)
+    assert "akool_price_basis" in estimate and "akool_status" not in estimate and "<NA>" not in estimate
 
 
 def test_cost_forecast_notebook_runs() -> None:
