@@ -150,7 +150,7 @@ def _frame(data: dict[str, list[Any]], schema: dict[str, Any], backend: str) -> 
     if backend == "pandas":
         import pandas as pd
 
-        dtypes = {nw.Int64: "Int64", nw.Float64: "Float64"}
+        dtypes = {nw.Int64: "Int64", nw.Float64: "Float64", nw.String: "string"}
         return pd.DataFrame({c: pd.Series(v, dtype=dtypes.get(type(schema[c])), index=range(len(v)))
                              for c, v in data.items()})
     return nw.to_native(nw.from_dict(data, schema, backend=backend))

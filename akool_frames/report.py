@@ -52,6 +52,8 @@ def _tidy(native: Any, integers: Sequence[str] = ()) -> Any:
         if c not in types and out[c].dtype.kind in "fiu":
             whole = c in integers or (c == "count" and bool(((out[c] % 1 == 0) | out[c].isna()).all()))
             types[c] = "Int64" if whole else "Float64"
+        elif c not in types and out[c].dtype.kind in "OT":  # text (pandas 3's NaN-based str, or object): "string"
+            types[c] = "string"
     return out.astype(types) if types else out
 
 

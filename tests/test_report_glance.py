@@ -171,3 +171,18 @@ def test_chart_of_a_single_report_and_a_run() -> None:
     assert "Total: 0.75 credits (0.03 USD) estimated, 0.5 credits (0.02 USD) charged; 1 row unpriced" in title
     texts = _texts(figure)
     assert "0.75 (+1 unpriced)" in texts and "0.5 (+2 not reported)" in texts
+
+
+# --------------------------------------------------------------------------------------- types
+def test_tables_use_the_result_columns_nullable_types() -> None:
+    """Text is "string" (pd.NA for a missing value), counts Int64, money Float64: as the result columns, never
+    pandas' NaN-based str or object (issue 20)."""
+    frame = pd.DataFrame({"akool_job": pd.Series(["tts", "talking_photo"], dtype="string"),
+                          "akool_status": pd.Series([None, None], dtype="string"),
+                          "akool_credits_est": pd.Series([0.5, None], dtype="Float64"),
+                          "akool_error": pd.Series([None, f"no estimate: {TP_REASON}"], dtype="string")})
+    for table in (scenarios().table, scenarios().unpriced, af.report(frame, by="job").table,
+                  af.report(frame, by="job").unpriced):
+        kinds = {str(t) for t in table.dtypes}
+        assert kinds <= {"string", "Int64", "Float64"}, table.dtypes.to_dict()
+    assert str(scenarios().table["job"].dtype) == "string"
