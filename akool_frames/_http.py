@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from yarl import URL
 
-from ._errors import (APIError, AuthError, ConfigError, RateLimited, ServerError, TransportError, error_for_code)
+from ._errors import (AuthError, ConfigError, RateLimited, ServerError, TransportError, error_for_code)
 from ._exchange import Answer, ApiExchange, HttpxExchange, failure_of, is_timeout
 from ._limiter import AdaptiveLimiter
 from ._network import PROXY_SETTINGS

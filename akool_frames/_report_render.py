@@ -26,8 +26,6 @@ __all__ = ["FIRST_ROWS", "chart", "fmt_credits", "fmt_usd", "reason_groups", "sh
 FIRST_ROWS = 5  # row labels named per reason of the unpriced rows (all of them are counted)
 _ORDER, _NULL = "__af_order", "\x00"  # a row-order column; the stand-in of a null key while grouping
 BARS_SHOWN = 40  # lines drawn in the chart
-_COUNTS = frozenset({"rows", "invalid_rows", "priced_rows", "unpriced_rows", "charged_rows", "unreported_rows",
-                     "count"})
 
 
 # ------------------------------------------------------------------------------------- numbers
@@ -51,21 +49,6 @@ def _count(value: Any) -> int:
 
 def _many(n: int, noun: str) -> str:
     return f"{n:,} {noun if n != 1 else noun[:-1]}"
-
-
-def _cell(column: str, value: Any) -> str:
-    value = to_py(value)
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if column.startswith("usd_"):
-        return fmt_usd(value)
-    if column in _COUNTS and isinstance(value, int | float):
-        return f"{int(value):,}"
-    if isinstance(value, float):
-        return fmt_credits(value)
-    return str(value)
 
 
 # ------------------------------------------------------------------------------------- summary

@@ -15,3 +15,20 @@ def ok(response: httpx.Response, code: int = 1000, **envelope: Any) -> Any:
     for name, value in envelope.items():
         assert body[name] == value, body
     return body["data"]
+
+
+# TTS over plain httpx, for the fault tests (test_faults, test_cdn_faults).
+VOICES = "/api/open/v4/voice/list?type=2"
+TTS = "/api/open/v4/voice/tts"
+DETAIL = "/api/open/v4/voice/resource/detail/{_id}"
+TTS_LIST = "/api/open/v4/voice/resource/list?type=1"
+TEXT = "Faults are features."  # 20 characters: 0.088 credits on the pro plan
+CREDITS = 0.088
+
+
+def tts(c: httpx.Client, voice: str, text: str = TEXT) -> httpx.Response:
+    return c.post(TTS, json={"input_text": text, "voice_id": voice})
+
+
+def first_voice(c: httpx.Client) -> str:
+    return str(c.get(VOICES).json()["data"]["result"][0]["_id"])

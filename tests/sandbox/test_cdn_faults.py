@@ -17,21 +17,10 @@ import pytest
 import akool_frames as af
 from akool_frames import cli
 from tests.conftest import akool, poll
-
-VOICES = "/api/open/v4/voice/list?type=2"
-TTS = "/api/open/v4/voice/tts"
-DETAIL = "/api/open/v4/voice/resource/detail/{_id}"
-TTS_LIST = "/api/open/v4/voice/resource/list?type=1"
-TEXT = "Faults are features."  # 20 characters: 0.088 credits on the pro plan
-CREDITS = 0.088
+from tests.sandbox.conftest import CREDITS, DETAIL, TEXT, TTS, TTS_LIST, VOICES, first_voice, tts
 
 
-def _voice(c: httpx.Client) -> str:
-    return str(c.get(VOICES).json()["data"]["result"][0]["_id"])
 
-
-def _tts(c: httpx.Client, voice: str) -> httpx.Response:
-    return c.post(TTS, json={"input_text": TEXT, "voice_id": voice})
 
 
 def _made_and_charged(sb: af.Sandbox, c: httpx.Client, fault: str) -> None:
@@ -49,7 +38,7 @@ def _made_and_charged(sb: af.Sandbox, c: httpx.Client, fault: str) -> None:
 def test_html_after_is_a_200_page_and_the_job_exists(make_sandbox: Any) -> None:
     sb = make_sandbox(faults={"tts": af.Faults(at={1: "html_after"})})
     with akool(sb) as c:
-        r = _tts(c, _voice(c))
+        r = tts(c, first_voice(c))
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/html")
         assert "<title>Just a moment...</title>" in r.text
@@ -61,7 +50,7 @@ def test_html_after_is_a_200_page_and_the_job_exists(make_sandbox: Any) -> None:
 def test_unavailable_after_is_a_bare_503_and_the_job_exists(make_sandbox: Any) -> None:
     sb = make_sandbox(faults={"tts": af.Faults(at={1: "unavailable_after"})})
     with akool(sb) as c:
-        r = _tts(c, _voice(c))
+        r = tts(c, first_voice(c))
         assert r.status_code == 503
         assert r.headers["content-type"].startswith(("text/html", "text/plain"))
         assert "retry-after" not in r.headers
@@ -72,9 +61,9 @@ def test_unavailable_after_is_a_bare_503_and_the_job_exists(make_sandbox: Any) -
 def test_bad_encoding_after_is_labelled_gzip_but_is_not(make_sandbox: Any) -> None:
     sb = make_sandbox(faults={"tts": af.Faults(at={1: "bad_encoding_after", 2: "bad_encoding_after"})})
     with akool(sb) as c:
-        voice = _voice(c)
+        voice = first_voice(c)
         with pytest.raises(httpx.DecodingError):
-            _tts(c, voice)  # httpx decodes gzip as labelled, and fails
+            tts(c, voice)  # httpx decodes gzip as labelled, and fails
         _made_and_charged(sb, c, "bad_encoding_after")
         # What was on the wire: the envelope, undecoded, under a gzip label.
         with c.stream("POST", TTS, json={"input_text": TEXT, "voice_id": voice}) as r:
@@ -91,11 +80,11 @@ def test_cdn_faults_by_probability_hit_creates_only(make_sandbox: Any) -> None:
     for kind in kinds:
         sb = make_sandbox(faults=af.Faults(**{kind: 1.0}))
         with akool(sb) as c:
-            voice = _voice(c)  # a list: never faulted by a create-only kind
+            voice = first_voice(c)  # a list: never faulted by a create-only kind
             assert c.get(TTS_LIST).json()["code"] == 1000
             for _ in range(3):
                 try:
-                    _tts(c, voice)
+                    tts(c, voice)
                 except httpx.DecodingError:
                     pass
         stats = sb.stats()
@@ -181,7 +170,7 @@ def test_tls_sandbox_serves_https_to_a_client_that_trusts_the_ca(make_sandbox: A
     assert sb.webhook_sink_url.startswith("https://")
     with httpx.Client(base_url=sb.url, headers={"x-api-key": sb.api_key}, timeout=10,
                       verify=_trusting(ca, tmp_path)) as c:
-        created = c.post(TTS, json={"input_text": TEXT, "voice_id": _voice(c),
+        created = c.post(TTS, json={"input_text": TEXT, "voice_id": first_voice(c),
                                     "webhookUrl": sb.webhook_sink_url}).json()
         assert created["code"] == 1000
         _id = created["data"]["_id"]

@@ -11,32 +11,21 @@ import pytest
 
 import akool_frames as af
 from tests.conftest import akool, poll
+from tests.sandbox.conftest import CREDITS, DETAIL, TEXT, TTS, TTS_LIST, VOICES, first_voice, tts
 
-VOICES = "/api/open/v4/voice/list?type=2"
-TTS = "/api/open/v4/voice/tts"
-DETAIL = "/api/open/v4/voice/resource/detail/{_id}"
-TTS_LIST = "/api/open/v4/voice/resource/list?type=1"
-TEXT = "Faults are features."  # 20 characters: 0.088 credits on the pro plan
-CREDITS = 0.088
 BROKEN = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.ConnectError)
 
 
-def _tts(c: httpx.Client, voice: str, text: str = TEXT) -> httpx.Response:
-    return c.post(TTS, json={"input_text": text, "voice_id": voice})
-
-
-def _voice(c: httpx.Client) -> str:
-    return str(c.get(VOICES).json()["data"]["result"][0]["_id"])
 
 
 def test_reset_before_loses_the_request(make_sandbox: Any) -> None:
     sb = make_sandbox(faults={"tts": af.Faults(at={1: "reset_before"})})
     with akool(sb) as c:
-        voice = _voice(c)
+        voice = first_voice(c)
         with pytest.raises(BROKEN):
-            _tts(c, voice)
+            tts(c, voice)
         assert c.get(TTS_LIST).json()["data"]["count"] == 0
-        again = _tts(c, voice).json()  # the schedule pinned only the first create
+        again = tts(c, voice).json()  # the schedule pinned only the first create
         assert again["code"] == 1000
     stats = sb.stats()
     assert stats["creates"] == 1 and stats["jobs"] == 1
@@ -48,9 +37,9 @@ def test_reset_before_loses_the_request(make_sandbox: Any) -> None:
 def test_reset_after_loses_only_the_answer(make_sandbox: Any) -> None:
     sb = make_sandbox(faults={"tts": af.Faults(at={1: "reset_after"})})
     with akool(sb) as c:
-        voice = _voice(c)
+        voice = first_voice(c)
         with pytest.raises(BROKEN):
-            _tts(c, voice)
+            tts(c, voice)
         stats = sb.stats()
         assert stats["creates"] == 1 and stats["jobs"] == 1
         assert stats["credits_charged"] == pytest.approx(CREDITS)
@@ -65,10 +54,10 @@ def test_error_5xx_creates_nothing(make_sandbox: Any) -> None:
     sb = make_sandbox(faults={"tts": af.Faults(at={1: "error_5xx", 2: "error_5xx", 3: "error_5xx"},
                                                statuses=(502, 503))})
     with akool(sb) as c:
-        voice = _voice(c)
-        statuses = [_tts(c, voice).status_code for _ in range(3)]
+        voice = first_voice(c)
+        statuses = [tts(c, voice).status_code for _ in range(3)]
         assert set(statuses) <= {502, 503}
-        assert _tts(c, voice).status_code == 200
+        assert tts(c, voice).status_code == 200
     stats = sb.stats()
     assert stats["creates"] == 1 and stats["faults"] == {"error_5xx": 3}
 
@@ -80,7 +69,7 @@ def test_error_5xx_creates_nothing(make_sandbox: Any) -> None:
 def test_throttle_fault_is_1005(make_sandbox: Any) -> None:
     sb = make_sandbox(faults={"tts": af.Faults(at={1: "throttle"})})
     with akool(sb) as c:
-        r = _tts(c, _voice(c))
+        r = tts(c, first_voice(c))
     assert r.status_code == 200
     assert r.json() == {"code": 1005, "msg": "Operation is too frequent"}
     stats = sb.stats()
@@ -90,7 +79,7 @@ def test_throttle_fault_is_1005(make_sandbox: Any) -> None:
 def test_job_fail_ends_failed_and_refunds(make_sandbox: Any) -> None:
     sb = make_sandbox(faults={"tts": af.Faults(at={1: "job_fail"})})
     with akool(sb) as c:
-        created = _tts(c, _voice(c)).json()
+        created = tts(c, first_voice(c)).json()
         assert created["code"] == 1000
         assert created["data"]["deduction_credit"] == pytest.approx(CREDITS)
         assert sb.stats()["balances"]["akool"] == pytest.approx(1_000_000 - CREDITS)
@@ -115,7 +104,7 @@ def test_latency(make_sandbox: Any) -> None:
     def held() -> None:
         with akool(sb) as other:
             t0 = time.monotonic()
-            voices.append((_voice(other), time.monotonic() - t0))
+            voices.append((first_voice(other), time.monotonic() - t0))
 
     thread = threading.Thread(target=held)
     thread.start()
@@ -127,15 +116,15 @@ def test_latency(make_sandbox: Any) -> None:
         [(voice, took)] = voices
         assert took >= latency
         t0 = time.monotonic()
-        assert _tts(c, voice).json()["code"] == 1000
+        assert tts(c, voice).json()["code"] == 1000
         assert time.monotonic() - t0 >= 0.1
 
 
 def test_per_endpoint_faults_only_hit_that_endpoint(make_sandbox: Any) -> None:
     sb = make_sandbox(faults={"tts": af.Faults(error_5xx=1.0)})
     with akool(sb) as c:
-        voice = _voice(c)
-        statuses = {_tts(c, voice).status_code for _ in range(8)}
+        voice = first_voice(c)
+        statuses = {tts(c, voice).status_code for _ in range(8)}
         assert statuses <= {500, 502, 503} and statuses
         assert c.get(TTS_LIST).json()["code"] == 1000
         assert c.get(DETAIL.format(_id="0" * 24)).json()["code"] == 1008
@@ -145,8 +134,8 @@ def test_per_endpoint_faults_only_hit_that_endpoint(make_sandbox: Any) -> None:
     # keyed by path and by route kind as well as by job name
     sb = make_sandbox(faults={"poll": af.Faults(throttle=1.0)})
     with akool(sb) as c:
-        voice = _voice(c)
-        _id = _tts(c, voice).json()["data"]["_id"]
+        voice = first_voice(c)
+        _id = tts(c, voice).json()["data"]["_id"]
         assert c.get(DETAIL.format(_id=_id)).json()["code"] == 1005
 
 
