@@ -52,7 +52,8 @@ from ._fast_rules import (
     _NotSure,
     _plain,
 )
-from ._localize import LANGUAGE_FIELDS
+from ._errors import VoiceLanguageWarning, say
+from ._localize import LANGUAGE_FIELDS, VOICE_LANGUAGE
 from ._values import to_py
 from .jobs import (  # names, not the module: af.jobs is the job table
     Field,
@@ -196,10 +197,13 @@ async def estimate_frame(frame: nw.DataFrame[Any], job: str, params: Mapping[str
               for how, n in price]
     anchor = nw.generate_temporary_column_name(8, frame.columns, prefix="akool_n_")  # the rows, when all is constant
     languages = [n for n in LANGUAGE_FIELDS.get(spec.name, {}) if n in fields]
+    voice, said_in = VOICE_LANGUAGE.get(spec.name, ("", ""))
+    voices = [voice] if voice in fields and said_in in languages else []  # the voice the language is checked against
     work = frame.with_row_index(anchor).select(
         nw.col(anchor), (~problem).alias("__ok"), *(p[0].alias(f"__c{i}") for i, p in enumerate(checks)),
         *(p[0].alias(f"__p{i}") for i, p in enumerate(prices)),
-        *(_part(fields, n).alias(f"__lang_{n}") for n in languages))
+        *(_part(fields, n).alias(f"__lang_{n}") for n in languages),
+        *(_part(fields, n).alias(f"__voice_{n}") for n in voices))
     check_kinds, price_kinds = [p[1] for p in checks], [p[1] for p in prices]
     work, check_levels = _key(work, [f"__c{i}" for i in range(len(check))], "__check", [p[2] for p in checks],
                               [p[3] for p in checks])
@@ -380,7 +384,7 @@ def _check_body(spec: JobSpec, reads: Reads, fields: Mapping[str, _Field], varyi
 async def _languages(work: nw.DataFrame[Any], spec: JobSpec, names: Sequence[str],
                      client: Any) -> nw.DataFrame[Any]:
     """Rows whose language codes the provider does not offer are not surely valid (its list, once a session)."""
-    from ._localize import check_languages
+    from ._localize import check_languages, voice_mismatch, voice_records
 
     for name in names:
         column = f"__lang_{name}"
@@ -390,6 +394,16 @@ async def _languages(work: nw.DataFrame[Any], spec: JobSpec, names: Sequence[str
         if bad:
             work = work.with_columns((nw.col("__ok") & ~nw.col(column).is_in(bad).fill_null(value=False))
                                      .alias("__ok"))
+    voice, said_in = VOICE_LANGUAGE.get(spec.name, ("", ""))
+    if f"__voice_{voice}" in work.columns:  # one warning for the rows whose voice speaks another language
+        pairs = (work.filter(nw.col("__ok")).group_by(f"__voice_{voice}", f"__lang_{said_in}")
+                 .agg(nw.len().alias("__rows")))
+        said = voice_mismatch(await voice_records(client, spec.name),
+                              zip(pairs.get_column(f"__voice_{voice}").to_list(),
+                                  pairs.get_column(f"__lang_{said_in}").to_list(), strict=True),
+                              pairs.get_column("__rows").to_list())
+        if said:
+            say(VoiceLanguageWarning, said)
     return work
 
 

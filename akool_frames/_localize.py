@@ -16,6 +16,7 @@ provider refuses. A valid code the row's voice does not speak (an English voice 
 from __future__ import annotations
 
 import difflib
+import itertools
 import logging
 import re
 from collections import Counter
@@ -224,24 +225,30 @@ def _primary(code: Any) -> str:
     return re.split(r"[-_]", str(code).strip().lower(), maxsplit=1)[0]  # "en-US" speaks "en"
 
 
-def voice_mismatch(voices: Mapping[str, Mapping[str, Any]], pairs: Iterable[tuple[Any, Any]]) -> str | None:
+def _most_first(item: tuple[str, int]) -> tuple[int, str]:
+    return -item[1], item[0]  # most rows first, then by code: the same text whatever order the rows came in
+
+
+def voice_mismatch(voices: Mapping[str, Mapping[str, Any]], pairs: Iterable[tuple[Any, Any]],
+                   counts: Iterable[int] | None = None) -> str | None:
     """One message for every (voice id, language) whose language is not the voice's locale; None when all agree.
-    Voices the list does not hold (clones, a typo the provider will refuse) are not judged."""
+    ``counts``: how many rows each pair stands for (one each by default). Voices the list does not hold (clones, a
+    typo the provider will refuse) are not judged."""
     wrong: dict[str, Counter[str]] = {}
-    for voice_id, language in pairs:
+    for (voice_id, language), n in zip(pairs, itertools.repeat(1) if counts is None else counts):
         voice_id, language = to_py(voice_id), to_py(language)
         record = voices.get(str(voice_id)) if voice_id is not None else None
         if record is None or language in (None, "") or not record.get("locale"):
             continue
         if _primary(language) != _primary(record["locale"]):
-            wrong.setdefault(str(voice_id), Counter())[str(language)] += 1
+            wrong.setdefault(str(voice_id), Counter())[str(language)] += n
     if not wrong:
         return None
     rows = sum(sum(c.values()) for c in wrong.values())
     said = "; ".join(
         f"voice {voice_id} ({voices[voice_id].get('name') or 'no name'}) speaks "
         f"{voices[voice_id].get('language') or voices[voice_id]['locale']} ({voices[voice_id]['locale']}), "
-        f"asked for {', '.join(f'{code} ({n})' for code, n in counts.most_common())}"
+        f"asked for {', '.join(f'{code} ({n})' for code, n in sorted(counts.items(), key=_most_first))}"
         for voice_id, counts in wrong.items())
     return (f"{rows} row(s) ask a voice for a language other than its own: {said}.\n\n"
             "Hint: give each language a voice of its locale (af.voices() lists them with their locale).")

@@ -223,7 +223,7 @@ def test_an_english_voice_for_ja_zh_ko_lines_is_one_warning_line(sandbox_env: di
         assert out.returncode == 0, out.stderr
         warned = [line for line in out.stderr.splitlines() if line.startswith("warning:")]
         assert len(warned) == 1 and len(out.stderr.strip().splitlines()) == 1, out.stderr
-        assert f"voice {VOICE} (Emma) speaks English (en), asked for ja (2), zh (1), ko (1)" in warned[0]
+        assert f"voice {VOICE} (Emma) speaks English (en), asked for ja (2), ko (1), zh (1)" in warned[0]
         assert "akool-frames voices" in warned[0]
         _one_line_in_cli_syntax(warned[0])
     # --explode's language column, without language_code, is the rows' language too

@@ -42,7 +42,7 @@ def test_an_english_voice_for_ja_zh_ko_lines_warns_once(sb: Any, tmp_path: Any) 
     assert len(voice) == 1, [str(w.message) for w in said]  # one per call, not one per row
     message = str(voice[0].message)
     assert f"voice {EMMA} (Emma) speaks English (en)" in message
-    assert "asked for ja (2), zh (1), ko (1)" in message and message.startswith("4 row(s)")
+    assert "asked for ja (2), ko (1), zh (1)" in message and message.startswith("4 row(s)")
     assert issubclass(VoiceLanguageWarning, UserWarning)
     assert set(out["akool_status"]) == {"completed"}  # a warning, not an error: a multilingual voice may do it
     assert _voice_lists(sb) == lists + 1  # the language check's own look-up, nothing more
@@ -66,3 +66,22 @@ def test_a_regional_locale_and_an_unknown_voice_are_not_judged() -> None:
     assert voice_mismatch(voices, [("v1", "en"), ("v1", "EN"), ("clone", "ja"), ("v1", None)]) is None
     said = voice_mismatch(voices, [("v1", "ja"), ("v1", "ko"), ("v1", "ja"), ("v1", "en")])
     assert said is not None and "Ava) speaks English (en-US), asked for ja (2), ko (1)" in said
+
+
+@pytest.mark.parametrize("backend", ["pandas", "polars"])
+def test_an_estimate_warns_too(backend: str, sb: Any, tmp_path: Any) -> None:
+    """The vectorised estimate (no row at a time) says the same, counted by rows, from the same look-up."""
+    import polars as pl
+
+    from akool_frames import _frames
+
+    assert _frames.FAST
+    lines = LINES if backend == "pandas" else pl.from_pandas(LINES)
+    client = af.Client(**sb.client_options(), ledger=tmp_path / "ledger.sqlite")
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        lines.akool.estimate("tts", input_text=af.col("text"), voice_id=EMMA, language_code=af.col("lang"),
+                             client=client)
+    client.close()
+    voice = [str(w.message) for w in said if issubclass(w.category, VoiceLanguageWarning)]
+    assert len(voice) == 1 and voice[0].startswith("4 row(s)") and "asked for ja (2), ko (1), zh (1)" in voice[0]

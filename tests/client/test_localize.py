@@ -63,9 +63,10 @@ def test_a_language_the_provider_does_not_offer_is_caught_before_sending(sb: af.
     assert "did you mean 'zh-CN'?" in got["akool_error"][2]
     sent = [e for e in create_entries(sb)]
     assert len(sent) == 2  # the two wrong codes never left: no refused create
-    speech = pd.DataFrame({"t": ["Hola", "你好"], "code": ["es", "zh-CN"]}).akool.estimate(
-        "tts", input_text=af.col("t"), voice_id="6889b628662160e2caad5dbc", language_code=af.col("code"),
-        client=client)
+    with pytest.warns(af.VoiceLanguageWarning, match=r"speaks English \(en\), asked for es \(1\)"):  # Emma reads es
+        speech = pd.DataFrame({"t": ["Hola", "你好"], "code": ["es", "zh-CN"]}).akool.estimate(
+            "tts", input_text=af.col("t"), voice_id="6889b628662160e2caad5dbc", language_code=af.col("code"),
+            client=client)
     assert speech["akool_status"].tolist()[1] == "invalid"
     assert "not in the locales of VoiceLab's voices (af.voices()); did you mean 'zh'?" in speech["akool_error"][1]
 
