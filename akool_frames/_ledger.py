@@ -19,6 +19,7 @@ It stores request bodies and results, never a credential.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sqlite3
@@ -30,11 +31,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ._entries import (_ADDED, _AS_ROW, _COLUMNS, _COLUMNS_NO_BODY, _INSERT, _LATEST, _SCHEMA, _STORED,
+from ._entries import (_AS_ROW, _COLUMNS, _COLUMNS_NO_BODY, _INSERT, _LATEST, _STORED,
                        CALLBACK_FIELDS, PUBLIC_COLUMNS, Claim, Entry, decide)
 from ._errors import LedgerError
-from ._ledger_file import check_header, check_place, guarded, is_damage, ledger_damaged, sides_made
-from ._ledger_writer import (BUSY_STEP, HOST, Written, WriterThread, busy_message, is_busy, process_alive,
+from ._ledger_file import connect, guarded, is_damage, ledger_damaged, open_ledger
+from ._ledger_writer import (HOST, Written, WriterThread, busy_message, process_alive,
                              process_start)
 
 __all__ = ["Ledger"]
@@ -55,73 +56,9 @@ class Ledger:
         self.timeout = timeout
         self.pid = os.getpid()  # the process that opened it
         self._mine: set[str] = set()  # writers registered through this object and not ended
-        self._db = self._open()
+        self._db = open_ledger(self.path, timeout)
         self._lock = threading.Lock()
-        self._writer = WriterThread(self.path, timeout, self._connect, self._beat)
-
-    def _open(self) -> sqlite3.Connection:
-        """Connect and set up, waiting (up to ``timeout``) while another process holds the database. A damaged
-        file is refused as such, and leaves no -wal/-shm files of this attempt beside it."""
-        check_place(self.path)
-        made = sides_made(self.path)
-        deadline = time.monotonic() + self.timeout
-        while True:
-            db = None
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                check_header(self.path)  # before connecting: a file that is no database gets nothing beside it
-                db = self._connect(BUSY_STEP)
-                self._setup(db)
-                db.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")  # reads wait as long as writes
-                return db
-            except sqlite3.OperationalError as exc:
-                if db is not None:
-                    db.close()
-                if is_busy(exc) and time.monotonic() < deadline:
-                    continue
-                if is_busy(exc):
-                    msg = (f"{busy_message(None, self.path, self.timeout)}.\n\nHint: let that run finish, or give "
-                           "this one its own ledger= path.")
-                else:
-                    msg = f"Cannot open the ledger at {self.path}: {exc}.\n\nHint: pass ledger= a writable path."
-                raise LedgerError(msg) from exc
-            except (sqlite3.Error, OSError) as exc:
-                if db is not None:
-                    db.close()
-                if isinstance(exc, sqlite3.DatabaseError) and is_damage(exc):
-                    made()  # the -wal/-shm this failed open made beside the file: removed
-                    raise ledger_damaged(self.path, exc) from exc
-                msg = f"Cannot open the ledger at {self.path}: {exc}.\n\nHint: pass ledger= a writable path."
-                raise LedgerError(msg) from exc
-
-    def _connect(self, busy: float) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=busy)
-        db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a killed process
-        return db
-
-    @staticmethod
-    def _setup(db: sqlite3.Connection) -> None:
-        """WAL, the tables, and the owner column a ledger from an earlier version lacks; a ledger that has
-        them all is not written to (opening it never waits for another writer)."""
-        db.execute("PRAGMA journal_mode=WAL")
-        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        columns = {row[1] for row in db.execute("PRAGMA table_info(submissions)")}
-        if {"submissions", "writers", "balances", "media"} <= tables and set(_ADDED) <= columns:
-            return
-        db.execute("BEGIN IMMEDIATE")  # one process at a time; a deferred one could not wait for another
-        try:
-            for statement in filter(str.strip, _SCHEMA.split(";")):  # (executescript would commit first)
-                db.execute(statement)
-            have = {row[1] for row in db.execute("PRAGMA table_info(submissions)")}
-            for name, kind in _ADDED.items():
-                if name not in have:
-                    db.execute(f"ALTER TABLE submissions ADD COLUMN {name} {kind}")
-            db.execute("CREATE INDEX IF NOT EXISTS submissions_owner ON submissions (owner) WHERE owner IS NOT NULL")
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
+        self._writer = WriterThread(self.path, timeout, functools.partial(connect, self.path), self._beat)
 
     def __repr__(self) -> str:
         return f"Ledger({str(self.path)!r})"

@@ -1,18 +1,23 @@
 """The ledger's file before SQLite opens it: where it may live, whether it is a database at all, and what a failed
 open leaves beside it. A damaged ledger is named as damaged, never as a path to replace: a new ledger knows none of
-the jobs the old one recorded, and would pay for each of them again.
+the jobs the old one recorded, and would pay for each of them again. Then opening it: WAL, the tables, and the
+columns a ledger from an earlier version lacks.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from ._entries import _ADDED, _SCHEMA
 from ._errors import LedgerError
+from ._ledger_writer import BUSY_STEP, busy_message, is_busy
 
-__all__ = ["HEADER", "check_header", "check_place", "guarded", "is_damage", "ledger_damaged", "sides_made"]
+__all__ = ["HEADER", "check_header", "check_place", "connect", "guarded", "is_damage", "ledger_damaged", "open_ledger",
+           "setup", "sides_made"]
 
 T = TypeVar("T")
 
@@ -86,3 +91,70 @@ def sides_made(path: Path) -> Callable[[], None]:
             if not existed and side.exists() and (side.name.endswith("-shm") or side.stat().st_size == 0):
                 side.unlink(missing_ok=True)
     return remove
+
+
+# --------------------------------------------------------------------------------- opening it
+def open_ledger(path: Path, timeout: float) -> sqlite3.Connection:
+    """Connect and set up, waiting (up to ``timeout``) while another process holds the database. A damaged
+    file is refused as such, and leaves no -wal/-shm files of this attempt beside it."""
+    check_place(path)
+    made = sides_made(path)
+    deadline = time.monotonic() + timeout
+    while True:
+        db = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            check_header(path)  # before connecting: a file that is no database gets nothing beside it
+            db = connect(path, BUSY_STEP)
+            setup(db)
+            db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")  # reads wait as long as writes
+            return db
+        except sqlite3.OperationalError as exc:
+            if db is not None:
+                db.close()
+            if is_busy(exc) and time.monotonic() < deadline:
+                continue
+            if is_busy(exc):
+                msg = (f"{busy_message(None, path, timeout)}.\n\nHint: let that run finish, or give "
+                       "this one its own ledger= path.")
+            else:
+                msg = f"Cannot open the ledger at {path}: {exc}.\n\nHint: pass ledger= a writable path."
+            raise LedgerError(msg) from exc
+        except (sqlite3.Error, OSError) as exc:
+            if db is not None:
+                db.close()
+            if isinstance(exc, sqlite3.DatabaseError) and is_damage(exc):
+                made()  # the -wal/-shm this failed open made beside the file: removed
+                raise ledger_damaged(path, exc) from exc
+            msg = f"Cannot open the ledger at {path}: {exc}.\n\nHint: pass ledger= a writable path."
+            raise LedgerError(msg) from exc
+
+
+def connect(path: Path, busy: float) -> sqlite3.Connection:
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=busy)
+    db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a killed process
+    return db
+
+
+def setup(db: sqlite3.Connection) -> None:
+    """WAL, the tables, and the owner column a ledger from an earlier version lacks; a ledger that has
+    them all is not written to (opening it never waits for another writer)."""
+    db.execute("PRAGMA journal_mode=WAL")
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    columns = {row[1] for row in db.execute("PRAGMA table_info(submissions)")}
+    if {"submissions", "writers", "balances", "media"} <= tables and set(_ADDED) <= columns:
+        return
+    db.execute("BEGIN IMMEDIATE")  # one process at a time; a deferred one could not wait for another
+    try:
+        for statement in filter(str.strip, _SCHEMA.split(";")):  # (executescript would commit first)
+            db.execute(statement)
+        have = {row[1] for row in db.execute("PRAGMA table_info(submissions)")}
+        for name, kind in _ADDED.items():
+            if name not in have:
+                db.execute(f"ALTER TABLE submissions ADD COLUMN {name} {kind}")
+        db.execute("CREATE INDEX IF NOT EXISTS submissions_owner ON submissions (owner) WHERE owner IS NOT NULL")
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
