@@ -155,7 +155,7 @@ class HttpxExchange:
         self._client = httpx.AsyncClient(transport=transport, timeout=timeout, follow_redirects=False)
 
     async def send(self, method: str, url: URL, headers: Mapping[str, str], content: bytes | None,
-                   proxy: str | None) -> Answer:
+                   proxy: str | None) -> Answer:  # (the user's transport reaches the network its own way)
         response = await self._client.request(method, str(url), content=content, headers=headers)
         return Answer(response.status_code, response.reason_phrase, response.headers, response.content)
 
@@ -240,7 +240,7 @@ def _cause_name(exc: BaseException) -> str:
 def _connect_words(exc: BaseException) -> str:
     chain = _chain(exc)
     for link in chain:
-        if isinstance(link, socket.gaierror) or isinstance(link, aiohttp.ClientConnectorDNSError):
+        if isinstance(link, socket.gaierror | aiohttp.ClientConnectorDNSError):
             return "name not resolved"
         if isinstance(link, OSError) and link.errno in _CONNECT_ERRNO:
             return _CONNECT_ERRNO[link.errno]
