@@ -11,19 +11,33 @@ ledger makes sure no row is paid for twice.
 from __future__ import annotations
 
 from ._client import Client, Secret, default_client, set_default_client
-from ._errors import (AccountError, AccountWarning, APIError, AkoolError, AuthError, BudgetExceeded, ConfigError,
-                      LedgerError, NotFound, ParameterError, QuotaError, RateLimited, ServerError, TransportError,
-                      ValidationError, VoiceLanguageWarning)
-from ._bind import Col, col
-from ._localize import explode_languages
-from .calibration import calibrate
-from .forecast import forecast
-from .jobs import JOBS
-from .reference import describe, jobs
+from ._errors import (
+    AccountError,
+    AccountWarning,
+    AkoolError,
+    APIError,
+    AuthError,
+    BudgetExceeded,
+    ConfigError,
+    LedgerError,
+    NotFound,
+    ParameterError,
+    QuotaError,
+    RateLimited,
+    ServerError,
+    TransportError,
+    ValidationError,
+    VoiceLanguageWarning,
+)
+from .catalog import JOBS
+from .engine import explode_languages
+from .frames import Col, col  # (importing frames registers df.akool on pandas and polars, where installed)
 from .lookups import ai_models, avatars, credits, effects, languages, ledger, voices
-from .report import Report, report
-from .sheets import read_sheet, write_sheet
+from .pricing import calibrate
+from .reference import describe, jobs
+from .report import Report, forecast, report
 from .sandbox import Faults, Sandbox, SandboxConfig, sandbox
+from .sheets import read_sheet, write_sheet
 
 __all__ = [
     "APIError", "AccountError", "AccountWarning", "AkoolError", "AuthError", "BudgetExceeded", "Client", "Col", "ConfigError", "Faults",
@@ -34,13 +48,3 @@ __all__ = [
     "ledger", "read_sheet", "report", "sandbox", "set_default_client", "voices", "write_sheet",
 ]
 __version__ = "0.1.0"
-
-# Importing registers the accessors on whichever frame libraries are installed.
-try:
-    from . import pandas_ext  # noqa: F401
-except ImportError:
-    pass
-try:
-    from . import polars_ext  # noqa: F401
-except ImportError:
-    pass

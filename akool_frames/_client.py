@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from ._errors import ConfigError
-from ._network import Network
+from .transport import Network
 
 __all__ = ["Client", "Secret", "default_client", "set_default_client"]
 
@@ -217,7 +217,6 @@ class Client:
         self.ledger_path = Path(_setting(ledger, "AKOOL_FRAMES_LEDGER", DEFAULT_LEDGER))
         self._ledger: Any = None
         self._http: Any = None
-        self._receiver: Any = None  # the webhook receiver, started by the first webhook-mode run
         self.lengths: dict[str, Any] = {}  # media lengths measured in this session (by _probe), by target
         self.language_lists: dict[str, Any] = {}  # the providers' language codes, read once a session
         self._lock = threading.Lock()
@@ -246,7 +245,7 @@ class Client:
         thread do not survive a fork)."""
         with self._lock:
             if self._ledger is None or self._ledger.pid != os.getpid():
-                from ._ledger import Ledger
+                from .ledger import Ledger
 
                 self._ledger = Ledger(self.ledger_path, timeout=self.ledger_timeout)
             return self._ledger
@@ -256,7 +255,7 @@ class Client:
         """The HTTP layer (made on first use, bound to the background loop)."""
         with self._lock:
             if self._http is None:
-                from ._http import Http
+                from .transport import Http
 
                 self._http = Http(self)
             return self._http
@@ -266,14 +265,10 @@ class Client:
         with self._lock:
             http, self._http = self._http, None
             ledger, self._ledger = self._ledger, None
-            receiver, self._receiver = self._receiver, None
-        if http is not None or receiver is not None:
+        if http is not None:  # (its webhook receiver too, if a webhook-mode run started one)
             from ._loop import run_sync
 
-            if receiver is not None:
-                run_sync(receiver.stop())
-            if http is not None:
-                run_sync(http.aclose())
+            run_sync(http.aclose())
         if ledger is not None:
             ledger.close()
 

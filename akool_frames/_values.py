@@ -1,4 +1,5 @@
-"""Frame values as plain Python: what every module that reads a cell uses (no frame library imported here)."""
+"""Frame values both ways: cells as plain Python (what every module that reads a cell uses), and typed columns
+with each library's nullable types (results and look-ups alike). Only narwhals is imported here."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import narwhals.stable.v2 as nw
 
-__all__ = ["to_py"]
+__all__ = ["to_py", "typed_series"]
 
 
 def to_py(value: Any) -> Any:
@@ -52,3 +53,22 @@ def to_py(value: Any) -> Any:
     if hasattr(value, "tolist"):
         return to_py(value.tolist())
     return value
+
+
+def typed_series(name: str, values: list[Any], impl: nw.Implementation, kind: str) -> nw.Series[Any]:
+    """A column of ``kind`` "float", "int", "string", "bool", "list" (of strings) or "datetime" (UTC), with the
+    library's nullable types; the look-ups build their frames with it too, so every frame types alike."""
+    if kind == "list" and impl is nw.Implementation.PANDAS:  # pandas: Python lists, as object
+        pd = impl.to_native_namespace()
+        return nw.from_native(pd.Series(values, name=name, dtype=object), series_only=True)
+    if kind == "float":
+        values = [None if v is None else float(v) for v in values]
+    if impl is nw.Implementation.PANDAS:  # pandas: the NA-based nullable dtypes, not object / NaN
+        pd = impl.to_native_namespace()
+        dtype = {"float": "Float64", "int": "Int64", "string": "string", "bool": "boolean",
+                 "datetime": "datetime64[ns, UTC]"}[kind]
+        native = pd.Series(values, name=name, dtype=dtype)
+        return nw.from_native(native, series_only=True)
+    dtype = {"float": nw.Float64(), "int": nw.Int64(), "string": nw.String(), "bool": nw.Boolean(),
+             "list": nw.List(nw.String()), "datetime": nw.Datetime("us", "UTC")}[kind]
+    return nw.new_series(name, values, dtype, backend=impl)

@@ -8,7 +8,8 @@ from typing import Any
 
 from ._client import Client, default_client
 from ._loop import run_sync
-from .jobs import get_path_either
+from ._values import typed_series
+from .catalog import get_path_either
 
 __all__ = ["ai_models", "avatars", "credits", "effects", "languages", "ledger", "voices"]
 
@@ -99,11 +100,9 @@ def _value(value: Any, kind: str) -> Any:
 
 
 def _frame(rows: Sequence[Mapping[str, Any]], backend: str, kinds: Mapping[str, str] | None = None) -> Any:
-    """The records as a frame typed like the result columns (``_join.typed_series``): the columns ``kinds``
+    """The records as a frame typed like the result columns (``typed_series``): the columns ``kinds``
     names first, with those kinds, then the records' other fields, typed from their values."""
     import narwhals.stable.v2 as nw
-
-    from ._join import typed_series
 
     kinds = kinds or {}
     names: dict[str, None] = dict.fromkeys(kinds)
@@ -181,7 +180,7 @@ def ledger(*, client: Client | None = None, backend: str = "pandas") -> Any:
     Example:
         >>> af.ledger()[["key", "status", "credits", "completed_at"]].tail()  # doctest: +SKIP
     """
-    from ._entries import PUBLIC_COLUMNS
+    from .ledger import PUBLIC_COLUMNS
 
     client = client or default_client()
     # Typed by name, not by value: an empty ledger, or one where nothing was deleted, keeps every column's type.

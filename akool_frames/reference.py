@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import pricing
-from ._entries import CALLBACK_FIELDS
-from .jobs import JOBS, Field, JobSpec, get_job
+from .catalog import JOBS, Field, JobSpec, get_job
+from .ledger import CALLBACK_FIELDS
 
 __all__ = ["describe", "jobs"]
 

@@ -6,7 +6,7 @@
 For a table-priced job (image_to_video: the documented (video_length, resolution) table) and for TTS (4.4 credits
 per 1000 characters on the pro plan), on polars and pandas: the time of ``df.akool.estimate`` (validation of every
 field, the price, and the seven estimate columns), and of the hand-written expression of the rule alone, best of
-five, and their ratio. Then the per-row path (``akool_frames._frames.FAST = False``) on a fifth of the rows, for
+five, and their ratio. Then the per-row path (``akool_frames.frames._verbs.FAST = False``) on a fifth of the rows, for
 scale. Prints figures; asserts nothing.
 """
 
@@ -24,7 +24,7 @@ import pandas as pd
 import polars as pl
 
 import akool_frames as af
-import akool_frames._frames as F
+import akool_frames.frames._verbs as F
 
 TABLE = pl.DataFrame({"video_length": [5, 5, 5, 10, 10, 10], "resolution": ["720p", "1080p", "4k"] * 2,
                       "credits": [20.0, 25.0, 30.0, 40.0, 50.0, 60.0]})

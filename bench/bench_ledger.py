@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from akool_frames._entries import Claim
-from akool_frames._ledger import Ledger
+from akool_frames.ledger._entries import Claim
+from akool_frames.ledger._store import Ledger
 
 
 def measure(rows: int, batch: int) -> tuple[float, float]:

@@ -156,7 +156,7 @@ def client_outputs(sb: af.Sandbox, folder: Path) -> tuple[dict[str, str], dict[s
     with af.Client(**options, ledger=ledger) as client:
         out = pd.DataFrame({"text": ["Canary three."]}).akool.run(
             "tts", client=client, progress=True, follow="webhook", input_text=af.col("text"), voice_id=VOICE)
-        texts["webhook receiver"] = repr(client._receiver.__dict__)
+        texts["webhook receiver"] = repr(client.http.receiver.__dict__)
         texts["client repr"] = repr(client) + "\n" + str(client)
         texts["sandbox repr"] = repr(sb) + "\n" + repr(sb.config)
         names = pd.DataFrame({"text": ["Canary six."], "name": ["canary voice"]})

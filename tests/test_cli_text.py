@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 import akool_frames as af
-from akool_frames._cli_text import one_line, relabel
+from akool_frames.cli._text import one_line, relabel
 from akool_frames._errors import AuthError, BudgetExceeded, QuotaError
-from akool_frames._submit import _account_problem
+from akool_frames.engine._run import account_problem as _account_problem
 
 # Python syntax a terminal user cannot type: a keyword argument (not --flag=), a call of af., a with-block.
 PYTHON = re.compile(r"(?<![-\w])[a-z_]+=|\baf\.(?!languages\(\) in Python|credits\(\) in Python)|with af\.|sb\.client")

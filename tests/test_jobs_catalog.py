@@ -12,8 +12,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from akool_frames import pricing
-from akool_frames.jobs import JOBS, JobSpec, Price, PriceContext, get_job, get_path, validate_body
+from akool_frames.pricing import _rules as pricing
+from akool_frames.catalog import JOBS, JobSpec, get_job, get_path, validate_body
+from akool_frames.pricing import Price, PriceContext, rule
 
 # PRODUCT.md "Jobs": job -> (end of the create path, end of the poll path)
 TABLE = {
@@ -233,7 +234,7 @@ def test_documented_examples_validate(name: str, body: dict[str, Any]) -> None:
     spec = get_job(name)
     assert validate_body(spec, body, "pro") is None
     assert validate_body(spec, {**spec.defaults, **body}, "pro") is None
-    price = spec.price({**spec.defaults, **body}, PriceContext())
+    price = rule(spec.price)({**spec.defaults, **body}, PriceContext())
     assert isinstance(price, Price)
     if price.credits is None:  # no price: a reason that says why
         assert price.reason, price
@@ -404,7 +405,7 @@ def test_a_name_close_to_a_documented_one_is_a_misspelling_at_any_depth() -> Non
 def test_other_unknown_fields_are_sent_as_given() -> None:
     """Issue 9: the docs lag the API (official demos send speaker_num, dynamic_duration, voices_map and caption_url
     to video translation): a name like no documented one is no problem, and undocumented() lists it."""
-    from akool_frames.jobs import undocumented
+    from akool_frames.catalog import undocumented
 
     spec = get_job("video_translation")
     body = first("video_translation", speaker_num=2, dynamic_duration=True, voices_map={"a": "b"},
@@ -485,7 +486,7 @@ def test_reconcile_matchers() -> None:
 
 
 def test_job_modules_export_jobs() -> None:
-    from akool_frames.jobs import (audio, audiocleaner, detection, faceswap, image, image2video, kling, moderation,
+    from akool_frames.catalog import (audio, audiocleaner, detection, faceswap, image, image2video, kling, moderation,
                                    video, voice)
 
     modules = (audio, audiocleaner, detection, faceswap, image, image2video, kling, moderation, video, voice)
@@ -494,8 +495,8 @@ def test_job_modules_export_jobs() -> None:
         assert "JOBS" in module.__all__
 
 
-@pytest.mark.parametrize("first_import", ["akool_frames.pricing", "akool_frames.jobs", "akool_frames.jobs.voice"])
+@pytest.mark.parametrize("first_import", ["akool_frames.pricing._rules", "akool_frames.catalog", "akool_frames.catalog.voice"])
 def test_import_order_does_not_matter(first_import: str) -> None:
-    code = f"import {first_import}; from akool_frames.jobs import JOBS; import akool_frames.pricing; print(len(JOBS))"
+    code = f"import {first_import}; from akool_frames.catalog import JOBS; import akool_frames.pricing._rules; print(len(JOBS))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "25"

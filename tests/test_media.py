@@ -1,4 +1,4 @@
-"""Checks that akool_frames.sandbox._media makes valid files of the requested duration, and that akool_frames.media
+"""Checks that akool_frames.sandbox._media makes valid files of the requested duration, and that akool_frames.pricing._media
 reads lengths from parts of files (what a probe fetches) without guessing."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from akool_frames.media import (
+from akool_frames.pricing._media import (
     HEAD_BYTES,
     TAIL_BYTES,
     duration_from_bytes,
@@ -134,7 +134,7 @@ def _calls(ext: str, seconds: float) -> int:
     return calls
 
 
-# ------------------------------------------------------------------ lengths from part of a file (akool_frames.media)
+# ------------------------------------------------------------------ lengths from part of a file (akool_frames.pricing._media)
 # A probe fetches the first HEAD_BYTES of a file and knows its real size (Content-Range); these are the cases where
 # that head alone would mislead or not tell, read here from bytes alone (tests/client/test_probe.py fetches them).
 

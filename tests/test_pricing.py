@@ -14,8 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from akool_frames import media, pricing
-from akool_frames.jobs import JOBS, Price, PriceContext, get_job
+from akool_frames.pricing import _media as media
+from akool_frames.pricing import _rules as pricing
+from akool_frames.catalog import JOBS, get_job
+from akool_frames.pricing import Price, PriceContext
 
 
 def estimate(job: Any, body: Any, context: PriceContext | None = None) -> Price:
@@ -192,9 +194,9 @@ def test_every_rule_has_a_source_and_every_job_a_rule() -> None:
     for name, rate in pricing.RATES.items():
         assert rate.source and rate.unit, name
     for name, spec in JOBS.items():
-        assert isinstance(spec.price({}, PriceContext()), Price), name
+        assert isinstance(pricing.rule(spec.price)({}, PriceContext()), Price), name
         assert name in pricing.RATES or name in pricing.UNDOCUMENTED
-    assert pricing.rule("tts") is get_job("tts").price
+    assert get_job("tts").price == "tts" and pricing.rule("tts") is pricing.rule("tts")
     with pytest.raises(KeyError, match="UNDOCUMENTED"):
         pricing.rule("no_such_job")
 
@@ -228,7 +230,7 @@ CHARACTER_PRICED = ["tts", "audiocleaner.tts", "legacy_tts", "legacy_voice_clone
 
 
 def _unit(job: str, seconds: float | None = None, chars: int | None = None) -> float | None:
-    from akool_frames.forecast import unit_body
+    from akool_frames.report._forecast import unit_body
 
     line = {"duration_s": seconds, "characters": chars, "type": 4 if job == "moderation" else None,
             "resolution": "720p" if job == "character_swap" else None}

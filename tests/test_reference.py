@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 import akool_frames as af
-from akool_frames.jobs import JOBS, Field, get_job, validate_body
+from akool_frames.catalog import JOBS, Field, get_job, validate_body
 from tests.test_jobs_catalog import EXAMPLES
 
 README = Path(__file__).resolve().parents[1] / "README.md"

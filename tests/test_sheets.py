@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 import akool_frames as af
-from akool_frames import sheets
+from akool_frames.sheets import _workbook as sheets
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "localization.xlsx"
 RISKY = ['=HYPERLINK("http://evil.example","click")', "+1 (555) 010-9999", "-20% off", "@channel", "\tindented",

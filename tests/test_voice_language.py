@@ -13,7 +13,7 @@ import pytest
 
 import akool_frames as af
 from akool_frames import VoiceLanguageWarning
-from akool_frames._localize import voice_mismatch
+from akool_frames.engine._localize import voice_mismatch
 
 EMMA = "6889b628662160e2caad5dbc"  # the sandbox's first voice: Emma, English (en)
 LINES = pd.DataFrame({"text": ["Hello", "こんにちは", "你好", "안녕하세요", "おはよう"],
@@ -73,7 +73,7 @@ def test_an_estimate_warns_too(backend: str, sb: Any, tmp_path: Any) -> None:
     """The vectorised estimate (no row at a time) says the same, counted by rows, from the same look-up."""
     import polars as pl
 
-    from akool_frames import _frames
+    from akool_frames.frames import _verbs as _frames
 
     assert _frames.FAST
     lines = LINES if backend == "pandas" else pl.from_pandas(LINES)

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from ._config import Faults, SandboxConfig, own_tls
-from ._server import ServerThread
+from ._server import ServerThread, serve_forever
 from ._state import SandboxState
 
-__all__ = ["Faults", "Sandbox", "SandboxConfig", "sandbox"]
+__all__ = ["Faults", "Sandbox", "SandboxConfig", "sandbox", "serve_forever"]
 
 
 class Sandbox:
@@ -133,7 +133,7 @@ class Sandbox:
     def client(self) -> Any:
         """An ``af.Client`` pointed at this sandbox (made on first use)."""
         if self._client is None:
-            from akool_frames import Client
+            from .._client import Client
 
             # Its ledger lives and dies with the sandbox: sandbox jobs mean nothing to a later sandbox.
             self._tmp = tempfile.TemporaryDirectory(prefix="akool-frames-sandbox-")

@@ -265,7 +265,7 @@ class SandboxApp:
         state, cfg = self.state, self.state.config
         status = job.status(state.clock.now())
         if job.provider == "kling":
-            from .families.kling import task_object  # the callback carries the task object
+            from .families import task_object  # the callback carries the task object
 
             return task_object(job, self.base_url, state.clock.now())
         url = f"{self.base_url}/files/{SandboxState.file_name(job)}" if status == 3 and job.media else ""

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import akool_frames as af
-from akool_frames._ledger_file import guarded
+from akool_frames.ledger._file import guarded
 from tests.client.conftest import VOICE
 
 PAGE = 4096

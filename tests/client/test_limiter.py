@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import akool_frames as af
-from akool_frames._limiter import AdaptiveLimiter
+from akool_frames.transport._limiter import AdaptiveLimiter
 from tests.client.conftest import VOICE, columns, make_frame
 
 

@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 import akool_frames as af
-from akool_frames import webhook
+from akool_frames.transport import _webhook as webhook
 from akool_frames.sandbox._server import ServerThread
 from akool_frames.sandbox import _webhook
 from akool_frames.sandbox._webhook import build_payload

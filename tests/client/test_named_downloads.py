@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 import akool_frames as af
-from akool_frames import _download
+from akool_frames.frames import _download
 from tests.client.conftest import VOICE, columns, make_frame
 
 IDS = ["00101", "00101", "00102", "a/b:c*?", "CON"]

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from akool_frames._gc import frozen_heap, paused_gc
+from akool_frames.engine._gc import frozen_heap, paused_gc
 
 
 @pytest.fixture(autouse=True)

@@ -24,10 +24,10 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 import akool_frames as af
 from akool_frames._loop import run_sync
-from akool_frames._receiver import Receiver, receiver_of
+from akool_frames.transport._receiver import Receiver, receiver_of
 from akool_frames.sandbox._state import SandboxState
 from akool_frames.sandbox._webhook import build_payload, sign
-from akool_frames.webhook import LIMIT
+from akool_frames.transport._webhook import LIMIT
 from tests.client.conftest import VOICE
 from tests.conftest import FAST, poll
 
@@ -191,7 +191,7 @@ def test_a_webhook_run_completes_beside_2000_forgeries(make_sandbox: Callable[..
         run = threading.Thread(target=go)
         run.start()
         poll(lambda: sb.stats(), lambda stats: stats["creates"] == rows, timeout=60)
-        receiver: Receiver = client._receiver
+        receiver: Receiver = client.http.receiver
         logging.getLogger("uvicorn.error").addHandler(server_log)
 
         def jobs() -> list[str]:

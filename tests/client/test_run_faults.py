@@ -189,7 +189,7 @@ def test_without_a_list_endpoint_a_lost_create_stays_unknown(make_sandbox: Calla
 
 def test_progress_counts_the_jobs_sent_and_ends_full_under_faults(make_sandbox: Callable[..., af.Sandbox],
                                                                    tmp_path: Path, frame_lib: str) -> None:
-    from akool_frames._progress import Progress
+    from akool_frames.frames._progress import Progress
 
     # Six distinct texts, one invalid row (nothing to send) and a repeat of the first (the same job).
     sb = make_sandbox(faults={"tts": af.Faults(at={2: "reset_after", 4: "job_fail"})})

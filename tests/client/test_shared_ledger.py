@@ -27,7 +27,7 @@ import pandas as pd
 import pytest
 
 import akool_frames as af
-from akool_frames._entries import Claim, Entry, decide
+from akool_frames.ledger._entries import Claim, Entry, decide
 from drills.shared_ledger import WORKER, iteration, ok
 from tests.client.conftest import VOICE, columns, create_entries, make_frame
 
@@ -150,7 +150,7 @@ def test_a_run_waits_for_a_live_run_and_takes_over_only_once_it_is_killed(make_s
 HOLDER = """
 import sqlite3, sys, time
 import akool_frames as af
-from akool_frames._ledger import Ledger
+from akool_frames.ledger._store import Ledger
 ledger = Ledger(sys.argv[1])
 ledger.register("run tts, 600 jobs")
 ledger.close()                                    # the registration is committed; the writer stays listed
@@ -276,7 +276,7 @@ KNOWN_KEY = "d1b6b416e5918f2c0923d89e8004cd16f348278e494058e8eef5bde977165dc0"
 def test_the_ledger_key_is_the_one_every_earlier_ledger_was_written_with(body: dict[str, Any]) -> None:
     """Keys are how a re-run finds its jobs: the text hashed must stay the one json.dumps made before (sorted keys,
     compact separators, UTF-8 kept, callback fields left out), or every existing ledger would pay again."""
-    from akool_frames._entries import CALLBACK_FIELDS, ledger_key
+    from akool_frames.ledger._entries import CALLBACK_FIELDS, ledger_key
 
     kept = {k: v for k, v in body.items() if k not in CALLBACK_FIELDS}
     text = json.dumps(["akool", "tts", kept], sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
@@ -285,7 +285,7 @@ def test_the_ledger_key_is_the_one_every_earlier_ledger_was_written_with(body: d
 
 
 def test_a_known_body_keeps_its_known_key() -> None:
-    from akool_frames._entries import ledger_key
+    from akool_frames.ledger._entries import ledger_key
 
     # Computed once with the first version's formula; it must never change.
     assert ledger_key("akool", "tts", {"input_text": "Hello", "voice_id": "v1"}) == KNOWN_KEY
@@ -295,8 +295,8 @@ def test_a_known_body_keeps_its_known_key() -> None:
 def test_latest_reads_the_same_by_key_look_ups_and_by_a_scan_of_the_ledger(tmp_path: Path) -> None:
     """A few keys among many are looked up by key; a quarter of the ledger or more is read in one scan. Both
     give each key's latest attempt, with or without bodies."""
-    from akool_frames._entries import _INSERT
-    from akool_frames._ledger import Ledger
+    from akool_frames.ledger._entries import _INSERT
+    from akool_frames.ledger._store import Ledger
 
     ledger = Ledger(tmp_path / "l.sqlite")
     rows = [Entry(f"k{n:03}", attempt, "akool@x", "tts", f'{{"n":{n}}}', f"job-{n}-{attempt}", "completed", None,

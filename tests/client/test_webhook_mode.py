@@ -30,9 +30,9 @@ def test_a_webhook_run_sends_creates_only(sb: af.Sandbox, client: af.Client) -> 
     assert out["akool_credits"].notna().all()  # TTS create answers carry deduction_credit
     stats = sb.stats()
     assert stats["requests"] == stats["creates"] == 120  # no status poll, no list page
-    assert client._receiver.counts["callbacks"] == 120
+    assert client.http.receiver.counts["callbacks"] == 120
     sent = {job.webhook for job in sb.state.jobs.values()}
-    assert sent == {client._receiver.url} and client._receiver.url.startswith("http://127.0.0.1:")
+    assert sent == {client.http.receiver.url} and client.http.receiver.url.startswith("http://127.0.0.1:")
     # each callback answered 200 once (the sandbox notes it once the answer is back: after the run may end)
     poll(lambda: {"n": len(sb.state.webhooks)}, lambda got: got["n"] == 120)
     assert [e["status"] for e in sb.state.webhooks] == [200] * 120
@@ -57,7 +57,7 @@ def test_jobs_whose_callback_never_comes_are_polled(make_sandbox, tmp_path: Path
     # the sandbox's callbacks fail, and the run falls back to polling after its patience.
     with af.Client(**sb.client_options(), ledger=tmp_path / "l.sqlite", webhook_url="http://127.0.0.1:9/") as client:
         out = _run(_frame(6), client, follow="webhook")
-        assert client._receiver.counts["callbacks"] == 0
+        assert client.http.receiver.counts["callbacks"] == 0
     assert (out["akool_status"] == "completed").all()
     stats = sb.stats()
     assert stats["creates"] == 6 and stats["requests"] > 6  # the statuses came from polls
@@ -66,7 +66,7 @@ def test_jobs_whose_callback_never_comes_are_polled(make_sandbox, tmp_path: Path
 
 def test_forged_callbacks_are_refused_and_change_nothing(sb: af.Sandbox, client: af.Client) -> None:
     out = _run(_frame(3), client, follow="webhook")
-    receiver = client._receiver
+    receiver = client.http.receiver
     job_id = out["akool_job_id"][0]
     forged = {"signature": "0" * 40, "dataEncrypt": "AAAA", "timestamp": 1, "nonce": "1"}
     answer = httpx.post(receiver.url, json=forged)

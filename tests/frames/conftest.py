@@ -16,10 +16,13 @@ import pandas as pd
 import polars as pl
 import pytest
 
-import akool_frames.pandas_ext  # noqa: F401  (registers df.akool)
-import akool_frames.polars_ext  # noqa: F401
-from akool_frames import _client, _download, _engine, _frames
-from akool_frames._prepare import Outcome
+import akool_frames.frames._pandas  # noqa: F401  (registers df.akool)
+import akool_frames.frames._polars  # noqa: F401
+from akool_frames import _client
+from akool_frames.frames import _download
+from akool_frames import engine as _engine
+from akool_frames.frames import _verbs as _frames
+from akool_frames.engine._prepare import Outcome
 
 CLIENT = types.SimpleNamespace(plan="pro", name="the default client",
                                ledger=types.SimpleNamespace(by_job_ids=lambda ids: {}))  # no ledger entries

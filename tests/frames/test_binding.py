@@ -11,8 +11,8 @@ import pandas as pd
 import polars as pl
 import pytest
 
-import akool_frames._frames as F
-from akool_frames._bind import col
+import akool_frames.frames._verbs as F
+from akool_frames.frames._bind import col
 from akool_frames._errors import ValidationError
 
 

@@ -9,10 +9,10 @@ import pandas as pd
 import polars as pl
 import pytest
 
-import akool_frames._frames as F
-from akool_frames._bind import col
+import akool_frames.frames._verbs as F
+from akool_frames.frames._bind import col
 from akool_frames._errors import ValidationError
-from akool_frames._prepare import Outcome
+from akool_frames.engine._prepare import Outcome
 
 RESULT = ["akool_job_id", "akool_status", "akool_url", "akool_credits_est", "akool_credits", "akool_error",
           "akool_job", "akool_price_basis", "akool_duration_s", "akool_duration_source"]

@@ -8,9 +8,9 @@ from typing import Any
 import polars as pl
 import pytest
 
-import akool_frames._frames as F
-from akool_frames import _engine
-from akool_frames._bind import col
+import akool_frames.frames._verbs as F
+from akool_frames import engine as _engine
+from akool_frames.frames._bind import col
 from akool_frames._errors import ValidationError
 
 AC = {"voice_id": 2072, "emotion": 0, "speed": 1, "language": "en"}  # audiocleaner.tts constants

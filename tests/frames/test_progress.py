@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-import akool_frames._frames as F
-from akool_frames import _progress
-from akool_frames._bind import col
-from akool_frames._progress import Progress, make_progress
+import akool_frames.frames._verbs as F
+from akool_frames.frames import _progress
+from akool_frames.frames._bind import col
+from akool_frames.frames._progress import Progress, make_progress
 
 
 def test_disabled_is_none() -> None:

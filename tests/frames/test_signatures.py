@@ -11,8 +11,9 @@ import polars as pl
 import pytest
 
 import akool_frames as af
-from akool_frames import _delete, _frames
-from akool_frames._accessor import ARGS, FrameAccessor
+from akool_frames.frames import _delete
+from akool_frames.frames import _verbs as _frames
+from akool_frames.frames._accessor import ARGS, FrameAccessor
 
 VERBS = ["estimate", "submit", "run", "refresh", "download", "delete"]
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 import akool_frames as af
-from akool_frames import cli
+from akool_frames.cli import _main as cli
 from tests.conftest import akool, poll
 from tests.sandbox.conftest import CREDITS, DETAIL, TEXT, TTS, TTS_LIST, VOICES, first_voice, tts
 

@@ -1,0 +1,475 @@
+"""The one place that touches DataFrames: bind parameters to rows, join the engine's Outcomes back as columns.
+
+Every frame goes through narwhals, so pandas and polars share one code path. The backend-specific parts
+are small and marked: aligning a pandas Series by index, pandas' nullable dtypes for the new columns, and
+the polars LazyFrame estimate (a pure ``map_batches`` over a struct of the bound columns).
+
+Binding parameters to rows lives in ``_bind``, the result columns in ``_join``; the verbs here join the two
+to the engine.
+
+The async functions are the real ones; each sync twin is ``run_sync(<async twin>(...))``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import string
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import narwhals.stable.v2 as nw
+from narwhals.stable.v2.dependencies import is_pandas_dataframe, is_polars_lazyframe
+
+from .. import engine as _engine
+from .._client import Client
+from .._errors import BudgetExceeded, ValidationError, collecting, say, warn_now
+from .._loop import get_loop, run_sync
+from .._values import to_py
+from ..engine import Outcome, ProgressSink, estimate_outcome, paused_gc, prepare
+from ._bind import _bind, _eager_rows, _rows
+from ._join import (
+    _NUMERIC,
+    ESTIMATE_FIELDS,
+    JOB_FIELDS,
+    RESULT_FIELDS,
+    _attach,
+    _existing,
+    _extras,
+    _join,
+    _with_columns,
+)
+from ._progress import make_progress
+
+__all__ = [
+    "adownload", "aestimate", "arefresh", "arun", "asubmit", "download", "estimate",
+    "refresh", "run", "submit", "to_py",
+]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+# ---------------------------------------------------------------------------------- plumbing
+def _eager(frame: Any) -> tuple[nw.DataFrame[Any], Callable[[nw.DataFrame[Any]], Any]]:
+    """The frame as a narwhals DataFrame (a LazyFrame is collected once, here) and a way back."""
+    given = nw.from_native(frame)
+    keep_narwhals = isinstance(frame, nw.DataFrame | nw.LazyFrame)
+    eager = given.collect() if isinstance(given, nw.LazyFrame) else given
+    if not isinstance(eager, nw.DataFrame):
+        msg = f"Expected a pandas or polars DataFrame, got {type(frame).__name__}."
+        raise TypeError(msg)
+    return eager, (lambda out: out) if keep_narwhals else nw.to_native
+
+
+def _labels(frame: nw.DataFrame[Any]) -> list[Any]:
+    """How errors name rows: the pandas index label, else the position."""
+    index = nw.maybe_get_index(frame)
+    return [to_py(v) for v in index.tolist()] if index is not None else list(range(len(frame)))
+
+
+def _default_client(client: Any) -> Any:
+    if client is not None:
+        return client
+    from .._client import default_client
+
+    return default_client()
+
+
+def _sink(progress: bool | ProgressSink | None, label: str) -> ProgressSink | None:
+    if progress is None or progress is False:
+        return None
+    if progress is True:
+        return make_progress(label, enabled=True)
+    return progress
+
+
+async def _on_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """Await ``coro`` on the background loop, where the client's connections and limiters live."""
+    loop = get_loop()
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:  # pragma: no cover - always called from a coroutine
+        running = None
+    if running is loop:
+        return await coro
+    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
+
+
+def _blocking(afn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
+    """The sync twin of an async frame function: ``run_sync(afn(...))``.
+
+    ``progress=True`` is turned into a sink here, in the caller's thread, so that Jupyter shows the
+    bars and the panel under the calling cell rather than wherever the loop thread last printed.
+    """
+    signature = inspect.signature(afn)
+
+    @functools.wraps(afn)
+    def call(*args: P.args, **kwargs: P.kwargs) -> T:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        if bound.arguments.get("progress") is True and not bound.arguments.get("confirm"):
+            label = bound.arguments.get("job") or afn.__name__.removeprefix("a")  # refresh, download
+            bound.arguments["progress"] = make_progress(str(label), enabled=True)
+        with collecting() as notices:  # the loop's task runs in a copy of this context (call_soon_threadsafe)
+            result = run_sync(afn(*bound.args, **bound.kwargs))
+        for category, notice in notices:  # in the caller's thread, where its warnings filters apply
+            warn_now(category, notice)
+        return result
+
+    call.__name__ = call.__qualname__ = afn.__name__.removeprefix("a")
+    call.__doc__ = f"Blocking twin of ``{afn.__name__}``.\n\n{inspect.getdoc(afn) or ''}"
+    return call
+
+
+# ------------------------------------------------------------------------------------- verbs
+async def _execute(mode: str, frame: Any, job: str, *, client: Any, prefix: str, budget: float | None,
+                   progress: bool | ProgressSink | None, timeout: float | None, force: bool, plan: str | None,
+                   rates: Any, params: Mapping[str, Any], follow: str | None = None, stop: Any = None) -> Any:
+    sink = _sink(progress, job)
+    try:
+        eager, back = _eager(frame)
+        if mode == "estimate" and FAST:
+            fast = await _on_loop(_fast_estimate(eager, job, client=_default_client(client), plan=plan, rates=rates,
+                                                 params=params))
+            if fast is not None:
+                if budget is not None:
+                    _check_budget([Outcome(to_py(s), credits_est=to_py(c)) for s, c in zip(
+                        fast["status"].to_list(), fast["credits_est"].to_list(), strict=True)], budget)
+                return back(_attach(eager, prefix, fast))
+        with paused_gc():
+            rows = _eager_rows(eager, params)
+        running = _engine.execute(_default_client(client), job, rows, mode=mode, force=force, budget=budget,
+                                  timeout=timeout, progress=sink, plan=plan, rates=rates, labels=_labels(eager),
+                                  follow=follow, stop=stop)
+        del rows  # the rows are the engine's alone: freed once their bodies exist
+        with collecting() as notices:  # the call's warnings (the account's refusal, voices and languages)
+            outcomes = await _on_loop(running)
+        if mode == "estimate" and budget is not None:
+            _check_budget(outcomes, budget)
+        with paused_gc():
+            joined = _join(eager, outcomes, prefix, ESTIMATE_FIELDS if mode == "estimate" else RESULT_FIELDS)
+            done = back(joined if mode == "estimate" else _with_columns(joined, prefix, _extras(job, outcomes)))
+        for category, notice in notices:  # said once the rows are joined: to a sync twin's caller, else here
+            say(category, notice)
+        return done
+    finally:
+        if sink is not None:
+            sink.close()
+
+
+FAST = True  # estimate by frame operations where it can (see _fast_estimate); tests compare both paths
+
+
+async def _fast_estimate(eager: nw.DataFrame[Any], job: str, *, client: Any, plan: str | None, rates: Any,
+                         params: Mapping[str, Any]) -> dict[str, nw.Series[Any]] | None:
+    from ..pricing import resolve_rates
+    from ._fast_estimate import estimate_frame
+
+    async def per_row(positions: list[int]) -> list[Outcome]:
+        subset = eager[positions]
+        native = eager.to_native()  # row labels only for these rows (pandas: their index labels)
+        labels = [to_py(v) for v in native.index[positions]] if is_pandas_dataframe(native) else positions
+        return await _engine.execute(client, job, _eager_rows(subset, params), mode="estimate", plan=plan,
+                                     rates=rates, labels=labels)
+
+    return await estimate_frame(eager, job, params, client=client, plan=plan or client.plan,
+                                rates=resolve_rates(rates, client), per_row=per_row)
+
+
+def _check_budget(outcomes: Sequence[Outcome], budget: float) -> None:
+    """An estimate's ``budget=``: the total of the priced rows over it raises (invalid rows cost nothing)."""
+    priced = [o.credits_est for o in outcomes if o.credits_est is not None]
+    unpriced = sum(1 for o in outcomes if o.credits_est is None and o.status != "invalid")
+    if sum(priced) > budget:
+        raise BudgetExceeded(sum(priced), budget, unpriced=unpriced)
+
+
+async def aestimate(frame: Any, job: str, /, *, client: Client | None = None, prefix: str = "akool_",
+                    budget: float | None = None, progress: bool | ProgressSink | None = False,
+                    timeout: float | None = None, force: bool = False, plan: str | None = None,
+                    rates: Any = None, **params: Any) -> Any:
+    """Validate and price every row; nothing is submitted.
+
+    Adds ``{prefix}credits_est``, ``{prefix}status`` ("invalid" for invalid rows, else null) and
+    ``{prefix}error`` (why a row is invalid or has no price). A polars LazyFrame stays lazy: the price
+    is computed from the rows alone (no media probing, no network), when the frame is collected.
+
+    Args:
+        frame: A pandas or polars DataFrame, or a polars LazyFrame.
+        job: The job name, e.g. ``"tts"``.
+        client: The client (its plan); default: the default client.
+        prefix: Prefix of the added columns.
+        budget: Raise BudgetExceeded when the total estimate of the priced rows is over it (not on a
+            LazyFrame, whose rows are priced only when collected).
+        progress: True for bars, False for none, or a ProgressSink.
+        timeout: Seconds to wait for media probing.
+        force: Accepted for symmetry with ``run``; an estimate never submits.
+        plan: Pricing plan; default: the client's.
+        rates: Rates for jobs the docs give no price for: a dict, "calibrated", a frame (af.calibrate()) or a
+            JSON/TOML file.
+        **params: The job's documented fields: constants, ``af.col(...)``, ``pl.col(...)`` or Series.
+
+    Example:
+        >>> priced = await aestimate(df, "tts", text=af.col("script"), voice_id="v1")  # doctest: +SKIP
+    """
+    native = frame.to_native() if isinstance(frame, nw.LazyFrame) else frame
+    if is_polars_lazyframe(native):
+        if budget is not None:
+            msg = ("budget= needs the priced rows, and a LazyFrame estimate prices them only when collected.\n\n"
+                   "Hint: lf.collect().akool.estimate(..., budget=...), or sum akool_credits_est after collecting.")
+            raise ValidationError(msg)
+        lazy = _estimate_lazy(native, job, prefix=prefix, client=client, plan=plan, rates=rates, params=params)
+        return nw.from_native(lazy) if isinstance(frame, nw.LazyFrame) else lazy
+    return await _execute("estimate", frame, job, client=client, prefix=prefix, budget=budget, progress=progress,
+                          timeout=timeout, force=force, plan=plan, rates=rates, params=params)
+
+
+async def asubmit(frame: Any, job: str, /, *, client: Client | None = None, prefix: str = "akool_", budget: float | None = None,
+                  progress: bool | ProgressSink | None = True, timeout: float | None = None, force: bool = False,
+                  plan: str | None = None, rates: Any = None, **params: Any) -> Any:
+    """Validate, price and create one job per row; return once every row is submitted (or held back).
+
+    Adds ``{prefix}job_id``, ``{prefix}status``, ``{prefix}url``, ``{prefix}credits_est``, ``{prefix}credits``
+    and ``{prefix}error``. Rows already submitted with the same inputs reuse their job (no second charge)
+    unless ``force=True``. A LazyFrame is collected once; the result is a DataFrame.
+
+    The arguments are those of ``arun``, except that ``timeout`` here bounds only the submitting.
+
+    Example:
+        >>> out = await asubmit(df, "tts", text=af.col("script"), voice_id="v1")  # doctest: +SKIP
+    """
+    return await _execute("submit", frame, job, client=client, prefix=prefix, budget=budget, progress=progress,
+                          timeout=timeout, force=force, plan=plan, rates=rates, params=params)
+
+
+async def arun(frame: Any, job: str, /, *, client: Client | None = None, prefix: str = "akool_", budget: float | None = None,
+               progress: bool | ProgressSink | None = True, timeout: float | None = None, force: bool = False,
+               plan: str | None = None, rates: Any = None, follow: str | None = None, confirm: bool = False,
+               **params: Any) -> Any:
+    """Submit like ``asubmit``, then follow every job to a terminal state (or ``timeout``).
+
+    Args:
+        frame: A pandas or polars DataFrame (or a polars LazyFrame, collected).
+        job: The job name, e.g. ``"tts"``.
+        client: The client; default: the default client.
+        prefix: Prefix of the added columns.
+        budget: Credits; when the estimate is over it, raise BudgetExceeded before sending anything.
+        progress: True for bars (and a panel in Jupyter), False for none, or a ProgressSink.
+        timeout: Seconds to follow the jobs at most; unfinished rows keep their last status.
+        force: Submit again even when the ledger holds a job for the same inputs.
+        plan: Pricing plan; default: the client's.
+        rates: Rates for jobs the docs give no price for: a dict, "calibrated", a frame (af.calibrate()) or a
+            JSON/TOML file.
+        follow: "poll" (ask the provider; batched where it allows) or "webhook" (a local receiver hears Akool's
+            signed callbacks; jobs whose callback is late are polled); default: the client's ``follow``.
+        confirm: Estimate first and return at once a panel (Jupyter) whose "Submit N rows (~X credits)" button
+            starts the run in the background and whose Cancel button stops sending; see ``_confirm.ConfirmPanel``.
+        **params: The job's documented fields: constants, ``af.col(...)``, ``pl.col(...)`` or Series.
+
+    Example:
+        >>> done = await arun(df, "tts", text=af.col("script"), voice_id="v1")  # doctest: +SKIP
+    """
+    if confirm:
+        return await _confirmation(frame, job, client=client, prefix=prefix, budget=budget, timeout=timeout,
+                                   force=force, plan=plan, rates=rates, follow=follow, params=params)
+    return await _execute("run", frame, job, client=client, prefix=prefix, budget=budget, progress=progress,
+                          timeout=timeout, force=force, plan=plan, rates=rates, params=params, follow=follow)
+
+
+async def _confirmation(frame: Any, job: str, *, client: Any, prefix: str, budget: float | None,
+                        timeout: float | None, force: bool, plan: str | None, rates: Any, follow: str | None,
+                        params: Mapping[str, Any]) -> Any:
+    """``arun(confirm=True)``: the estimate and a panel whose button runs the rows (see ``_confirm``)."""
+    from ._confirm import ConfirmPanel
+
+    native = frame.to_native() if isinstance(frame, nw.LazyFrame) else frame
+    if is_polars_lazyframe(native):
+        native = native.collect()
+    priced = await aestimate(native, job, client=client, prefix=prefix, budget=budget, plan=plan, rates=rates,
+                             progress=False, **params)
+
+    async def start(panel: Any, stop: Any) -> Any:
+        return await _execute("run", native, job, client=client, prefix=prefix, budget=budget, progress=panel,
+                              timeout=timeout, force=force, plan=plan, rates=rates, params=params, follow=follow,
+                              stop=stop)
+
+    return ConfirmPanel(priced, start, job=job, prefix=prefix, usd_per_credit=_default_client(client).usd_per_credit)
+
+
+async def arefresh(frame: Any, /, *, client: Client | None = None, prefix: str = "akool_", job: str | None = None,
+                   timeout: float | None = None, follow: bool = False,
+                   progress: bool | ProgressSink | None = True) -> Any:
+    """Poll the rows that carry ``{prefix}job_id`` and update their columns; other rows stay as they are.
+
+    Args:
+        frame: A frame returned by ``submit``/``run`` (or one with a ``{prefix}job_id`` column).
+        client: The client; default: the default client.
+        prefix: Prefix of the result columns.
+        job: The job name, when the ledger does not know the ids.
+        timeout: Seconds to wait at most.
+        follow: Keep polling until every job reaches a terminal state.
+        progress: True for bars, False for none, or a ProgressSink.
+
+    Example:
+        >>> later = await arefresh(submitted)  # doctest: +SKIP
+    """
+    sink = _sink(progress, job or "refresh")
+    try:
+        eager, back = _eager(frame)
+        id_column = prefix + "job_id"
+        if id_column not in eager.columns:
+            msg = (f"The frame has no {id_column!r} column, so there is nothing to refresh.\n\n"
+                   f"Hint: submit the rows first, or pass the prefix they were submitted with (prefix=...).")
+            raise ValidationError(msg)
+        old = {f: _existing(eager, prefix + f) for f in JOB_FIELDS}
+        ids = [None if v is None or v == "" else str(v) for v in old["job_id"]]
+        found = await _on_loop(_engine.refresh_jobs(_default_client(client), ids, job, timeout=timeout,
+                                                    follow=follow, progress=sink))
+        new = {f: list(values) for f, values in old.items()}
+        for i, outcome in enumerate(found):
+            if outcome is None:
+                continue
+            for f in JOB_FIELDS:
+                value = getattr(outcome, f)
+                if f in ("status", "error"):
+                    if outcome.status is not None:
+                        new[f][i] = value
+                elif value is not None:
+                    new[f][i] = value
+        for job_name in {o.job for o in found if o is not None and o.job}:  # extra fields as they are now
+            rows = [i for i, o in enumerate(found) if o is not None and o.job == job_name]
+            for name, values in _extras(job_name, [found[i] for i in rows]).items():
+                column = new.setdefault(name, _existing(eager, prefix + name))
+                for i, value in zip(rows, values, strict=True):
+                    if value is not None:
+                        column[i] = value
+        return back(_with_columns(eager, prefix, new))
+    finally:
+        if sink is not None:
+            sink.close()
+
+
+async def adownload(frame: Any, dest: Any, /, *, client: Client | None = None, prefix: str = "akool_", name: str | None = None,
+                    progress: bool | ProgressSink | None = False) -> Any:
+    """Fetch every row's result file into the folder ``dest``, named after the row; add ``{prefix}file`` and
+    ``{prefix}expires_at``.
+
+    Files are named by ``name``, a template of the row's columns (default ``"{job_id}"``, the row's job id),
+    made safe and unique, with the media's extension. Downloads run concurrently under the client's limits
+    and are resumable: a file already there under its final name is complete and is not fetched again.
+    ``expires_at`` is when the result link expires (7 days after the job completed, from the ledger); rows
+    whose links expire within a day, or have expired, are named in a warning.
+
+    Args:
+        frame: A frame returned by ``run``/``refresh``.
+        dest: The folder to write to.
+        client: The client; default: the default client.
+        prefix: Prefix of the result columns.
+        name: File-name template, e.g. ``"{script_id}_{language}"``; ``{job_id}`` is the row's job id.
+        progress: True for a bar, False for none, or a ProgressSink.
+
+    Example:
+        >>> files = await adownload(done, "audio/", name="{script_id}_{language}")  # doctest: +SKIP
+    """
+    from ._download import expiry, fetch_files, file_names, warn_expiring
+
+    eager, back = _eager(frame)
+    url_column = prefix + "url"
+    if url_column not in eager.columns:
+        msg = (f"The frame has no {url_column!r} column, so there is nothing to download.\n\n"
+               "Hint: run the rows first (or refresh them until completed), or pass their prefix=.")
+        raise ValidationError(msg)
+    urls = [None if v in (None, "") else str(v) for v in _existing(eager, url_column)]
+    ids = [None if v in (None, "") else str(v) for v in _existing(eager, prefix + "job_id")]
+    template = name or "{job_id}"
+    used = {f.split(".")[0].split("[")[0] for _, f, _, _ in string.Formatter().parse(template) if f} - {"job_id"}
+    values = {c: _existing(eager, c) for c in used & set(eager.columns)}
+    rows = [{"job_id": job_id or f"row{i}", **{c: v[i] for c, v in values.items()}} for i, job_id in enumerate(ids)]
+    names = file_names(template, rows)  # names a template field the frame lacks, if any
+    # Rows that made several videos (image to video, count > 1): the others as "<name>-2", "<name>-3", ...
+    batches = [v if isinstance(v, list) else [] for v in _existing(eager, prefix + "video_urls")]
+    more = [(i, f"{names[i]}-{n}", url) for i, videos in enumerate(batches) for n, url in enumerate(videos[1:], 2)]
+    settings = _default_client(client)
+    sink = _sink(progress, "download")
+    try:
+        fetched = await _on_loop(fetch_files(settings, urls + [url for _, _, url in more], Path(dest),
+                                             names + [name for _, name, _ in more], progress=sink))
+    finally:
+        if sink is not None:
+            sink.close()
+    fetched, extra = fetched[:len(urls)], fetched[len(urls):]
+    known = settings.ledger.by_job_ids([i for i in ids if i])
+    expires = [expiry(known[i].completed_at or known[i].updated_at) if i in known and known[i].status == "completed"
+               else None for i in ids]
+    warn_expiring(_labels(eager), expires, fetched)
+    columns: dict[str, list[Any]] = {"file": [f.file for f in fetched], "expires_at": expires}
+    if more:  # every row's files, as a list beside its first
+        files = [[f.file] for f in fetched]
+        for (i, _, _), f in zip(more, extra, strict=True):
+            files[i].append(f.file)
+        columns["files"] = files
+    return back(_with_columns(eager, prefix, columns))
+
+
+estimate = _blocking(aestimate)
+submit = _blocking(asubmit)
+run = _blocking(arun)
+refresh = _blocking(arefresh)
+download = _blocking(adownload)
+
+
+# ------------------------------------------------------------------------------------- accessor
+# ------------------------------------------------------------------------ polars lazy estimate
+def _not_probed(target: Any) -> tuple[float | None, str]:
+    return (None, "not probed (lazy estimate)") if isinstance(target, str) else (None, "no media")
+
+
+def _pure_pricer(job: str, plan: str, rates: Any, client: Any = None) -> Callable[[Mapping[str, Any], Any], Outcome]:
+    """Validate and price one row from its values alone, as the engine's estimate does, but without
+    a client or any I/O: media durations stay unknown (the price then says why it is missing)."""
+    from .. import pricing
+    from ..catalog import get_job
+    from ..pricing import PriceContext, resolve_rates
+
+    spec = get_job(job)
+    context = PriceContext(plan=plan, rates=resolve_rates(rates, client), duration=_not_probed)
+
+    def price(row: Mapping[str, Any], label: Any) -> Outcome:
+        prepared = prepare(spec, row, plan)
+        context.given = prepared.given
+        priced = pricing.estimate(spec, prepared.body, context) if prepared.problem is None else None
+        return estimate_outcome(prepared, priced, label, spec.name)
+
+    return price
+
+
+def _estimate_lazy(lf: Any, job: str, *, prefix: str, client: Any, plan: str | None,
+                   rates: Any, params: Mapping[str, Any]) -> Any:
+    """The estimate as a lazy plan: one elementwise ``map_batches`` over a struct of the row position and
+    the bound columns. Nothing runs (and nothing touches the network) until the plan is collected."""
+    import polars as pl
+
+    names = lf.collect_schema().names()
+    binding = _bind(params, names, None)
+    if plan is None:
+        plan = getattr(_default_client(client), "plan", None) or "pro"
+    price = _pure_pricer(job, plan, rates, client)  # an unknown job (or rate) fails here, not at collect time
+    fields = {prefix + f: (pl.Float64 if f in _NUMERIC else pl.String) for f in ESTIMATE_FIELDS}
+    dtype = pl.Struct(fields)
+    position = nw.generate_temporary_column_name(8, names, prefix="akool_row_")
+
+    def batch(struct: Any) -> Any:
+        values = {f: [to_py(v) for v in struct.struct.field(f).to_list()] for f in binding.columns}
+        labels = struct.struct.field(position).to_list()
+        outcomes = [price(row, label) for row, label in zip(_rows(binding, values, len(struct)), labels, strict=True)]
+        records = [{prefix + f: getattr(outcome, f) for f in ESTIMATE_FIELDS} for outcome in outcomes]
+        return pl.Series(struct.name, records, dtype=dtype)
+
+    # One expression that unnests into the three columns: each row is priced once, and columns that
+    # already exist are replaced in place.
+    computed = (pl.struct(position, *binding.columns)
+                .map_batches(batch, return_dtype=dtype, is_elementwise=True).struct.unnest())
+    return lf.with_row_index(position).with_columns(computed).drop(position)

@@ -1,0 +1,14 @@
+"""Pricing: one rule per job (``_rules``: what it reads and how it prices), media lengths read from bytes or
+probed from URLs, user and calibrated rates, and calibration against the account's balance."""
+
+from __future__ import annotations
+
+from ._calibration import calibrate, calibrated_rates, resolve_rates
+from ._media import speech_seconds
+from ._probe import probe_lengths
+from ._rules import RATES, UNDOCUMENTED, Price, PriceContext, Rate, estimate, plan_key, rule
+
+__all__ = [
+    "RATES", "UNDOCUMENTED", "Price", "PriceContext", "Rate", "calibrate", "calibrated_rates", "estimate",
+    "plan_key", "probe_lengths", "resolve_rates", "rule", "speech_seconds",
+]

@@ -1,0 +1,44 @@
+"""What the transport reads of a Client (``Settings``): its credentials, addresses, limits and network. A
+protocol, so that the transport does not import the Client that makes it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from ._network import Network
+
+__all__ = ["Credential", "Settings"]
+
+
+class Credential(Protocol):
+    """A secret that shows itself only when asked (``af.Secret``)."""
+
+    def reveal(self) -> str: ...
+
+
+class Settings(Protocol):
+    """The Client's settings the HTTP layer, the webhook receiver and webhook verification read."""
+
+    api_key: Credential | None
+    client_id: str | None
+    client_secret: Credential | None
+    audiocleaner_api_key: Credential | None
+    kling_access_key: Credential | None
+    kling_secret_key: Credential | None
+    base_urls: Mapping[str, str]
+    max_concurrency: int
+    timeout: float
+    rate_limit: float | None
+    transport: Any  # an httpx.AsyncBaseTransport of the user's, or None
+    network: Network
+    webhook_host: str
+    webhook_port: int
+
+    @property
+    def ledger(self) -> Any: ...  # where callbacks are recorded (``af.ledger`` over it)
+
+    @property
+    def http(self) -> Any: ...  # this client's ``Http`` (its webhook receiver lives on it)
+
+    def credentials(self, provider: str) -> None: ...
