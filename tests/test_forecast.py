@@ -1,4 +1,4 @@
-"""Forecasts (issue 7): a campaign priced from counts, line by line, never a row per unit.
+"""Forecasts: a campaign priced from counts, line by line, never a row per unit.
 
 The campaign of the issue: 500 talking photos of 30 s at 720p, 2,000 TTS lines of ~120 characters, 200
 image-to-video 10 s 1080p, 50 character swaps of 12 s. Each line's price is checked against the per-row

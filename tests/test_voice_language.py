@@ -1,4 +1,4 @@
-"""An English voice used for ja, zh, ko lines (issue 20): one VoiceLanguageWarning per call naming the voice, its
+"""An English voice used for ja, zh, ko lines: one VoiceLanguageWarning per call naming the voice, its
 language and the rows' languages with counts, from the voice list the language check reads anyway (no request
 more); no warning where each voice speaks its rows' language."""
 

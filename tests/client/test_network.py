@@ -1,4 +1,4 @@
-"""Where users sit (issue 19): a real forward proxy (proxy.py, in its own process) and a TLS sandbox with its own CA
+"""Where users sit: a real forward proxy (proxy.py, in its own process) and a TLS sandbox with its own CA
 (trustme). The sandbox is named ``sandbox.akool.invalid``, a name that never resolves (RFC 2606) except inside the
 proxy (``_proxy_plugin``): a request that did not go through the proxy cannot reach it."""
 
