@@ -22,7 +22,8 @@ import pytest
 import akool_frames as af
 import akool_frames.pandas_ext  # noqa: F401  (registers df.akool)
 import akool_frames.polars_ext  # noqa: F401
-from akool_frames import _client, _download, _engine, _frames
+from akool_frames import _client, _download, _engine
+from akool_frames._fast_estimate import row_by_row
 from akool_frames._prepare import Outcome
 from tests.client.conftest import ENV_VARS
 
@@ -140,13 +141,13 @@ class FakeEngine:
 
 
 @pytest.fixture
-def engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
+def engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeEngine]:
     fake = FakeEngine()
     monkeypatch.setattr(_engine, "execute", fake.execute)
     monkeypatch.setattr(_engine, "refresh_jobs", fake.refresh_jobs)
     monkeypatch.setattr(_download, "fetch_files", fake.fetch_files)
-    monkeypatch.setattr(_frames, "FAST", False)  # the fake engine stands for the per-row path
-    return fake
+    with row_by_row():  # the fake engine stands for the per-row path
+        yield fake
 
 
 @pytest.fixture(autouse=True)
