@@ -64,7 +64,8 @@ def _type_ok(kind: str, dtype: Any) -> bool | None:
 def enum_for(f: Field, dtype: Any) -> list[Any]:
     """The listed values a column of this dtype can hold (a field may list 2 and "2": audio_type)."""
     text = isinstance(dtype, nw.String)
-    return [v for v in f.enum or () if isinstance(v, str) == text]
+    listed = [v for v in f.enum or () if isinstance(v, str) == text]
+    return [float(v) for v in listed] if isinstance(dtype, FLOAT) else listed  # (a float column: 3.0 is listed 3)
 
 def positions(expr: nw.Expr, levels: Sequence[Any]) -> nw.Expr:
     """The position of each value among ``levels`` (no nulls among either), -1 for any other value."""
