@@ -1,10 +1,10 @@
 """The polars LazyFrame estimate: a lazy plan that prices the rows when it is collected, from their values alone
 (no media is probed and no list is asked of the provider: nothing touches the network inside polars).
 
-The plan is one elementwise ``map_batches`` over a struct of the row position and the bound columns; each batch is
-priced the way an eager frame is (``_fast_estimate.estimate_rows``: frame operations, the price rule once per
-distinct key), and the rows that are not surely valid, or a job whose rule declares no reads, a row at a time
-(``pure_pricer``), so the lazy estimate is the eager one's, not a third path.
+The plan is one ``LazyFrame.map_batches`` node: the collected frame is priced the way an eager frame is
+(``_fast_estimate.estimate_rows``: frame operations, the price rule once per distinct key), and the rows that are
+not surely valid, or a job whose rule declares no reads, a row at a time (``pure_pricer``): the lazy estimate is
+the eager one's, not a third path.
 """
 
 from __future__ import annotations
@@ -54,33 +54,31 @@ def estimate_lazy(lf: Any, job: str, *, prefix: str, client: Any, plan: str, rat
     or rate fails here, not at collect time."""
     import polars as pl
 
-    names = lf.collect_schema().names()
-    binding = _bind(params, names, None)
+    schema = lf.collect_schema()
+    _bind(params, schema.names(), None)  # (a column the frame lacks, a Series: said now)
     resolved = resolve_rates(rates, client)
     price = pure_pricer(job, plan, resolved)
-    schema = {prefix + f: (pl.Float64 if f in _NUMERIC else pl.String) for f in ESTIMATE_FIELDS}
-    dtype = pl.Struct(schema)
-    position = nw.generate_temporary_column_name(8, names, prefix="akool_row_")
-    fast = vectorised()  # (read now: the batches run in polars' threads, outside this context)
+    added = {prefix + f: (pl.Float64 if f in _NUMERIC else pl.String) for f in ESTIMATE_FIELDS}
+    fast = vectorised()  # (read now: the plan runs in polars' threads, outside this context)
 
-    def batch(struct: Any) -> Any:
-        frame = nw.from_native(struct.struct.unnest(), eager_only=True)
-        labels = frame.get_column(position).to_list()
+    def estimate(native: Any) -> Any:
+        frame = nw.from_native(native, eager_only=True)
 
         def per_row(rows: Sequence[int]) -> list[Outcome]:
             params_of = _eager_rows(frame[list(rows)], params) if rows else []
-            return [price(row, labels[i]) for row, i in zip(params_of, rows, strict=True)]
+            return [price(row, i) for row, i in zip(params_of, rows, strict=True)]
 
         out = estimate_rows(frame, job, params, plan=plan, rates=resolved, per_row=per_row) if fast else None
         if out is None:
             outcomes = per_row(range(len(frame)))
-            records = [{prefix + f: getattr(outcome, f) for f in ESTIMATE_FIELDS} for outcome in outcomes]
-            return pl.Series(struct.name, records, dtype=dtype)
-        columns = {prefix + f: out[f].to_native() for f in ESTIMATE_FIELDS}
-        return pl.DataFrame(columns).cast(schema).to_struct(struct.name)
+            columns = [pl.Series(name, [getattr(o, f) for o in outcomes], dtype=added[name])
+                       for f, name in zip(ESTIMATE_FIELDS, added, strict=True)]
+        else:
+            columns = [out[f].to_native().alias(name).cast(added[name]) for f, name in zip(ESTIMATE_FIELDS, added,
+                                                                                            strict=True)]
+        return native.with_columns(columns)  # (columns that exist already are replaced in place)
 
-    # One expression that unnests into the estimate's columns: each row is priced once, and columns that
-    # already exist are replaced in place.
-    computed = (pl.struct(position, *binding.columns)
-                .map_batches(batch, return_dtype=dtype, is_elementwise=True).struct.unnest())
-    return lf.with_row_index(position).with_columns(computed).drop(position)
+    # The whole frame at once, as collected: no pushdown through it, so that every row is priced and named by its
+    # position in the frame (an error says "row 7"), and a later filter or slice applies to the priced rows.
+    return lf.map_batches(estimate, schema=pl.Schema({**schema, **added}), predicate_pushdown=False,
+                          projection_pushdown=False, slice_pushdown=False, streamable=False)

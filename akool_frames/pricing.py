@@ -16,18 +16,15 @@ import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from . import media
 from ._paths import get_path
 from ._price_reads import Declared, Reads, reads, reads_of
 from ._price_table import I2V_MODELS, PLAN_TEXT_LIMITS, RATES, Rate
 
-if TYPE_CHECKING:
-    from .jobs._spec import JobSpec
-
 __all__ = [
-    "I2V_MODELS", "PLAN_TEXT_LIMITS", "RATES", "UNDOCUMENTED", "Price", "PriceContext", "Rate", "Reads", "estimate",
+    "I2V_MODELS", "PLAN_TEXT_LIMITS", "RATES", "UNDOCUMENTED", "Price", "PriceContext", "Priced", "Rate", "Reads", "estimate",
     "plan_key", "reads_of", "rule",
 ]
 
@@ -352,7 +349,17 @@ def rule(job: str) -> PriceFn:
     return price if declared is None else Declared(price, declared)
 
 
-def estimate(job: JobSpec, body: Mapping[str, Any], ctx: PriceContext | None = None) -> Price:
+class Priced(Protocol):
+    """What ``estimate`` needs of a job (a ``jobs.JobSpec``): its defaults and its price rule."""
+
+    @property
+    def defaults(self) -> Mapping[str, Any]: ...
+
+    @property
+    def price(self) -> PriceFn: ...
+
+
+def estimate(job: Priced, body: Mapping[str, Any], ctx: PriceContext | None = None) -> Price:
     """Price one body of ``job`` with its defaults filled in."""
     ctx = ctx if ctx is not None else PriceContext()
     ctx.used.clear()
