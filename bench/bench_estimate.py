@@ -6,8 +6,9 @@
 For a table-priced job (image_to_video: the documented (video_length, resolution) table) and for TTS (4.4 credits
 per 1000 characters on the pro plan), on polars and pandas: the time of ``df.akool.estimate`` (validation of every
 field, the price, and the seven estimate columns), and of the hand-written expression of the rule alone, best of
-five, and their ratio. Then the per-row path (``akool_frames.frames._verbs.FAST = False``) on a fifth of the rows, for
-scale. Prints figures; asserts nothing.
+five, and their ratio; and on polars the same estimate of a LazyFrame, collected (``lf.akool.estimate``), beside
+the eager one: rows/s of each and their ratio. Then the per-row path (``_fast_estimate.row_by_row()``) on a fifth
+of the rows, for scale. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import pandas as pd
 import polars as pl
 
 import akool_frames as af
-import akool_frames.frames._verbs as F
+from akool_frames.frames._fast_estimate import row_by_row
 
 TABLE = pl.DataFrame({"video_length": [5, 5, 5, 10, 10, 10], "resolution": ["720p", "1080p", "4k"] * 2,
                       "credits": [20.0, 25.0, 30.0, 40.0, 50.0, 60.0]})
@@ -82,16 +83,20 @@ def main() -> None:
                 seconds = best(lambda n=native, j=job: n.akool.estimate(j, client=client, **PARAMS[j]))
                 print(f"{label:<16}{library:<9}{seconds * 1000:>9.0f} ms{args.rows / seconds:>14,.0f}"
                       f"{hand * 1000:>12.1f} ms{seconds / hand:>8.1f}")
+        print(f"\npolars, eager DataFrame vs LazyFrame (estimate, then collect), {args.rows:,} rows, best of 5:")
+        print(f"{'job':<16}{'eager rows/s':>14}{'lazy rows/s':>14}{'lazy/eager':>12}")
+        for label, frame in frames(args.rows).items():
+            job, lazy = label.split()[0], frame.lazy()
+            eager_s = best(lambda f=frame, j=job: f.akool.estimate(j, client=client, **PARAMS[j]))
+            lazy_s = best(lambda f=lazy, j=job: f.akool.estimate(j, client=client, **PARAMS[j]).collect())
+            print(f"{label:<16}{args.rows / eager_s:>14,.0f}{args.rows / lazy_s:>14,.0f}{lazy_s / eager_s:>11.2f}x")
         small = max(1, args.rows // 5)
-        print(f"\nthe per-row path (FAST = False), {small:,} rows, for scale:")
-        F.FAST = False
-        try:
+        print(f"\nthe per-row path (row_by_row()), {small:,} rows, for scale:")
+        with row_by_row():
             for label, frame in frames(small).items():
                 job = label.split()[0]
                 seconds = best(lambda f=frame, j=job: f.akool.estimate(j, client=client, **PARAMS[j]), times=1)
                 print(f"{label:<16}{'polars':<9}{seconds * 1000:>9.0f} ms{small / seconds:>14,.0f} rows/s")
-        finally:
-            F.FAST = True
         client.close()
 
 

@@ -1,4 +1,4 @@
-"""Bad input, drilled (issue 11): property-based junk (NaN, None, empty, huge, wrong types, odd unicode, bad URLs,
+"""Bad input, drilled: property-based junk (NaN, None, empty, huge, wrong types, odd unicode, bad URLs,
 out-of-range numbers, unknown enums, nested junk) put into every documented field of every job. Preparing a
 row never raises; a row found invalid names the field it broke (or the one its rule ties to it); and over
 HTTP, junk rows end with a status and only the valid ones are sent. The fast version of

@@ -1,8 +1,8 @@
-"""The CLI as a new user types it from the README (issue 8): against `akool-frames sandbox` in another process,
+"""The CLI as a new user types it from the README: against `akool-frames sandbox` in another process,
 on the sample localization sheet: estimate, run, status, download, forecast; exit codes 0 / 1 / 2; one-line
 errors; `--help` that teaches with an example; a re-run that resumes instead of paying twice.
 
-Issue 20: rows that did not go through are told in the terminal by reason, with the row numbers the spreadsheet
+Rows that did not go through are told in the terminal by reason, with the row numbers the spreadsheet
 shows; hints in CLI syntax; `voices`, `jobs`, `describe JOB`; 0 rows is "nothing to do"; a voice whose locale is
 not the rows' language is a one-line warning."""
 

@@ -1,4 +1,4 @@
-"""The library's messages as the CLI prints them (issue 20): hints in the syntax the user typed (`--budget`,
+"""The library's messages as the CLI prints them: hints in the syntax the user typed (`--budget`,
 `--ledger`, `export AKOOL_API_KEY=...`, `akool-frames sandbox`), made from the messages the library really raises,
 so a reworded library message that the CLI's table no longer matches fails here."""
 

@@ -1,6 +1,6 @@
 """The README's first command: `akool-frames demo` runs tts then talking_photo on the sandbox and writes results.
 
-Issue 20: each job's line says what the sandbox charged (talking photo's answers report no credits: from the
+Each job's line says what the sandbox charged (talking photo's answers report no credits: from the
 balance, said so), and the lines add up to the sandbox's own total; the results are downloaded next to the csv,
 which names the files (the sandbox and its links are gone when the demo ends)."""
 

@@ -1,4 +1,4 @@
-"""Forecasts (issue 7): a campaign priced from counts, line by line, never a row per unit.
+"""Forecasts: a campaign priced from counts, line by line, never a row per unit.
 
 The campaign of the issue: 500 talking photos of 30 s at 720p, 2,000 TTS lines of ~120 characters, 200
 image-to-video 10 s 1080p, 50 character swaps of 12 s. Each line's price is checked against the per-row
@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 
 import akool_frames as af
-from akool_frames import pricing
+from akool_frames.pricing import _rules as pricing
 
 CAMPAIGN = pd.DataFrame({
     "job": ["talking_photo", "tts", "image_to_video", "character_swap"],

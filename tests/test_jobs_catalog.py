@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from akool_frames.pricing import _rules as pricing
 from akool_frames.catalog import JOBS, JobSpec, get_job, get_path, validate_body
-from akool_frames.pricing import Price, PriceContext, rule
+from akool_frames.pricing._rules import Price, PriceContext, rule
 
 # PRODUCT.md "Jobs": job -> (end of the create path, end of the poll path)
 TABLE = {

@@ -1,4 +1,4 @@
-"""The tests' network guard (tests/conftest.py, issue 19): loopback only, in every thread; ``.invalid`` names fail to
+"""The tests' network guard (tests/conftest.py): loopback only, in every thread; ``.invalid`` names fail to
 resolve quietly; anything else refused fails its test at teardown, naming the host and the test."""
 
 from __future__ import annotations

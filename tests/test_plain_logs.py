@@ -1,4 +1,4 @@
-"""Issue 20, plain logs: with stderr piped to a file (CI, `2> run.log`), progress is plain lines, no escape codes
+"""Plain logs: with stderr piped to a file (CI, `2> run.log`), progress is plain lines, no escape codes
 and no carriage-return rewrites, and the last line of each call says how it ended."""
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from akool_frames.pricing import _media as media
 from akool_frames.pricing import _rules as pricing
 from akool_frames.catalog import JOBS, get_job
-from akool_frames.pricing import Price, PriceContext
+from akool_frames.pricing._rules import Price, PriceContext
 
 
 def estimate(job: Any, body: Any, context: PriceContext | None = None) -> Price:

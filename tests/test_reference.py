@@ -1,4 +1,4 @@
-"""af.jobs() and af.describe(job) (issue 11, PRODUCT.md "Knowing the jobs"): generated from the catalog, so they
+"""af.jobs() and af.describe(job) (PRODUCT.md "Knowing the jobs"): generated from the catalog, so they
 cannot drift from what the client validates; the README's job list is checked against them."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Reports and forecasts in a real browser (issue 20): headless Chromium at 1280x900 shows the totals first.
+"""Reports and forecasts in a real browser: headless Chromium at 1280x900 shows the totals first.
 
 Each page is rendered twice by Chromium: a screenshot of the page itself at 1280x900, kept as a CI artifact
 under ``test-artifacts/report-browser/``, and a small wrapper page of the test's own that loads the report

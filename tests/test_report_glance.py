@@ -1,4 +1,4 @@
-"""Reports and forecasts read at a glance (issue 20), checked in the HTML, the frames and the chart.
+"""Reports and forecasts read at a glance, checked in the HTML, the frames and the chart.
 
 The sample campaign (sample_data/campaign.csv) has two lines the docs give no price for (500 talking
 photos, 40 video translations): the page leads with the totals and those 540 units with their reasons,

@@ -1,4 +1,4 @@
-"""The secrets drill's other half (issue 11; tests/client/test_secrets.py covers reprs, logs, exceptions, the
+"""The secrets drill's other half (tests/client/test_secrets.py covers reprs, logs, exceptions, the
 ledger, frames and progress output): with canary keys, a run through the CLI, a CLI run refused for a wrong key,
 an HTML report, sheets written as csv and xlsx, a webhook-mode run's receiver, and a notebook executed in a real
 kernel and saved (outputs, widget states, a traceback) never carry a key. Target: 0 hits.

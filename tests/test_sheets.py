@@ -1,4 +1,4 @@
-"""Sheets in and out (issue 8): ids stay text, dates stay dates, nothing written can run as a formula, Excel's
+"""Sheets in and out: ids stay text, dates stay dates, nothing written can run as a formula, Excel's
 limits are checked, and what is written reads back as it was, on pandas and polars."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""An English voice used for ja, zh, ko lines (issue 20): one VoiceLanguageWarning per call naming the voice, its
+"""An English voice used for ja, zh, ko lines: one VoiceLanguageWarning per call naming the voice, its
 language and the rows' languages with counts, from the voice list the language check reads anyway (no request
 more); no warning where each voice speaks its rows' language."""
 
@@ -73,9 +73,9 @@ def test_an_estimate_warns_too(backend: str, sb: Any, tmp_path: Any) -> None:
     """The vectorised estimate (no row at a time) says the same, counted by rows, from the same look-up."""
     import polars as pl
 
-    from akool_frames.frames import _verbs as _frames
+    from akool_frames.frames._fast_estimate import vectorised
 
-    assert _frames.FAST
+    assert vectorised()  # (not inside row_by_row())
     lines = LINES if backend == "pandas" else pl.from_pandas(LINES)
     client = af.Client(**sb.client_options(), ledger=tmp_path / "ledger.sqlite")
     with warnings.catch_warnings(record=True) as said:

@@ -11,27 +11,30 @@ from typing import Any
 import narwhals.stable.v2 as nw
 
 from .._values import to_py
-from ._fast_rules import _positions
+from ._fast_rules import NotSure, positions
+
+__all__ = ["NULL", "OUT", "SENTINEL", "KeyPart", "distinct_keys", "fill_nulls", "key_span", "keyed", "known_keys",
+           "looked_up", "overlay", "unkey"]
 
 # Stands for a null text in a key: two noncharacters, never in real text. Not "\x00": pandas 3's str dtype
 # compares "\x00" as "" (and unequal to itself), so a null would take an empty text's place.
 NULL = "\uffff\ufffe"
 
-_SENTINEL = {"int": -(2 ** 31), "float": -1.7e308, "str": NULL}  # stands for null in a key part
+SENTINEL = {"int": -(2 ** 31), "float": -1.7e308, "str": NULL}  # stands for null in a key part
 
-def _fill(part: tuple[nw.Expr, str]) -> nw.Expr:
+def fill_nulls(part: tuple[nw.Expr, str]) -> nw.Expr:
     """A key part without nulls (look-ups do not match nulls): each kind has its own stand-in."""
     expr, kind = part
     if kind == "bool":
         return expr.cast(nw.Int8).fill_null(-1)
-    return expr.fill_null(_SENTINEL[kind]) if kind in _SENTINEL else expr
+    return expr.fill_null(SENTINEL[kind]) if kind in SENTINEL else expr
 
 KeyPart = tuple[nw.Expr, str, "list[Any] | None", bool]  # expression, kind, levels if known, already coded
 
-def _key(work: nw.DataFrame[Any], columns: Sequence[str], name: str, known: Sequence[list[Any] | None],
+def keyed(work: nw.DataFrame[Any], columns: Sequence[str], name: str, known: Sequence[list[Any] | None],
          coded: Sequence[bool]) -> tuple[nw.DataFrame[Any], list[Any]]:
     """One integer (or the value itself, for one column) per row naming its combination of ``columns``;
-    with each column's levels (``known`` where the field's rule lists them), read back by ``_unkey``.
+    with each column's levels (``known`` where the field's rule lists them), read back by ``unkey``.
     ``coded`` columns hold positions in their levels already."""
     if not columns:
         return work.with_columns(nw.lit(0).alias(name)), []
@@ -42,19 +45,21 @@ def _key(work: nw.DataFrame[Any], columns: Sequence[str], name: str, known: Sequ
               for c, k in zip(columns, known, strict=True)]
     if any(not level for level in levels):  # no surely-valid row: there is nothing to name
         return work.with_columns(nw.lit(-1).alias(name)), levels
+    if math.prod(max(len(level), 1) for level in levels) >= 2 ** 62:  # (keys are 64-bit integers)
+        raise NotSure
     stride, code = 1, nw.lit(0)
     for c, level, done in zip(columns, levels, coded, strict=True):
-        position = nw.col(c) if done else _positions(nw.col(c), level)
+        position = nw.col(c) if done else positions(nw.col(c), level)
         code = code + position * stride
         stride *= max(len(level), 1)
     return work.with_columns(code.alias(name)), levels
 
-def _distinct(work: nw.DataFrame[Any], column: str) -> list[Any]:
+def distinct_keys(work: nw.DataFrame[Any], column: str) -> list[Any]:
     """The distinct values of ``column`` among the surely-valid rows."""
     return work.filter(nw.col("__ok")).select(column).unique().get_column(column).to_list()
 
 
-def _combos(levels: Sequence[list[Any] | None], limit: int = 4096) -> list[int] | None:
+def known_keys(levels: Sequence[list[Any] | None], limit: int = 4096) -> list[int] | None:
     """Every key of known levels (each combination once), when there are few; None: look at the rows."""
     if not levels or levels == [None] or any(level is None for level in levels):
         return None
@@ -63,7 +68,7 @@ def _combos(levels: Sequence[list[Any] | None], limit: int = 4096) -> list[int] 
     total = math.prod(max(len(level), 1) for level in levels)
     return list(range(total)) if total <= limit else None
 
-def _span(work: nw.DataFrame[Any], levels: Sequence[Any], kinds: Sequence[str], limit: int = 2048) -> list[int] | None:
+def key_span(work: nw.DataFrame[Any], levels: Sequence[Any], kinds: Sequence[str], limit: int = 2048) -> list[int] | None:
     """Every integer between the least and the greatest key of the surely-valid rows, when the key is one whole
     number (a text's length) and they are few: two aggregates instead of a hash of every row's key (unique)."""
     if levels != [None] or kinds != ["int"]:
@@ -76,8 +81,8 @@ def _span(work: nw.DataFrame[Any], levels: Sequence[Any], kinds: Sequence[str], 
         return None
     return list(range(int(low), int(high) + 1))
 
-def _unkey(key: Any, levels: Sequence[Any], kinds: Sequence[str]) -> list[Any]:
-    """The values (None for a stand-in of null; bools as bools) behind a key made by ``_key``."""
+def unkey(key: Any, levels: Sequence[Any], kinds: Sequence[str]) -> list[Any]:
+    """The values (None for a stand-in of null; bools as bools) behind a key made by ``keyed``."""
     if not levels:
         return []
     if levels == [None]:
@@ -95,7 +100,7 @@ def _unkey(key: Any, levels: Sequence[Any], kinds: Sequence[str]) -> list[Any]:
         elif kind == "bool":
             out.append(None if value == -1 else bool(value))
         else:
-            out.append(None if value == _SENTINEL.get(kind, NULL) else value)
+            out.append(None if value == SENTINEL.get(kind, NULL) else value)
     return out
 
 _GAP = object()  # a place in a dense run of keys that no row has
@@ -112,20 +117,20 @@ def _places(table: Mapping[Any, Any]) -> tuple[list[Any], nw.Expr]:
                                                   return_dtype=nw.Int64())
 
 
-_OUT = ("credits_est", "error", "price_basis", "duration_s", "duration_source")
+OUT = ("credits_est", "error", "price_basis", "duration_s", "duration_source")
 _OUT_TYPES = {"credits_est": nw.Float64(), "error": nw.String(), "price_basis": nw.String(),
               "duration_s": nw.Float64(), "duration_source": nw.String(), "status": nw.String()}
 
 
-def _looked_up(work: nw.DataFrame[Any], table: Mapping[Any, Mapping[str, Any]], ok: nw.Expr,
+def looked_up(work: nw.DataFrame[Any], table: Mapping[Any, Mapping[str, Any]], ok: nw.Expr,
                impl: Any) -> nw.DataFrame[Any]:
     """``__ok`` and the output columns, from the table of prices by key: a constant where the table has one
     value (tts: no duration or error to look up), else each row's values gathered from a short column by the
     row's place in it (about 4x faster than replace_strict on 1M rows, and strings are not rebuilt).
-    Rows that are not surely valid get the last place (no value): the per-row path's values go there (_overlay)."""
-    varying = [name for name in _OUT if len({row[name] for row in table.values()}) > 1]
+    Rows that are not surely valid get the last place (no value): the per-row path's values go there (overlay)."""
+    varying = [name for name in OUT if len({row[name] for row in table.values()}) > 1]
     constant = [nw.when(ok).then(nw.lit(value, dtype=_OUT_TYPES[name])).otherwise(nw.lit(None, dtype=_OUT_TYPES[name]))
-                .alias(name) for name in _OUT if name not in varying
+                .alias(name) for name in OUT if name not in varying
                 for value in [next((row[name] for row in table.values()), None)]]
     out = work.select(ok, *constant)
     if not varying:
@@ -138,14 +143,14 @@ def _looked_up(work: nw.DataFrame[Any], table: Mapping[Any, Mapping[str, Any]], 
                                             _OUT_TYPES[name], backend=impl)[at].alias(name) for name in varying))
 
 
-def _overlay(out: nw.DataFrame[Any], rows: Sequence[int], outcomes: Sequence[Any], impl: Any) -> nw.DataFrame[Any]:
+def overlay(out: nw.DataFrame[Any], rows: Sequence[int], outcomes: Sequence[Any], impl: Any) -> nw.DataFrame[Any]:
     """The per-row path's outcomes at ``rows`` (with their statuses), over the fast ones."""
-    names = (*_OUT, "status")
+    names = (*OUT, "status")
     idx = nw.generate_temporary_column_name(8, out.columns, prefix="akool_i_")
     patch = nw.from_dict({idx: list(rows), **{f"__r_{n}": [getattr(o, n) for o in outcomes] for n in names}},
                          schema={idx: nw.Int64(), **{f"__r_{n}": _OUT_TYPES[n] for n in names}}, backend=impl)
     joined = out.with_row_index(idx).with_columns(nw.col(idx).cast(nw.Int64)).join(patch, on=idx, how="left").sort(idx)
     unsure = ~nw.col("__ok")
     return joined.with_columns(
-        *(nw.when(unsure).then(nw.col(f"__r_{n}")).otherwise(nw.col(n)).alias(n) for n in _OUT),
+        *(nw.when(unsure).then(nw.col(f"__r_{n}")).otherwise(nw.col(n)).alias(n) for n in OUT),
         nw.when(unsure).then(nw.col("__r_status")).otherwise(nw.lit(None, dtype=nw.String())).alias("status"))

@@ -2,7 +2,7 @@
 
 Every frame goes through narwhals, so pandas and polars share one code path. The backend-specific parts
 are small and marked: aligning a pandas Series by index, pandas' nullable dtypes for the new columns, and
-the polars LazyFrame estimate (a pure ``map_batches`` over a struct of the bound columns).
+the polars LazyFrame estimate (``_lazy_estimate``).
 
 Binding parameters to rows lives in ``_bind``, the result columns in ``_join``; the verbs here join the two
 to the engine.
@@ -28,19 +28,11 @@ from .._client import Client
 from .._errors import BudgetExceeded, ValidationError, collecting, say, warn_now
 from .._loop import get_loop, run_sync
 from .._values import to_py
-from ..engine import Outcome, ProgressSink, estimate_outcome, paused_gc, prepare
-from ._bind import _bind, _eager_rows, _rows
-from ._join import (
-    _NUMERIC,
-    ESTIMATE_FIELDS,
-    JOB_FIELDS,
-    RESULT_FIELDS,
-    _attach,
-    _existing,
-    _extras,
-    _join,
-    _with_columns,
-)
+from ..engine import Outcome, ProgressSink, paused_gc
+from ._bind import _eager_rows
+from ._fast_estimate import estimate_frame, vectorised
+from ._join import ESTIMATE_FIELDS, JOB_FIELDS, RESULT_FIELDS, _attach, _existing, _extras, _join, _with_columns
+from ._lazy_estimate import estimate_lazy
 from ._progress import make_progress
 
 __all__ = [
@@ -131,7 +123,7 @@ async def _execute(mode: str, frame: Any, job: str, *, client: Any, prefix: str,
     sink = _sink(progress, job)
     try:
         eager, back = _eager(frame)
-        if mode == "estimate" and FAST:
+        if mode == "estimate" and vectorised():
             fast = await _on_loop(_fast_estimate(eager, job, client=_default_client(client), plan=plan, rates=rates,
                                                  params=params))
             if fast is not None:
@@ -160,13 +152,9 @@ async def _execute(mode: str, frame: Any, job: str, *, client: Any, prefix: str,
             sink.close()
 
 
-FAST = True  # estimate by frame operations where it can (see _fast_estimate); tests compare both paths
-
-
 async def _fast_estimate(eager: nw.DataFrame[Any], job: str, *, client: Any, plan: str | None, rates: Any,
                          params: Mapping[str, Any]) -> dict[str, nw.Series[Any]] | None:
     from ..pricing import resolve_rates
-    from ._fast_estimate import estimate_frame
 
     async def per_row(positions: list[int]) -> list[Outcome]:
         subset = eager[positions]
@@ -221,7 +209,8 @@ async def aestimate(frame: Any, job: str, /, *, client: Client | None = None, pr
             msg = ("budget= needs the priced rows, and a LazyFrame estimate prices them only when collected.\n\n"
                    "Hint: lf.collect().akool.estimate(..., budget=...), or sum akool_credits_est after collecting.")
             raise ValidationError(msg)
-        lazy = _estimate_lazy(native, job, prefix=prefix, client=client, plan=plan, rates=rates, params=params)
+        plan = plan or getattr(_default_client(client), "plan", None) or "pro"
+        lazy = estimate_lazy(native, job, prefix=prefix, client=client, plan=plan, rates=rates, params=params)
         return nw.from_native(lazy) if isinstance(frame, nw.LazyFrame) else lazy
     return await _execute("estimate", frame, job, client=client, prefix=prefix, budget=budget, progress=progress,
                           timeout=timeout, force=force, plan=plan, rates=rates, params=params)
@@ -419,57 +408,3 @@ submit = _blocking(asubmit)
 run = _blocking(arun)
 refresh = _blocking(arefresh)
 download = _blocking(adownload)
-
-
-# ------------------------------------------------------------------------------------- accessor
-# ------------------------------------------------------------------------ polars lazy estimate
-def _not_probed(target: Any) -> tuple[float | None, str]:
-    return (None, "not probed (lazy estimate)") if isinstance(target, str) else (None, "no media")
-
-
-def _pure_pricer(job: str, plan: str, rates: Any, client: Any = None) -> Callable[[Mapping[str, Any], Any], Outcome]:
-    """Validate and price one row from its values alone, as the engine's estimate does, but without
-    a client or any I/O: media durations stay unknown (the price then says why it is missing)."""
-    from .. import pricing
-    from ..catalog import get_job
-    from ..pricing import PriceContext, resolve_rates
-
-    spec = get_job(job)
-    context = PriceContext(plan=plan, rates=resolve_rates(rates, client), duration=_not_probed)
-
-    def price(row: Mapping[str, Any], label: Any) -> Outcome:
-        prepared = prepare(spec, row, plan)
-        context.given = prepared.given
-        priced = pricing.estimate(spec, prepared.body, context) if prepared.problem is None else None
-        return estimate_outcome(prepared, priced, label, spec.name)
-
-    return price
-
-
-def _estimate_lazy(lf: Any, job: str, *, prefix: str, client: Any, plan: str | None,
-                   rates: Any, params: Mapping[str, Any]) -> Any:
-    """The estimate as a lazy plan: one elementwise ``map_batches`` over a struct of the row position and
-    the bound columns. Nothing runs (and nothing touches the network) until the plan is collected."""
-    import polars as pl
-
-    names = lf.collect_schema().names()
-    binding = _bind(params, names, None)
-    if plan is None:
-        plan = getattr(_default_client(client), "plan", None) or "pro"
-    price = _pure_pricer(job, plan, rates, client)  # an unknown job (or rate) fails here, not at collect time
-    fields = {prefix + f: (pl.Float64 if f in _NUMERIC else pl.String) for f in ESTIMATE_FIELDS}
-    dtype = pl.Struct(fields)
-    position = nw.generate_temporary_column_name(8, names, prefix="akool_row_")
-
-    def batch(struct: Any) -> Any:
-        values = {f: [to_py(v) for v in struct.struct.field(f).to_list()] for f in binding.columns}
-        labels = struct.struct.field(position).to_list()
-        outcomes = [price(row, label) for row, label in zip(_rows(binding, values, len(struct)), labels, strict=True)]
-        records = [{prefix + f: getattr(outcome, f) for f in ESTIMATE_FIELDS} for outcome in outcomes]
-        return pl.Series(struct.name, records, dtype=dtype)
-
-    # One expression that unnests into the three columns: each row is priced once, and columns that
-    # already exist are replaced in place.
-    computed = (pl.struct(position, *binding.columns)
-                .map_batches(batch, return_dtype=dtype, is_elementwise=True).struct.unnest())
-    return lf.with_row_index(position).with_columns(computed).drop(position)

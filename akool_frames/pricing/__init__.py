@@ -6,9 +6,10 @@ from __future__ import annotations
 from ._calibration import calibrate, calibrated_rates, resolve_rates
 from ._media import speech_seconds
 from ._probe import probe_lengths
-from ._rules import RATES, UNDOCUMENTED, Price, PriceContext, Rate, estimate, plan_key, rule
+from ._reads import Reads, reads_of
+from ._rules import RATES, UNDOCUMENTED, Price, PriceContext, Priced, Rate, estimate, plan_key, rule
 
 __all__ = [
-    "RATES", "UNDOCUMENTED", "Price", "PriceContext", "Rate", "calibrate", "calibrated_rates", "estimate",
-    "plan_key", "probe_lengths", "resolve_rates", "rule", "speech_seconds",
+    "RATES", "UNDOCUMENTED", "Price", "PriceContext", "Priced", "Rate", "Reads", "calibrate", "calibrated_rates",
+    "estimate", "plan_key", "probe_lengths", "reads_of", "resolve_rates", "rule", "speech_seconds",
 ]

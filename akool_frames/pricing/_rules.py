@@ -5,6 +5,9 @@ whose price the docs do not give return ``Price(None, reason=...)`` unless the u
 job (``rates={"talking_photo": 3.0}``), which is then multiplied by the unit that ``UNDOCUMENTED`` states
 for that job. User rates never override a documented rule; they only fill gaps (including the
 "Customized" Enterprise column of VoiceLab). Results are rounded to 6 decimals to drop float noise.
+
+Each rule declares above it what it reads of a body (``@reads``, ``_price_reads``): the vectorised estimate keys
+a frame's rows by that and runs the rule once per key. The rates themselves are data, in ``_price_table``.
 """
 
 from __future__ import annotations
@@ -13,15 +16,16 @@ import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from .._paths import get_path
-from ..catalog import I2V_MODELS, PLAN_TEXT_LIMITS, JobSpec
 from . import _media as media
+from ._reads import Declared, Reads, reads, reads_of
+from ._table import I2V_MODELS, PLAN_TEXT_LIMITS, RATES, Rate
 
 __all__ = [
-    "I2V_MODELS", "PLAN_TEXT_LIMITS", "RATES", "UNDOCUMENTED", "Price", "PriceContext", "Rate", "estimate", "plan_key",
-    "rule",
+    "I2V_MODELS", "PLAN_TEXT_LIMITS", "RATES", "UNDOCUMENTED", "Price", "PriceContext", "Priced", "Rate", "Reads", "estimate",
+    "plan_key", "reads_of", "rule",
 ]
 
 
@@ -56,65 +60,12 @@ Measure = Callable[[Mapping[str, Any], "PriceContext"], tuple[float | None, str]
 PriceFn = Callable[[Mapping[str, Any], "PriceContext"], "Price"]
 
 
-@dataclass(frozen=True)
-class Rate:
-    """Credits per ``unit``, keyed (by plan, resolution, ...), and the page that says so."""
-
-    unit: str
-    credits: Mapping[Any, float]
-    source: str
-    documented: bool = True  # False: only seen in example responses
-
-
 @functools.lru_cache(maxsize=64)  # looked up per field per row; plans are few
 def plan_key(plan: str | None) -> str:
     """'Pro Max' / 'pro-max' / 'MAX' -> 'max'; the VoiceLab Rates table says "Max", its limits "Pro Max"."""
     key = (plan or "pro").strip().lower().replace("-", " ").replace("_", " ")
     return {"pro max": "max", "promax": "max"}.get(key, key).replace(" ", "_")
 
-
-RATES: dict[str, Rate] = {
-    "character_swap": Rate(
-        "credits per started 5 s of video, by resolution", {"480p": 5, "720p": 10, "1080p": 15},
-        "ai-tools-suite/character-swap#pricing: 'Unit Credit (per 5 seconds)'; 12 s at 720p = 30 (so blocks "
-        "are rounded up; the page's own formula 12/5x10 = 24 contradicts its total)"),
-    "image_to_video": Rate(
-        "credits per video, by (video_length s, resolution)",
-        {(5, "720p"): 20, (5, "1080p"): 25, (5, "4k"): 30, (10, "720p"): 40, (10, "1080p"): 50, (10, "4k"): 60},
-        "ai-tools-suite/image2video#pricing 'Image to Video' table"),
-    "video_audio": Rate(
-        "credits per video, by the source video's length (5 or 10 s)", {5: 5, 10: 10},
-        "ai-tools-suite/image2video#pricing 'Video to Audio' table (charged only when used separately)"),
-    "tts": Rate(
-        "credits per 1000 characters, by plan, no rounding", {"pro": 4.4, "max": 3.2, "business": 2.4},
-        "ai-tools-suite/voiceLab#rates (Enterprise: Customized); 117 chars on pro = 0.5148 in the resource "
-        "detail example"),
-    "voice_change": Rate(
-        "credits per minute of source audio, by plan, no rounding", {"pro": 4.4, "max": 3.2, "business": 2.4},
-        "ai-tools-suite/voiceLab#rates (Enterprise: Customized); 12.8 s on business = 0.512 in the changer "
-        "example"),
-    "voice_clone": Rate(
-        "credits per clone", {"clone": 0},
-        "ai-tools-suite/voiceLab#rates: plans cap the number of voices (30/180/500); clone answers show "
-        "deduction_credit 0"),
-    "audiocleaner.tts": Rate(
-        "credits per started 100 characters", {"block": 1},
-        "audiocleaner.ai TTS API 'Credit Billing Rules': 215 characters = 3, 60 = 1"),
-    "moderation": Rate(
-        "credits by content type: text per 600 characters, image per image, audio/video per minute",
-        {1: 0.2, 2: 1.0, 3: 0.5, 4: 0.1},
-        "ai-tools-suite/jarvis-moderator pricing table (1 credit = 0.04 USD); rounding of partial 600-character "
-        "blocks and minutes is not documented: priced pro rata, not rounded"),
-    # Seen only as deduction_credit in example answers, never stated as a rule: returned as estimates.
-    "background_change": Rate("credits per job (observed)", {"job": 4},
-                              "ai-tools-suite/background-change examples: deduction_credit 4", documented=False),
-    "image_generate": Rate("credits per job (observed)", {"job": 2},
-                           "ai-tools-suite/image-generate createbyprompt example: deduction_credit 2",
-                           documented=False),
-    "image_button": Rate("credits per job (observed)", {"job": 2},
-                         "ai-tools-suite/image-generate createbybutton example: deduction_credit 2",
-                         documented=False),
-}
 
 def _r(x: float) -> float:
     return round(x + 0.0, 6)
@@ -145,11 +96,13 @@ def _predicted(ctx: PriceContext, text: str) -> tuple[float, str]:
 
 
 # ------------------------------------------------------------------------------------ measures for user rates
+@reads()
 def _one(_body: Mapping[str, Any], _ctx: PriceContext) -> tuple[float | None, str]:
     return 1.0, "1 job"
 
 
 def _minutes(path: str) -> Measure:
+    @reads(duration=True)  # the row's duration= (else its media is probed, a row at a time)
     def measure(body: Mapping[str, Any], ctx: PriceContext) -> tuple[float | None, str]:
         seconds, how = _duration(ctx, get_path(body, path))
         if seconds is None:
@@ -159,6 +112,7 @@ def _minutes(path: str) -> Measure:
 
 
 def _started(size: float, path: str) -> Measure:
+    @reads(duration=True)
     def measure(body: Mapping[str, Any], ctx: PriceContext) -> tuple[float | None, str]:
         seconds, how = _duration(ctx, get_path(body, path))
         if seconds is None:
@@ -168,12 +122,14 @@ def _started(size: float, path: str) -> Measure:
 
 
 def _chars(per: int, path: str) -> Measure:
+    @reads(chars=(path,))
     def measure(body: Mapping[str, Any], _ctx: PriceContext) -> tuple[float | None, str]:
         text = get_path(body, path) or ""
         return len(text) / per, f"{len(text)} characters of {path}"
     return measure
 
 
+# (no declaration: the audio elements are a list; talking avatars are priced a row at a time)
 def _avatar_minutes(body: Mapping[str, Any], ctx: PriceContext) -> tuple[float | None, str]:
     """Output length of a talking avatar: its audio elements (URL wins over text, as the docs say), or the
     row's ``duration=`` (the whole video's length)."""
@@ -195,6 +151,7 @@ def _avatar_minutes(body: Mapping[str, Any], ctx: PriceContext) -> tuple[float |
     return sum(s for s, _ in parts if s is not None) / 60, " + ".join(f"{s:g} s ({h})" for s, h in parts)
 
 
+# (no declaration: the target languages are checked with the provider's list, a row at a time)
 def _translation_minutes(body: Mapping[str, Any], ctx: PriceContext) -> tuple[float | None, str]:
     # Page 38: "es,fr,de" makes one translation per (distinct) language, each of the whole video.
     n = max(len(dict.fromkeys(x.strip() for x in str(body.get("language") or "").split(",") if x.strip())), 1)
@@ -244,6 +201,7 @@ def _no_price(job: str) -> Price:
 
 
 # ------------------------------------------------------------------------------------------ documented rules
+@reads(values=("resolution", "duration"), needs=("duration",))  # without duration: its video is probed
 def _character_swap(body: Mapping[str, Any], ctx: PriceContext) -> Price:
     res = body.get("resolution") or "720p"  # documented default
     unit = RATES["character_swap"].credits.get(res)
@@ -262,6 +220,7 @@ def _character_swap(body: Mapping[str, Any], ctx: PriceContext) -> Price:
     return Price(_r(n * unit), basis=f"{seconds:g} s ({how}) = {n} started 5 s x {unit:g} ({res})")
 
 
+@reads(values=("resolution", "video_length", "model_name", "count"))
 def _image_to_video(body: Mapping[str, Any], ctx: PriceContext) -> Price:
     # Page 19's batch example: count 3, each video's deduction_credit 5: a price is per video, times count.
     one, count = _one_video(body), body.get("count") or 1
@@ -288,6 +247,7 @@ def _one_video(body: Mapping[str, Any]) -> Price:
     return Price(float(credits), basis=f"fixed table: {length} s at {res} (no surcharge for effects or premium)")
 
 
+# (no declarations below: priced a row at a time)
 def _video_audio(body: Mapping[str, Any], ctx: PriceContext) -> Price:
     # The source is an image-to-video result id; the engine's duration() may resolve it (resultsByIds
     # video_duration). Those videos are 5 or 10 s long; a 5.063 s one is charged as the 5 s row.
@@ -311,11 +271,13 @@ def _per_plan(job: str, qty: float, what: str, ctx: PriceContext) -> Price:
     return Price(_r(qty * rate), basis=f"{what} x {rate:g} ({whose})")
 
 
+@reads(chars=("input_text",))
 def _tts(body: Mapping[str, Any], ctx: PriceContext) -> Price:
     n = len(str(body.get("input_text") or ""))  # characters = code points (0.5148 checks out that way)
     return _per_plan("tts", n / 1000, f"{n} characters / 1000", ctx)
 
 
+@reads(duration=True)
 def _voice_change(body: Mapping[str, Any], ctx: PriceContext) -> Price:
     seconds, how = _duration(ctx, body.get("source_voice_file"))
     if seconds is None:
@@ -324,10 +286,12 @@ def _voice_change(body: Mapping[str, Any], ctx: PriceContext) -> Price:
     return _per_plan("voice_change", seconds / 60, f"{seconds:g} s ({how}) / 60", ctx)
 
 
+@reads()
 def _voice_clone(_body: Mapping[str, Any], _ctx: PriceContext) -> Price:
     return Price(0.0, basis="voice clones cost no credits; plans cap the number of voices")
 
 
+@reads(chars=("text",))
 def _audiocleaner_tts(body: Mapping[str, Any], _ctx: PriceContext) -> Price:
     n = len(str(body.get("text") or ""))
     return Price(float(math.ceil(n / 100)), basis=f"{n} characters = {math.ceil(n / 100)} started 100")
@@ -382,10 +346,21 @@ def rule(job: str) -> PriceFn:
         return _no_price(job)
 
     price.__name__ = f"price_{job.replace('.', '_')}"
-    return price
+    declared = reads_of(UNDOCUMENTED[job][1])  # what its measure reads (a rate multiplies it)
+    return price if declared is None else Declared(price, declared)
 
 
-def estimate(job: JobSpec, body: Mapping[str, Any], ctx: PriceContext | None = None) -> Price:
+class Priced(Protocol):
+    """What ``estimate`` needs of a job (a ``catalog.JobSpec``): its defaults and the name of its price rule."""
+
+    @property
+    def defaults(self) -> Mapping[str, Any]: ...
+
+    @property
+    def price(self) -> str: ...
+
+
+def estimate(job: Priced, body: Mapping[str, Any], ctx: PriceContext | None = None) -> Price:
     """Price one body of ``job`` with its defaults filled in."""
     ctx = ctx if ctx is not None else PriceContext()
     ctx.used.clear()

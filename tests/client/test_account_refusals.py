@@ -1,6 +1,6 @@
-"""Account-level refusals stop the run (issue 9): a wrong key, or a balance of 0, is the account's problem, not the
+"""Account-level refusals stop the run: a wrong key, or a balance of 0, is the account's problem, not the
 row's. At most the creates already on the wire go out (the client's concurrency), every other row is ``skipped``
-with the reason, and the message names the setting to fix; the call warns ``af.AccountWarning`` too (issue 19,
+with the reason, and the message names the setting to fix; the call warns ``af.AccountWarning`` too (see
 tests/client/test_account_warning.py). Codes from ai-tools-suite/error-code (1101 Illegal
 token, 1006 Insufficient quota balance, 1104 Insufficient credit balance, 1109 account not exist, 1200 Account
 blocked, 1213/1221 subscription)."""

@@ -1,4 +1,4 @@
-"""Account-level stops are loud (issue 19): a wrong key (1101), no credits (1006) or an empty credit balance (1104)
+"""Account-level stops are loud: a wrong key (1101), no credits (1006) or an empty credit balance (1104)
 stops the run as before (rows not sent end ``skipped``), and the call also warns ``af.AccountWarning`` and logs one
 WARNING record (logger ``akool_frames``) naming the cause and the setting to change, in the caller's thread (sync)
 or the awaiting task (async). The CLI prints it on one line and exits 1. Real HTTP against the sandbox."""

@@ -1,4 +1,4 @@
-"""Answers that are not what they seem (issue 19): a CDN in front of the API answers a create that made its job with
+"""Answers that are not what they seem: a CDN in front of the API answers a create that made its job with
 an HTML page, a bare 503, or a body labelled gzip that is not. None of them is the provider's refusal: the rows are
 looked up (reconciled), never resent blind and never called ``rejected``; a re-run makes nothing."""
 

@@ -1,6 +1,9 @@
-"""Issue 19, "The API's last edges": where our client and the pages (or Akool's own demos) disagreed. One test or
-two per edge, each naming the page it follows; all over real HTTP against the sandbox, reading what it received.
-The sandbox side of each edge is in tests/sandbox/test_api_edges_sandbox.py."""
+"""The client at the API's edges, where the pages and Akool's own demos say more than a first reading: a row
+translated into several languages (page 38), the batch image to video's audio fields and integers given as text,
+video audio with AI audio, talking avatar's 1109, and ISO 639-1 codes on TTS and clone. One test or two per edge,
+each naming the page it follows; all over real HTTP against the sandbox, reading what it received. The sandbox's
+side of each edge is in its family's file under tests/sandbox/ (test_video, test_image2video, test_talking_avatar,
+test_voice)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Calibration (issue 7): talking photos report no credits, yet the balance went down. Run them on the sandbox,
+"""Calibration: talking photos report no credits, yet the balance went down. Run them on the sandbox,
 calibrate from the ledger, estimate again: within 2% of what the sandbox charged, with the rate's source shown.
 After the run, the report puts estimated and charged side by side and says "not reported" where the API is
 silent, never 0.

@@ -1,4 +1,4 @@
-"""Configuration mistakes fail fast, naming the setting and its value (issue 11): an address without a scheme
+"""Configuration mistakes fail fast, naming the setting and its value: an address without a scheme
 when the client is made; a wrong host or port at the first request, without rounds of retries, nothing
 sent and nothing left to reconcile; transport errors name the URL they tried."""
 

@@ -1,4 +1,4 @@
-"""The crash drill, fast (issue 11; the full one is ``python drills/crash.py``: 600 rows, 20 SIGKILLs): one run
+"""The crash drill, fast (the full one is ``python drills/crash.py``: 600 rows, 20 SIGKILLs): one run
 killed at random points and resumed on the same ledger each time, then run to the end. Creates a killed run had
 claimed but maybe not sent are looked up in the provider's list, proven absent (the list's end, or records made
 before the claim) and only then sent: no duplicate, no row left ``unknown``."""

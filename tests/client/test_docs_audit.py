@@ -1,5 +1,8 @@
-"""Issue 9: where the docs, real clients and our two sides disagreed. One test per item, each naming the page (or
-the observed behaviour) it follows; all over real HTTP against the sandbox, reading what the sandbox received."""
+"""The client against the documentation pages and what real clients send, job by job: legacy TTS limits in words,
+which webhook fields each create sends, unknown and misspelled fields, face swap opts and several faces, ISO 639-1
+codes, the v3 voices, extra fields as columns, face detection chained into face swap, image to video's count, and
+answers in the shapes real clients meet. One test per item, each naming the page (or the observed behaviour) it
+follows; all over real HTTP against the sandbox, reading what the sandbox received."""
 
 from __future__ import annotations
 

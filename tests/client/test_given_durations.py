@@ -1,4 +1,4 @@
-"""``duration=`` (issue 7): the media length given instead of probed, on every duration-priced job; the
+"""``duration=``: the media length given instead of probed, on every duration-priced job; the
 estimate then makes no request at all (the sandbox's count), and the columns say where each length came from."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Ctrl-C (issue 11): a run interrupted by SIGINT stops within seconds and its KeyboardInterrupt says what was
+"""Ctrl-C: a run interrupted by SIGINT stops within seconds and its KeyboardInterrupt says what was
 sent, what runs on and how to resume; the ledger stays consistent, so the same cell run again sends only the
 rest (the sandbox counts creates: none twice)."""
 

@@ -1,4 +1,4 @@
-"""A damaged ledger is named as damaged (issue 19): "file is not a database" or "malformed" says what that means (a
+"""A damaged ledger is named as damaged: "file is not a database" or "malformed" says what that means (a
 fresh ledger would pay again for every job this one recorded) and how to recover (sqlite3 ".recover", or the
 backup), as ``af.LedgerError``, never "pass ledger= a writable path"; nothing is sent; opening it leaves no -wal/-shm
 files of its own beside it. A ledger path under a file says a folder is needed."""

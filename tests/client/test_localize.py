@@ -1,4 +1,4 @@
-"""The localization path (issue 8): a sheet with leading-zero ids, CJK, Arabic, emoji and formula-like cells is
+"""The localization path: a sheet with leading-zero ids, CJK, Arabic, emoji and formula-like cells is
 read, exploded to rows x languages, spoken on the sandbox, written to xlsx and csv and read again: the input
 columns come back identical, the result columns are added, no cell is a formula, the csv has a BOM. A language
 the provider does not offer is an invalid row, caught before anything is sent."""

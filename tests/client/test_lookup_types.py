@@ -1,4 +1,4 @@
-"""Issue 20, types: every look-up uses the result columns' nullable types, on pandas and polars alike: text as
+"""Look-up column types: every look-up uses the result columns' nullable types, on pandas and polars alike: text as
 `string` / pl.String, integers Int64, numbers Float64, flags boolean, times UTC datetimes; no `object` (pandas'
 NaN-based `str` included), nested values as JSON text."""
 

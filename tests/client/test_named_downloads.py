@@ -1,4 +1,4 @@
-"""Named downloads (issue 8): file names from row values (safe, unique, the media's extension), concurrent under the
+"""Named downloads: file names from row values (safe, unique, the media's extension), concurrent under the
 client's limits, resumable (complete files are not fetched again), ``akool_expires_at`` 7 days after completion,
 and a warning for rows whose links expire soon or have expired."""
 

@@ -1,4 +1,4 @@
-"""Where users sit (issue 19): a real forward proxy (proxy.py, in its own process) and a TLS sandbox with its own CA
+"""Where users sit: a real forward proxy (proxy.py, in its own process) and a TLS sandbox with its own CA
 (trustme). The sandbox is named ``sandbox.akool.invalid``, a name that never resolves (RFC 2606) except inside the
 proxy (``_proxy_plugin``): a request that did not go through the proxy cannot reach it."""
 
@@ -220,7 +220,7 @@ def test_without_the_ca_the_call_stops_at_once_saying_so(certificates: dict[str,
         requests = client.http.counts["requests"]
         ledger = af.ledger(client=client)
     message = str(caught.value)
-    assert f"certificate verify failed for 127.0.0.1" in message
+    assert "certificate verify failed for 127.0.0.1" in message
     assert "verify=" in message and "SSL_CERT_FILE" in message and "REQUESTS_CA_BUNDLE" in message
     assert sb.stats()["creates"] == 0
     # One wave of handshakes, not six tries per row: the count, not the clock, is the proof (printed for the record).

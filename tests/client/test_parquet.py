@@ -1,4 +1,4 @@
-"""Issue 20, Parquet: a result frame (two jobs' columns, a list column, UTC datetimes, nulls) written to Parquet
+"""Parquet: a result frame (two jobs' columns, a list column, UTC datetimes, nulls) written to Parquet
 and read back is identical, with pandas (through pyarrow, in the `pandas` extra) and with polars."""
 
 from __future__ import annotations

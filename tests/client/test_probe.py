@@ -1,4 +1,4 @@
-"""Probes that never stall a forecast (issue 7): media lengths fetched concurrently under the client's gate, with
+"""Probes that never stall a forecast: media lengths fetched concurrently under the client's gate, with
 short timeouts, once per session and kept in the ledger; an unreachable host costs one failed connection, not one
 per row, and every row says why in plain words.
 

@@ -1,4 +1,4 @@
-"""The webhook receiver under forged callbacks (issue 19): every forgery is answered with its 4xx (never a 500,
+"""The webhook receiver under forged callbacks: every forgery is answered with its 4xx (never a 500,
 never a 200), prints no traceback, is counted as rejected and changes nothing, while a webhook-mode run beside
 them completes from its genuine callbacks. Forgeries are generated from a seed and sent over real HTTP on
 loopback; ``KINDS`` gives the answer each kind must get."""

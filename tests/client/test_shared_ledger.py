@@ -1,4 +1,4 @@
-"""Runs sharing one ledger at the same time never pay twice (issue 6).
+"""Runs sharing one ledger at the same time never pay twice.
 
 Processes racing on the same rows with one killed at a random point (the drill of ``drills/shared_ledger.py``,
 in a fast version), two ``arun`` calls and two threads in one process, a run that waits for another run's

@@ -1,4 +1,4 @@
-"""Shared polls (issue 10): TTS has no multi-id poll, but its result list (voiceLab#get-voice-results-list,
+"""Shared polls: TTS has no multi-id poll, but its result list (voiceLab#get-voice-results-list,
 newest first) carries every record's status, so a run polls many jobs with one request, and one at a time
 only the jobs the pages no longer show. Counted on the sandbox's side."""
 

@@ -1,4 +1,4 @@
-"""The soak drill, fast (issue 11; the full one is ``python drills/soak.py``: 100,000 rows): a run through 5xx,
+"""The soak drill, fast (the full one is ``python drills/soak.py``: 100,000 rows): a run through 5xx,
 resets before and after the create was handled, failed jobs and a real rate limit, killed halfway and resumed.
 Nothing lost, nothing created twice, in flight never above max_concurrency."""
 

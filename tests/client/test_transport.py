@@ -1,4 +1,4 @@
-"""What a broken exchange proves (issue 10): under httpx, the aiohttp transport reports every aiohttp connection
+"""What a broken exchange proves: under httpx, the aiohttp transport reports every aiohttp connection
 error as httpx.ConnectTimeout, so "never sent" is read from the cause. Only a connection that was never made
 may be resent as a create; a reset or a timeout after sending may have made a job (and is reconciled)."""
 

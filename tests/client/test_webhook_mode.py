@@ -1,4 +1,4 @@
-"""Webhook mode (issue 10): ``run(follow="webhook")`` starts a receiver on the client, sends its URL with each
+"""Webhook mode: ``run(follow="webhook")`` starts a receiver on the client, sends its URL with each
 create, and learns the jobs' ends from the sandbox's signed, encrypted callbacks (webhook page) instead of
 polling; jobs whose callback does not come are polled after a while. Counted on the sandbox's side."""
 

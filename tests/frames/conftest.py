@@ -1,31 +1,64 @@
-"""Frame fixtures and a fake engine: real pandas/polars frames, no network.
+"""Frame fixtures, a fake engine and a real client: the accessor verbs on pandas and polars.
 
-``frame`` builds a frame of the parametrised library from a dict; ``engine`` replaces
+``frame`` builds a frame of the parametrised library (``backend``) from a dict; ``engine`` replaces
 ``_engine.execute/refresh_jobs`` and ``_download.fetch_files`` with async fakes whose outcomes are computed from the
-rows, and records what they were given.
+rows, and records what they were given (no network). The verbs' end-to-end tests take ``client`` instead: a real
+``af.Client`` on the ``sb`` sandbox over loopback, with a ledger of its own (``clean_env`` keeps the machine's
+provider variables out), as in tests/client. ``RESULT``, ``PRICED_BY`` and ``dtypes`` describe the result columns.
 """
 
 from __future__ import annotations
 
 import types
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import polars as pl
 import pytest
 
+import akool_frames as af
 import akool_frames.frames._pandas  # noqa: F401  (registers df.akool)
 import akool_frames.frames._polars  # noqa: F401
 from akool_frames import _client
 from akool_frames.frames import _download
-from akool_frames import engine as _engine
-from akool_frames.frames import _verbs as _frames
+from akool_frames.engine import _execute as _engine
+from akool_frames.frames._fast_estimate import row_by_row
 from akool_frames.engine._prepare import Outcome
+from tests.client.conftest import ENV_VARS
+
+RESULT = ["akool_job_id", "akool_status", "akool_url", "akool_credits_est", "akool_credits", "akool_error",
+          "akool_job", "akool_price_basis", "akool_duration_s", "akool_duration_source"]
+PRICED_BY = {"akool_job": "string", "akool_price_basis": "string", "akool_duration_s": "Float64",
+             "akool_duration_source": "string"}
+
+
+def dtypes(native: Any) -> dict[str, str]:
+    """Column -> dtype name, for either library."""
+    if isinstance(native, pd.DataFrame):
+        return {c: str(t) for c, t in native.dtypes.items()}
+    return {c: str(t) for c, t in native.schema.items()}
+
 
 CLIENT = types.SimpleNamespace(plan="pro", name="the default client",
                                ledger=types.SimpleNamespace(by_job_ids=lambda ids: {}))  # no ledger entries
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Credentials come from the test, never from the machine running it (as in tests/client)."""
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def client(sb: af.Sandbox, tmp_path: Path) -> Iterator[af.Client]:
+    """A real client on the ``sb`` sandbox, with a ledger of its own."""
+    c = af.Client(**sb.client_options(), ledger=tmp_path / "ledger.sqlite")
+    yield c
+    c.close()
 
 
 @pytest.fixture(params=["pandas", "polars"])
@@ -110,13 +143,13 @@ class FakeEngine:
 
 
 @pytest.fixture
-def engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
+def engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeEngine]:
     fake = FakeEngine()
     monkeypatch.setattr(_engine, "execute", fake.execute)
     monkeypatch.setattr(_engine, "refresh_jobs", fake.refresh_jobs)
     monkeypatch.setattr(_download, "fetch_files", fake.fetch_files)
-    monkeypatch.setattr(_frames, "FAST", False)  # the fake engine stands for the per-row path
-    return fake
+    with row_by_row():  # the fake engine stands for the per-row path
+        yield fake
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import akool_frames as af
-import akool_frames.frames._verbs as F
+from akool_frames import _blank
 from akool_frames.frames import _fast_estimate
 from akool_frames.frames import _fast_rules
 
@@ -42,13 +42,10 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Any:
 def _both(lib: str, data: dict[str, list[Any]], job: str, client: Any, **params: Any) -> tuple[Any, Any]:
     frame = pd.DataFrame(data, index=[f"r{i}" for i in range(len(next(iter(data.values()))))]) if lib == "pandas" \
         else pl.DataFrame(data, strict=False)
-    try:  # (a column of nulls only has no type to go by: the fast path declines it; the results must still match)
-        F.FAST = True
-        fast = frame.akool.estimate(job, client=client, **params)
-        F.FAST = False
+    # (a column of nulls only has no type to go by: the fast path declines it; the results must still match)
+    fast = frame.akool.estimate(job, client=client, **params)
+    with _fast_estimate.row_by_row():
         slow = frame.akool.estimate(job, client=client, **params)
-    finally:
-        F.FAST = True
     return fast, slow
 
 
@@ -76,12 +73,14 @@ SETTINGS = settings(max_examples=int(__import__("os").environ.get("FAST_EXAMPLES
 
 
 def test_surely_filled_ranges_hold_no_whitespace() -> None:
+    # The whitespace the ranges are cut from is every character str.isspace calls so (none above U+3000).
+    assert _blank.WHITESPACE == "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
     # Every character the ranges call "surely not whitespace" is not, for Python's str.strip (every code point).
-    for low, high in _fast_rules.SURELY_FILLED:
+    for low, high in _blank.SURELY_FILLED:
         top = ord(high) if high is not None else 0x110000
         assert not any(chr(c).isspace() for c in range(ord(low), top)), (low, high)
     # and the characters left out are few (whitespace, controls, and the blocks around them)
-    inside = sum((ord(h) if h else 0x110000) - ord(lo) for lo, h in _fast_rules.SURELY_FILLED)
+    inside = sum((ord(h) if h else 0x110000) - ord(lo) for lo, h in _blank.SURELY_FILLED)
     assert 0x110000 - inside < 0x100
 
 
@@ -91,14 +90,14 @@ def test_tts_plain_ascii_column(client: Any, texts: list[Any], lib: str) -> None
     # A column of printable-ASCII texts (and nulls, "") takes the shortcut of _plain: same answers.
     frame = pl.DataFrame({"t": texts}, schema={"t": pl.String}) if lib == "polars" \
         else pd.DataFrame({"t": pd.Series(texts, dtype="str")})
-    assert _fast_rules._plain(nw.from_native(frame, eager_only=True), ["t"]) == {"t"}
+    assert _fast_rules.plain_columns(nw.from_native(frame, eager_only=True), ["t"]) == {"t"}
     _same(*_both(lib, {"t": texts}, "tts", client, input_text=af.col("t"), voice_id="v1"))
 
 
 def test_plain_shortcut_refuses_other_starts() -> None:
     for first in (" x", "\u3000x", "“q”", "\x1cx", "你好"):
         frame = nw.from_native(pl.DataFrame({"t": ["Hello", None, "", first]}), eager_only=True)
-        assert _fast_rules._plain(frame, ["t"]) == set(), first
+        assert _fast_rules.plain_columns(frame, ["t"]) == set(), first
 
 
 @SETTINGS

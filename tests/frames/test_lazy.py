@@ -8,8 +8,9 @@ from typing import Any
 import polars as pl
 import pytest
 
-import akool_frames.frames._verbs as F
-from akool_frames import engine as _engine
+from akool_frames.frames import _lazy_estimate
+from akool_frames.engine import _execute as _engine
+from akool_frames.frames import _fast_estimate
 from akool_frames.frames._bind import col
 from akool_frames._errors import ValidationError
 
@@ -27,7 +28,7 @@ def no_engine(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_estimate_stays_lazy_and_prices_when_collected(no_engine: None, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[int] = []
-    real = F._pure_pricer
+    real = _lazy_estimate.pure_pricer
 
     def counting(*args: Any) -> Any:
         price = real(*args)
@@ -38,17 +39,19 @@ def test_estimate_stays_lazy_and_prices_when_collected(no_engine: None, monkeypa
 
         return wrapped
 
-    monkeypatch.setattr(F, "_pure_pricer", counting)
+    monkeypatch.setattr(_lazy_estimate, "pure_pricer", counting)
+    taken = _fast_estimate.TAKEN["audiocleaner.tts"]
     lf = pl.LazyFrame({"t": ["x" * 60, "y" * 215, None]})
     est = lf.akool.estimate("audiocleaner.tts", text=pl.col("t"), **AC)
     assert isinstance(est, pl.LazyFrame)
-    assert seen == []  # nothing computed yet
+    assert seen == [] and _fast_estimate.TAKEN["audiocleaner.tts"] == taken  # nothing computed yet
     assert est.collect_schema() == pl.Schema({"t": pl.String, "akool_credits_est": pl.Float64,
                                               "akool_status": pl.String, "akool_error": pl.String,
                                               "akool_job": pl.String, "akool_price_basis": pl.String,
                                               "akool_duration_s": pl.Float64, "akool_duration_source": pl.String})
     out = est.collect()
-    assert sorted(seen) == [0, 1, 2]
+    assert _fast_estimate.TAKEN["audiocleaner.tts"] > taken  # priced by frame operations (per batch polars makes)
+    assert seen == [2]  # and the row that is not surely valid, a row at a time (its error text is that path's)
     assert out["akool_credits_est"].to_list() == [1.0, 3.0, None]  # one credit per started 100 characters
     assert out["akool_status"].to_list() == [None, None, "invalid"]
     assert out["akool_error"].to_list()[:2] == [None, None]
@@ -121,13 +124,13 @@ def test_errors_come_before_collect(no_engine: None) -> None:
 
 def test_no_duration_probing() -> None:
     """Duration-priced jobs get no price lazily (nothing is fetched), and say why."""
-    price = F._pure_pricer("video_audio", "pro", None)
+    price = _lazy_estimate.pure_pricer("video_audio", "pro", {})
     # a valid row (audio_type 2: your audio_url), so the price rule runs and needs the source video's length
     outcome = price({"audio_url": "https://example.invalid/a.mp3", "audio_type": 2, "pre_video_id": "x"}, 0)
     assert (outcome.status, outcome.credits_est) == (None, None)
     assert outcome.error is not None and outcome.error.startswith("no estimate: ")
     assert "not probed (lazy estimate)" in outcome.error
-    assert F._not_probed("https://example.invalid/a.mp3") == (None, "not probed (lazy estimate)")
+    assert _lazy_estimate.not_probed("https://example.invalid/a.mp3") == (None, "not probed (lazy estimate)")
 
 
 @pytest.mark.parametrize("verb", ["submit", "run"])

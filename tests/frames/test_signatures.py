@@ -1,4 +1,4 @@
-"""Signatures that teach (issue 11): every accessor method declares its options as named, typed parameters with
+"""Signatures that teach: every accessor method declares its options as named, typed parameters with
 a Google-style docstring (Args, Example), the same as its module function's, and help() shows them."""
 
 from __future__ import annotations

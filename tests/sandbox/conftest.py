@@ -17,6 +17,14 @@ def ok(response: httpx.Response, code: int = 1000, **envelope: Any) -> Any:
     return body["data"]
 
 
+def refused(response: httpx.Response, code: int, *words: str) -> str:
+    """The message of a refusal: HTTP 200 with the provider's error ``code``, the message holding every word given."""
+    body = response.json()
+    assert response.status_code == 200 and body["code"] == code, body
+    assert all(w in body["msg"] for w in words), body
+    return str(body["msg"])
+
+
 # TTS over plain httpx, for the fault tests (test_faults, test_cdn_faults).
 VOICES = "/api/open/v4/voice/list?type=2"
 TTS = "/api/open/v4/voice/tts"

@@ -1,4 +1,4 @@
-"""Sandbox edges of the network (issue 19): a CDN's answers after a create was made, a server that closes
+"""Sandbox edges of the network: a CDN's answers after a create was made, a server that closes
 idle connections sooner, and HTTPS with a given certificate. Plain httpx, real HTTP on loopback."""
 
 from __future__ import annotations

@@ -1,8 +1,11 @@
-"""Sandbox family: Akool Faceswap (v3 image/video, v4 Pro) and Reage: create, listbyids, delete, cancel, quota."""
+"""Sandbox family: Akool Faceswap (v3 image/video, v4 Pro) and Reage: create (and its answer's wording), listbyids
+(records carrying the create's job_id), delete, cancel, quota. Faces found by face detection driving these creates
+are in test_face_detect.py."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -21,12 +24,13 @@ DELETE = "/api/open/v3/faceswap/result/delbyids"
 CANCEL = "/api/open/v3/faceswap/job/del"
 QUOTA = "/api/open/v3/faceswap/quota/info"
 PATIENCE = "Please be patient! If your results are not generated in three hours, please check your input image."
-# The video face swap's input is a video (modifyVideo): its answer says so (issue 9). Video reage keeps the
+# The video face swap's input is a video (modifyVideo): its answer says so (page 17). Video reage keeps the
 # reage page's wording ("input image", printed for both of its creates).
 PATIENCE_VIDEO = "Please be patient! If your results are not generated in three hours, please check your input video."
 
 IMAGE = "https://d3t6pcz7y7ey7x.cloudfront.net/material1__a92671d0-7960-4028-b2fc-aadd3541f32d.jpg"
 VIDEO = "https://d3t6pcz7y7ey7x.cloudfront.net/Video10__d2a8cf85-10ae-4c2d-8f4b-d818c0a2e4a4.mp4"
+SOURCE_FACE = "https://example.com/replacement-face.jpg"
 FACE_A = {"path": "https://d21ksh0k4smeql.cloudfront.net/crop_1695201103793-0234-0-1695201106985-2306.png",
           "opts": "2804,2182:3607,1897:3341,2566:3519,2920"}
 FACE_B = {"path": ("https://static.website-files.org/assets/images/faceswap/"
@@ -47,9 +51,29 @@ BODIES: dict[str, tuple[str, dict[str, Any], str, float | None]] = {
     "reage_video": (REAGE_VIDEO, {"targetImage": [FACE_B], "face_reage": 10, "modifyVideo": VIDEO,
                                   "webhookUrl": ""}, "mp4", 12.0),
 }
+# One create per product, for the job_id of listbyids and the create answers' wording.
+JOB_ID_BODIES = {
+    V3_IMAGE: {"targetImage": [FACE_A], "sourceImage": [FACE_B], "face_enhance": 0, "modifyImage": IMAGE},
+    V3_VIDEO: {"sourceImage": [FACE_B], "targetImage": [FACE_A], "face_enhance": 1, "modifyVideo": VIDEO},
+    V4_IMAGE: {"targetImage": [{"path": IMAGE}], "sourceImage": [{"path": SOURCE_FACE}],
+               "model_name": "akool_faceswap_image_hq", "face_enhance": False},
+    REAGE_IMAGE: {"targetImage": [FACE_A], "face_reage": 10, "modifyImage": IMAGE},
+    REAGE_VIDEO: {"targetImage": [FACE_B], "face_reage": 10, "modifyVideo": VIDEO},
+}
 RESULT_TYPES = {"faceswap_type": int, "faceswap_quality": int, "faceswap_status": int, "deduction_status": int,
                 "image": int, "video_duration": (int, float), "deduction_duration": (int, float), "update_time": int,
                 "_id": str, "userId": str, "uid": int, "url": str, "createdAt": str}
+
+
+@pytest.fixture
+def box(make_sandbox: Any) -> af.Sandbox:
+    return make_sandbox(media={VIDEO: 12.0})
+
+
+@pytest.fixture
+def c(box: af.Sandbox) -> Iterator[httpx.Client]:
+    with akool(box) as client:
+        yield client
 
 
 def _create(c: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -122,7 +146,7 @@ def test_one_poll_for_all_products(sb: af.Sandbox) -> None:
 ERRORS = [
     (V3_IMAGE, {"modifyImage": None}, 1003, "modifyImage"),
     (V3_IMAGE, {"sourceImage": None}, 1003, "sourceImage"),
-    # opts may be left out of a single face only (the newer face swap docs, issue 9)
+    # opts may be left out of a single face only (the newer face swap docs)
     (V3_IMAGE, {"targetImage": [FACE_A, {"path": FACE_A["path"]}], "sourceImage": [FACE_B, FACE_B]}, 1003,
      "targetImage[1].opts is required when targetImage has more than one face"),
     (V3_IMAGE, {"sourceImage": [FACE_B, FACE_B]}, 1003, "sourceImage"),  # not aligned with targetImage
@@ -224,3 +248,28 @@ def test_delete(make_sandbox: Any) -> None:
         assert answer["data"] == {"successIds": [data["_id"]], "noPermissionItems": []}
         assert _results(c, data["_id"]) == []
         assert httpx.get(data["url"], timeout=10).status_code == 404
+
+
+def test_faceswap_and_reage_records_carry_the_create_job_id(box: af.Sandbox, c: httpx.Client) -> None:
+    """Page 14 (faceswap get-result) and page 33 (reage, Get Reage Result List Byids): the records of
+    listbyids carry job_id, as real answers do; its value is the create answer's ("job_id: Task processing unique
+    id", page 33), the id the task cancel takes."""
+    created = {path: c.post(path, json=body).json() for path, body in JOB_ID_BODIES.items()}
+    assert all(a["code"] == 1000 for a in created.values()), created
+    ids = [a["data"]["_id"] for a in created.values()]
+    queued = _results(c, *ids)
+    assert [r["job_id"] for r in queued] == [a["data"]["job_id"] for a in created.values()]
+    done = _wait_done(c, *ids)
+    assert [(r["_id"], r["job_id"], r["faceswap_status"]) for r in done] == \
+        [(a["data"]["_id"], a["data"]["job_id"], 3) for a in created.values()]
+
+
+def test_video_faceswap_create_speaks_of_the_input_video(box: af.Sandbox, c: httpx.Client) -> None:
+    """Page 17 (video-faceswap): the input is modifyVideo, so the create answer says "input video"; the reage
+    page (33) prints "input image" for both of its creates, and the sandbox keeps that wording there."""
+    video = c.post(V3_VIDEO, json=JOB_ID_BODIES[V3_VIDEO]).json()
+    image = c.post(V3_IMAGE, json=JOB_ID_BODIES[V3_IMAGE]).json()
+    reage = c.post(REAGE_VIDEO, json=JOB_ID_BODIES[REAGE_VIDEO]).json()
+    assert video["msg"].endswith("please check your input video.") and "image" not in video["msg"]
+    assert image["msg"].endswith("please check your input image.")
+    assert reage["msg"].endswith("please check your input image.")

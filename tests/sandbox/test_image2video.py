@@ -1,8 +1,10 @@
-"""Sandbox family: Akool Image to Video v4 (single, batch, add audio, results, effects, delete) and AI models."""
+"""Sandbox family: Akool Image to Video v4 (single, batch, add audio, results, effects, delete) and AI models: the
+documented examples, the body Akool's own demo sends, the audio fields' types, and resultsByIds given a bad _ids."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -10,7 +12,7 @@ import pytest
 
 import akool_frames as af
 from tests.conftest import akool, is_png, media_seconds, poll
-from tests.sandbox.conftest import ok
+from tests.sandbox.conftest import ok, refused
 
 SINGLE = "/api/open/v4/image2Video/createBySourcePrompt"
 BATCH = "/api/open/v4/image2Video/createBySourcePrompt/batch"
@@ -33,6 +35,14 @@ BATCH_EXAMPLE = {"image_url": IMAGE, "prompt": PROMPT, "model_name": "seedance-1
                  "video_length": 5, "count": 3,
                  "last_image_url": "https://drz0f01yeq1cx.cloudfront.net/1753772478686-9524-last-frame.png"}
 
+# Akool's image to video demo sends this body to the batch create (akool-image-to-video-demo, useAnimatorLogic.ts).
+DEMO_BATCH = {"image_url": IMAGE, "prompt": PROMPT, "model_name": "AkoolImage2VideoFastV1",
+              "negative_prompt": "blurry, distorted hands", "resolution": "1080p", "audio_url": "", "audio_type": "1",
+              "video_length": 5, "is_premium_model": False, "count": 1}
+# A small single create (page 19), for the tests that need any job.
+SINGLE_BODY = {"image_url": IMAGE, "prompt": PROMPT, "negative_prompt": "blurry", "resolution": "720p",
+               "audio_type": 3, "video_length": 5}
+
 CREATE_TYPES = {"create_time": int, "uid": int, "team_id": str, "status": int, "webhookUrl": str, "resolution": str,
                 "file_name": str, "effect_name": str, "_id": str, "image_url": str, "prompt": str,
                 "negative_prompt": str, "extend_prompt": bool, "audio_type": int, "audio_url": str,
@@ -41,6 +51,17 @@ RESULT_TYPES = {"_id": str, "create_time": int, "uid": int, "team_id": str, "upd
                 "video_duration": (int, float), "webhookUrl": str, "file_name": str, "effect_name": str,
                 "image_url": str, "prompt": str, "resolution": str, "audio_type": int, "audio_url": str,
                 "deduction_credit": int, "effect_code": str, "status": int, "only_add_audio": bool}
+
+
+@pytest.fixture
+def box(make_sandbox: Any) -> af.Sandbox:
+    return make_sandbox()
+
+
+@pytest.fixture
+def c(box: af.Sandbox) -> Iterator[httpx.Client]:
+    with akool(box) as client:
+        yield client
 
 
 def _types(record: dict[str, Any], types: dict[str, Any]) -> None:
@@ -286,3 +307,56 @@ def test_delete(make_sandbox: Any) -> None:
         assert _results(c, job) == []
         assert httpx.get(done["video_url"], timeout=10).status_code == 404
         assert c.post(DELETE, json={}).json()["code"] == 1003
+
+
+# ----------------------------------------------------------------------------- the demo's batch body; integers as text
+def test_the_batch_create_takes_the_body_the_demo_sends(box: af.Sandbox, c: httpx.Client) -> None:
+    """Page 19's batch table lacks audio_type, audio_url and is_premium_model; Akool's demo sends them with every
+    batch create, audio_type as text: accepted, shown by resultsByIds as the Integer it is."""
+    data = ok(c.post(BATCH, json=DEMO_BATCH))
+    (video,) = data["successList"]
+    (result,) = ok(c.post(RESULTS, json={"_ids": video["_id"]}))["result"]
+    assert result["audio_type"] == 1 and result["audio_url"] == ""
+    ok(c.post(BATCH, json={**DEMO_BATCH, "audio_type": 2, "audio_url": "https://example.com/a.mp3",
+                           "is_premium_model": True}))
+    assert box.stats()["creates"] == 2
+
+
+@pytest.mark.parametrize(("path", "changes", "field"), [
+    (BATCH, {"audio_type": "one"}, "audio_type"),  # text that is no number: refused, as the API would
+    (BATCH, {"audio_type": 4}, "audio_type"),
+    (BATCH, {"audio_type": "2", "audio_url": ""}, "audio_url"),  # "required when audio_type = 2"
+    (BATCH, {"is_premium_model": "yes"}, "is_premium_model"),
+    (SINGLE, {"audio_type": "one"}, "audio_type"),
+    (SINGLE, {"audio_type": "3"}, "audio_type"),  # page 19: Integer (the client sends 3)
+])
+def test_audio_fields_keep_their_types(box: af.Sandbox, c: httpx.Client, path: str, changes: dict[str, Any],
+                                       field: str) -> None:
+    body = {**(DEMO_BATCH if path == BATCH else SINGLE_BODY), **changes}
+    refused(c.post(path, json=body), 1003, field)
+    assert box.stats()["creates"] == 0 and box.stats()["credits_charged"] == 0
+
+
+# ----------------------------------------------------------------------------- video_audio: audio_url when type 2
+def test_video_audio_needs_an_audio_url_only_for_your_own_audio(box: af.Sandbox, c: httpx.Client) -> None:
+    """Page 19, update video audio: audio_url "required when audio_type = 2" (the field's own description; its
+    "true" is the literal reading, not taken): AI audio (1) is made without one; type 2 without one is refused."""
+    source = ok(c.post(SINGLE, json=SINGLE_BODY))
+    poll(lambda: ok(c.post(RESULTS, json={"_ids": source["_id"]})), lambda d: d["result"][0]["status"] == 3)
+    refused(c.post(AUDIO, json={"pre_video_id": source["_id"], "audio_type": 2}), 1003, "audio_url")
+    data = ok(c.post(AUDIO, json={"pre_video_id": source["_id"], "audio_type": 1}))
+    assert data["audio_type"] == 1 and data["audio_url"] == "" and data["only_add_audio"] is True
+    assert box.stats()["credits_charged"] == 20 + 5
+
+
+# ----------------------------------------------------------------------------- resultsByIds with a bad _ids
+def test_image2video_results_with_a_list_or_no_ids_fail_to_get_results(box: af.Sandbox, c: httpx.Client) -> None:
+    """Page 19 (image2video, Get Image to Video Results): "_ids | String | true | Multiple IDs separated by
+    commas". Given as a JSON list, or missing, real clients get the business error "Failed to get results"
+    (code: page 19 and the catalog give none; 1015, the family's failure code), not a parameter error."""
+    job = ok(c.post(SINGLE, json=SINGLE_BODY))["_id"]
+    for body in ({"_ids": [job]}, {}, {"_ids": ""}, {"_ids": None}):
+        answer = c.post(RESULTS, json=body).json()
+        assert answer == {"code": 1015, "msg": "Failed to get results"}, (body, answer)
+    # The documented comma string still answers the records.
+    assert [r["_id"] for r in ok(c.post(RESULTS, json={"_ids": f"{job},{'0' * 24}"}))["result"]] == [job]

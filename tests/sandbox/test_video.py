@@ -1,5 +1,6 @@
-"""Sandbox: Akool video products (talking photo, talking avatar, avatars, lip sync, video translation,
-character swap) against the documentation."""
+"""Sandbox family: Akool video products on v3 content/video (talking photo, lip sync, video translation, character
+swap) against the documentation: the examples, validation, credits, failures, and several languages in one
+translation create. Talking avatar and avatars are in test_talking_avatar.py."""
 
 from __future__ import annotations
 
@@ -11,16 +12,17 @@ import httpx
 import pytest
 
 import akool_frames as af
-from tests.conftest import akool, is_png, media_seconds, poll
-from tests.sandbox.conftest import ok
+from tests.conftest import akool, media_seconds, poll
+from tests.sandbox.conftest import ok, refused
 
 INFO = "/api/open/v3/content/video/infobymodelid"
+TRANSLATE = "/api/open/v3/content/video/createbytranslate"
 HEX24 = re.compile(r"[0-9a-f]{24}")
+MY_VIDEO = "https://example.com/my-video.mp4"
 
 # Inputs the sandbox cannot fetch, declared with their durations (seconds).
 MEDIA = {
     "https://example.com/audio.mp3": 7.5,
-    "https://drz0f01yeq1cx.cloudfront.net/1729666642023-bd6ad5f1-d558-40c7-b720-ad729688f814-6403.mp3": 20.0,
     "https://d11fbe263bhqij.cloudfront.net/agicontent/video/global_reach/Global_reach_EN_01.mp4": 11.7,
     "https://drz0f01yeq1cx.cloudfront.net/1712719410293-driving_audio_2.wav": 11.7,
     "https://example.com/my-video.mp4": 30.0,
@@ -29,26 +31,6 @@ MEDIA = {
     "https://example.com/long-motion.mp4": 150.0,
     "https://drz0f01yeq1cx.cloudfront.net/source-video.mp4": 10.0,
     "https://example.com/target-video.mp4": 12.0,
-    "https://drz0f01yeq1cx.cloudfront.net/1721197444322-leijun000.mp4": 60.0,
-}
-
-PARADE = ("A military parade is a formation of military personnels whose movement is restricted by close-order "
-          "manoeuvering known as drilling or marching. Large military parades are today held on major holidays and "
-          "military events around the world.") * 3
-
-TALKING_AVATAR_EXAMPLE: dict[str, Any] = {
-    "width": 3840, "height": 2160, "avatar_from": 3,
-    "elements": [
-        {"type": "image", "url": "https://drz0f01yeq1cx.cloudfront.net/1729480978805-talkingAvatarbg.png",
-         "width": 780, "height": 438, "scale_x": 1, "scale_y": 1, "offset_x": 1920, "offset_y": 1080},
-        {"type": "avatar",
-         "url": "https://drz0f01yeq1cx.cloudfront.net/1735009621724-7ce105c6-ed9a-4d13-9061-7e3df59d9798-7953.mp4",
-         "scale_x": 1, "scale_y": 1, "width": 1080, "height": 1080, "offset_x": 1920, "offset_y": 1080},
-        {"type": "audio",
-         "url": "https://drz0f01yeq1cx.cloudfront.net/1729666642023-bd6ad5f1-d558-40c7-b720-ad729688f814-6403.mp3",
-         "input_text": PARADE, "voice_id": "6889b628662160e2caad5dbc"},
-    ],
-    "webhookUrl": "",
 }
 
 SWAP_EXAMPLE: dict[str, Any] = {
@@ -136,105 +118,6 @@ def test_talking_photo_validation(box: af.Sandbox, c: httpx.Client) -> None:
     assert box.stats()["creates"] == 0
 
 
-# ----------------------------------------------------------------------------- talking avatar
-def test_talking_avatar_example_uses_the_audio_url(box: af.Sandbox, c: httpx.Client) -> None:
-    data = ok(c.post("/api/open/v3/talkingavatar/create", json=TALKING_AVATAR_EXAMPLE))
-    assert HEX24.fullmatch(data["_id"]) and data["video_status"] == 1 and data["video"] == ""
-    assert isinstance(data["video_id"], str) and isinstance(data["task_id"], str) and isinstance(data["create_time"], int)
-    done = _finished(c, data["_id"])
-    assert done["video_status"] == 3 and done["deduction_duration"] == 20  # 20 s audio, 2 blocks of 10 s
-    assert _video_seconds(done["video"]) == pytest.approx(20.0, abs=0.05)
-    assert box.stats()["credits_charged"] == 20
-
-
-def test_talking_avatar_official_avatar_and_text(box: af.Sandbox, c: httpx.Client) -> None:
-    avatar = ok(c.get("/api/open/v3/avatar/list", params={"from": 2, "type": 1}))[0]
-    voice = ok(c.get("/api/open/v4/voice/list", params={"type": 2}))["result"][0]
-    text = "Welcome to the quarterly review. " * 5  # 165 characters -> 11 s at 15 characters a second
-    body = {"width": 3840, "height": 2160, "avatar_from": 2, "webhookUrl": "", "elements": [
-        {"type": "avatar", "avatar_id": avatar["avatar_id"], "scale_x": 1, "scale_y": 1, "offset_x": 0, "offset_y": 0},
-        {"type": "audio", "input_text": text, "voice_id": voice["voice_id"]}]}
-    done = _finished(c, ok(c.post("/api/open/v3/talkingavatar/create", json=body))["_id"])
-    assert _video_seconds(done["video"]) == pytest.approx(11.0, abs=0.05)
-    assert done["deduction_duration"] == 20
-
-
-# Each case breaks the documented example one way; the error names the field.
-TALKING_AVATAR_BREAKS: list[tuple[Any, str]] = [
-    (lambda b: b.update(width=1920), "width"),
-    (lambda b: b.update(height=1080), "height"),
-    (lambda b: b.update(avatar_from=1), "avatar_from"),
-    (lambda b: b["elements"][1].pop("scale_x"), "elements[1].scale_x"),
-    (lambda b: b["elements"][1].pop("url"), "elements[1].url"),  # avatar_from 3 needs the avatar's url
-    (lambda b: b["elements"][2].pop("url") and b["elements"][2].pop("voice_id"), "elements[2].voice_id"),
-    (lambda b: b["elements"][2].update(input_text="x" * 5001), "elements[2].input_text"),  # pro plan: 5,000
-    (lambda b: b.update(avatar_from=2), "elements[1].avatar_id"),  # avatar_from 2 needs a listed avatar_id
-    (lambda b: b["elements"].pop(2), "audio element"),
-    (lambda b: b.pop("elements"), "elements"),
-]
-
-
-def test_talking_avatar_validation(box: af.Sandbox, c: httpx.Client) -> None:
-    for change, field in TALKING_AVATAR_BREAKS:
-        body = {**TALKING_AVATAR_EXAMPLE, "elements": [dict(e) for e in TALKING_AVATAR_EXAMPLE["elements"]]}
-        change(body)
-        _param_error(c.post("/api/open/v3/talkingavatar/create", json=body), field)
-    assert box.stats()["creates"] == 0
-
-
-def test_talking_avatar_failed_job_is_refunded(failing: tuple[af.Sandbox, httpx.Client]) -> None:
-    box, c = failing
-    done = _finished(c, ok(c.post("/api/open/v3/talkingavatar/create", json=TALKING_AVATAR_EXAMPLE))["_id"])
-    assert done["video_status"] == 4 and done["video"] == "" and done["deduction_duration"] == 0
-    assert box.stats()["credits_charged"] == 0 and box.stats()["balances"]["akool"] == 1_000_000
-
-
-# ----------------------------------------------------------------------------- avatars
-def test_avatar_upload_example_detail_and_list(box: af.Sandbox, c: httpx.Client) -> None:
-    example = {"url": "https://drz0f01yeq1cx.cloudfront.net/1721197444322-leijun000.mp4",
-               "avatar_id": "HHdEKhn7k7vVBlR5FSi0e", "name": "My Talking Avatar", "type": 1}
-    answer = c.post("/api/open/v3/avatar/create", json=example).json()
-    assert answer["code"] == 1000 and answer["msg"] == "ok" and isinstance(answer["data"], list)
-    record = answer["data"][0]
-    assert HEX24.fullmatch(record["_id"]) and record["status"] == 1 and record["avatar_id"] == example["avatar_id"]
-    assert record["from"] == 3 and record["type"] == 1 and record["url"] == example["url"]
-    detail = poll(lambda: ok(c.get("/api/open/v3/avatar/detail", params={"id": record["_id"]})),
-                  lambda d: d[0]["status"] in (3, 4))
-    assert detail[0]["status"] == 3 and detail[0]["_id"] == record["_id"]
-    mine = ok(c.get("/api/open/v3/avatar/list", params={"from": 3}))
-    assert [a["avatar_id"] for a in mine] == ["HHdEKhn7k7vVBlR5FSi0e"] and mine[0]["from"] == 3
-    # The uploaded avatar drives a talking avatar (avatar_from 2 by avatar_id).
-    body = {"width": 3840, "height": 2160, "avatar_from": 2, "elements": [
-        {"type": "avatar", "avatar_id": "HHdEKhn7k7vVBlR5FSi0e", "scale_x": 1, "scale_y": 1, "offset_x": 0, "offset_y": 0},
-        {"type": "audio", "url": "https://example.com/audio.mp3"}]}
-    assert _finished(c, ok(c.post("/api/open/v3/talkingavatar/create", json=body))["_id"])["video_status"] == 3
-    # A second upload with the same avatar_id is refused; a string type is accepted ("String", value 1).
-    assert c.post("/api/open/v3/avatar/create", json=example).json()["code"] == 1222
-    assert ok(c.post("/api/open/v3/avatar/create", json={**example, "avatar_id": "Other1", "type": "1"}))[0]["type"] == 1
-
-
-def test_official_avatar_list_serves_pictures(box: af.Sandbox, c: httpx.Client) -> None:
-    answer = c.get("/api/open/v3/avatar/list", params={"from": 2, "page": 1, "size": 100}).json()
-    assert answer["msg"] == "ok" and isinstance(answer["data"], list) and len(answer["data"]) == 6
-    assert {tuple(sorted(a)) for a in answer["data"]} == {("avatar_id", "from", "gender", "name", "thumbnailUrl", "url")}
-    assert all(a["from"] == 2 for a in answer["data"])
-    assert answer["data"][0]["avatar_id"] == "Yasmin_in_White_shirt_20231121"
-    assert is_png(httpx.get(answer["data"][0]["url"]).content)
-    assert is_png(httpx.get(answer["data"][0]["thumbnailUrl"]).content)
-    assert len(ok(c.get("/api/open/v3/avatar/list", params={"from": 2, "page": 2, "size": 4}))) == 2
-    assert ok(c.get("/api/open/v3/avatar/list", params={"from": 3})) == []
-
-
-def test_avatar_upload_validation(box: af.Sandbox, c: httpx.Client) -> None:
-    _param_error(c.post("/api/open/v3/avatar/create", json={"avatar_id": "abc", "name": "x", "type": 1}), "url")
-    _param_error(c.post("/api/open/v3/avatar/create", json={"url": "https://example.com/a.mp4", "avatar_id": "my-avatar"}),
-                 "avatar_id")
-    _param_error(c.post("/api/open/v3/avatar/create", json={"url": "https://example.com/a.mp4", "avatar_id": "a1",
-                                                           "type": 3}), "type")
-    assert box.stats()["creates"] == 0
-    assert c.get("/api/open/v3/avatar/detail", params={"id": "0" * 24}).json()["code"] == 1008
-
-
 # ----------------------------------------------------------------------------- lip sync
 def test_lip_sync_example_matches_the_documented_durations(box: af.Sandbox, c: httpx.Client) -> None:
     example = {"video_url": "https://d11fbe263bhqij.cloudfront.net/agicontent/video/global_reach/Global_reach_EN_01.mp4",
@@ -279,6 +162,19 @@ def test_video_translation_multi_language_makes_one_job_per_language(box: af.San
         assert done["video_status"] == 3 and done["remove_bgm"] is True and done["caption_type"] == 2
         assert _video_seconds(done["video"]) == pytest.approx(30.0, abs=0.05)
     assert box.stats()["credits_charged"] == 90 and box.stats()["duplicate_creates"] == 0
+
+
+def test_one_create_translates_into_each_language_of_page_38(box: af.Sandbox, c: httpx.Client) -> None:
+    """Page 38 ("es,fr,de"; page 45, October 2025): one translation, and one charge, per distinct language, each
+    code checked against the language list; a wrong one refuses the whole create."""
+    one = ok(c.post(TRANSLATE, json={"url": MY_VIDEO, "language": "es"}))
+    charged = box.stats()["credits_charged"]
+    answer = c.post(TRANSLATE, json={"url": MY_VIDEO, "language": "es, fr,de,fr"}).json()
+    assert [r["data"]["language"] for r in answer["all_results"]] == ["es", "fr", "de"]
+    assert box.stats()["credits_charged"] == charged * 4 and box.stats()["jobs"] == 4
+    assert one["language"] == "es" and all(r["code"] == 1000 for r in answer["all_results"])
+    refused(c.post(TRANSLATE, json={"url": MY_VIDEO, "language": "es,xx"}), 1003, "language", "'xx'")
+    assert box.stats()["jobs"] == 4 and box.stats()["creates"] == 2
 
 
 def test_video_translation_advanced_example_and_webhook(box: af.Sandbox, c: httpx.Client) -> None:

@@ -1,8 +1,11 @@
-"""Sandbox: Akool VoiceLab v4 (TTS, voice clone, voice changer, lists) against the documentation."""
+"""Sandbox family: Akool VoiceLab v4 (TTS, voice clone, voice changer, lists) against the documentation, with the
+voice look-up every route that takes a voice shares (an unknown voice is 1008 on VoiceLab, legacy v3 audio and
+talking avatar; a url wins over the voice) and VoiceLab's ISO 639-1 language codes."""
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -10,7 +13,7 @@ import pytest
 
 import akool_frames as af
 from tests.conftest import akool, media_seconds, poll
-from tests.sandbox.conftest import ok
+from tests.sandbox.conftest import ok, refused
 
 PEONY = (
     "In late spring, the peony garden awakens with layers of petals of the Yao Huang and Wei Zi varieties. When the "
@@ -63,6 +66,17 @@ CHANGE_EXAMPLE: dict[str, Any] = {
                       "remove_background_noise": True, "speed": 1, "file_format": "mp3"},
     "voice_model_name": "Akool Multilingual 1", "webhookUrl": "",
 }
+
+# Endpoints and inputs of the tests of unknown voices (across every route that takes a voice) and language codes.
+TTS = "/api/open/v4/voice/tts"
+CLONE = "/api/open/v4/voice/clone"
+CHANGE = "/api/open/v4/voice/change"
+LEGACY_TTS = "/api/open/v3/audio/create"
+LEGACY_CLONE = "/api/open/v3/audio/clone"
+TALKING_AVATAR = "/api/open/v3/talkingavatar/create"
+AUDIO = "https://example.com/audio.mp3"
+SPEECH = "https://example.com/speech.mp3"
+VOICE = "6889b628662160e2caad5dbc"  # the examples' voice_id (pages 34, 42)
 
 
 _ok = functools.partial(ok, msg="OK")  # VoiceLab answers also say "OK"
@@ -210,3 +224,68 @@ def test_voice_list_pages_and_filters(sb: af.Sandbox) -> None:
     assert female["count"] == len(female["result"]) > 0 and {v["gender"] for v in female["result"]} == {"Female"}
     assert clones["count"] == 0
     assert preview.status_code == 200 and media_seconds(preview.content, "mp3") == pytest.approx(4.0, abs=0.1)
+
+
+# ----------------------------------------------------------------------------- unknown voices: 1008 on every route
+@pytest.fixture
+def box(make_sandbox: Any) -> af.Sandbox:
+    return make_sandbox(media={AUDIO: 7.5, SPEECH: 12.0})
+
+
+@pytest.fixture
+def c(box: af.Sandbox) -> Iterator[httpx.Client]:
+    with akool(box) as client:
+        yield client
+
+
+UNKNOWN = "NoSuchVoice0000000000"
+POSITION = {"scale_x": 1, "scale_y": 1, "offset_x": 0, "offset_y": 0}
+UNKNOWN_VOICE_BODIES = {
+    TTS: {"input_text": "Hello there", "voice_id": UNKNOWN},
+    CHANGE: {"voice_id": UNKNOWN, "source_voice_file": SPEECH},
+    LEGACY_TTS: {"input_text": "Hello there", "voice_id": UNKNOWN, "rate": "100%"},
+    LEGACY_CLONE: {"input_text": "Hello there", "voice_id": UNKNOWN, "rate": "100%"},
+    TALKING_AVATAR: {"width": 3840, "height": 2160, "avatar_from": 2, "elements": [
+        {"type": "avatar", "avatar_id": "Yasmin_in_White_shirt_20231121", **POSITION},
+        {"type": "audio", "input_text": "Hello there", "voice_id": UNKNOWN}]},
+}
+
+
+@pytest.mark.parametrize("path", list(UNKNOWN_VOICE_BODIES))
+def test_unknown_voice_is_1008(box: af.Sandbox, c: httpx.Client, path: str) -> None:
+    """Page 06 (error-code): "1008 | content not exist" — what real clients meet for an unknown voice ("does not
+    exist" / "voice not found"), not 1003; VoiceLab (page 42) tts/change, legacy v3 audio create/clone (seed 000,
+    catalog part 3), talking-avatar audio elements (page 34)."""
+    answer = c.post(path, json=UNKNOWN_VOICE_BODIES[path]).json()
+    assert answer["code"] == 1008, answer
+    assert "does not exist" in answer["msg"] and "voice not found" in answer["msg"] and UNKNOWN in answer["msg"]
+    assert box.stats()["creates"] == 0 and box.stats()["credits_charged"] == 0
+
+
+def test_known_voices_still_pass_and_a_url_wins_over_the_voice(box: af.Sandbox, c: httpx.Client) -> None:
+    """Page 34: "If both the URL and the input text fields are passed, the URL takes precedence": the voice is
+    then not looked up. Page 42: the example voice id works."""
+    ok(c.post(TTS, json={"input_text": "Hello there", "voice_id": VOICE}), msg="OK")
+    body = UNKNOWN_VOICE_BODIES[TALKING_AVATAR]
+    body = {**body, "elements": [body["elements"][0], {**body["elements"][1], "url": AUDIO}]}
+    ok(c.post(TALKING_AVATAR, json=body))
+
+
+# ----------------------------------------------------------------------------- ISO 639-1 language codes
+@pytest.mark.parametrize(("path", "body", "field"), [
+    (TTS, {"input_text": "你好", "voice_id": VOICE, "language_code": "zh-CN"}, "language_code"),
+    (TTS, {"input_text": "Hello", "voice_id": VOICE, "language_code": "EN"}, "language_code"),
+    (TTS, {"input_text": "Hello", "voice_id": VOICE, "language_code": "eng"}, "language_code"),
+    (CLONE, {"source_voice_file": "https://example.com/v.mp3", "voice_options": {"language": "en-US"}},
+     "voice_options.language"),
+])
+def test_voicelab_language_codes_are_iso_639_1(box: af.Sandbox, c: httpx.Client, path: str, body: dict[str, Any],
+                                               field: str) -> None:
+    """Page 42: language_code "only Language code (ISO 639-1) such as "zh", "pt""; voice_options.language
+    "Language code (ISO 639-1) of the audio file": anything but two lower-case letters is the documented parameter
+    error, naming the field."""
+    refused(c.post(path, json=body), 1003, field, "ISO 639-1")
+    code = "zh" if path == TTS else None
+    fixed = {**body, "language_code": code} if path == TTS else {**body, "voice_options": {"language": "en"}}
+    ok(c.post(path, json=fixed))
+    assert box.stats()["creates"] == 1

@@ -1,8 +1,10 @@
-"""Issue 3's acceptance test: ``run("tts")`` over 200 rows, 20 of them invalid, on pandas and polars.
+"""``df.akool.run`` on pandas and polars.
 
-Invalid rows are never sent; every valid row completes with a URL that downloads; the input columns,
-row order and pandas index are untouched; credits follow the documented rule (4.4 per 1000 characters on
-pro, no rounding) row by row and add up to what the sandbox charged.
+On the fake engine: the result columns it adds (names, order, values, the index, the input left untouched), a
+LazyFrame collected, an empty frame. End to end on the sandbox, ``run("tts")`` over 200 rows, 20 of them invalid:
+invalid rows are never sent; every valid row completes with a URL that downloads; the input columns, row order and
+pandas index are untouched; credits follow the documented rule (4.4 per 1000 characters on pro, no rounding) row by
+row and add up to what the sandbox charged. pandas row labels (not positions) name the rows.
 """
 
 from __future__ import annotations
@@ -15,10 +17,44 @@ import polars as pl
 import pytest
 
 import akool_frames as af
-from tests.client.conftest import VOICE, columns, create_entries, make_frame, tts_credits
+from akool_frames.frames._bind import col
+from tests.client.conftest import VOICE, columns, create_entries, tts_credits
 from tests.conftest import akool, media_seconds
+from tests.frames.conftest import PRICED_BY, RESULT
 
 N, LIMIT = 200, 5000  # rows; the pro plan's TTS text limit
+
+
+def test_run_adds_result_columns(frame: Any, engine: Any, as_dict: Any) -> None:
+    df = frame({"text": ["bb", None, "a"], "n": [3, 1, 2]}, index=[30, 10, 20])
+    before = as_dict(df)
+    out = df.akool.run("tts", text=col("text"))
+    assert type(out) is type(df)
+    assert list(out.columns) == ["text", "n", *RESULT]
+    assert as_dict(df) == before and list(df.columns) == ["text", "n"]  # input untouched
+    assert as_dict(out) == {
+        **before,
+        "akool_job_id": ["job-bb", None, "job-a"],
+        "akool_status": ["completed", "invalid", "completed"],
+        "akool_url": ["https://files.test/bb.mp3", None, "https://files.test/a.mp3"],
+        "akool_credits_est": [2.0, None, 1.0],
+        "akool_credits": [2.0, None, 1.0],
+        "akool_error": [None, f"row {10 if isinstance(df, pd.DataFrame) else 1}: text is required", None],
+        **{c: [None, None, None] for c in PRICED_BY},  # the fake engine's outcomes say nothing of prices
+    }
+    if isinstance(df, pd.DataFrame):
+        assert list(out.index) == [30, 10, 20]
+
+
+def test_lazyframe_submit_collects(engine: Any) -> None:
+    out = pl.LazyFrame({"text": ["a", "b"]}).akool.run("tts", text=pl.col("text"), progress=False)
+    assert isinstance(out, pl.DataFrame)
+    assert out["akool_status"].to_list() == ["completed", "completed"]
+
+
+def test_empty_frame(frame: Any, engine: Any) -> None:
+    out = frame({"text": []}).akool.run("tts", text=col("text"), progress=False)
+    assert list(out.columns) == ["text", *RESULT] and len(out) == 0
 
 
 def _rows() -> tuple[list[str], list[Any], list[Any], dict[int, str]]:
@@ -60,10 +96,10 @@ def _list_input_texts(sb: af.Sandbox) -> list[str]:
             page += 1
 
 
-def test_run_tts_200_rows_20_invalid(sb: af.Sandbox, client: af.Client, frame_lib: str) -> None:
+def test_run_tts_200_rows_20_invalid(sb: af.Sandbox, client: af.Client, backend: str, frame: Any) -> None:
     labels, texts, voices, invalid = _rows()
     data = {"script": texts, "voice": voices, "n": list(range(N))}
-    df = make_frame(frame_lib, data, index=labels)
+    df = frame(data, index=labels)
     before = columns(df)
 
     out = df.akool.run("tts", input_text=af.col("script"), voice_id=af.col("voice"), client=client, progress=False)
@@ -76,7 +112,7 @@ def test_run_tts_200_rows_20_invalid(sb: af.Sandbox, client: af.Client, frame_li
     added = ["akool_job_id", "akool_status", "akool_url", "akool_credits_est", "akool_credits", "akool_error",
              "akool_job", "akool_price_basis", "akool_duration_s", "akool_duration_source"]
     assert list(out.columns) == [*data, *added]
-    if frame_lib == "pandas":
+    if backend == "pandas":
         assert out.index.tolist() == labels
         assert {c: str(out[c].dtype) for c in added} == {
             "akool_job_id": "string", "akool_status": "string", "akool_url": "string",
@@ -91,7 +127,7 @@ def test_run_tts_200_rows_20_invalid(sb: af.Sandbox, client: af.Client, frame_li
             "akool_duration_source": pl.String}
 
     # -- invalid rows: status, an error naming the field and the row, nothing sent
-    row_name = (lambda i: labels[i]) if frame_lib == "pandas" else (lambda i: str(i))
+    row_name = (lambda i: labels[i]) if backend == "pandas" else (lambda i: str(i))
     for i, field in invalid.items():
         assert got["akool_status"][i] == "invalid", (i, got["akool_error"][i])
         error = got["akool_error"][i]

@@ -1,29 +1,30 @@
-"""Estimate, then confirm (issue 11): ``run(..., confirm=True)`` prices the rows, returns a panel at once and sends
+"""Estimate, then confirm, on pandas and polars: ``run(..., confirm=True)`` prices the rows, returns a panel at once and sends
 nothing; its Submit button starts the run in the background (counts reach the end); Cancel stops sending, and
 the rows not sent end ``skipped``. Driven headlessly: the buttons' ``click()``, as Jupyter's front end would."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-import pandas as pd
 import pytest
 
 import akool_frames as af
-from tests.client.conftest import VOICE
+from tests.client.conftest import VOICE, columns
 
 pytest.importorskip("ipywidgets")
 
 
-def _frame(n: int) -> pd.DataFrame:
+def _frame(frame: Callable[..., Any], n: int) -> Any:
     texts = [f"Confirmed line {i}." for i in range(n)]
-    return pd.DataFrame({"text": [*texts, ""]})  # and one invalid row
+    return frame({"text": [*texts, ""]})  # and one invalid row
 
 
-def test_nothing_is_sent_until_the_button_is_clicked(sb: af.Sandbox, tmp_path: Path) -> None:
+def test_nothing_is_sent_until_the_button_is_clicked(sb: af.Sandbox, tmp_path: Path, frame: Any) -> None:
     with af.Client(**sb.client_options(), ledger=tmp_path / "l.sqlite") as client:
-        panel = _frame(20).akool.run("tts", client=client, confirm=True, input_text=af.col("text"), voice_id=VOICE)
+        panel = _frame(frame, 20).akool.run("tts", client=client, confirm=True, input_text=af.col("text"), voice_id=VOICE)
         assert sb.stats()["creates"] == 0 and panel.result is None and not panel.done
         assert panel.submit.description.startswith("Submit 20 rows (~") and not panel.submit.disabled
         assert "21 rows; 20 priced" in panel.summary.value and "1 invalid" in panel.summary.value
@@ -38,10 +39,10 @@ def test_nothing_is_sent_until_the_button_is_clicked(sb: af.Sandbox, tmp_path: P
     assert "credits charged: " in panel.status.value and "estimated" in panel.status.value
 
 
-def test_cancel_stops_sending_and_the_rest_end_skipped(make_sandbox, tmp_path: Path) -> None:
+def test_cancel_stops_sending_and_the_rest_end_skipped(make_sandbox: Any, tmp_path: Path, frame: Any) -> None:
     sb = make_sandbox(rate_limit=8)  # slow enough to cancel halfway
     with af.Client(**sb.client_options(), ledger=tmp_path / "l.sqlite", rate_limit=8) as client:
-        panel = _frame(60).akool.run("tts", client=client, confirm=True, input_text=af.col("text"), voice_id=VOICE)
+        panel = _frame(frame, 60).akool.run("tts", client=client, confirm=True, input_text=af.col("text"), voice_id=VOICE)
         panel.submit.click()
         deadline = time.monotonic() + 30
         while sb.stats()["creates"] < 5 and time.monotonic() < deadline:
@@ -52,6 +53,7 @@ def test_cancel_stops_sending_and_the_rest_end_skipped(make_sandbox, tmp_path: P
     sent = sb.stats()["creates"]
     assert 5 <= sent < 60
     assert statuses.count("completed") == sent and statuses.count("skipped") == 60 - sent
-    skipped = out.loc[out["akool_status"] == "skipped", "akool_error"]
-    assert all(e == "not sent: the run was cancelled" for e in skipped)
+    got = columns(out)
+    skipped = [e for s, e in zip(got["akool_status"], got["akool_error"], strict=True) if s == "skipped"]
+    assert len(skipped) == 60 - sent and all(e == "not sent: the run was cancelled" for e in skipped)
     assert "cancelled" in panel.status.value

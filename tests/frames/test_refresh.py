@@ -1,6 +1,7 @@
-"""submit() returns once submitted and refresh() carries rows to the end; run(timeout=) leaves slow rows
-queued/processing (never failed or dropped) for refresh(follow=True); download() writes the result files, and
-an expired URL gives a null akool_file rather than an exception."""
+"""``df.akool.refresh`` on pandas and polars: on the fake engine, only rows with a job id are polled, their
+columns updated where the poll says something (estimates kept), and a frame without job ids is refused; on the
+sandbox, submit() returns once submitted and refresh() carries the rows to the end, and run(timeout=) leaves slow
+rows queued/processing (never failed or dropped) for refresh(follow=True), which never creates."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import polars as pl
+import pandas as pd
 import pytest
 
 import akool_frames as af
-from tests.client.conftest import VOICE, columns, make_frame
-from tests.conftest import akool, media_seconds
+from akool_frames.frames._bind import col
+from akool_frames._errors import ValidationError
+from akool_frames.engine._prepare import Outcome
+from tests.client.conftest import VOICE, columns
 
 TEXTS = ["First line to speak.", "", "Second line, a little longer than the first one.", "Third and last line."]
 VALID = [0, 2, 3]
@@ -24,9 +27,34 @@ def _params() -> dict[str, Any]:
     return {"input_text": af.col("text"), "voice_id": VOICE, "progress": False}
 
 
+def test_refresh_updates_rows_with_ids_only(frame: Any, engine: Any, as_dict: Any) -> None:
+    submitted = frame({"text": ["a", None, "ccc", "dd"]}, index=list("wxyz")).akool.submit(
+        "tts", text=col("text"), progress=False)
+    engine.polls = {"job-a": Outcome("completed", "job-a", "https://files.test/a.mp3", None, 1.0),
+                    "job-ccc": Outcome("failed", "job-ccc", None, None, None, "provider said no")}
+    out = submitted.akool.refresh(job="tts", progress=False)
+    assert engine.calls[-1]["job_ids"] == ["job-a", None, "job-ccc", "job-dd"]
+    assert engine.calls[-1]["job"] == "tts"
+    got = as_dict(out)
+    assert got["akool_status"] == ["completed", "invalid", "failed", "queued"]
+    assert got["akool_url"] == ["https://files.test/a.mp3", None, None, None]
+    assert got["akool_credits_est"] == [1.0, None, 3.0, 2.0]  # kept where the poll does not say
+    assert got["akool_credits"] == [1.0, None, None, None]
+    assert got["akool_error"][1].endswith("text is required")
+    assert got["akool_error"][2] == "provider said no"
+    assert list(out.columns) == list(submitted.columns)
+    if isinstance(out, pd.DataFrame):
+        assert list(out.index) == list("wxyz")
+
+
+def test_refresh_needs_job_ids(frame: Any, engine: Any) -> None:
+    with pytest.raises(ValidationError, match="no 'akool_job_id' column.*\n\nHint:"):
+        frame({"text": ["a"]}).akool.refresh()
+
+
 def test_submit_returns_submitted_rows_and_refresh_completes_them(sb: af.Sandbox, client: af.Client,
-                                                                  frame_lib: str) -> None:
-    df = make_frame(frame_lib, {"text": TEXTS}, index=list("abcd"))
+                                                                  backend: str, frame: Any) -> None:
+    df = frame({"text": TEXTS}, index=list("abcd"))
     submitted = df.akool.submit("tts", client=client, **_params())
     got = columns(submitted)
     assert [got["akool_status"][i] for i in VALID] == ["queued"] * 3  # as the create answered
@@ -47,16 +75,16 @@ def test_submit_returns_submitted_rows_and_refresh_completes_them(sb: af.Sandbox
     assert all(done["akool_url"][i].startswith(sb.url) for i in VALID)
     assert done["akool_status"][1] == "invalid" and done["akool_error"][1] == got["akool_error"][1]
     assert done["text"] == TEXTS
-    if frame_lib == "pandas":
+    if backend == "pandas":
         assert current.index.tolist() == list("abcd")
     assert sb.stats()["creates"] == 3
 
 
 def test_run_with_a_timeout_leaves_rows_pending_for_refresh(make_sandbox: Callable[..., af.Sandbox], tmp_path: Path,
-                                                            frame_lib: str) -> None:
+                                                            frame: Any) -> None:
     slow = make_sandbox(time_scale=1, job_time=60)  # jobs take minutes here, creates milliseconds
     options = {**slow.client_options(), "poll_interval": 0.05}
-    df = make_frame(frame_lib, {"text": TEXTS})
+    df = frame({"text": TEXTS})
     with af.Client(**options, ledger=tmp_path / "l.sqlite") as client:
         pending = df.akool.run("tts", client=client, timeout=2.0, **_params())
         partial = columns(pending)
@@ -77,36 +105,3 @@ def test_run_with_a_timeout_leaves_rows_pending_for_refresh(make_sandbox: Callab
     assert [finished["akool_job_id"][i] for i in VALID] == [partial["akool_job_id"][i] for i in VALID]
     assert finished["akool_status"][1] == "invalid"
     assert slow.stats()["creates"] == creates  # refreshing never creates
-
-
-def test_download_writes_files_of_the_right_length(sb: af.Sandbox, client: af.Client, tmp_path: Path,
-                                                   frame_lib: str) -> None:
-    df = make_frame(frame_lib, {"text": TEXTS})
-    done = df.akool.run("tts", client=client, **_params())
-    files = done.akool.download(tmp_path / "out", client=client)
-    got = columns(files)
-    assert list(files.columns) == [*done.columns, "akool_file", "akool_expires_at"]
-    assert got["akool_file"][1] is None  # the invalid row has nothing to fetch
-    with akool(sb) as http:
-        for i in VALID:
-            path = Path(got["akool_file"][i])
-            assert path.parent == tmp_path / "out"
-            assert path.name == f"{got['akool_job_id'][i]}.mp3"
-            record = http.get(f"/api/open/v4/voice/resource/detail/{got['akool_job_id'][i]}").json()["data"]["result"]
-            assert record["status"] == 3
-            assert media_seconds(path.read_bytes(), "mp3") == pytest.approx(record["duration"] / 1000, abs=0.1)
-    if frame_lib == "polars":
-        assert files.schema["akool_file"] == pl.String
-    else:
-        assert str(files["akool_file"].dtype) == "string"
-
-
-def test_an_expired_url_gives_a_null_file(sb: af.Sandbox, client: af.Client, tmp_path: Path, frame_lib: str) -> None:
-    df = make_frame(frame_lib, {"text": TEXTS})
-    done = df.akool.run("tts", client=client, **_params())
-    sb.advance(8 * 86400)  # result files are served for 7 days
-    with pytest.warns(UserWarning, match="3 row\\(s\\) whose result links have expired"):
-        files = columns(done.akool.download(tmp_path / "late", client=client))
-    assert files["akool_file"] == [None] * 4
-    assert files["akool_status"] == columns(done)["akool_status"]  # nothing else changes
-    assert not list((tmp_path / "late").glob("*"))
