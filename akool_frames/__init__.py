@@ -40,11 +40,11 @@ from .sandbox import Faults, Sandbox, SandboxConfig, sandbox
 from .sheets import read_sheet, write_sheet
 
 __all__ = [
-    "APIError", "AccountError", "AccountWarning", "AkoolError", "AuthError", "BudgetExceeded", "Client", "Col", "ConfigError", "Faults",
-    "JOBS", "LedgerError", "NotFound", "ParameterError", "QuotaError", "RateLimited", "Report", "Sandbox",
-    "SandboxConfig", "Secret", "ServerError", "TransportError", "ValidationError", "VoiceLanguageWarning", "ai_models",
-    "avatars",
-    "calibrate", "col", "credits", "default_client", "describe", "effects", "explode_languages", "forecast", "jobs", "languages",
-    "ledger", "read_sheet", "report", "sandbox", "set_default_client", "voices", "write_sheet",
+    "APIError", "AccountError", "AccountWarning", "AkoolError", "AuthError", "BudgetExceeded", "Client", "Col",
+    "ConfigError", "Faults", "JOBS", "LedgerError", "NotFound", "ParameterError", "QuotaError", "RateLimited", "Report",
+    "Sandbox", "SandboxConfig", "Secret", "ServerError", "TransportError", "ValidationError", "VoiceLanguageWarning",
+    "ai_models", "avatars", "calibrate", "col", "credits", "default_client", "describe", "effects", "explode_languages",
+    "forecast", "jobs", "languages", "ledger", "read_sheet", "report", "sandbox", "set_default_client", "voices",
+    "write_sheet",
 ]
 __version__ = "0.1.0"

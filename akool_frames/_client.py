@@ -15,7 +15,7 @@ import httpx
 from ._errors import ConfigError
 from .transport import Network
 
-__all__ = ["Client", "Secret", "default_client", "set_default_client"]
+__all__ = ["Client", "Secret", "default_client", "default_if_set", "set_default_client"]
 
 DEFAULT_BASE_URLS = {
     "akool": "https://openapi.akool.com",
@@ -288,6 +288,12 @@ def set_default_client(client: Client | None) -> None:
     global _default
     with _default_lock:
         _default = client
+
+
+def default_if_set() -> Client | None:
+    """The default client if one was set or made, else None (never made here: reports and forecasts need no
+    credentials)."""
+    return _default
 
 
 def default_client() -> Client:

@@ -11,7 +11,9 @@ from ._loop import run_sync
 from ._values import typed_series
 from .catalog import get_path_either
 
-__all__ = ["ai_models", "avatars", "credits", "effects", "languages", "ledger", "voices"]
+__all__ = [
+    "LOOKUPS", "Lookup", "ai_models", "avatars", "credits", "effects", "fetch_records", "languages", "ledger", "voices",
+]
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,9 @@ LOOKUPS = {
 }
 
 
-async def _fetch(client: Client, lookup: Lookup, query: Mapping[str, Any]) -> list[dict[str, Any]]:
+async def fetch_records(client: Client, lookup: Lookup, query: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every record a look-up lists (page by page where it pages): the look-ups' own rows, and the languages
+    checks read."""
     params = {**lookup.query, **{k: v for k, v in query.items() if v is not None}}
     rows: list[dict[str, Any]] = []
     for page in range(1, 1000):
@@ -120,7 +124,7 @@ def _frame(rows: Sequence[Mapping[str, Any]], backend: str, kinds: Mapping[str, 
 
 def _lookup(name: str, client: Client | None, backend: str, **query: Any) -> Any:
     client = client or default_client()
-    return _frame(run_sync(_fetch(client, LOOKUPS[name], query)), backend, LOOKUPS[name].kinds)
+    return _frame(run_sync(fetch_records(client, LOOKUPS[name], query)), backend, LOOKUPS[name].kinds)
 
 
 VOICE_LISTS = {(4, False): "voices", (4, True): "cloned_voices", (3, False): "v3_voices", (3, True): "v3_cloned_voices"}

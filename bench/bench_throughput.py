@@ -68,7 +68,7 @@ def case(job: str, told: bool, args: argparse.Namespace) -> dict[str, Any]:
         out = df.akool.run(job, client=client, progress=False, **params)
         wall = time.monotonic() - begin
         log, stats = sb.log(), sb.stats()
-        limiter = client.http.limiter
+        limiter = client.http.gate.limiter
         client.close()
     creates = [e["t"] for e in log if e.get("kind") == "create"]
     first, last_create, last = min(creates), max(creates), max(e["t"] for e in log)

@@ -38,9 +38,9 @@ from hypothesis import seed as hypothesis_seed
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: tests.test_jobs_catalog
 import akool_frames as af
-from akool_frames.ledger._entries import CALLBACK_FIELDS
-from akool_frames.engine._prepare import prepare
 from akool_frames.catalog import JOBS, Field, get_job
+from akool_frames.engine._prepare import prepare
+from akool_frames.ledger._entries import CALLBACK_FIELDS
 from tests.test_jobs_catalog import EXAMPLES
 
 ODD_TEXT = st.sampled_from(["", " ", "\u200b", "\x00", "\ud7ff", "ＡＢＣ", "🙂" * 3, "e\u0301", "\n\t", "=cmd|' /C calc'!A0",

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import akool_frames as af
-from akool_frames.cli._text import one_line, relabel
 from akool_frames._errors import AuthError, BudgetExceeded, QuotaError
+from akool_frames.cli._text import one_line, relabel
 from akool_frames.engine._run import account_problem as _account_problem
 
 # Python syntax a terminal user cannot type: a keyword argument (not --flag=), a call of af., a with-block.

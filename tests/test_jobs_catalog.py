@@ -12,8 +12,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from akool_frames.pricing import _rules as pricing
 from akool_frames.catalog import JOBS, JobSpec, get_job, get_path, validate_body
+from akool_frames.pricing import _rules as pricing
 from akool_frames.pricing._rules import Price, PriceContext, rule
 
 # PRODUCT.md "Jobs": job -> (end of the create path, end of the poll path)
@@ -486,8 +486,7 @@ def test_reconcile_matchers() -> None:
 
 
 def test_job_modules_export_jobs() -> None:
-    from akool_frames.catalog import (audio, audiocleaner, detection, faceswap, image, image2video, kling, moderation,
-                                   video, voice)
+    from akool_frames.catalog import audio, audiocleaner, detection, faceswap, image, image2video, kling, moderation, video, voice
 
     modules = (audio, audiocleaner, detection, faceswap, image, image2video, kling, moderation, video, voice)
     assert sum(len(m.JOBS) for m in modules) == len(JOBS) == 25

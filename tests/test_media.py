@@ -12,13 +12,7 @@ from typing import Any
 
 import pytest
 
-from akool_frames.pricing._media import (
-    HEAD_BYTES,
-    TAIL_BYTES,
-    duration_from_bytes,
-    moov_span,
-    probe_local,
-)
+from akool_frames.pricing._media import HEAD_BYTES, TAIL_BYTES, duration_from_bytes, moov_span, probe_local
 from akool_frames.sandbox._media import content_type, probe_duration, render
 
 DURATIONS = [0.5, 1, 3.7, 10, 61.3, 120]

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from akool_frames.catalog import JOBS, get_job
 from akool_frames.pricing import _media as media
 from akool_frames.pricing import _rules as pricing
-from akool_frames.catalog import JOBS, get_job
 from akool_frames.pricing._rules import Price, PriceContext
 
 

@@ -12,8 +12,9 @@ from typing import Any
 
 from ._spec import PLAN_TEXT_LIMITS, Field, JobSpec, Poll, Route
 
-__all__ = ["AVATAR_UPLOAD", "CHARACTER_SWAP", "JOBS", "LIP_SYNC", "TALKING_AVATAR", "TALKING_PHOTO",
-           "VIDEO_TRANSLATION"]
+__all__ = [
+    "AVATAR_UPLOAD", "CHARACTER_SWAP", "JOBS", "LIP_SYNC", "TALKING_AVATAR", "TALKING_PHOTO", "VIDEO_TRANSLATION",
+]
 
 _VIDEO_POLL = Poll("/api/open/v3/content/video/infobymodelid", "video_model_id", every=5.0)
 # The shared settings of the jobs followed through that endpoint; each spec below states only what is its own.

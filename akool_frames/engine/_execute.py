@@ -34,22 +34,14 @@ from .._loop import note_interrupted
 from ..catalog import JobSpec, get_job, get_path
 from ..ledger import TERMINAL, Entry, ledger_key
 from ..pricing import resolve_rates
+from ..typing import ProgressSink
 from ._follow import Follower
 from ._gc import frozen_heap, paused_gc
 from ._localize import check_languages
-from ._prepare import (
-    Outcome,
-    Prepared,
-    _prices,
-    _report_undocumented,
-    _sent_basis,
-    _sent_outcome,
-    estimate_outcome,
-    prepare_rows,
-)
+from ._prepare import Outcome, Prepared, _prices, _report_undocumented, _sent_basis, _sent_outcome, estimate_outcome, prepare_rows
 from ._run import Item, Run, where_of
 from ._submit import go
-from ._tally import ProgressSink, Tally
+from ._tally import Tally
 
 __all__ = ["execute", "refresh_jobs"]
 

@@ -30,8 +30,9 @@ from .._errors import AkoolError, ValidationError, VoiceLanguageWarning, say
 from .._paths import get_path
 from .._values import to_py
 
-__all__ = ["LANGUAGE_FIELDS", "VOICE_LANGUAGE", "check_languages", "explode_languages",
-           "voice_mismatch", "voice_records"]
+__all__ = [
+    "LANGUAGE_FIELDS", "VOICE_LANGUAGE", "check_languages", "explode_languages", "voice_mismatch", "voice_records",
+]
 
 log = logging.getLogger("akool_frames")
 
@@ -133,13 +134,13 @@ _TWO_LETTERS = re.compile(r"[a-z]{2}")
 
 async def _allowed(client: Any, lists: Sequence[LanguageList]) -> dict[str, set[str]]:
     """The codes of each list, fetched once per client session (None where the list could not be read)."""
-    from ..lookups import LOOKUPS, _fetch
+    from ..lookups import LOOKUPS, fetch_records
 
     cache: dict[str, set[str] | None] = client.language_lists
     for lang in lists:
         if lang.lookup is not None and lang.lookup not in cache:
             try:
-                rows = await _fetch(client, LOOKUPS[lang.lookup], {})
+                rows = await fetch_records(client, LOOKUPS[lang.lookup], {})
                 cache[lang.lookup] = {str(r[lang.column]) for r in rows if r.get(lang.column)}
                 cache[lang.lookup + ":records"] = {str(r[i]): r for r in rows for i in lang.ids if r.get(i)}
             except AkoolError as exc:  # no list, no check: the provider still refuses a wrong code

@@ -19,7 +19,7 @@ from ..pricing import Price, PriceContext, probe_lengths
 from ..pricing import estimate as price_of
 
 if TYPE_CHECKING:
-    from ._tally import ProgressSink
+    from ..typing import ProgressSink
 
 __all__ = ["Outcome", "Prepared", "estimate_outcome", "prepare", "prepare_rows"]
 

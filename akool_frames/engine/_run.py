@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from .._errors import AccountError, APIError, AuthError, ConfigError, QuotaError, ServerError, TransportError
 from ..catalog import TERMINAL, JobSpec, get_path, get_path_either
 from ..ledger import Claim, Entry
+from ..typing import LedgerBackend
 from ._batch import Batched
 from ._prepare import Outcome
 from ._records import external_id, read_record
@@ -112,8 +113,8 @@ class Run:
 
     # Looked up once per run, not per row (the client's properties take a lock and check the process).
     @functools.cached_property
-    def ledger(self) -> Any:
-        return self.client.ledger
+    def ledger(self) -> LedgerBackend:
+        return self.client.ledger  # type: ignore[no-any-return]  # (the Client's is a LedgerBackend)
 
     @functools.cached_property
     def http(self) -> Any:

@@ -6,22 +6,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
+
+from ..typing import ProgressSink
 
 if TYPE_CHECKING:
     from ..ledger import Entry
 
-__all__ = ["ProgressSink", "Tally"]
-
-
-class ProgressSink(Protocol):
-    """Receives engine events; ``_progress.make_progress`` builds the tqdm / ipywidgets one."""
-
-    def start(self, total: int, credits_est: float | None) -> None: ...
-    def submitted(self, n: int = 1) -> None: ...
-    def finished(self, n: int = 1) -> None: ...
-    def counts(self, by_status: Mapping[str, int], credits: float | None) -> None: ...  # None: not reported
-    def close(self) -> None: ...
+__all__ = ["Tally"]
 
 
 class Tally:

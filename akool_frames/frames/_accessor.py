@@ -15,7 +15,7 @@ from . import _verbs as _frames
 
 if TYPE_CHECKING:
     from .._client import Client
-    from ..engine import ProgressSink
+    from ..typing import ProgressSink
 
 __all__ = ["ARGS", "FrameAccessor"]
 

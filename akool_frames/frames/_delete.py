@@ -121,10 +121,10 @@ async def adelete(frame: Any, /, *, client: Client | None = None, prefix: str = 
     Example:
         >>> cleaned = await done.akool.adelete()  # doctest: +SKIP
     """
+    from ._calls import as_narwhals, client_or_default, on_loop
     from ._join import _existing, _with_columns
-    from ._verbs import _default_client, _eager, _on_loop
 
-    eager, back = _eager(frame)
+    eager, back = as_narwhals(frame)
     id_column = prefix + "job_id"
     if id_column not in eager.columns:
         raise ValidationError(f"The frame has no {id_column!r} column, so there is nothing to delete.\n\n"
@@ -136,6 +136,6 @@ async def adelete(frame: Any, /, *, client: Client | None = None, prefix: str = 
     present = {name: _existing(eager, prefix + name) for name in names if prefix + name in eager.columns}
     extras = [{name: values[i] for name, values in present.items() if values[i] not in (None, "")}
               for i in range(len(ids))]
-    done = await _on_loop(delete_rows(_default_client(client), [job or j for j in jobs], ids, statuses, extras))
+    done = await on_loop(delete_rows(client_or_default(client), [job or j for j in jobs], ids, statuses, extras))
     return back(_with_columns(eager, prefix, {"deleted": [d.deleted for d in done],
                                               "delete_error": [d.error for d in done]}))

@@ -13,8 +13,10 @@ import narwhals.stable.v2 as nw
 from .._values import to_py
 from ._fast_rules import NotSure, positions
 
-__all__ = ["NULL", "OUT", "SENTINEL", "KeyPart", "distinct_keys", "fill_nulls", "key_span", "keyed", "known_keys",
-           "looked_up", "overlay", "unkey"]
+__all__ = [
+    "NULL", "OUT", "SENTINEL", "KeyPart", "distinct_keys", "fill_nulls", "key_span", "keyed", "known_keys", "looked_up",
+    "overlay", "unkey",
+]
 
 # Stands for a null text in a key: two noncharacters, never in real text. Not "\x00": pandas 3's str dtype
 # compares "\x00" as "" (and unequal to itself), so a null would take an empty text's place.

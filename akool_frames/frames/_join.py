@@ -13,6 +13,8 @@ import narwhals.stable.v2 as nw
 
 from .._values import to_py, typed_series
 
+__all__ = ["ESTIMATE_FIELDS", "JOB_FIELDS", "PRICE_FIELDS", "RESULT_FIELDS"]
+
 if TYPE_CHECKING:
     from ..engine import Outcome
 

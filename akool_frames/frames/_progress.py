@@ -21,7 +21,7 @@ import time
 from collections.abc import Mapping
 from typing import IO, Any
 
-from ..engine import ProgressSink
+from ..typing import ProgressSink
 
 __all__ = ["PLAIN_EVERY", "REDRAW_EVERY", "Progress", "make_progress"]
 

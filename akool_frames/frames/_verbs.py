@@ -12,11 +12,8 @@ The async functions are the real ones; each sync twin is ``run_sync(<async twin>
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import inspect
 import string
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -25,106 +22,34 @@ from narwhals.stable.v2.dependencies import is_pandas_dataframe, is_polars_lazyf
 
 from .. import engine as _engine
 from .._client import Client
-from .._errors import BudgetExceeded, ValidationError, collecting, say, warn_now
-from .._loop import get_loop, run_sync
+from .._errors import BudgetExceeded, ValidationError, collecting, say
 from .._values import to_py
-from ..engine import Outcome, ProgressSink, paused_gc
+from ..engine import Outcome, paused_gc
+from ..typing import ProgressSink
 from ._bind import _eager_rows
+from ._calls import as_narwhals, blocking, client_or_default, labels, on_loop, sink_for
 from ._fast_estimate import estimate_frame, vectorised
 from ._join import ESTIMATE_FIELDS, JOB_FIELDS, RESULT_FIELDS, _attach, _existing, _extras, _join, _with_columns
 from ._lazy_estimate import estimate_lazy
-from ._progress import make_progress
 
 __all__ = [
-    "adownload", "aestimate", "arefresh", "arun", "asubmit", "download", "estimate",
-    "refresh", "run", "submit", "to_py",
+    "adownload", "aestimate", "arefresh", "arun", "asubmit", "download", "estimate", "refresh", "run", "submit",
+    "to_py",
 ]
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
-# ---------------------------------------------------------------------------------- plumbing
-def _eager(frame: Any) -> tuple[nw.DataFrame[Any], Callable[[nw.DataFrame[Any]], Any]]:
-    """The frame as a narwhals DataFrame (a LazyFrame is collected once, here) and a way back."""
-    given = nw.from_native(frame)
-    keep_narwhals = isinstance(frame, nw.DataFrame | nw.LazyFrame)
-    eager = given.collect() if isinstance(given, nw.LazyFrame) else given
-    if not isinstance(eager, nw.DataFrame):
-        msg = f"Expected a pandas or polars DataFrame, got {type(frame).__name__}."
-        raise TypeError(msg)
-    return eager, (lambda out: out) if keep_narwhals else nw.to_native
-
-
-def _labels(frame: nw.DataFrame[Any]) -> list[Any]:
-    """How errors name rows: the pandas index label, else the position."""
-    index = nw.maybe_get_index(frame)
-    return [to_py(v) for v in index.tolist()] if index is not None else list(range(len(frame)))
-
-
-def _default_client(client: Any) -> Any:
-    if client is not None:
-        return client
-    from .._client import default_client
-
-    return default_client()
-
-
-def _sink(progress: bool | ProgressSink | None, label: str) -> ProgressSink | None:
-    if progress is None or progress is False:
-        return None
-    if progress is True:
-        return make_progress(label, enabled=True)
-    return progress
-
-
-async def _on_loop(coro: Coroutine[Any, Any, T]) -> T:
-    """Await ``coro`` on the background loop, where the client's connections and limiters live."""
-    loop = get_loop()
-    try:
-        running = asyncio.get_running_loop()
-    except RuntimeError:  # pragma: no cover - always called from a coroutine
-        running = None
-    if running is loop:
-        return await coro
-    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
-
-
-def _blocking(afn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
-    """The sync twin of an async frame function: ``run_sync(afn(...))``.
-
-    ``progress=True`` is turned into a sink here, in the caller's thread, so that Jupyter shows the
-    bars and the panel under the calling cell rather than wherever the loop thread last printed.
-    """
-    signature = inspect.signature(afn)
-
-    @functools.wraps(afn)
-    def call(*args: P.args, **kwargs: P.kwargs) -> T:
-        bound = signature.bind(*args, **kwargs)
-        bound.apply_defaults()
-        if bound.arguments.get("progress") is True and not bound.arguments.get("confirm"):
-            label = bound.arguments.get("job") or afn.__name__.removeprefix("a")  # refresh, download
-            bound.arguments["progress"] = make_progress(str(label), enabled=True)
-        with collecting() as notices:  # the loop's task runs in a copy of this context (call_soon_threadsafe)
-            result = run_sync(afn(*bound.args, **bound.kwargs))
-        for category, notice in notices:  # in the caller's thread, where its warnings filters apply
-            warn_now(category, notice)
-        return result
-
-    call.__name__ = call.__qualname__ = afn.__name__.removeprefix("a")
-    call.__doc__ = f"Blocking twin of ``{afn.__name__}``.\n\n{inspect.getdoc(afn) or ''}"
-    return call
-
-
 # ------------------------------------------------------------------------------------- verbs
 async def _execute(mode: str, frame: Any, job: str, *, client: Any, prefix: str, budget: float | None,
                    progress: bool | ProgressSink | None, timeout: float | None, force: bool, plan: str | None,
                    rates: Any, params: Mapping[str, Any], follow: str | None = None, stop: Any = None) -> Any:
-    sink = _sink(progress, job)
+    sink = sink_for(progress, job)
     try:
-        eager, back = _eager(frame)
+        eager, back = as_narwhals(frame)
         if mode == "estimate" and vectorised():
-            fast = await _on_loop(_fast_estimate(eager, job, client=_default_client(client), plan=plan, rates=rates,
+            fast = await on_loop(_fast_estimate(eager, job, client=client_or_default(client), plan=plan, rates=rates,
                                                  params=params))
             if fast is not None:
                 if budget is not None:
@@ -133,12 +58,12 @@ async def _execute(mode: str, frame: Any, job: str, *, client: Any, prefix: str,
                 return back(_attach(eager, prefix, fast))
         with paused_gc():
             rows = _eager_rows(eager, params)
-        running = _engine.execute(_default_client(client), job, rows, mode=mode, force=force, budget=budget,
-                                  timeout=timeout, progress=sink, plan=plan, rates=rates, labels=_labels(eager),
+        running = _engine.execute(client_or_default(client), job, rows, mode=mode, force=force, budget=budget,
+                                  timeout=timeout, progress=sink, plan=plan, rates=rates, labels=labels(eager),
                                   follow=follow, stop=stop)
         del rows  # the rows are the engine's alone: freed once their bodies exist
         with collecting() as notices:  # the call's warnings (the account's refusal, voices and languages)
-            outcomes = await _on_loop(running)
+            outcomes = await on_loop(running)
         if mode == "estimate" and budget is not None:
             _check_budget(outcomes, budget)
         with paused_gc():
@@ -209,7 +134,7 @@ async def aestimate(frame: Any, job: str, /, *, client: Client | None = None, pr
             msg = ("budget= needs the priced rows, and a LazyFrame estimate prices them only when collected.\n\n"
                    "Hint: lf.collect().akool.estimate(..., budget=...), or sum akool_credits_est after collecting.")
             raise ValidationError(msg)
-        plan = plan or getattr(_default_client(client), "plan", None) or "pro"
+        plan = plan or getattr(client_or_default(client), "plan", None) or "pro"
         lazy = estimate_lazy(native, job, prefix=prefix, client=client, plan=plan, rates=rates, params=params)
         return nw.from_native(lazy) if isinstance(frame, nw.LazyFrame) else lazy
     return await _execute("estimate", frame, job, client=client, prefix=prefix, budget=budget, progress=progress,
@@ -285,7 +210,7 @@ async def _confirmation(frame: Any, job: str, *, client: Any, prefix: str, budge
                               timeout=timeout, force=force, plan=plan, rates=rates, params=params, follow=follow,
                               stop=stop)
 
-    return ConfirmPanel(priced, start, job=job, prefix=prefix, usd_per_credit=_default_client(client).usd_per_credit)
+    return ConfirmPanel(priced, start, job=job, prefix=prefix, usd_per_credit=client_or_default(client).usd_per_credit)
 
 
 async def arefresh(frame: Any, /, *, client: Client | None = None, prefix: str = "akool_", job: str | None = None,
@@ -305,9 +230,9 @@ async def arefresh(frame: Any, /, *, client: Client | None = None, prefix: str =
     Example:
         >>> later = await arefresh(submitted)  # doctest: +SKIP
     """
-    sink = _sink(progress, job or "refresh")
+    sink = sink_for(progress, job or "refresh")
     try:
-        eager, back = _eager(frame)
+        eager, back = as_narwhals(frame)
         id_column = prefix + "job_id"
         if id_column not in eager.columns:
             msg = (f"The frame has no {id_column!r} column, so there is nothing to refresh.\n\n"
@@ -315,7 +240,7 @@ async def arefresh(frame: Any, /, *, client: Client | None = None, prefix: str =
             raise ValidationError(msg)
         old = {f: _existing(eager, prefix + f) for f in JOB_FIELDS}
         ids = [None if v is None or v == "" else str(v) for v in old["job_id"]]
-        found = await _on_loop(_engine.refresh_jobs(_default_client(client), ids, job, timeout=timeout,
+        found = await on_loop(_engine.refresh_jobs(client_or_default(client), ids, job, timeout=timeout,
                                                     follow=follow, progress=sink))
         new = {f: list(values) for f, values in old.items()}
         for i, outcome in enumerate(found):
@@ -365,7 +290,7 @@ async def adownload(frame: Any, dest: Any, /, *, client: Client | None = None, p
     """
     from ._download import expiry, fetch_files, file_names, warn_expiring
 
-    eager, back = _eager(frame)
+    eager, back = as_narwhals(frame)
     url_column = prefix + "url"
     if url_column not in eager.columns:
         msg = (f"The frame has no {url_column!r} column, so there is nothing to download.\n\n"
@@ -381,10 +306,10 @@ async def adownload(frame: Any, dest: Any, /, *, client: Client | None = None, p
     # Rows that made several videos (image to video, count > 1): the others as "<name>-2", "<name>-3", ...
     batches = [v if isinstance(v, list) else [] for v in _existing(eager, prefix + "video_urls")]
     more = [(i, f"{names[i]}-{n}", url) for i, videos in enumerate(batches) for n, url in enumerate(videos[1:], 2)]
-    settings = _default_client(client)
-    sink = _sink(progress, "download")
+    settings = client_or_default(client)
+    sink = sink_for(progress, "download")
     try:
-        fetched = await _on_loop(fetch_files(settings, urls + [url for _, _, url in more], Path(dest),
+        fetched = await on_loop(fetch_files(settings, urls + [url for _, _, url in more], Path(dest),
                                              names + [name for _, name, _ in more], progress=sink))
     finally:
         if sink is not None:
@@ -393,7 +318,7 @@ async def adownload(frame: Any, dest: Any, /, *, client: Client | None = None, p
     known = settings.ledger.by_job_ids([i for i in ids if i])
     expires = [expiry(known[i].completed_at or known[i].updated_at) if i in known and known[i].status == "completed"
                else None for i in ids]
-    warn_expiring(_labels(eager), expires, fetched)
+    warn_expiring(labels(eager), expires, fetched)
     columns: dict[str, list[Any]] = {"file": [f.file for f in fetched], "expires_at": expires}
     if more:  # every row's files, as a list beside its first
         files = [[f.file] for f in fetched]
@@ -403,8 +328,8 @@ async def adownload(frame: Any, dest: Any, /, *, client: Client | None = None, p
     return back(_with_columns(eager, prefix, columns))
 
 
-estimate = _blocking(aestimate)
-submit = _blocking(asubmit)
-run = _blocking(arun)
-refresh = _blocking(arefresh)
-download = _blocking(adownload)
+estimate = blocking(aestimate)
+submit = blocking(asubmit)
+run = blocking(arun)
+refresh = blocking(arefresh)
+download = blocking(adownload)

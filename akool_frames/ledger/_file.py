@@ -16,8 +16,10 @@ from .._errors import LedgerError
 from ._entries import _ADDED, _SCHEMA
 from ._writer import BUSY_STEP, busy_message, is_busy
 
-__all__ = ["HEADER", "check_header", "check_place", "connect", "guarded", "is_damage", "ledger_damaged", "open_ledger",
-           "setup", "sides_made"]
+__all__ = [
+    "HEADER", "check_header", "check_place", "connect", "guarded", "is_damage", "ledger_damaged", "open_ledger",
+    "setup", "sides_made",
+]
 
 T = TypeVar("T")
 

@@ -15,8 +15,10 @@ import struct
 import unicodedata
 from typing import Any
 
-__all__ = ["CHARS_PER_SECOND", "CJK_CHARS_PER_SECOND", "HEAD_BYTES", "MOOV_BYTES", "TAIL_BYTES", "duration_from_bytes",
-           "moov_span", "probe_local", "speech_seconds"]
+__all__ = [
+    "CHARS_PER_SECOND", "CJK_CHARS_PER_SECOND", "HEAD_BYTES", "MOOV_BYTES", "TAIL_BYTES", "duration_from_bytes",
+    "moov_span", "probe_local", "speech_seconds",
+]
 
 # Assumption, not documentation: narrated speech runs ~150 words a minute, about 15 characters a second in
 # alphabetic scripts (spaces and punctuation included); Chinese, Japanese and Korean about 4 characters a second.

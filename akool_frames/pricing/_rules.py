@@ -24,8 +24,8 @@ from ._reads import Declared, Reads, reads, reads_of
 from ._table import I2V_MODELS, PLAN_TEXT_LIMITS, RATES, Rate
 
 __all__ = [
-    "I2V_MODELS", "PLAN_TEXT_LIMITS", "RATES", "UNDOCUMENTED", "Price", "PriceContext", "Priced", "Rate", "Reads", "estimate",
-    "plan_key", "reads_of", "rule",
+    "I2V_MODELS", "PLAN_TEXT_LIMITS", "RATES", "UNDOCUMENTED", "Price", "PriceContext", "Priced", "Rate", "Reads",
+    "estimate", "plan_key", "reads_of", "rule",
 ]
 
 

@@ -229,6 +229,6 @@ def forecast(campaign: Any, *, plan: str | None = None, rates: Any = None, usd_p
 
 def _maybe_default_client() -> Any:
     """The default client if one is set or can be made from the environment; a forecast needs none."""
-    from .. import _client
+    from .._client import default_if_set
 
-    return _client._default  # noqa: SLF001  # read, never created: a forecast works without credentials
+    return default_if_set()  # read, never made: a forecast works without credentials

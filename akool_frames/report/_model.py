@@ -37,9 +37,9 @@ def tidy(native: Any, integers: Sequence[str] = ()) -> Any:
 def usd_rate(usd_per_credit: float | None, client: Any) -> float:
     if usd_per_credit is None:
         if client is None:
-            from .. import _client
+            from .._client import default_if_set
 
-            client = _client._default  # noqa: SLF001  # read, never created: a report needs no credentials
+            client = default_if_set()  # read, never made: a report needs no credentials
         usd_per_credit = getattr(client, "usd_per_credit", DEFAULT_USD_PER_CREDIT)
     if isinstance(usd_per_credit, bool) or not isinstance(usd_per_credit, int | float) or not usd_per_credit >= 0:
         msg = f"usd_per_credit must be a number of dollars >= 0, got {usd_per_credit!r}.\n\nHint: usd_per_credit=0.04."

@@ -13,6 +13,8 @@ import narwhals.stable.v2 as nw
 from .._errors import ValidationError
 from .._values import to_py
 
+__all__ = ["COUNTS", "DEFAULT_USD_PER_CREDIT", "KINDS", "METRICS"]
+
 DEFAULT_USD_PER_CREDIT = 0.04  # the Jarvis price table: 1 credit = 0.04 USD
 KINDS = ("estimate", "run", "forecast")
 COUNTS = ("rows", "invalid_rows", "priced_rows", "unpriced_rows", "charged_rows", "unreported_rows")

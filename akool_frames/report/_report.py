@@ -22,19 +22,7 @@ from .._errors import ValidationError
 from . import _html as _report_html
 from . import _render as render
 from ._model import ReportData, usd_rate
-from ._read import (
-    _JOB,
-    COUNTS,
-    DEFAULT_USD_PER_CREDIT,
-    KINDS,
-    METRICS,
-    _aggregate,
-    _flags,
-    _groups,
-    _keys,
-    _stack,
-    _unpriced,
-)
+from ._read import _JOB, COUNTS, DEFAULT_USD_PER_CREDIT, KINDS, METRICS, _aggregate, _flags, _groups, _keys, _stack, _unpriced
 
 __all__ = ["COUNTS", "DEFAULT_USD_PER_CREDIT", "KINDS", "METRICS", "Report", "report"]
 

@@ -26,8 +26,10 @@ from typing import Any
 
 from .._errors import ValidationError
 
-__all__ = ["EXCEL_LIMITS", "FORMULA_STARTS", "WORKBOOK_SUFFIXES", "read_sheet", "rows_from_text", "rows_from_workbook",
-           "write_sheet"]
+__all__ = [
+    "EXCEL_LIMITS", "FORMULA_STARTS", "WORKBOOK_SUFFIXES", "read_sheet", "rows_from_text", "rows_from_workbook",
+    "write_sheet",
+]
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 TEXT_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": None}

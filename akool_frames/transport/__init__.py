@@ -12,6 +12,5 @@ from ._webhook import WebhookRejected, apply, asgi_app, read_callback, verify
 
 __all__ = [
     "BASE_URL_SETTINGS", "CA_SETTINGS", "PROXY_SETTINGS", "Credential", "Http", "Network", "Receiver", "Settings",
-    "WebhookRejected", "apply",
-    "asgi_app", "is_timeout", "read_callback", "receiver_of", "redact", "verify",
+    "WebhookRejected", "apply", "asgi_app", "is_timeout", "read_callback", "receiver_of", "redact", "verify",
 ]

@@ -27,8 +27,9 @@ import jwt
 from yarl import URL
 
 from .._errors import AuthError, ConfigError, RateLimited, ServerError, TransportError, error_for_code
+from ..typing import Gate
 from ._exchange import Answer, ApiExchange, HttpxExchange, failure_of, is_timeout
-from ._limiter import AdaptiveLimiter
+from ._limiter import ProcessGate
 from ._network import PROXY_SETTINGS
 from ._settings import Settings
 
@@ -70,8 +71,7 @@ class Http:
         self.media = ApiExchange(self.network, n, settings.timeout)
         self._api = self.media if settings.transport is None else HttpxExchange(settings.transport, settings.timeout)
         self._urls: dict[tuple[str, str], tuple[URL, str | None]] = {}  # (provider, path) -> URL, its proxy
-        self._gate = asyncio.Semaphore(n)
-        self.limiter = AdaptiveLimiter(settings.rate_limit)
+        self.gate: Gate = ProcessGate(n, settings.rate_limit)
         self._token: str | None = None
         self._token_lock = asyncio.Lock()
         self._jwt: tuple[str, float] | None = None
@@ -137,8 +137,8 @@ class Http:
         content = None if body is None else _BODY_JSON.encode(body).encode()
         headers = {**(_HEADERS if body is None else _JSON_HEADERS), **headers}
         loop = asyncio.get_running_loop()
-        async with self._gate:
-            ticket = await self.limiter.acquire()
+        async with self.gate.slot():
+            ticket = await self.gate.acquire()
             self.counts["requests"] += 1
             try:
                 answer = await self._api.send(method, url, headers, content, proxy)
@@ -161,13 +161,13 @@ class Http:
             decoded = _decode(provider, method, path, answer, envelope or ENVELOPES[provider])
         except RateLimited as exc:
             self.counts["throttled"] += 1
-            self.limiter.throttled(ticket, exc.retry_after, loop.time())
+            self.gate.throttled(ticket, exc.retry_after, loop.time())
             raise
         except ServerError as exc:
             if exc.status == 503 and exc.retry_after is not None:  # overloaded: wait as told; it says
-                self.limiter.pause(exc.retry_after, loop.time())     # nothing about our rate, so no cut
+                self.gate.pause(exc.retry_after, loop.time())     # nothing about our rate, so no cut
             raise
-        self.limiter.succeeded(loop.time())
+        self.gate.succeeded(loop.time())
         return decoded
 
     def _endpoint(self, provider: str, path: str) -> tuple[URL, str | None]:
@@ -252,7 +252,7 @@ class Http:
         ``may_have_reached`` False means the host itself could not be reached.
         """
         headers = {"Range": f"bytes={start}-{start + length - 1}"}
-        async with self._gate:
+        async with self.gate.slot():
             self.counts["requests"] += 1
             try:
                 async with self.media.stream(url, headers, connect, read, decompress=False) as response:
@@ -274,8 +274,8 @@ class Http:
         content type. Nothing is written unless the answer is 200."""
         for attempt in range(RETRY["attempts"]):
             try:
-                async with self._gate:
-                    await self.limiter.acquire()
+                async with self.gate.slot():
+                    await self.gate.acquire()
                     self.counts["requests"] += 1
                     async with self.media.stream(url, None, connect, read) as response:
                         if response.status == 200:

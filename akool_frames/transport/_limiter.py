@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import collections
 
-__all__ = ["AdaptiveLimiter"]
+__all__ = ["AdaptiveLimiter", "ProcessGate"]
 
 
 class AdaptiveLimiter:
@@ -119,3 +119,17 @@ class AdaptiveLimiter:
                 await asyncio.sleep(wait)
             self.waits += waited
             return self.admit(loop.time())
+
+
+class ProcessGate:
+    """This process's ``typing.Gate``: a semaphore as the concurrency cap, the adaptive limiter as the rate.
+    (A gate shared by the processes of one account plugs in behind the same protocol.)"""
+
+    def __init__(self, cap: int, rate: float | None) -> None:
+        self.cap = asyncio.Semaphore(cap)
+        self.limiter = AdaptiveLimiter(rate)
+        self.acquire = self.limiter.acquire  # (bound once: asked per request)
+        self.throttled, self.pause, self.succeeded = self.limiter.throttled, self.limiter.pause, self.limiter.succeeded
+
+    def slot(self) -> asyncio.Semaphore:
+        return self.cap

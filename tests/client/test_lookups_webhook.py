@@ -13,10 +13,10 @@ import polars as pl
 import pytest
 
 import akool_frames as af
-from akool_frames.transport import _webhook as webhook
-from akool_frames.sandbox._server import ServerThread
 from akool_frames.sandbox import _webhook
+from akool_frames.sandbox._server import ServerThread
 from akool_frames.sandbox._webhook import build_payload
+from akool_frames.transport import _webhook as webhook
 from tests.client.conftest import VOICE, columns, make_frame
 
 NATIVE = {"pandas": pd.DataFrame, "polars": pl.DataFrame}

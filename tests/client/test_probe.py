@@ -27,9 +27,9 @@ import pytest
 
 import akool_frames as af
 from akool_frames._loop import run_sync
-from akool_frames.pricing._probe import READ_TIMEOUT, probe_lengths
 from akool_frames.frames._progress import Progress
 from akool_frames.pricing._media import HEAD_BYTES
+from akool_frames.pricing._probe import READ_TIMEOUT, probe_lengths
 from akool_frames.sandbox._media import render
 from tests.client.conftest import VOICE
 from tests.test_media import mp4_big_moov, mp4_moov_last, ogg_vorbis

@@ -24,9 +24,9 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 import akool_frames as af
 from akool_frames._loop import run_sync
-from akool_frames.transport._receiver import Receiver, receiver_of
 from akool_frames.sandbox._state import SandboxState
 from akool_frames.sandbox._webhook import build_payload, sign
+from akool_frames.transport._receiver import Receiver, receiver_of
 from akool_frames.transport._webhook import LIMIT
 from tests.client.conftest import VOICE
 from tests.conftest import FAST, poll

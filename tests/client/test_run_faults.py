@@ -149,7 +149,7 @@ def test_throttling_slows_the_client_down_and_fails_no_row(make_sandbox: Callabl
     texts = _texts(rows)
     with af.Client(**sb.client_options(), ledger=tmp_path / "l.sqlite", max_concurrency=8) as client:
         out = _run_tts(frame_lib, client, texts)
-        limiter = client.http.limiter
+        limiter = client.http.gate.limiter
         assert limiter.rate is not None and limiter.cuts >= 1  # it learnt a rate from the answers
     assert out["akool_status"] == ["completed"] * rows
     stats = sb.stats()

@@ -10,7 +10,6 @@ import httpx
 import pandas as pd
 
 import akool_frames as af
-
 from tests.client.conftest import VOICE
 
 DETAIL = "/api/open/v4/voice/resource/detail/{_id}"

@@ -23,10 +23,10 @@ import akool_frames as af
 import akool_frames.frames._pandas  # noqa: F401  (registers df.akool)
 import akool_frames.frames._polars  # noqa: F401
 from akool_frames import _client
-from akool_frames.frames import _download
 from akool_frames.engine import _execute as _engine
-from akool_frames.frames._fast_estimate import row_by_row
 from akool_frames.engine._prepare import Outcome
+from akool_frames.frames import _download
+from akool_frames.frames._fast_estimate import row_by_row
 from tests.client.conftest import ENV_VARS
 
 RESULT = ["akool_job_id", "akool_status", "akool_url", "akool_credits_est", "akool_credits", "akool_error",

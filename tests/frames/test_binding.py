@@ -12,8 +12,8 @@ import polars as pl
 import pytest
 
 import akool_frames.frames._verbs as F
-from akool_frames.frames._bind import col
 from akool_frames._errors import ValidationError
+from akool_frames.frames._bind import col
 
 
 def rows(engine: Any) -> list[dict[str, Any]]:

@@ -12,8 +12,8 @@ import polars as pl
 import pytest
 
 import akool_frames as af
-from akool_frames.frames._bind import col
 from akool_frames._errors import ValidationError
+from akool_frames.frames._bind import col
 from tests.client.conftest import VOICE, columns
 from tests.conftest import akool, media_seconds
 from tests.frames.conftest import dtypes

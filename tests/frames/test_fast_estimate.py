@@ -17,8 +17,7 @@ from hypothesis import strategies as st
 
 import akool_frames as af
 from akool_frames import _blank
-from akool_frames.frames import _fast_estimate
-from akool_frames.frames import _fast_rules
+from akool_frames.frames import _fast_estimate, _fast_rules
 
 TEXT = st.one_of(st.none(), st.just(""), st.just("   "), st.just(" leading space"), st.just("\x1c"),
                  st.text(min_size=1, max_size=40), st.text(alphabet="x", min_size=4990, max_size=5010),

@@ -8,11 +8,10 @@ from typing import Any
 import polars as pl
 import pytest
 
-from akool_frames.frames import _lazy_estimate
-from akool_frames.engine import _execute as _engine
-from akool_frames.frames import _fast_estimate
-from akool_frames.frames._bind import col
 from akool_frames._errors import ValidationError
+from akool_frames.engine import _execute as _engine
+from akool_frames.frames import _fast_estimate, _lazy_estimate
+from akool_frames.frames._bind import col
 
 AC = {"voice_id": 2072, "emotion": 0, "speed": 1, "language": "en"}  # audiocleaner.tts constants
 

@@ -19,11 +19,11 @@ import polars as pl
 import pytest
 
 import akool_frames as af
-from akool_frames.pricing import _rules as pricing
-from akool_frames.ledger._entries import CALLBACK_FIELDS
-from akool_frames.frames._fast_estimate import TAKEN, row_by_row
-from akool_frames.engine._localize import LANGUAGE_FIELDS
 from akool_frames.catalog import JOBS, Field
+from akool_frames.engine._localize import LANGUAGE_FIELDS
+from akool_frames.frames._fast_estimate import TAKEN, row_by_row
+from akool_frames.ledger._entries import CALLBACK_FIELDS
+from akool_frames.pricing import _rules as pricing
 
 PLANS = ("pro", "max", "business", "enterprise")
 # Jobs that must take the vectorised path on some of these frames: every job whose rule declares its reads, but
@@ -106,7 +106,7 @@ def _flat(job: str) -> list[Field]:
 
 
 def _measures_media(job: str) -> bool:
-    reads = pricing.reads_of(JOBS[job].price)
+    reads = pricing.reads_of(pricing.rule(JOBS[job].price))
     return reads is None or reads.duration
 
 
@@ -221,7 +221,7 @@ def test_every_rule_agrees_with_the_per_row_path(client: Any, job: str) -> None:
 
 
 def test_every_job_is_covered() -> None:
-    declared = {name for name, spec in JOBS.items() if pricing.reads_of(spec.price) is not None}
+    declared = {name for name, spec in JOBS.items() if pricing.reads_of(pricing.rule(spec.price)) is not None}
     lists = {name for name, spec in JOBS.items() if any(f.required and f.name in CONSTANT_LISTS for f in spec.fields)}
     assert FAST_JOBS == declared - lists
 
@@ -230,7 +230,7 @@ def _cuts() -> list[tuple[str, str, str]]:
     """Every declared read of a field a frame can give as a column, for the jobs that take the vectorised path."""
     out = []
     for job in sorted(FAST_JOBS):
-        reads = pricing.reads_of(JOBS[job].price)
+        reads = pricing.reads_of(pricing.rule(JOBS[job].price))
         assert reads is not None
         keyable = {f.name for f in _flat(job) if f.pattern is None and f.max_words is None}
         out += [(job, kind, name) for kind in ("values", "chars") for name in getattr(reads, kind) if name in keyable]
@@ -240,7 +240,7 @@ def _cuts() -> list[tuple[str, str, str]]:
 @pytest.mark.parametrize(("job", "kind", "name"), _cuts())
 def test_a_declaration_cut_short_is_caught(client: Any, monkeypatch: pytest.MonkeyPatch, job: str, kind: str,
                                            name: str) -> None:
-    rule = JOBS[job].price
+    rule = pricing.rule(JOBS[job].price)
     reads = pricing.reads_of(rule)
     assert reads is not None
     cut = pricing.Reads(**{**reads.__dict__, kind: tuple(n for n in getattr(reads, kind) if n != name)})

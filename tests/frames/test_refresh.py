@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 import akool_frames as af
-from akool_frames.frames._bind import col
 from akool_frames._errors import ValidationError
 from akool_frames.engine._prepare import Outcome
+from akool_frames.frames._bind import col
 from tests.client.conftest import VOICE, columns
 
 TEXTS = ["First line to speak.", "", "Second line, a little longer than the first one.", "Third and last line."]

@@ -4,9 +4,9 @@ idle connections sooner, and HTTPS with a given certificate. Plain httpx, real H
 from __future__ import annotations
 
 import http.client
-import time
 import json
 import ssl
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,9 +18,6 @@ import akool_frames as af
 from akool_frames.cli import _main as cli
 from tests.conftest import akool, poll
 from tests.sandbox.conftest import CREDITS, DETAIL, TEXT, TTS, TTS_LIST, VOICES, first_voice, tts
-
-
-
 
 
 def _made_and_charged(sb: af.Sandbox, c: httpx.Client, fault: str) -> None:

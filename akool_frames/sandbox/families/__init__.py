@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+__all__: list[str] = []
+
 for _info in pkgutil.iter_modules(__path__):
     if not _info.name.startswith("_"):
         importlib.import_module(f"{__name__}.{_info.name}")

@@ -14,6 +14,8 @@ from .._state import Job, Media, new_id
 from .._validate import F
 from ._common import speech_seconds
 
+__all__: list[str] = []  # its routes register themselves (@route)
+
 PREFIX = "/audiocleaner/audio/api/v1/api-keys/tts"
 # "Supported Languages" table, "all" included as listed (it reads like a filter value, but it is documented).
 LANGUAGES = ("all", "zh", "en", "ar", "ru", "es", "fr", "pt", "de", "ko", "ja", "zh_yue")

@@ -8,6 +8,8 @@ import os
 from .._routes import Ctx, Raw, route
 from .._validate import ApiError, F, validate
 
+__all__: list[str] = []  # its routes register themselves (@route)
+
 
 @route("POST", "/api/open/v3/getToken", provider="akool", kind="auth", name="get_token")
 def get_token(ctx: Ctx) -> Raw:

@@ -24,6 +24,8 @@ from .._routes import Ctx, Raw, route
 from .._state import Media, static_file
 from .._validate import ApiError, F, validate
 
+__all__: list[str] = []  # its routes register themselves (@route)
+
 PREFIX = "/interface/detect-api"
 WIDTH, HEIGHT = 1920, 1080  # the sandbox's picture size (it reads no pixels)
 # Page 07, "Supported Formats": Images JPG, JPEG, PNG, BMP, WEBP; Videos MP4, MOV, AVI, WEBM.

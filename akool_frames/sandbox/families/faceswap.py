@@ -18,6 +18,8 @@ from .._state import Job, Media, SandboxState
 from .._validate import ApiError, F, validate
 from ._common import UID, price, started_blocks
 
+__all__: list[str] = []  # its routes register themselves (@route)
+
 FACESWAP_JOBS = ("faceswap_image", "faceswap_video", "faceswap_pro", "reage_image", "reage_video")
 MAX_FACES = 8
 # The create answer's msg, as the reage page (33) prints it for both of its creates. The video face swap

@@ -12,6 +12,8 @@ from .._state import Job, Media, new_id
 from .._validate import ApiError, F, validate
 from ._common import base_record, price
 
+__all__: list[str] = []  # its routes register themselves (@route)
+
 IMAGE_JOBS = ("background_change", "image_generate", "image_button")
 BUTTONS = ("U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4")
 SCALES = ("1:1", "4:3", "3:4", "16:9", "9:16", "3:2", "2:3")

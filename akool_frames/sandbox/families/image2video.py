@@ -9,6 +9,8 @@ from .._state import Job, Media, static_file
 from .._validate import ApiError, F, validate
 from ._common import UID, base_record, started_blocks
 
+__all__: list[str] = []  # its routes register themselves (@route)
+
 RESOLUTIONS = ("720p", "1080p", "4k")
 LENGTHS = (5, 10)
 # Pricing table of page 19, credits per video by (video_length, resolution).

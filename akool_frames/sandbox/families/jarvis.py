@@ -16,6 +16,8 @@ from .._state import Job
 from .._validate import F, validate
 from ._common import UID
 
+__all__: list[str] = []  # its routes register themselves (@route)
+
 IMAGE, VIDEO, AUDIO, TEXT = 1, 2, 3, 4
 # Pricing table: text 0.1 per 600 characters, image 0.2 each, audio 0.5 per minute, video 1 per minute.
 # Rounding of partial blocks/minutes is undocumented: the sandbox charges pro rata, no rounding.

@@ -15,6 +15,8 @@ from .._state import Job, Media, SandboxState, static_file
 from .._validate import ApiError, F
 from ._common import price
 
+__all__: list[str] = []  # its routes register themselves (@route)
+
 NAME = "kling.custom_voice"
 BASE = "/kling/v1/general"
 STATUS = {1: "submitted", 2: "processing", 3: "succeed", 4: "failed"}

@@ -15,6 +15,8 @@ from .._state import Job, Media, static_file
 from .._validate import F, one_of_required, validate
 from ._common import UID, price, speech_seconds, voice_not_found
 
+__all__: list[str] = []  # its routes register themselves (@route)
+
 JOBS = ("legacy_tts", "legacy_voice_clone")
 # Seed 000: the text "is limited to 5000 words" (both tables). Words, as the page says (issue 9: it was read as
 # characters on both sides).

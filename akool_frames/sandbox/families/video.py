@@ -16,6 +16,7 @@ from .._validate import ApiError, F, validate
 from ._common import PLAN_TEXT_LIMIT, UID, base_record, price, speech_seconds, started_blocks, voice_not_found
 from .voice import find_voice
 
+__all__: list[str] = []  # its routes register themselves (@route)
 VIDEO_JOBS = ("talking_photo", "talking_avatar", "lip_sync", "video_translation", "character_swap")
 
 # Talking photo, talking avatar, lip sync and video translation have no documented price. Default:

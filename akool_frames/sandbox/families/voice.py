@@ -12,6 +12,8 @@ from .._state import Job, Media, static_file
 from .._validate import ApiError, F, validate
 from ._common import PLAN_TEXT_LIMIT, base_record, speech_seconds, voice_not_found
 
+__all__ = ["find_voice"]
+
 MODELS = ("Akool Multilingual 1", "Akool Multilingual 2", "Akool Multilingual 3", "Akool Multilingual 4")
 CLONE_MODELS = ("Akool Multilingual 1", "Akool Multilingual 3", "Akool Multilingual 4")
 # Rates table: credits per 1000 TTS characters and per voice-changer minute, by plan. No rounding.
