@@ -1,4 +1,4 @@
-"""``frame.akool``: the verbs of ``_frames`` bound to one frame, with their options as named, typed, documented
+"""``frame.akool``: the verbs of ``_verbs`` bound to one frame, with their options as named, typed, documented
 parameters (``help(df.akool.run)`` and IDEs show them); the job's own fields stay ``**params``.
 
 The docstrings are put together from one table of argument texts (``ARGS``), so that twelve methods say the
@@ -58,7 +58,7 @@ _PARAMS = {"**params": "params"}
 
 
 class FrameAccessor:
-    """``frame.akool``: the verbs bound to one frame; ``pandas_ext`` and ``polars_ext`` register it.
+    """``frame.akool``: the verbs bound to one frame; ``_pandas`` and ``_polars`` register it.
 
     Each method calls the module function of the same name. Those that submit or read results take
     ``_collected()``, which a LazyFrame accessor overrides to collect once, explicitly, before anything is sent.

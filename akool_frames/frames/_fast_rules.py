@@ -1,6 +1,6 @@
 """What the frame estimate tests of each field, as expressions over whole columns (see ``_fast_estimate``):
 a row breaks a field's rule, or cannot be decided here (then it takes the per-row path, whose texts are the
-errors). Each rule is read from the job's ``Field`` declarations and agrees with ``jobs.validate_body``; "blank"
+errors). Each rule is read from the job's ``Field`` declarations and agrees with ``catalog.validate_body``; "blank"
 is ``_blank``'s, for both paths."""
 
 from __future__ import annotations

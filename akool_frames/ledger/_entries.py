@@ -1,5 +1,5 @@
 """What the ledger holds and decides, apart from the file: its schema, an attempt (``Entry``), a run's claim on
-a key and the decision it gets (``decide``), and the key of a row (``ledger_key``). ``_ledger`` reads and writes
+a key and the decision it gets (``decide``), and the key of a row (``ledger_key``). ``_store`` reads and writes
 them; the engine, the estimate and the lookups use them without opening anything.
 """
 

@@ -6,8 +6,8 @@ job (``rates={"talking_photo": 3.0}``), which is then multiplied by the unit tha
 for that job. User rates never override a documented rule; they only fill gaps (including the
 "Customized" Enterprise column of VoiceLab). Results are rounded to 6 decimals to drop float noise.
 
-Each rule declares above it what it reads of a body (``@reads``, ``_price_reads``): the vectorised estimate keys
-a frame's rows by that and runs the rule once per key. The rates themselves are data, in ``_price_table``.
+Each rule declares above it what it reads of a body (``@reads``, ``_reads``): the vectorised estimate keys
+a frame's rows by that and runs the rule once per key. The rates themselves are data, in ``_table``.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """How a Report is shown: numbers without float noise, the summary paragraph, the reasons rows are left out,
-the chart. The HTML page is put together in ``_report_html``.
+the chart. The HTML page is put together in ``_html``.
 
 Everything here reads the report's aggregated table (one line per key, not per row) and the unpriced
 rows grouped by reason (one ``group_by``, and the first ``FIRST_ROWS`` labels of each reason), so what is

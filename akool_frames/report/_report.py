@@ -7,7 +7,7 @@ price are counted and listed with their reasons, never summed as 0: a line that 
 incomplete wherever it is rendered.
 
 The ``Report`` is also built from precomputed pieces by ``af.forecast``. The rendering lives in
-``_report_render`` (summary text, chart) and ``_report_html`` (the page).
+``_render`` (summary text, chart) and ``_html`` (the page), over the data in ``_model``.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """The webhook receiver of webhook-mode runs (``follow="webhook"``): a small HTTP server on the client's own loop.
 
 It listens on the client's ``webhook_host``/``webhook_port`` (loopback, a free port, by default), verifies and
-decrypts each callback (``webhook.verify``: the signature and AES key come from the account's keys), and hands
+decrypts each callback (``_webhook.verify``: the signature and AES key come from the account's keys), and hands
 its status to the run following that job, which writes it to the ledger before the 200 goes back (a callback
 answered otherwise is sent again by Akool, webhook page). A callback for a job no run follows right now (late,
 repeated, or ahead of its create's answer) goes straight to the ledger, and is kept a while for a run that is
-about to follow it. Anything that does not verify is answered 4xx (never 500: ``webhook.callback_app``) and changes
+about to follow it. Anything that does not verify is answered 4xx (never 500: ``_webhook.callback_app``) and changes
 nothing.
 """
 

@@ -1,7 +1,7 @@
 """Every job of PRODUCT.md's table submits and completes against the sandbox from a frame.
 
 This is where the two independent readings of the documentation meet: the client's job catalog
-(``akool_frames/jobs``, ``pricing.py``) and the sandbox's route families. Each row of ``CASES`` is taken
+(``akool_frames/catalog``, ``akool_frames/pricing``) and the sandbox's route families. Each row of ``CASES`` is taken
 from the documented example bodies (``shared/api/catalog``, ``shared/api/akool``) and runs as a small
 frame (two distinct rows plus a copy of the first) through ``df.akool.run``, on pandas and on polars.
 
