@@ -1,8 +1,8 @@
 """The public types and the seams, as protocols: what a frame may be (``IntoFrame``), what receives progress
 (``ProgressSink``), and what the engine and the HTTP layer ask of a ledger (``LedgerBackend``), of the gate in
 front of the provider (``Gate``) and of where files live (``Storage``). The engine and the transport are written
-against these, not against today's classes (the SQLite ``Ledger``, the per-process ``ProcessGate``, the local
-folder), so that a shared ledger, an account-wide gate or a bucket plug in without touching the flow.
+against these, not against today's classes (the SQLite ``Ledger``, the per-process ``ProcessGate``, the
+``LocalFolder``), so that a shared ledger, an account-wide gate or a bucket plug in without touching the flow.
 
 Nothing here imports the rest of the package at run time."""
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, TypeAlias
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -87,10 +87,12 @@ class Gate(Protocol):
 
 
 class Storage(Protocol):
-    """Where files live (a local folder today): results written by name, resumably (a file already there with the
-    right size is not fetched again)."""
+    """Where result files are written (a local folder today: ``storage.LocalFolder``), resumably: a file is written
+    under a temporary name and renamed once complete, so one under its final name is whole and is kept."""
 
     def join(self, *parts: str) -> str: ...
     def size(self, location: str) -> int | None: ...  # None: not there
-    def open_write(self, location: str) -> Any: ...  # a binary file object, closed by the caller
+    def named(self, stem: str) -> list[str]: ...  # the files called ``stem`` with any extension
+    def open_write(self, location: str) -> BinaryIO: ...  # closed by the caller
+    def rename(self, source: str, dest: str) -> None: ...
     def remove(self, location: str) -> None: ...

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import AkoolError, ValidationError
+from ..typing import Storage
 
 __all__ = ["LINK_LIFETIME", "Fetched", "expiry", "fetch_files", "file_names", "warn_expiring"]
 
@@ -82,10 +83,9 @@ def expiry(completed_at: float | None) -> dt.datetime | None:
     return None if completed_at is None else dt.datetime.fromtimestamp(completed_at, dt.UTC) + LINK_LIFETIME
 
 
-async def fetch_files(client: Any, urls: Sequence[str | None], folder: Path, names: Sequence[str], *,
+async def fetch_files(client: Any, urls: Sequence[str | None], storage: Storage, names: Sequence[str], *,
                       progress: Any = None) -> list[Fetched]:
-    """Download each URL to ``folder/<name><ext>``; files already there under their final name are kept."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Download each URL to ``<name><ext>`` in ``storage``; files already there under their final name are kept."""
     if progress is not None:
         progress.start(sum(1 for u in urls if u), None)
 
@@ -93,7 +93,7 @@ async def fetch_files(client: Any, urls: Sequence[str | None], folder: Path, nam
         if not url:
             return Fetched(None, "no result URL")
         try:
-            return await _one(client, url, folder, name)
+            return await _one(client, url, storage, name)
         finally:
             if progress is not None:
                 progress.finished()
@@ -101,23 +101,23 @@ async def fetch_files(client: Any, urls: Sequence[str | None], folder: Path, nam
     return list(await asyncio.gather(*(one(u, n) for u, n in zip(urls, names, strict=True))))
 
 
-async def _one(client: Any, url: str, folder: Path, name: str) -> Fetched:
+async def _one(client: Any, url: str, storage: Storage, name: str) -> Fetched:
     suffix = _suffix(url)
-    done = [folder / f"{name}{suffix}"] if suffix else [p for p in folder.glob(f"{name}.*") if p.suffix != ".part"]
-    if done and done[0].exists() and done[0].stat().st_size > 0:
-        return Fetched(str(done[0]))  # complete: only complete files carry their final name
-    part = folder / f"{name}.part"
+    done = [storage.join(f"{name}{suffix}")] if suffix else storage.named(name)
+    if done and (storage.size(done[0]) or 0) > 0:
+        return Fetched(done[0])  # complete: only complete files carry their final name
+    part = storage.join(f"{name}.part")
     try:
-        status, phrase, kind = await client.http.download(url, part)
+        status, phrase, kind = await client.http.download(url, lambda: storage.open_write(part))
     except AkoolError as exc:
         return Fetched(None, f"could not download it: {exc}")
     if status != 200:
-        part.unlink(missing_ok=True)
+        storage.remove(part)
         gone = status in (403, 404, 410)
         return Fetched(None, "the link has expired (results are kept 7 days)" if gone else f"HTTP {status} {phrase}")
-    final = folder / f"{name}{suffix or _TYPES.get(kind.split(';')[0].strip().lower(), '')}"
-    part.replace(final)
-    return Fetched(str(final))
+    final = storage.join(f"{name}{suffix or _TYPES.get(kind.split(';')[0].strip().lower(), '')}")
+    storage.rename(part, final)
+    return Fetched(final)
 
 
 def warn_expiring(labels: Sequence[Any], expires: Sequence[dt.datetime | None], fetched: Sequence[Fetched],

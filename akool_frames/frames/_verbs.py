@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import narwhals.stable.v2 as nw
@@ -25,6 +24,7 @@ from .._client import Client
 from .._errors import BudgetExceeded, ValidationError, collecting, say
 from .._values import to_py
 from ..engine import Outcome, paused_gc
+from ..storage import LocalFolder
 from ..typing import ProgressSink
 from ._bind import _eager_rows
 from ._calls import as_narwhals, blocking, client_or_default, labels, on_loop, sink_for
@@ -309,7 +309,7 @@ async def adownload(frame: Any, dest: Any, /, *, client: Client | None = None, p
     settings = client_or_default(client)
     sink = sink_for(progress, "download")
     try:
-        fetched = await on_loop(fetch_files(settings, urls + [url for _, _, url in more], Path(dest),
+        fetched = await on_loop(fetch_files(settings, urls + [url for _, _, url in more], LocalFolder(dest),
                                              names + [name for _, name, _ in more], progress=sink))
     finally:
         if sink is not None:

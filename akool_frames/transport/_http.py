@@ -20,8 +20,8 @@ import logging
 import random
 import re
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, BinaryIO
 
 import jwt
 from yarl import URL
@@ -268,10 +268,10 @@ class Http:
                     raise
                 raise failure from _cause(exc, self.network.proxy_for(url))
 
-    async def download(self, url: str, path: Any, *, connect: float = 10.0,
+    async def download(self, url: str, open_file: Callable[[], BinaryIO], *, connect: float = 10.0,
                        read: float = 60.0) -> tuple[int, str, str]:
-        """Stream a file to ``path`` (under the concurrency gate, retried like a GET): status, reason phrase and
-        content type. Nothing is written unless the answer is 200."""
+        """Stream a file into ``open_file()`` (under the concurrency gate, retried like a GET): status, reason
+        phrase and content type. Nothing is opened unless the answer is 200."""
         for attempt in range(RETRY["attempts"]):
             try:
                 async with self.gate.slot():
@@ -279,7 +279,7 @@ class Http:
                     self.counts["requests"] += 1
                     async with self.media.stream(url, None, connect, read) as response:
                         if response.status == 200:
-                            with open(path, "wb") as fh:
+                            with open_file() as fh:
                                 async for chunk in response.content.iter_chunked(1 << 16):
                                     fh.write(chunk)
                         status, phrase = response.status, response.reason or ""
