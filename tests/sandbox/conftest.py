@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
+
+import akool_frames as af
+from tests.conftest import akool
 
 
 def ok(response: httpx.Response, code: int = 1000, **envelope: Any) -> Any:
@@ -40,3 +45,52 @@ def tts(c: httpx.Client, voice: str, text: str = TEXT) -> httpx.Response:
 
 def first_voice(c: httpx.Client) -> str:
     return str(c.get(VOICES).json()["data"]["result"][0]["_id"])
+
+
+# ------------------------------------------------------------------ v3 content/video (test_video, test_talking_avatar)
+VIDEO_INFO = "/api/open/v3/content/video/infobymodelid"
+
+
+def video_info(client: httpx.Client, job_id: str) -> dict[str, Any]:
+    return ok(client.get(VIDEO_INFO, params={"video_model_id": job_id}))
+
+
+def video_finished(client: httpx.Client, job_id: str) -> dict[str, Any]:
+    from tests.conftest import poll
+
+    return poll(lambda: video_info(client, job_id), lambda d: d["video_status"] in (3, 4))
+
+
+def video_seconds(url: str) -> float:
+    from tests.conftest import media_seconds
+
+    response = httpx.get(url, timeout=10)
+    assert response.status_code == 200 and response.headers["content-type"] == "video/mp4"
+    return media_seconds(response.content, "mp4")
+
+
+def param_error(response: httpx.Response, field: str) -> None:
+    body = response.json()
+    assert body["code"] == 1003, body
+    assert field in body["msg"], body
+
+
+@pytest.fixture
+def box(make_sandbox: Any, request: pytest.FixtureRequest) -> af.Sandbox:
+    """A sandbox that knows the test module's ``MEDIA`` (inputs it cannot fetch, with their durations); a module
+    may define its own ``box``."""
+    return make_sandbox(media=getattr(request.module, "MEDIA", None))
+
+
+@pytest.fixture
+def c(box: af.Sandbox) -> Iterator[httpx.Client]:
+    with akool(box) as client:
+        yield client
+
+
+@pytest.fixture
+def failing(make_sandbox: Any, request: pytest.FixtureRequest) -> Iterator[tuple[af.Sandbox, httpx.Client]]:
+    """A sandbox (with the module's ``MEDIA``) whose jobs all end failed, and a client for it."""
+    box = make_sandbox(media=getattr(request.module, "MEDIA", None), faults=af.Faults(job_fail=1.0))
+    with akool(box) as client:
+        yield box, client

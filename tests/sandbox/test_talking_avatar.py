@@ -9,15 +9,14 @@ Real HTTP against the sandbox; the tests name the documentation page they follow
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 import akool_frames as af
-from tests.conftest import akool, is_png, media_seconds, poll
-from tests.sandbox.conftest import ok, refused
+from tests.conftest import is_png, poll
+from tests.sandbox.conftest import ok, param_error, refused, video_finished, video_seconds
 
 INFO = "/api/open/v3/content/video/infobymodelid"
 TALKING_AVATAR = "/api/open/v3/talkingavatar/create"
@@ -58,45 +57,6 @@ TALKING_AVATAR_EXAMPLE: dict[str, Any] = {
 }
 
 
-@pytest.fixture
-def box(make_sandbox: Any) -> af.Sandbox:
-    return make_sandbox(media=MEDIA)
-
-
-@pytest.fixture
-def c(box: af.Sandbox) -> Iterator[httpx.Client]:
-    with akool(box) as client:
-        yield client
-
-
-@pytest.fixture
-def failing(make_sandbox: Any) -> Iterator[tuple[af.Sandbox, httpx.Client]]:
-    """A sandbox whose jobs all end failed, and a client for it."""
-    box = make_sandbox(media=MEDIA, faults=af.Faults(job_fail=1.0))
-    with akool(box) as client:
-        yield box, client
-
-
-def _info(client: httpx.Client, job_id: str) -> dict[str, Any]:
-    return ok(client.get(INFO, params={"video_model_id": job_id}))
-
-
-def _finished(client: httpx.Client, job_id: str) -> dict[str, Any]:
-    return poll(lambda: _info(client, job_id), lambda d: d["video_status"] in (3, 4))
-
-
-def _video_seconds(url: str) -> float:
-    response = httpx.get(url, timeout=10)
-    assert response.status_code == 200 and response.headers["content-type"] == "video/mp4"
-    return media_seconds(response.content, "mp4")
-
-
-def _param_error(response: httpx.Response, field: str) -> None:
-    body = response.json()
-    assert body["code"] == 1003, body
-    assert field in body["msg"], body
-
-
 def _upload_avatar(c: httpx.Client, avatar_id: str) -> dict[str, Any]:
     record = ok(c.post(AVATAR_CREATE, json={"url": AVATAR_VIDEO, "avatar_id": avatar_id, "name": "Mine", "type": 1}),
                 msg="ok")[0]
@@ -111,9 +71,9 @@ def test_talking_avatar_example_uses_the_audio_url(box: af.Sandbox, c: httpx.Cli
     data = ok(c.post("/api/open/v3/talkingavatar/create", json=TALKING_AVATAR_EXAMPLE))
     assert HEX24.fullmatch(data["_id"]) and data["video_status"] == 1 and data["video"] == ""
     assert isinstance(data["video_id"], str) and isinstance(data["task_id"], str) and isinstance(data["create_time"], int)
-    done = _finished(c, data["_id"])
+    done = video_finished(c, data["_id"])
     assert done["video_status"] == 3 and done["deduction_duration"] == 20  # 20 s audio, 2 blocks of 10 s
-    assert _video_seconds(done["video"]) == pytest.approx(20.0, abs=0.05)
+    assert video_seconds(done["video"]) == pytest.approx(20.0, abs=0.05)
     assert box.stats()["credits_charged"] == 20
 
 
@@ -124,8 +84,8 @@ def test_talking_avatar_official_avatar_and_text(box: af.Sandbox, c: httpx.Clien
     body = {"width": 3840, "height": 2160, "avatar_from": 2, "webhookUrl": "", "elements": [
         {"type": "avatar", "avatar_id": avatar["avatar_id"], "scale_x": 1, "scale_y": 1, "offset_x": 0, "offset_y": 0},
         {"type": "audio", "input_text": text, "voice_id": voice["voice_id"]}]}
-    done = _finished(c, ok(c.post("/api/open/v3/talkingavatar/create", json=body))["_id"])
-    assert _video_seconds(done["video"]) == pytest.approx(11.0, abs=0.05)
+    done = video_finished(c, ok(c.post("/api/open/v3/talkingavatar/create", json=body))["_id"])
+    assert video_seconds(done["video"]) == pytest.approx(11.0, abs=0.05)
     assert done["deduction_duration"] == 20
 
 
@@ -148,13 +108,13 @@ def test_talking_avatar_validation(box: af.Sandbox, c: httpx.Client) -> None:
     for change, field in TALKING_AVATAR_BREAKS:
         body = {**TALKING_AVATAR_EXAMPLE, "elements": [dict(e) for e in TALKING_AVATAR_EXAMPLE["elements"]]}
         change(body)
-        _param_error(c.post("/api/open/v3/talkingavatar/create", json=body), field)
+        param_error(c.post("/api/open/v3/talkingavatar/create", json=body), field)
     assert box.stats()["creates"] == 0
 
 
 def test_talking_avatar_failed_job_is_refunded(failing: tuple[af.Sandbox, httpx.Client]) -> None:
     box, c = failing
-    done = _finished(c, ok(c.post("/api/open/v3/talkingavatar/create", json=TALKING_AVATAR_EXAMPLE))["_id"])
+    done = video_finished(c, ok(c.post("/api/open/v3/talkingavatar/create", json=TALKING_AVATAR_EXAMPLE))["_id"])
     assert done["video_status"] == 4 and done["video"] == "" and done["deduction_duration"] == 0
     assert box.stats()["credits_charged"] == 0 and box.stats()["balances"]["akool"] == 1_000_000
 
@@ -174,13 +134,13 @@ def test_uploaded_avatar_drives_a_talking_avatar_to_completion(box: af.Sandbox, 
         {"type": "avatar", "avatar_id": avatar["avatar_id"], **position},
         {"type": "audio", "url": AUDIO}]}
     created = ok(c.post(TALKING_AVATAR, json=body))
-    done = _finished(c, created["_id"])
-    assert done["video_status"] == 3 and _video_seconds(done["video"]) == pytest.approx(7.5, abs=0.05)
+    done = video_finished(c, created["_id"])
+    assert done["video_status"] == 3 and video_seconds(done["video"]) == pytest.approx(7.5, abs=0.05)
     # The same avatar with speech made from text (input_text and voice_id "must both be present").
     text = "Welcome to the quarterly review. " * 5  # 165 characters: 11 s at the sandbox's 15 per second
     body["elements"][1] = {"type": "audio", "input_text": text, "voice_id": VOICE}
-    done = _finished(c, ok(c.post(TALKING_AVATAR, json=body))["_id"])
-    assert done["video_status"] == 3 and _video_seconds(done["video"]) == pytest.approx(11.0, abs=0.05)
+    done = video_finished(c, ok(c.post(TALKING_AVATAR, json=body))["_id"])
+    assert done["video_status"] == 3 and video_seconds(done["video"]) == pytest.approx(11.0, abs=0.05)
     assert box.stats()["creates_by_endpoint"][TALKING_AVATAR] == 2
 
 
@@ -192,8 +152,8 @@ def test_talking_avatar_rules_no_page_states_are_gone(box: af.Sandbox, c: httpx.
         {"type": "image", **position},
         {"type": "avatar", "avatar_id": "Yasmin_in_White_shirt_20231121", **position},
         {"type": "audio", "url": AUDIO}, {"type": "audio", "url": SPEECH}]}
-    done = _finished(c, ok(c.post(TALKING_AVATAR, json=body))["_id"])
-    assert done["video_status"] == 3 and _video_seconds(done["video"]) == pytest.approx(7.5, abs=0.05)
+    done = video_finished(c, ok(c.post(TALKING_AVATAR, json=body))["_id"])
+    assert done["video_status"] == 3 and video_seconds(done["video"]) == pytest.approx(7.5, abs=0.05)
 
 
 def test_talking_avatar_rules_the_page_states_stay(box: af.Sandbox, c: httpx.Client) -> None:
@@ -258,7 +218,7 @@ def test_avatar_upload_example_detail_and_list(box: af.Sandbox, c: httpx.Client)
     body = {"width": 3840, "height": 2160, "avatar_from": 2, "elements": [
         {"type": "avatar", "avatar_id": "HHdEKhn7k7vVBlR5FSi0e", "scale_x": 1, "scale_y": 1, "offset_x": 0, "offset_y": 0},
         {"type": "audio", "url": "https://example.com/audio.mp3"}]}
-    assert _finished(c, ok(c.post("/api/open/v3/talkingavatar/create", json=body))["_id"])["video_status"] == 3
+    assert video_finished(c, ok(c.post("/api/open/v3/talkingavatar/create", json=body))["_id"])["video_status"] == 3
     # A second upload with the same avatar_id is refused; a string type is accepted ("String", value 1).
     assert c.post("/api/open/v3/avatar/create", json=example).json()["code"] == 1222
     assert ok(c.post("/api/open/v3/avatar/create", json={**example, "avatar_id": "Other1", "type": "1"}))[0]["type"] == 1
@@ -277,10 +237,10 @@ def test_official_avatar_list_serves_pictures(box: af.Sandbox, c: httpx.Client) 
 
 
 def test_avatar_upload_validation(box: af.Sandbox, c: httpx.Client) -> None:
-    _param_error(c.post("/api/open/v3/avatar/create", json={"avatar_id": "abc", "name": "x", "type": 1}), "url")
-    _param_error(c.post("/api/open/v3/avatar/create", json={"url": "https://example.com/a.mp4", "avatar_id": "my-avatar"}),
+    param_error(c.post("/api/open/v3/avatar/create", json={"avatar_id": "abc", "name": "x", "type": 1}), "url")
+    param_error(c.post("/api/open/v3/avatar/create", json={"url": "https://example.com/a.mp4", "avatar_id": "my-avatar"}),
                  "avatar_id")
-    _param_error(c.post("/api/open/v3/avatar/create", json={"url": "https://example.com/a.mp4", "avatar_id": "a1",
+    param_error(c.post("/api/open/v3/avatar/create", json={"url": "https://example.com/a.mp4", "avatar_id": "a1",
                                                            "type": 3}), "type")
     assert box.stats()["creates"] == 0
     assert c.get("/api/open/v3/avatar/detail", params={"id": "0" * 24}).json()["code"] == 1008

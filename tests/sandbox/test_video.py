@@ -5,15 +5,14 @@ translation create. Talking avatar and avatars are in test_talking_avatar.py."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 import akool_frames as af
-from tests.conftest import akool, media_seconds, poll
-from tests.sandbox.conftest import ok, refused
+from tests.conftest import poll
+from tests.sandbox.conftest import ok, param_error, refused, video_finished, video_info, video_seconds
 
 INFO = "/api/open/v3/content/video/infobymodelid"
 TRANSLATE = "/api/open/v3/content/video/createbytranslate"
@@ -43,54 +42,15 @@ SWAP_EXAMPLE: dict[str, Any] = {
 }
 
 
-@pytest.fixture
-def box(make_sandbox: Any) -> af.Sandbox:
-    return make_sandbox(media=MEDIA)
-
-
-@pytest.fixture
-def c(box: af.Sandbox) -> Iterator[httpx.Client]:
-    with akool(box) as client:
-        yield client
-
-
-@pytest.fixture
-def failing(make_sandbox: Any) -> Iterator[tuple[af.Sandbox, httpx.Client]]:
-    """A sandbox whose jobs all end failed, and a client for it."""
-    box = make_sandbox(media=MEDIA, faults=af.Faults(job_fail=1.0))
-    with akool(box) as client:
-        yield box, client
-
-
-def _info(client: httpx.Client, job_id: str) -> dict[str, Any]:
-    return ok(client.get(INFO, params={"video_model_id": job_id}))
-
-
-def _finished(client: httpx.Client, job_id: str) -> dict[str, Any]:
-    return poll(lambda: _info(client, job_id), lambda d: d["video_status"] in (3, 4))
-
-
-def _video_seconds(url: str) -> float:
-    response = httpx.get(url, timeout=10)
-    assert response.status_code == 200 and response.headers["content-type"] == "video/mp4"
-    return media_seconds(response.content, "mp4")
-
-
-def _param_error(response: httpx.Response, field: str) -> None:
-    body = response.json()
-    assert body["code"] == 1003, body
-    assert field in body["msg"], body
-
-
 # ----------------------------------------------------------------------------- talking photo
 def test_talking_photo_example_completes_with_the_audio_length(box: af.Sandbox, c: httpx.Client) -> None:
     example = {"talking_photo_url": "https://example.com/photo.jpg", "audio_url": "https://example.com/audio.mp3",
                "resolution": "720", "webhookUrl": ""}
     data = ok(c.post("/api/open/v3/content/video/createbytalkingphoto", json=example))
     assert HEX24.fullmatch(data["_id"]) and data["video_status"] == 1 and data["video"] == ""
-    done = _finished(c, data["_id"])
+    done = video_finished(c, data["_id"])
     assert done["video_status"] == 3 and done["_id"] == data["_id"]
-    assert _video_seconds(done["video"]) == pytest.approx(7.5, abs=0.05)
+    assert video_seconds(done["video"]) == pytest.approx(7.5, abs=0.05)
     # No documented price: the default is 10 credits per started 10 s of output.
     assert box.stats()["credits_charged"] == 10
 
@@ -105,15 +65,15 @@ def test_talking_photo_prompt_example_and_chain_from_tts(box: af.Sandbox, c: htt
             "prompt": "Throughout the entire video, maintain natural and smooth hand movements.",
             "resolution": "1080", "webhookUrl": ""}
     data = ok(c.post("/api/open/v3/content/video/createbytalkingphoto", json=body))
-    done = _finished(c, data["_id"])
+    done = video_finished(c, data["_id"])
     assert done["resolution"] == "1080"
-    assert _video_seconds(done["video"]) == pytest.approx(speech["duration"] / 1000, abs=0.05)
+    assert video_seconds(done["video"]) == pytest.approx(speech["duration"] / 1000, abs=0.05)
 
 
 def test_talking_photo_validation(box: af.Sandbox, c: httpx.Client) -> None:
     path = "/api/open/v3/content/video/createbytalkingphoto"
-    _param_error(c.post(path, json={"talking_photo_url": "https://example.com/photo.jpg"}), "audio_url")
-    _param_error(c.post(path, json={"talking_photo_url": "https://example.com/p.jpg", "audio_url": "https://example.com/audio.mp3",
+    param_error(c.post(path, json={"talking_photo_url": "https://example.com/photo.jpg"}), "audio_url")
+    param_error(c.post(path, json={"talking_photo_url": "https://example.com/p.jpg", "audio_url": "https://example.com/audio.mp3",
                                     "resolution": "720p"}), "resolution")
     assert box.stats()["creates"] == 0
 
@@ -127,11 +87,11 @@ def test_lip_sync_example_matches_the_documented_durations(box: af.Sandbox, c: h
     # The example's own numbers: an 11.7 s input locks 20 (10 s blocks).
     assert data["video_lock_duration"] == 11.7 and data["deduction_lock_duration"] == 20
     assert data["input_audio"] == example["audio_url"] and data["target_video"] == example["video_url"]
-    done = _finished(c, data["_id"])
+    done = video_finished(c, data["_id"])
     assert done["video_status"] == 3
-    assert _video_seconds(done["video"]) == pytest.approx(11.7, abs=0.05)
+    assert video_seconds(done["video"]) == pytest.approx(11.7, abs=0.05)
     assert box.stats()["credits_charged"] == 20
-    _param_error(c.post("/api/open/v3/content/video/lipsync", json={"video_url": example["video_url"]}), "audio_url")
+    param_error(c.post("/api/open/v3/content/video/lipsync", json={"video_url": example["video_url"]}), "audio_url")
     assert box.stats()["creates"] == 1
 
 
@@ -141,9 +101,9 @@ def test_video_translation_single_language_example(box: af.Sandbox, c: httpx.Cli
     data = ok(c.post("/api/open/v3/content/video/createbytranslate", json=example))
     assert HEX24.fullmatch(data["_id"]) and data["video_status"] == 1 and data["video"] == ""
     assert data["language"] == "es" and data["translation_ids"] == [data["_id"]]
-    done = _finished(c, data["_id"])
+    done = video_finished(c, data["_id"])
     assert done["video_status"] == 3 and "error_code" not in done
-    assert _video_seconds(done["video"]) == pytest.approx(30.0, abs=0.05)
+    assert video_seconds(done["video"]) == pytest.approx(30.0, abs=0.05)
     assert box.stats()["credits_charged"] == 30
     # Lip-synced translation of the same video into the same language, again: 1202.
     assert c.post("/api/open/v3/content/video/createbytranslate", json=example).json()["code"] == 1202
@@ -158,9 +118,9 @@ def test_video_translation_multi_language_makes_one_job_per_language(box: af.San
     assert [r["data"]["_id"] for r in answer["all_results"]] == answer["data"]["translation_ids"]
     assert answer["data"]["_id"] == answer["data"]["translation_ids"][0]
     for job_id in answer["data"]["translation_ids"]:
-        done = _finished(c, job_id)
+        done = video_finished(c, job_id)
         assert done["video_status"] == 3 and done["remove_bgm"] is True and done["caption_type"] == 2
-        assert _video_seconds(done["video"]) == pytest.approx(30.0, abs=0.05)
+        assert video_seconds(done["video"]) == pytest.approx(30.0, abs=0.05)
     assert box.stats()["credits_charged"] == 90 and box.stats()["duplicate_creates"] == 0
 
 
@@ -183,8 +143,8 @@ def test_video_translation_advanced_example_and_webhook(box: af.Sandbox, c: http
                                                   "fixed_words": {"hello": "您好"}},
                "caption_type": 3, "webhookUrl": box.webhook_sink_url}
     data = ok(c.post("/api/open/v3/content/video/createbytranslate", json=example))
-    done = _finished(c, data["_id"])
-    assert done["video_status"] == 3 and _video_seconds(done["video"]) == pytest.approx(14.0, abs=0.05)
+    done = video_finished(c, data["_id"])
+    assert done["video_status"] == 3 and video_seconds(done["video"]) == pytest.approx(14.0, abs=0.05)
     sink = poll(box.sink, lambda s: len(s) >= 1)
     assert sink[0]["accepted"] and sink[0]["data"] == {"_id": data["_id"], "status": 3, "type": "video translate",
                                                         "url": done["video"]}
@@ -194,9 +154,9 @@ def test_video_translation_limits_and_languages(box: af.Sandbox, c: httpx.Client
     path = "/api/open/v3/content/video/createbytranslate"
     too_long = c.post(path, json={"url": "https://example.com/long-video.mp4", "language": "es"}).json()
     assert too_long["code"] == 1204 and too_long["msg"] == "Your video duration exceeds 60 seconds"
-    _param_error(c.post(path, json={"url": "https://example.com/my-video.mp4", "language": "es,xx"}), "language")
-    _param_error(c.post(path, json={"url": "https://example.com/my-video.mp4"}), "language")
-    _param_error(c.post(path, json={"language": "es"}), "url")
+    param_error(c.post(path, json={"url": "https://example.com/my-video.mp4", "language": "es,xx"}), "language")
+    param_error(c.post(path, json={"url": "https://example.com/my-video.mp4"}), "language")
+    param_error(c.post(path, json={"language": "es"}), "url")
     assert box.stats()["creates"] == 0
     languages = ok(c.get("/api/open/v3/language/list"))["lang_list"]
     assert len(languages) == 20 and {"es", "fr", "de", "zh-CN"} <= {lang["lang_code"] for lang in languages}
@@ -208,7 +168,7 @@ def test_video_translation_failure_fields(failing: tuple[af.Sandbox, httpx.Clien
     data = ok(c.post("/api/open/v3/content/video/createbytranslate",
                       json={"url": "https://example.com/my-video.mp4", "language": "es,fr"}))
     for job_id in data["translation_ids"]:
-        done = _finished(c, job_id)
+        done = video_finished(c, job_id)
         assert done["video_status"] == 4 and done["video"] == ""
         assert done["error_code"] == 1205 and isinstance(done["error_reason"], str) and done["error_reason"]
     assert box.stats()["credits_charged"] == 0 and box.stats()["balances"]["akool"] == 1_000_000
@@ -224,12 +184,12 @@ def test_character_swap_example(box: af.Sandbox, c: httpx.Client) -> None:
     assert data["mode"] == "animate" and data["model_name"] == "wavespeed-ai/wan-2.2/animate"
     assert data["webhookUrl"] == box.webhook_sink_url and "video" not in data and "update_time" not in data
     assert data["image_url"] == SWAP_EXAMPLE["image"] and data["video_url"] == SWAP_EXAMPLE["video"]
-    queued = _info(c, data["_id"])
+    queued = video_info(c, data["_id"])
     assert "status" not in queued and "mode" not in queued and queued["video_status"] in (1, 2, 3)
-    done = _finished(c, data["_id"])
+    done = video_finished(c, data["_id"])
     assert done["video_status"] == 3 and done["deduction_credit"] == 20 and done["update_time"] >= done["create_time"]
     assert "faceswap_fail_reason" not in done
-    assert _video_seconds(done["video"]) == pytest.approx(10.0, abs=0.05)
+    assert video_seconds(done["video"]) == pytest.approx(10.0, abs=0.05)
     assert box.stats()["credits_charged"] == 20
     sink = poll(box.sink, lambda s: len(s) >= 1)
     assert sink[0]["data"]["_id"] == data["_id"] and sink[0]["data"]["status"] == 3
@@ -247,29 +207,29 @@ def test_character_swap_documented_credits(box: af.Sandbox, c: httpx.Client) -> 
     assert ok(c.post(path, json={**SWAP_EXAMPLE, "duration": 7, "resolution": "480p"}))["deduction_credit"] == 10
     assert ok(c.post(path, json={**SWAP_EXAMPLE, "duration": 15, "resolution": "1080p"}))["deduction_credit"] == 45
     assert box.stats()["credits_charged"] == 30 + 30 + 10 + 45
-    done = _finished(c, detected["_id"])
-    assert _video_seconds(done["video"]) == pytest.approx(12.0, abs=0.05)
+    done = video_finished(c, detected["_id"])
+    assert video_seconds(done["video"]) == pytest.approx(12.0, abs=0.05)
 
 
 def test_character_swap_validation(box: af.Sandbox, c: httpx.Client) -> None:
     path = "/api/open/v4/characterSwap/create"
-    _param_error(c.post(path, json={k: v for k, v in SWAP_EXAMPLE.items() if k != "image"}), "image")
-    _param_error(c.post(path, json={**SWAP_EXAMPLE, "duration": 121}), "duration")
-    _param_error(c.post(path, json={**SWAP_EXAMPLE, "resolution": "4k"}), "resolution")
-    _param_error(c.post(path, json={**SWAP_EXAMPLE, "mode": "morph"}), "mode")
-    _param_error(c.post(path, json={**SWAP_EXAMPLE, "prompt": "x" * 501}), "prompt")
-    _param_error(c.post(path, json={**{k: v for k, v in SWAP_EXAMPLE.items() if k != "duration"},
+    param_error(c.post(path, json={k: v for k, v in SWAP_EXAMPLE.items() if k != "image"}), "image")
+    param_error(c.post(path, json={**SWAP_EXAMPLE, "duration": 121}), "duration")
+    param_error(c.post(path, json={**SWAP_EXAMPLE, "resolution": "4k"}), "resolution")
+    param_error(c.post(path, json={**SWAP_EXAMPLE, "mode": "morph"}), "mode")
+    param_error(c.post(path, json={**SWAP_EXAMPLE, "prompt": "x" * 501}), "prompt")
+    param_error(c.post(path, json={**{k: v for k, v in SWAP_EXAMPLE.items() if k != "duration"},
                                     "video": "https://example.com/long-motion.mp4"}), "120 seconds")
     assert box.stats()["creates"] == 0
     assert c.get(INFO, params={"video_model_id": "0" * 24}).json()["code"] == 1008
-    _param_error(c.get(INFO), "video_model_id")
+    param_error(c.get(INFO), "video_model_id")
 
 
 def test_character_swap_failed_job_shows_reason_and_zero_credits(failing: tuple[af.Sandbox, httpx.Client]) -> None:
     box, c = failing
     data = ok(c.post("/api/open/v4/characterSwap/create", json=SWAP_EXAMPLE))
     assert data["deduction_credit"] == 20 and data["status"] == 1  # charged at create
-    done = _finished(c, data["_id"])
+    done = video_finished(c, data["_id"])
     assert done["video_status"] == 4 and done["deduction_credit"] == 0 and "video" not in done
     assert done["faceswap_fail_reason"] == "Failed to process the video. Please check your input resources."
     assert isinstance(done["update_time"], int)
