@@ -157,3 +157,11 @@ def default_client(monkeypatch: pytest.MonkeyPatch) -> Any:
     """``client=None`` resolves to CLIENT (never a real client built from the environment)."""
     monkeypatch.setattr(_client, "default_client", lambda: CLIENT)
     return CLIENT
+
+
+@pytest.fixture(scope="module")
+def offline_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[af.Client]:
+    """A client for estimates that need no server (its address is a closed loopback port), with its own ledger."""
+    c = af.Client(api_key="k" * 16, base_url="http://127.0.0.1:9", ledger=tmp_path_factory.mktemp("offline") / "ledger.sqlite")
+    yield c
+    c.close()

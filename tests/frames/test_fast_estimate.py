@@ -5,7 +5,6 @@ it is taken where it should be and not where it must not be."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import narwhals.stable.v2 as nw
@@ -30,12 +29,9 @@ LENGTH = st.one_of(st.none(), st.sampled_from([5, 10, 7]))
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def client(offline_client: af.Client) -> af.Client:
     # No server: an estimate sends nothing (these jobs have no language list to read).
-    c = af.Client(api_key="k" * 16, base_url="http://127.0.0.1:9",
-                  ledger=Path(tmp_path_factory.mktemp("fast")) / "ledger.sqlite")
-    yield c
-    c.close()
+    return offline_client
 
 
 def _both(lib: str, data: dict[str, list[Any]], job: str, client: Any, **params: Any) -> tuple[Any, Any]:

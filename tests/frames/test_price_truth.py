@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import random
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -42,12 +41,9 @@ CONSTANT_LISTS = {  # required lists of faces or elements, as constants (those j
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def client(offline_client: af.Client) -> af.Client:
     # No server: an estimate sends nothing, no media is probed (lengths are given), no language list is read.
-    c = af.Client(api_key="k" * 16, base_url="http://127.0.0.1:9",
-                  ledger=Path(tmp_path_factory.mktemp("truth")) / "ledger.sqlite")
-    yield c
-    c.close()
+    return offline_client
 
 
 # ------------------------------------------------------------------------------------------- values
