@@ -65,7 +65,8 @@ def _seconds(value: float | None, env: str, default: float | None) -> float | No
     try:
         return None if found is None else float(found)
     except ValueError:
-        raise ConfigError(f"{env} is {found!r}; it takes a number of seconds.") from None
+        msg = f"{env} is {found!r}; it takes a number of seconds."
+        raise ConfigError(msg) from None
 
 
 def _url(value: str | None, name: str, env: str, default: str) -> str:
@@ -74,12 +75,14 @@ def _url(value: str | None, name: str, env: str, default: str) -> str:
     split = urllib.parse.urlsplit(url)
     source = f"{name}=" if value is not None else f"{env} (environment)"
     if split.scheme not in ("http", "https") or not split.hostname:
-        raise ConfigError(f"{source} is {url!r}, which is not an http(s) URL.\n\n"
-                          f"Hint: write it with its scheme, e.g. {default!r} (or 'http://127.0.0.1:8765' for a sandbox).")
+        msg = (f"{source} is {url!r}, which is not an http(s) URL.\n\n"
+               f"Hint: write it with its scheme, e.g. {default!r} (or 'http://127.0.0.1:8765' for a sandbox).")
+        raise ConfigError(msg)
     try:
         split.port  # noqa: B018 - raises on a port that is not a number
     except ValueError:
-        raise ConfigError(f"{source} is {url!r}: its port is not a number.") from None
+        msg = f"{source} is {url!r}: its port is not a number."
+        raise ConfigError(msg) from None
     return url
 
 
@@ -184,11 +187,14 @@ class Client:
             "kling": _url(kling_base_url, "kling_base_url", "KLING_BASE_URL", DEFAULT_BASE_URLS["kling"]),
         }
         if max_concurrency < 1:
-            raise ConfigError(f"max_concurrency must be at least 1, got {max_concurrency}.")
+            msg = f"max_concurrency must be at least 1, got {max_concurrency}."
+            raise ConfigError(msg)
         if rate_limit is not None and rate_limit <= 0:
-            raise ConfigError(f"rate_limit must be positive or None, got {rate_limit}.")
+            msg = f"rate_limit must be positive or None, got {rate_limit}."
+            raise ConfigError(msg)
         if plan not in ("pro", "max", "business"):
-            raise ConfigError(f"plan is {plan!r}.\n\nHint: use 'pro', 'max' or 'business'.")
+            msg = f"plan is {plan!r}.\n\nHint: use 'pro', 'max' or 'business'."
+            raise ConfigError(msg)
         self.max_concurrency = int(max_concurrency)
         self.rate_limit = rate_limit
         self.plan = plan
@@ -197,21 +203,26 @@ class Client:
         self.reconcile_after = _seconds(reconcile_after, "AKOOL_FRAMES_RECONCILE_AFTER", 15.0)
         self.webhook_url = webhook_url
         if follow not in FOLLOW_MODES:
-            raise ConfigError(f"follow is {follow!r}.\n\nHint: use 'poll' or 'webhook'.")
+            msg = f"follow is {follow!r}.\n\nHint: use 'poll' or 'webhook'."
+            raise ConfigError(msg)
         self.follow = follow
         self.webhook_host = webhook_host
         if not isinstance(webhook_port, int) or not 0 <= webhook_port < 65536:
-            raise ConfigError(f"webhook_port is {webhook_port!r}; it takes a port number (0: any free port).")
+            msg = f"webhook_port is {webhook_port!r}; it takes a port number (0: any free port)."
+            raise ConfigError(msg)
         self.webhook_port = webhook_port
         if ledger_timeout <= 0:
-            raise ConfigError(f"ledger_timeout must be positive, got {ledger_timeout}.")
+            msg = f"ledger_timeout must be positive, got {ledger_timeout}."
+            raise ConfigError(msg)
         self.ledger_timeout = float(ledger_timeout)
         if isinstance(usd_per_credit, bool) or not isinstance(usd_per_credit, int | float) or usd_per_credit < 0:
-            raise ConfigError(f"usd_per_credit must be a number of dollars, 0 or more; got {usd_per_credit!r}.")
+            msg = f"usd_per_credit must be a number of dollars, 0 or more; got {usd_per_credit!r}."
+            raise ConfigError(msg)
         self.usd_per_credit = float(usd_per_credit)
         if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
-            raise ConfigError(f"transport is {type(transport).__name__}; it takes an httpx async transport "
-                              "(httpx.AsyncBaseTransport), e.g. httpx.MockTransport(handler).")
+            msg = (f"transport is {type(transport).__name__}; it takes an httpx async transport "
+                   "(httpx.AsyncBaseTransport), e.g. httpx.MockTransport(handler).")
+            raise ConfigError(msg)
         self.transport = transport
         self.network = Network(verify=verify, proxy=proxy, trust_env=trust_env)
         self.ledger_path = Path(_setting(ledger, "AKOOL_FRAMES_LEDGER", DEFAULT_LEDGER))

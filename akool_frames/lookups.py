@@ -137,7 +137,8 @@ def voices(*, version: int = 4, cloned: bool = False, client: Client | None = No
     (v4 only): gender, style, name, ..."""
     name = VOICE_LISTS.get((version, cloned))
     if name is None:
-        raise ValueError(f"voices(version={version!r}): the API has voice lists version 3 (legacy_tts) and 4")
+        msg = f"voices(version={version!r}): the API has voice lists version 3 (legacy_tts) and 4"
+        raise ValueError(msg)
     return _lookup(name, client, backend, **filters)
 
 

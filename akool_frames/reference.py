@@ -24,7 +24,8 @@ def _frame(rows: list[dict[str, Any]], backend: str) -> Any:
         import pandas as pd
 
         return pd.DataFrame(rows)
-    raise ValueError(f"backend is {backend!r}; use 'pandas' or 'polars'.")
+    msg = f"backend is {backend!r}; use 'pandas' or 'polars'."
+    raise ValueError(msg)
 
 
 def _priced(spec: JobSpec) -> str:

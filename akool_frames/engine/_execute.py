@@ -66,10 +66,12 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
     ``AccountWarning`` (``_errors.say``: the caller's thread says it, where the call collects).
     """
     if mode not in ("estimate", "submit", "run"):
-        raise ValueError(f"mode must be estimate, submit or run; got {mode!r}")
+        msg = f"mode must be estimate, submit or run; got {mode!r}"
+        raise ValueError(msg)
     follow = follow or (client.follow if mode == "run" else "poll")
     if follow not in FOLLOW_MODES:
-        raise ConfigError(f"follow is {follow!r}.\n\nHint: use 'poll' or 'webhook'.")
+        msg = f"follow is {follow!r}.\n\nHint: use 'poll' or 'webhook'."
+        raise ConfigError(msg)
     spec = get_job(job)
     plan = plan or client.plan
     rates = resolve_rates(rates, client)

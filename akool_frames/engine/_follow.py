@@ -6,6 +6,7 @@ provider record says of a job.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import statistics
 import time
@@ -178,10 +179,8 @@ class Follower:
             left = max(0.0, self.run.deadline - time.monotonic())
             seconds = left if seconds is None else min(seconds, left)
         self._wake.clear()
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
-        except TimeoutError:
-            pass
 
     async def _through_list(self, ids: list[str]) -> tuple[list[list[str]], list[Any]]:
         """The list's pages for every followed job they show (due or not: a fresh status is free), then one

@@ -236,7 +236,7 @@ def voice_mismatch(voices: Mapping[str, Mapping[str, Any]], pairs: Iterable[tupl
     ``counts``: how many rows each pair stands for (one each by default). Voices the list does not hold (clones, a
     typo the provider will refuse) are not judged."""
     wrong: dict[str, Counter[str]] = {}
-    for (voice_id, language), n in zip(pairs, itertools.repeat(1) if counts is None else counts):
+    for (voice_id, language), n in zip(pairs, itertools.repeat(1) if counts is None else counts, strict=False):
         voice_id, language = to_py(voice_id), to_py(language)
         record = voices.get(str(voice_id)) if voice_id is not None else None
         if record is None or language in (None, "") or not record.get("locale"):

@@ -127,8 +127,9 @@ async def adelete(frame: Any, /, *, client: Client | None = None, prefix: str = 
     eager, back = as_narwhals(frame)
     id_column = prefix + "job_id"
     if id_column not in eager.columns:
-        raise ValidationError(f"The frame has no {id_column!r} column, so there is nothing to delete.\n\n"
-                              "Hint: pass the frame run() or submit() returned, or its prefix=.")
+        msg = (f"The frame has no {id_column!r} column, so there is nothing to delete.\n\n"
+               "Hint: pass the frame run() or submit() returned, or its prefix=.")
+        raise ValidationError(msg)
     ids = [None if v in (None, "") else str(v) for v in _existing(eager, id_column)]
     jobs = _existing(eager, prefix + "job") if prefix + "job" in eager.columns else [job] * len(ids)
     statuses = _existing(eager, prefix + "status") if prefix + "status" in eager.columns else [None] * len(ids)

@@ -104,7 +104,8 @@ class Ledger:
                 if is_damage(exc):
                     raise ledger_damaged(self.path, exc) from exc
                 if isinstance(exc, sqlite3.OperationalError):
-                    raise LedgerError(f"{busy_message(self._db, self.path, self.timeout)}: {exc}") from exc
+                    msg = f"{busy_message(self._db, self.path, self.timeout)}: {exc}"
+                    raise LedgerError(msg) from exc
                 raise
 
     # ------------------------------------------------------------------ reads

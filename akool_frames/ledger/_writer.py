@@ -278,7 +278,8 @@ class WriterThread:
             except sqlite3.OperationalError as exc:
                 waited = time.monotonic() - started
                 if not is_busy(exc):
-                    raise LedgerError(f"Cannot write the ledger at {self.path}: {exc}") from exc
+                    msg = f"Cannot write the ledger at {self.path}: {exc}"
+                    raise LedgerError(msg) from exc
                 if waited >= self.timeout:
                     msg = (f"{busy_message(db, self.path, waited)}.\n\nHint: let that run finish, give this one its "
                            "own ledger= path (AKOOL_FRAMES_LEDGER), or wait longer with af.Client(ledger_timeout=...).")

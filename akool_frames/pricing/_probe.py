@@ -129,7 +129,8 @@ class _Session:
                 continue
             if answer[0] < 500 or attempt:
                 return answer
-        raise AssertionError("unreachable")  # pragma: no cover
+        msg = "unreachable"
+        raise AssertionError(msg)  # pragma: no cover
 
     async def _fetch(self, url: str, key: tuple[str, int], shown: str) -> Length:
         try:

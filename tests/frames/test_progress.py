@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-import akool_frames.frames._verbs as F
 from akool_frames.frames import _calls, _progress
 from akool_frames.frames._bind import col
 from akool_frames.frames._progress import Progress, make_progress

@@ -289,10 +289,7 @@ def voice_list(ctx: Ctx) -> dict[str, Any]:
     kind = ctx.require_query("type")
     if kind not in ("1", "2"):
         raise ctx.param_error("Parameter error: type must be 1 (VoiceClone) or 2 (Akool Voices)")
-    if kind == "2":
-        voices = akool_voices(ctx.base_url)
-    else:
-        voices = [clone_record(j, ctx) for j in ctx.state.newest("voice_clone")]
+    voices = akool_voices(ctx.base_url) if kind == "2" else [clone_record(j, ctx) for j in ctx.state.newest("voice_clone")]
     filters = {key: {v.lower() for v in (ctx.q(key) or "").split(",") if v} for key in ("gender", "style", "age", "scenario")}
     def keep(voice: dict[str, Any]) -> bool:
         for key, wanted in filters.items():
