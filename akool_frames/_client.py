@@ -8,12 +8,16 @@ import threading
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import httpx
 
 from ._errors import ConfigError
 from .transport import Network
+
+if TYPE_CHECKING:
+    from .ledger import Ledger
+    from .transport import Http
 
 __all__ = ["Client", "Secret", "default_client", "default_if_set", "set_default_client"]
 
@@ -48,7 +52,7 @@ class Secret:
     def __hash__(self) -> int:
         return hash(("Secret", self._value))
 
-    def __reduce__(self) -> Any:
+    def __reduce__(self) -> NoReturn:
         msg = "A Secret cannot be pickled: credentials stay in the process that was given them."
         raise TypeError(msg)
 
@@ -174,12 +178,12 @@ class Client:
         trust_env: bool = True,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.api_key = _secret(api_key, "AKOOL_API_KEY")
+        self.api_key: Secret | None = _secret(api_key, "AKOOL_API_KEY")
         self.client_id: str | None = _setting(client_id, "AKOOL_CLIENT_ID")
-        self.client_secret = _secret(client_secret, "AKOOL_CLIENT_SECRET")
-        self.audiocleaner_api_key = _secret(audiocleaner_api_key, "AUDIOCLEANER_API_KEY")
-        self.kling_access_key = _secret(kling_access_key, "KLING_ACCESS_KEY")
-        self.kling_secret_key = _secret(kling_secret_key, "KLING_SECRET_KEY")
+        self.client_secret: Secret | None = _secret(client_secret, "AKOOL_CLIENT_SECRET")
+        self.audiocleaner_api_key: Secret | None = _secret(audiocleaner_api_key, "AUDIOCLEANER_API_KEY")
+        self.kling_access_key: Secret | None = _secret(kling_access_key, "KLING_ACCESS_KEY")
+        self.kling_secret_key: Secret | None = _secret(kling_secret_key, "KLING_SECRET_KEY")
         self.base_urls = {
             "akool": _url(base_url, "base_url", "AKOOL_BASE_URL", DEFAULT_BASE_URLS["akool"]),
             "audiocleaner": _url(audiocleaner_base_url, "audiocleaner_base_url", "AUDIOCLEANER_BASE_URL",
@@ -226,8 +230,8 @@ class Client:
         self.transport = transport
         self.network = Network(verify=verify, proxy=proxy, trust_env=trust_env)
         self.ledger_path = Path(_setting(ledger, "AKOOL_FRAMES_LEDGER", DEFAULT_LEDGER))
-        self._ledger: Any = None
-        self._http: Any = None
+        self._ledger: Ledger | None = None
+        self._http: Http | None = None
         self.lengths: dict[str, Any] = {}  # media lengths measured in this session (by _probe), by target
         self.language_lists: dict[str, Any] = {}  # the providers' language codes, read once a session
         self._lock = threading.Lock()
@@ -251,7 +255,7 @@ class Client:
             raise ConfigError(msg)
 
     @property
-    def ledger(self) -> Any:
+    def ledger(self) -> Ledger:
         """The ledger (opened on first use, and again in a forked child: a connection and the ledger's writer
         thread do not survive a fork)."""
         with self._lock:
@@ -262,7 +266,7 @@ class Client:
             return self._ledger
 
     @property
-    def http(self) -> Any:
+    def http(self) -> Http:
         """The HTTP layer (made on first use, bound to the background loop)."""
         with self._lock:
             if self._http is None:

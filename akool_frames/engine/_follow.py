@@ -28,6 +28,7 @@ FAILED_POLLS = 5  # consecutive failed polls (or answers without the job) before
 async def poll(run: Run, ids: list[str]) -> dict[str, Any]:
     """Records by job id (a NotFound value for ids the provider does not know)."""
     poll, spec = run.spec.poll, run.spec
+    assert poll is not None  # (a followed job's spec has a poll)
     method, path = poll_request(spec, ids)
     joined = ",".join(ids)
     params = {poll.id_param: joined} if poll.id_in == "query" else None

@@ -261,7 +261,7 @@ class Ledger:
         return self._submit(op)
 
     def _claim_op(self, owner: str, claims: Sequence[Claim]) -> Callable[[sqlite3.Connection], list[Any]]:
-        def op(db: sqlite3.Connection) -> list[tuple[str, Entry]]:
+        def op(db: sqlite3.Connection) -> list[tuple[str, Entry | None]]:
             alive, now, out, inserts, owned = self._alive(db), time.time(), [], [], []
             latest = self._latest_in(db, list({claim.key for claim in claims}))  # one read for the batch
             for claim in claims:

@@ -43,7 +43,7 @@ BUSY_STEP = 0.5  # sqlite's own busy wait per try; between tries we log and chec
 WARN_AFTER = 2.0  # a wait longer than this is logged, naming who else writes
 
 
-class Written(concurrent.futures.Future):  # type: ignore[type-arg]
+class Written(concurrent.futures.Future):
     """A write's future: ``.result()`` blocks until it is committed, ``await`` waits without blocking."""
 
     def __await__(self) -> Generator[Any, None, Any]:

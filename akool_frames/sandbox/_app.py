@@ -132,8 +132,8 @@ class SandboxApp:
             try:
                 body = json.loads(raw) if raw.strip() and rt.method != "GET" else {}
             except json.JSONDecodeError:
-                err = ApiError(provider.param_code, "Parameter error: the body is not valid JSON", provider.param_http)
-                await _send_json(send, err.http, provider.error(err.code, err.msg), entry, err.code)
+                bad = ApiError(provider.param_code, "Parameter error: the body is not valid JSON", provider.param_http)
+                await _send_json(send, bad.http, provider.error(bad.code, bad.msg), entry, bad.code)
                 return
             ctx = Ctx(state, rt, body if isinstance(body, dict) else {"_": body}, query, params, self.base_url,
                       fault if fault == "job_fail" else None)
@@ -197,6 +197,7 @@ class SandboxApp:
     # ------------------------------------------------------------------ admin
     async def _admin(self, method: str, path: str, raw: bytes, send: Any, entry: dict[str, Any]) -> None:
         state, action = self.state, path.removeprefix("/_sandbox/")
+        body: Any  # JSON as sent (None: not JSON, which only the webhook sink takes, to reject it)
         try:
             body = json.loads(raw) if raw.strip() else {}
         except (json.JSONDecodeError, UnicodeDecodeError):

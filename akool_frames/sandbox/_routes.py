@@ -60,7 +60,7 @@ PROVIDERS: dict[str, Provider] = {
 }
 
 
-class Raw(dict):  # type: ignore[type-arg]
+class Raw(dict[str, Any]):
     """A handler result sent as-is, without the provider's envelope (getToken's top-level token)."""
 
 

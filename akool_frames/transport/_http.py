@@ -92,7 +92,7 @@ class Http:
         s = self.settings
         s.credentials(provider)
         if provider == "audiocleaner":
-            return {"api-key": s.audiocleaner_api_key.reveal()}  # type: ignore[union-attr]
+            return {"api-key": s.audiocleaner_api_key.reveal()}  # type: ignore[union-attr]  # credentials() checked it
         if provider == "kling":
             return {"Authorization": f"Bearer {self._kling_jwt()}"}
         if s.api_key:
@@ -105,7 +105,7 @@ class Http:
         async with self._token_lock:
             if self._token is None or (refused is not None and self._token == refused):
                 s = self.settings
-                body = {"clientId": s.client_id, "clientSecret": s.client_secret.reveal()}  # type: ignore[union-attr]
+                body = {"clientId": s.client_id, "clientSecret": s.client_secret.reveal()}  # type: ignore[union-attr]  # credentials() checked it
                 answer = await self._send("akool", "POST", "/api/open/v3/getToken", None, body, {})
                 self._token = str(answer["token"])
             return self._token
@@ -273,7 +273,7 @@ class Http:
                        read: float = 60.0) -> tuple[int, str, str]:
         """Stream a file to ``path`` (under the concurrency gate, retried like a GET): status, reason phrase and
         content type. Nothing is written unless the answer is 200."""
-        for attempt in range(RETRY["attempts"]):
+        for attempt in range(int(RETRY["attempts"])):
             try:
                 async with self.gate.slot():
                     await self.gate.acquire()

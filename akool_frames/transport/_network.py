@@ -126,7 +126,7 @@ class Network:
         if self.proxy:
             return self.proxy
         found = self._proxies.get(scheme) or self._proxies.get("all")
-        if not found or urllib.request.proxy_bypass_environment(host, self._proxies):
+        if not found or urllib.request.proxy_bypass_environment(host, self._proxies):  # type: ignore[attr-defined]  # not in typeshed
             return None
         variable = f"{scheme.upper()}_PROXY" if self._proxies.get(scheme) else "ALL_PROXY"
         return _check_proxy(found, f"{variable} (environment)")

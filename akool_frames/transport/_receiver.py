@@ -100,7 +100,7 @@ async def receiver_of(client: Any) -> Receiver:
     """The client's receiver, started on first use (once, however many runs ask at the same time)."""
     http = client.http  # the receiver lives and stops with the client's HTTP layer
     if http.receiver is not None:
-        return http.receiver  # type: ignore[no-any-return]
+        return http.receiver
 
     async def start() -> Receiver:
         receiver = Receiver(client)
