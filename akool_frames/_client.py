@@ -8,12 +8,16 @@ import threading
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import httpx
 
 from ._errors import ConfigError
 from .transport import Network
+
+if TYPE_CHECKING:
+    from .ledger import Ledger
+    from .transport import Http
 
 __all__ = ["Client", "Secret", "default_client", "default_if_set", "set_default_client"]
 
@@ -48,7 +52,7 @@ class Secret:
     def __hash__(self) -> int:
         return hash(("Secret", self._value))
 
-    def __reduce__(self) -> Any:
+    def __reduce__(self) -> NoReturn:
         msg = "A Secret cannot be pickled: credentials stay in the process that was given them."
         raise TypeError(msg)
 
@@ -65,7 +69,8 @@ def _seconds(value: float | None, env: str, default: float | None) -> float | No
     try:
         return None if found is None else float(found)
     except ValueError:
-        raise ConfigError(f"{env} is {found!r}; it takes a number of seconds.") from None
+        msg = f"{env} is {found!r}; it takes a number of seconds."
+        raise ConfigError(msg) from None
 
 
 def _url(value: str | None, name: str, env: str, default: str) -> str:
@@ -74,12 +79,14 @@ def _url(value: str | None, name: str, env: str, default: str) -> str:
     split = urllib.parse.urlsplit(url)
     source = f"{name}=" if value is not None else f"{env} (environment)"
     if split.scheme not in ("http", "https") or not split.hostname:
-        raise ConfigError(f"{source} is {url!r}, which is not an http(s) URL.\n\n"
-                          f"Hint: write it with its scheme, e.g. {default!r} (or 'http://127.0.0.1:8765' for a sandbox).")
+        msg = (f"{source} is {url!r}, which is not an http(s) URL.\n\n"
+               f"Hint: write it with its scheme, e.g. {default!r} (or 'http://127.0.0.1:8765' for a sandbox).")
+        raise ConfigError(msg)
     try:
         split.port  # noqa: B018 - raises on a port that is not a number
     except ValueError:
-        raise ConfigError(f"{source} is {url!r}: its port is not a number.") from None
+        msg = f"{source} is {url!r}: its port is not a number."
+        raise ConfigError(msg) from None
     return url
 
 
@@ -171,12 +178,12 @@ class Client:
         trust_env: bool = True,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.api_key = _secret(api_key, "AKOOL_API_KEY")
+        self.api_key: Secret | None = _secret(api_key, "AKOOL_API_KEY")
         self.client_id: str | None = _setting(client_id, "AKOOL_CLIENT_ID")
-        self.client_secret = _secret(client_secret, "AKOOL_CLIENT_SECRET")
-        self.audiocleaner_api_key = _secret(audiocleaner_api_key, "AUDIOCLEANER_API_KEY")
-        self.kling_access_key = _secret(kling_access_key, "KLING_ACCESS_KEY")
-        self.kling_secret_key = _secret(kling_secret_key, "KLING_SECRET_KEY")
+        self.client_secret: Secret | None = _secret(client_secret, "AKOOL_CLIENT_SECRET")
+        self.audiocleaner_api_key: Secret | None = _secret(audiocleaner_api_key, "AUDIOCLEANER_API_KEY")
+        self.kling_access_key: Secret | None = _secret(kling_access_key, "KLING_ACCESS_KEY")
+        self.kling_secret_key: Secret | None = _secret(kling_secret_key, "KLING_SECRET_KEY")
         self.base_urls = {
             "akool": _url(base_url, "base_url", "AKOOL_BASE_URL", DEFAULT_BASE_URLS["akool"]),
             "audiocleaner": _url(audiocleaner_base_url, "audiocleaner_base_url", "AUDIOCLEANER_BASE_URL",
@@ -184,11 +191,14 @@ class Client:
             "kling": _url(kling_base_url, "kling_base_url", "KLING_BASE_URL", DEFAULT_BASE_URLS["kling"]),
         }
         if max_concurrency < 1:
-            raise ConfigError(f"max_concurrency must be at least 1, got {max_concurrency}.")
+            msg = f"max_concurrency must be at least 1, got {max_concurrency}."
+            raise ConfigError(msg)
         if rate_limit is not None and rate_limit <= 0:
-            raise ConfigError(f"rate_limit must be positive or None, got {rate_limit}.")
+            msg = f"rate_limit must be positive or None, got {rate_limit}."
+            raise ConfigError(msg)
         if plan not in ("pro", "max", "business"):
-            raise ConfigError(f"plan is {plan!r}.\n\nHint: use 'pro', 'max' or 'business'.")
+            msg = f"plan is {plan!r}.\n\nHint: use 'pro', 'max' or 'business'."
+            raise ConfigError(msg)
         self.max_concurrency = int(max_concurrency)
         self.rate_limit = rate_limit
         self.plan = plan
@@ -197,26 +207,31 @@ class Client:
         self.reconcile_after = _seconds(reconcile_after, "AKOOL_FRAMES_RECONCILE_AFTER", 15.0)
         self.webhook_url = webhook_url
         if follow not in FOLLOW_MODES:
-            raise ConfigError(f"follow is {follow!r}.\n\nHint: use 'poll' or 'webhook'.")
+            msg = f"follow is {follow!r}.\n\nHint: use 'poll' or 'webhook'."
+            raise ConfigError(msg)
         self.follow = follow
         self.webhook_host = webhook_host
         if not isinstance(webhook_port, int) or not 0 <= webhook_port < 65536:
-            raise ConfigError(f"webhook_port is {webhook_port!r}; it takes a port number (0: any free port).")
+            msg = f"webhook_port is {webhook_port!r}; it takes a port number (0: any free port)."
+            raise ConfigError(msg)
         self.webhook_port = webhook_port
         if ledger_timeout <= 0:
-            raise ConfigError(f"ledger_timeout must be positive, got {ledger_timeout}.")
+            msg = f"ledger_timeout must be positive, got {ledger_timeout}."
+            raise ConfigError(msg)
         self.ledger_timeout = float(ledger_timeout)
         if isinstance(usd_per_credit, bool) or not isinstance(usd_per_credit, int | float) or usd_per_credit < 0:
-            raise ConfigError(f"usd_per_credit must be a number of dollars, 0 or more; got {usd_per_credit!r}.")
+            msg = f"usd_per_credit must be a number of dollars, 0 or more; got {usd_per_credit!r}."
+            raise ConfigError(msg)
         self.usd_per_credit = float(usd_per_credit)
         if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
-            raise ConfigError(f"transport is {type(transport).__name__}; it takes an httpx async transport "
-                              "(httpx.AsyncBaseTransport), e.g. httpx.MockTransport(handler).")
+            msg = (f"transport is {type(transport).__name__}; it takes an httpx async transport "
+                   "(httpx.AsyncBaseTransport), e.g. httpx.MockTransport(handler).")
+            raise ConfigError(msg)
         self.transport = transport
         self.network = Network(verify=verify, proxy=proxy, trust_env=trust_env)
         self.ledger_path = Path(_setting(ledger, "AKOOL_FRAMES_LEDGER", DEFAULT_LEDGER))
-        self._ledger: Any = None
-        self._http: Any = None
+        self._ledger: Ledger | None = None
+        self._http: Http | None = None
         self.lengths: dict[str, Any] = {}  # media lengths measured in this session (by _probe), by target
         self.language_lists: dict[str, Any] = {}  # the providers' language codes, read once a session
         self._lock = threading.Lock()
@@ -240,7 +255,7 @@ class Client:
             raise ConfigError(msg)
 
     @property
-    def ledger(self) -> Any:
+    def ledger(self) -> Ledger:
         """The ledger (opened on first use, and again in a forked child: a connection and the ledger's writer
         thread do not survive a fork)."""
         with self._lock:
@@ -251,7 +266,7 @@ class Client:
             return self._ledger
 
     @property
-    def http(self) -> Any:
+    def http(self) -> Http:
         """The HTTP layer (made on first use, bound to the background loop)."""
         with self._lock:
             if self._http is None:

@@ -201,7 +201,7 @@ def warn_now(category: type[Warning], message: str) -> None:
     ``akool_frames``, marked so the CLI, which prints the warning, leaves the record out)."""
     if issubclass(category, AccountWarning):
         logging.getLogger("akool_frames").warning(message, extra={"akool_account": True})
-    here = frame = sys._getframe(1)
+    here = frame = sys._getframe(1)  # noqa: SLF001  # the caller's frame, cheaply (inspect.stack() reads every file)
     ours = (_PACKAGE, "asyncio", "threading", "concurrent", "contextlib")
     while frame.f_back is not None and str(frame.f_globals.get("__name__", "")).split(".")[0] in ours:
         frame = frame.f_back

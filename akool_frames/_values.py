@@ -69,6 +69,6 @@ def typed_series(name: str, values: list[Any], impl: nw.Implementation, kind: st
                  "datetime": "datetime64[ns, UTC]"}[kind]
         native = pd.Series(values, name=name, dtype=dtype)
         return nw.from_native(native, series_only=True)
-    dtype = {"float": nw.Float64(), "int": nw.Int64(), "string": nw.String(), "bool": nw.Boolean(),
+    typed = {"float": nw.Float64(), "int": nw.Int64(), "string": nw.String(), "bool": nw.Boolean(),
              "list": nw.List(nw.String()), "datetime": nw.Datetime("us", "UTC")}[kind]
-    return nw.new_series(name, values, dtype, backend=impl)
+    return nw.new_series(name, values, typed, backend=impl.to_native_namespace())  # (the module: any eager library)

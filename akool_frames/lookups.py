@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ._client import Client, default_client
 from ._loop import run_sync
 from ._values import typed_series
 from .catalog import get_path_either
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import polars as pl
+
+    from .typing import Backend, EagerFrame
 
 __all__ = [
     "LOOKUPS", "Lookup", "ai_models", "avatars", "credits", "effects", "fetch_records", "languages", "ledger", "voices",
@@ -103,7 +109,7 @@ def _value(value: Any, kind: str) -> Any:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def _frame(rows: Sequence[Mapping[str, Any]], backend: str, kinds: Mapping[str, str] | None = None) -> Any:
+def _frame(rows: Sequence[Mapping[str, Any]], backend: Backend, kinds: Mapping[str, str] | None = None) -> EagerFrame:
     """The records as a frame typed like the result columns (``typed_series``): the columns ``kinds``
     names first, with those kinds, then the records' other fields, typed from their values."""
     import narwhals.stable.v2 as nw
@@ -122,7 +128,7 @@ def _frame(rows: Sequence[Mapping[str, Any]], backend: str, kinds: Mapping[str, 
     return nw.to_native(nw.from_dict({s.name: s for s in series}))
 
 
-def _lookup(name: str, client: Client | None, backend: str, **query: Any) -> Any:
+def _lookup(name: str, client: Client | None, backend: Backend, **query: object) -> EagerFrame:
     client = client or default_client()
     return _frame(run_sync(fetch_records(client, LOOKUPS[name], query)), backend, LOOKUPS[name].kinds)
 
@@ -130,40 +136,67 @@ def _lookup(name: str, client: Client | None, backend: str, **query: Any) -> Any
 VOICE_LISTS = {(4, False): "voices", (4, True): "cloned_voices", (3, False): "v3_voices", (3, True): "v3_cloned_voices"}
 
 
-def voices(*, version: int = 4, cloned: bool = False, client: Client | None = None, backend: str = "pandas",
-           **filters: Any) -> Any:
+@overload
+def voices(*, version: int = ..., cloned: bool = ..., client: Client | None = ..., backend: Literal["pandas"] = ...,
+           **filters: object) -> pd.DataFrame: ...
+@overload
+def voices(*, version: int = ..., cloned: bool = ..., client: Client | None = ..., backend: Literal["polars"],
+           **filters: object) -> pl.DataFrame: ...
+def voices(*, version: int = 4, cloned: bool = False, client: Client | None = None, backend: Backend = "pandas",
+           **filters: object) -> EagerFrame:
     """Voices: VoiceLab's (``version=4``, for tts and the v4 jobs) or the legacy list (``version=3``, the ids
     ``legacy_tts`` and ``legacy_voice_clone`` take); Akool's own, or yours with ``cloned=True``. Filters
     (v4 only): gender, style, name, ..."""
     name = VOICE_LISTS.get((version, cloned))
     if name is None:
-        raise ValueError(f"voices(version={version!r}): the API has voice lists version 3 (legacy_tts) and 4")
+        msg = f"voices(version={version!r}): the API has voice lists version 3 (legacy_tts) and 4"
+        raise ValueError(msg)
     return _lookup(name, client, backend, **filters)
 
 
-def avatars(*, client: Client | None = None, backend: str = "pandas", **filters: Any) -> Any:
+@overload
+def avatars(*, client: Client | None = ..., backend: Literal["pandas"] = ..., **filters: object) -> pd.DataFrame: ...
+@overload
+def avatars(*, client: Client | None = ..., backend: Literal["polars"], **filters: object) -> pl.DataFrame: ...
+def avatars(*, client: Client | None = None, backend: Backend = "pandas", **filters: object) -> EagerFrame:
     """Talking avatars (``from_=2`` official, ``3`` yours; ``type=1`` talking, ``2`` streaming)."""
     if "from_" in filters:
         filters["from"] = filters.pop("from_")
     return _lookup("avatars", client, backend, **filters)
 
 
-def ai_models(types: Sequence[int] = (1501,), *, client: Client | None = None, backend: str = "pandas") -> Any:
+@overload
+def ai_models(types: Sequence[int] = ..., *, client: Client | None = ..., backend: Literal["pandas"] = ...) -> pd.DataFrame: ...
+@overload
+def ai_models(types: Sequence[int] = ..., *, client: Client | None = ..., backend: Literal["polars"]) -> pl.DataFrame: ...
+def ai_models(types: Sequence[int] = (1501,), *, client: Client | None = None, backend: Backend = "pandas") -> EagerFrame:
     """AI models with their resolutions and unit credits (1501 image to video, 1502, 2101)."""
     return _lookup("ai_models", client, backend, **{"types[]": ",".join(map(str, types))})
 
 
-def languages(*, client: Client | None = None, backend: str = "pandas") -> Any:
+@overload
+def languages(*, client: Client | None = ..., backend: Literal["pandas"] = ...) -> pd.DataFrame: ...
+@overload
+def languages(*, client: Client | None = ..., backend: Literal["polars"]) -> pl.DataFrame: ...
+def languages(*, client: Client | None = None, backend: Backend = "pandas") -> EagerFrame:
     """Target languages of video translation."""
     return _lookup("languages", client, backend)
 
 
-def effects(*, client: Client | None = None, backend: str = "pandas") -> Any:
+@overload
+def effects(*, client: Client | None = ..., backend: Literal["pandas"] = ...) -> pd.DataFrame: ...
+@overload
+def effects(*, client: Client | None = ..., backend: Literal["polars"]) -> pl.DataFrame: ...
+def effects(*, client: Client | None = None, backend: Backend = "pandas") -> EagerFrame:
     """Image-to-video effects (``effect_code``)."""
     return _lookup("effects", client, backend)
 
 
-def credits(*, client: Client | None = None, backend: str = "pandas") -> Any:
+@overload
+def credits(*, client: Client | None = ..., backend: Literal["pandas"] = ...) -> pd.DataFrame: ...
+@overload
+def credits(*, client: Client | None = ..., backend: Literal["polars"]) -> pl.DataFrame: ...
+def credits(*, client: Client | None = None, backend: Backend = "pandas") -> EagerFrame:
     """The account's credit balance (faceswap quota info)."""
     return _lookup("credits", client, backend)
 
@@ -173,7 +206,11 @@ LEDGER_KINDS = {"attempt": "int", "credits_est": "float", "credits": "float", "d
                 **dict.fromkeys(LEDGER_TIMES, "datetime")}  # the rest is text (extra: JSON)
 
 
-def ledger(*, client: Client | None = None, backend: str = "pandas") -> Any:
+@overload
+def ledger(*, client: Client | None = ..., backend: Literal["pandas"] = ...) -> pd.DataFrame: ...
+@overload
+def ledger(*, client: Client | None = ..., backend: Literal["polars"]) -> pl.DataFrame: ...
+def ledger(*, client: Client | None = None, backend: Backend = "pandas") -> EagerFrame:
     """Every submission the ledger holds (one row per attempt), as a DataFrame; its times as UTC datetimes.
     No secrets in it.
 

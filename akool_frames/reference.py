@@ -4,18 +4,24 @@ they cannot drift from what the client validates, sends and prices."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from . import pricing
 from .catalog import JOBS, Field, JobSpec, get_job
 from .ledger import CALLBACK_FIELDS
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import polars as pl
+
+    from .typing import Backend, EagerFrame
 
 __all__ = ["describe", "jobs"]
 
 DOCS = "https://docs.akool.com/"
 
 
-def _frame(rows: list[dict[str, Any]], backend: str) -> Any:
+def _frame(rows: list[dict[str, Any]], backend: Backend) -> EagerFrame:
     if backend == "polars":
         import polars as pl
 
@@ -24,7 +30,8 @@ def _frame(rows: list[dict[str, Any]], backend: str) -> Any:
         import pandas as pd
 
         return pd.DataFrame(rows)
-    raise ValueError(f"backend is {backend!r}; use 'pandas' or 'polars'.")
+    msg = f"backend is {backend!r}; use 'pandas' or 'polars'."
+    raise ValueError(msg)
 
 
 def _priced(spec: JobSpec) -> str:
@@ -46,7 +53,11 @@ def _followed(spec: JobSpec) -> str:
     return "polled one job a request"
 
 
-def jobs(backend: str = "pandas") -> Any:
+@overload
+def jobs(backend: Literal["pandas"] = ...) -> pd.DataFrame: ...
+@overload
+def jobs(backend: Literal["polars"]) -> pl.DataFrame: ...
+def jobs(backend: Backend = "pandas") -> EagerFrame:
     """A frame of the jobs: name, provider, create endpoint, what ``akool_url`` points to, how it is priced, how it
     is followed, whether it takes a callback (webhook mode), and its documentation page.
 
@@ -94,7 +105,11 @@ def _rows(fields: tuple[Field, ...], spec: JobSpec, prefix: str = "") -> list[di
     return rows
 
 
-def describe(job: str, backend: str = "pandas") -> Any:
+@overload
+def describe(job: str, backend: Literal["pandas"] = ...) -> pd.DataFrame: ...
+@overload
+def describe(job: str, backend: Literal["polars"]) -> pl.DataFrame: ...
+def describe(job: str, backend: Backend = "pandas") -> EagerFrame:
     """A frame of ``job``'s parameters, as the client validates them: name (dotted for nested fields, ``[]`` for
     items of a list), type, required, allowed values, limits, default, the short names it also accepts, and the
     rule that ties it to other fields (``rule``: "required when audio_type is 2").

@@ -1,8 +1,10 @@
-"""The public types and the seams, as protocols: what a frame may be (``IntoFrame``), what receives progress
-(``ProgressSink``), and what the engine and the HTTP layer ask of a ledger (``LedgerBackend``), of the gate in
-front of the provider (``Gate``) and of where files live (``Storage``). The engine and the transport are written
-against these, not against today's classes (the SQLite ``Ledger``, the per-process ``ProcessGate``, the
-``LocalFolder``), so that a shared ledger, an account-wide gate or a bucket plug in without touching the flow.
+"""The public types and the seams, as protocols: what a frame may be (``IntoFrame``; ``EagerFrame`` for what comes
+back collected; ``FrameT`` for a frame given back as it came), what ``rates=`` takes (``Rates``), which library a
+table is made in (``Backend``), what receives progress (``ProgressSink``), and what the engine and the HTTP layer ask
+of a ledger (``LedgerBackend``), of the gate in front of the provider (``Gate``) and of where files live
+(``Storage``). The engine and the transport are written against these, not against today's classes (the SQLite
+``Ledger``, the per-process ``ProcessGate``, the ``LocalFolder``), so that a shared ledger, an account-wide gate or a
+bucket plug in without touching the flow.
 
 Nothing here imports the rest of the package at run time."""
 
@@ -10,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, TypeAlias
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Protocol, TypeAlias, TypeVar, Union
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -18,9 +21,19 @@ if TYPE_CHECKING:
 
     from .ledger import Entry
 
-__all__ = ["Commit", "Gate", "IntoFrame", "LedgerBackend", "ProgressSink", "Storage"]
+__all__ = [
+    "Backend", "Commit", "EagerFrame", "FrameT", "Gate", "IntoFrame", "LedgerBackend", "ProgressSink", "Rates", "Storage",
+]
 
-IntoFrame: TypeAlias = "pd.DataFrame | pl.DataFrame | pl.LazyFrame"  # what the verbs and af.report take
+# The frame libraries are optional, so their classes are named, not imported: Union[...] of those names (not one
+# string) keeps the aliases usable at run time too, in `EagerFrame | X` and by typing.get_type_hints.
+IntoFrame: TypeAlias = Union["pd.DataFrame", "pl.DataFrame", "pl.LazyFrame"]  # what the verbs and af.report take
+# What comes back collected: the look-ups, the sheets, calibrate, and the verbs that send (a LazyFrame is collected).
+EagerFrame: TypeAlias = Union["pd.DataFrame", "pl.DataFrame"]
+FrameT = TypeVar("FrameT", bound=IntoFrame)  # a frame given back as it came (estimate)
+# rates=: {job: credits}, "calibrated", a JSON/TOML file, or a frame of job and rate (what af.calibrate() returns).
+Rates: TypeAlias = Union[Mapping[str, float], str, Path, "pd.DataFrame", "pl.DataFrame", None]
+Backend: TypeAlias = Literal["pandas", "polars"]  # backend=: the library of the frames a function makes
 
 
 class ProgressSink(Protocol):

@@ -28,9 +28,9 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _remote import remote_sandbox  # noqa: E402
+from _remote import remote_sandbox
 
-import akool_frames as af  # noqa: E402
+import akool_frames as af
 
 
 def rss() -> int:

@@ -44,10 +44,10 @@ import httpx
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _remote import RemoteSandbox, remote_sandbox  # noqa: E402
-from bench_throughput import accepted_rate, frame  # noqa: E402
+from _remote import RemoteSandbox, remote_sandbox
+from bench_throughput import accepted_rate, frame
 
-import akool_frames as af  # noqa: E402
+import akool_frames as af
 
 # Paths and answer shapes as the sandbox serves them (sandbox/families/voice.py, image2video.py).
 CREATE = {"tts": "/api/open/v4/voice/tts", "image_to_video": "/api/open/v4/image2Video/createBySourcePrompt"}

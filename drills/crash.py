@@ -25,9 +25,9 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from shared_ledger import FAST, FAULTS, _log, _not_completed, _start  # noqa: E402
+from shared_ledger import FAST, FAULTS, _log, _not_completed, _start
 
-import akool_frames as af  # noqa: E402
+import akool_frames as af
 
 
 def drill(rows: int, kills: int, rng: random.Random, faults: bool) -> dict[str, object]:

@@ -28,9 +28,9 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from shared_ledger import FAST, _log, _start  # noqa: E402
+from shared_ledger import FAST, _log, _start
 
-import akool_frames as af  # noqa: E402
+import akool_frames as af
 
 FAULTS = {"error_5xx": 0.05, "reset_before": 0.015, "reset_after": 0.015}
 

@@ -49,7 +49,7 @@ def test_budget_ledger_and_account_hints(tmp_path: Path) -> None:
     budget = one_line(str(BudgetExceeded(5.0, 1.0)))
     assert budget.endswith("Hint: raise --budget, or run a subset of the rows.")
     with pytest.raises(af.LedgerError) as folder:
-        af.Client(ledger=tmp_path).ledger  # noqa: B018 - a folder, not a file
+        af.Client(ledger=tmp_path).ledger  # a folder, not a file
     ledger = one_line(str(folder.value))
     assert "--ledger" in ledger and "ledger=" not in ledger
     refused = one_line(_account_problem("akool", AuthError("akool", 1101, "Invalid token")))

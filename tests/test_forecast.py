@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 
 import akool_frames as af
-from akool_frames.pricing import _rules as pricing
+from akool_frames import pricing
 
 CAMPAIGN = pd.DataFrame({
     "job": ["talking_photo", "tts", "image_to_video", "character_swap"],

@@ -191,7 +191,7 @@ class JobSpec:
         for route in self.routes:
             if any(not _missing(body.get(name)) for name in route.when):
                 return route
-        return Route((), self.create, self.id_path, self.create_record)  # type: ignore[arg-type]
+        return Route((), self.create, self.id_path, self.create_record)
 
 
 _FIELD_NAMES: dict[int, tuple[tuple[Field, ...], frozenset[str]]] = {}

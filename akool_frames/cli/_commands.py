@@ -9,6 +9,7 @@ one line by ``cli.main``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -56,7 +57,8 @@ def _pairs(items: list[str] | None, flag: str) -> dict[str, str]:
     for item in items or []:
         field, sep, value = item.partition("=")
         if not sep or not field.strip():
-            raise UsageError(f"{flag} takes field=value, got {item!r} (e.g. {flag} input_text=script)")
+            msg = f"{flag} takes field=value, got {item!r} (e.g. {flag} input_text=script)"
+            raise UsageError(msg)
         out[field.strip()] = value
     return out
 
@@ -67,12 +69,14 @@ def _params(args: Any, columns: list[str]) -> dict[str, Any]:
     mapped = _pairs(args.map, "--map")
     for field, column in mapped.items():
         if column not in columns:
-            raise UsageError(f"--map {field}={column}: the sheet has no column {column!r}; its columns: "
-                             f"{', '.join(columns)}")
+            msg = (f"--map {field}={column}: the sheet has no column {column!r}; its columns: "
+                   f"{', '.join(columns)}")
+            raise UsageError(msg)
     constants = {field: _value(text) for field, text in _pairs(args.set, "--set").items()}
     both = sorted(set(mapped) & set(constants))
     if both:
-        raise UsageError(f"{', '.join(both)} given by both --map and --set; keep one")
+        msg = f"{', '.join(both)} given by both --map and --set; keep one"
+        raise UsageError(msg)
     return {**{f: af.col(c) for f, c in mapped.items()}, **constants}
 
 
@@ -83,8 +87,9 @@ def _job(name: str, flag: str = "--job ") -> str:
 
     if name not in JOBS:
         close = difflib.get_close_matches(name, list(JOBS), n=1)
-        raise UsageError(f"{flag}{name}: no such job{'; did you mean ' + repr(close[0]) + '?' if close else ''} "
-                         f"(jobs: {', '.join(sorted(JOBS))})")
+        msg = (f"{flag}{name}: no such job{'; did you mean ' + repr(close[0]) + '?' if close else ''} "
+               f"(jobs: {', '.join(sorted(JOBS))})")
+        raise UsageError(msg)
     return name
 
 
@@ -95,7 +100,8 @@ def _read(args: Any) -> Any:
         _job(args.job)
     path = Path(args.sheet_path)
     if not path.exists():
-        raise UsageError(f"no such file: {path}")
+        msg = f"no such file: {path}"
+        raise UsageError(msg)
     frame = af.read_sheet(path, sheet=args.sheet)
     if getattr(args, "explode", None):
         column, _, into = args.explode.partition("=")
@@ -117,7 +123,8 @@ def _rates(args: Any) -> Any:
     try:
         return {job: float(rate) for job, rate in _pairs(text.split(","), "--rates").items()}
     except ValueError:
-        raise UsageError(f"--rates takes job=credits pairs, 'calibrated' or a .json/.toml file; got {text!r}") from None
+        msg = f"--rates takes job=credits pairs, 'calibrated' or a .json/.toml file; got {text!r}"
+        raise UsageError(msg) from None
 
 
 def _credits(values: Any, missing: str) -> str:
@@ -255,8 +262,9 @@ def download(args: Any) -> int:
 
     frame = _read(args)
     if f"{args.prefix}url" not in frame.columns:
-        raise UsageError(f"{args.sheet_path} has no {args.prefix}url column: give the sheet 'run' wrote "
-                         "(or --prefix of its columns)")
+        msg = (f"{args.sheet_path} has no {args.prefix}url column: give the sheet 'run' wrote "
+               "(or --prefix of its columns)")
+        raise UsageError(msg)
     if _nothing(frame, args):
         return OK
     client = _client(args)
@@ -277,7 +285,8 @@ def forecast(args: Any) -> int:
 
     path = Path(args.sheet_path)
     if not path.exists():
-        raise UsageError(f"no such file: {path}")
+        msg = f"no such file: {path}"
+        raise UsageError(msg)
     fc = af.forecast(path, plan=args.plan, rates=_rates(args))
     print(fc.summary())
     if args.html:
@@ -296,7 +305,8 @@ def serve(args: Any) -> int:
     if args.api_key:
         options["api_key"] = args.api_key
     if bool(args.tls_cert) != bool(args.tls_key):
-        raise UsageError("--tls-cert and --tls-key go together.\n\nHint: give both PEM files, or neither.")
+        msg = "--tls-cert and --tls-key go together.\n\nHint: give both PEM files, or neither."
+        raise UsageError(msg)
     if args.tls_cert:
         options["tls"] = (args.tls_cert, args.tls_key)
     try:
@@ -315,8 +325,6 @@ def serve(args: Any) -> int:
 
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: binding {args.host} exposes the sandbox beyond this machine", file=sys.stderr)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: the way to stop it
         serve_forever(box.app, args.host, args.port, on_start=announce)
-    except KeyboardInterrupt:
-        pass
     return OK

@@ -17,7 +17,7 @@ from ._commands import NOT_DONE, OK
 __all__ = ["demo"]
 
 # The demo's jobs: (job, column prefix, parameters, the file extension of its results)
-STEPS = (
+STEPS: tuple[tuple[str, str, dict[str, str], dict[str, str]], ...] = (
     ("tts", "tts_", {"input_text": "script", "voice_id": "voice_id", "language_code": "language"}, {}),
     ("talking_photo", "video_", {"talking_photo_url": "portrait_url", "audio_url": "tts_url"}, {"resolution": "720"}),
 )

@@ -110,7 +110,8 @@ def voices(args: Any) -> int:
         raise UsageError(NO_LIST[args.provider])
     kind = VOICE_LISTS[(args.legacy, args.cloned)]
     if args.language and not kind.language:
-        raise UsageError("this voice list says no language; list it without --language")
+        msg = "this voice list says no language; list it without --language"
+        raise UsageError(msg)
     client = _client(args)
     try:
         frame = af.voices(client=client, **kind.lookup)

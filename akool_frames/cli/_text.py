@@ -28,7 +28,7 @@ def _env(setting: str) -> str:
     return setting.split("(")[1].rstrip(")")  # "base_url (AKOOL_BASE_URL)" -> "AKOOL_BASE_URL"
 
 
-Rewrite = tuple[str | re.Pattern[str], str | Callable[[re.Match[str]], str]]
+Rewrite = tuple[str, str] | tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]  # a phrase, or a pattern
 
 
 @functools.cache
@@ -72,11 +72,9 @@ def syntax() -> list[Rewrite]:
 
 def cli_text(message: str) -> str:
     """``message`` with its Python-syntax hints in CLI syntax."""
-    for said, instead in syntax():
-        if isinstance(said, re.Pattern):
-            message = said.sub(instead, message)  # type: ignore[arg-type]
-        else:
-            message = message.replace(said, instead)  # type: ignore[arg-type]
+    for rewrite in syntax():
+        message = (rewrite[0].sub(rewrite[1], message) if isinstance(rewrite[0], re.Pattern)
+                   else message.replace(rewrite[0], rewrite[1]))
     return message
 
 

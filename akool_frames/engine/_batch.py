@@ -55,7 +55,7 @@ class Batched(Generic[T]):
 def _resolve(batch: list[tuple[Any, asyncio.Future[Any]]], written: Any) -> None:
     try:
         results = written.result()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - each caller gets the error (as above)
         _settle(batch, None, exc)
         return
     _settle(batch, results, None)

@@ -66,10 +66,12 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
     ``AccountWarning`` (``_errors.say``: the caller's thread says it, where the call collects).
     """
     if mode not in ("estimate", "submit", "run"):
-        raise ValueError(f"mode must be estimate, submit or run; got {mode!r}")
+        msg = f"mode must be estimate, submit or run; got {mode!r}"
+        raise ValueError(msg)
     follow = follow or (client.follow if mode == "run" else "poll")
     if follow not in FOLLOW_MODES:
-        raise ConfigError(f"follow is {follow!r}.\n\nHint: use 'poll' or 'webhook'.")
+        msg = f"follow is {follow!r}.\n\nHint: use 'poll' or 'webhook'."
+        raise ConfigError(msg)
     spec = get_job(job)
     plan = plan or client.plan
     rates = resolve_rates(rates, client)
@@ -115,7 +117,7 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
     if batches:  # a batch's other videos are followed with its first (they are no rows of their own)
         known += [video for videos in client.ledger.videos(known).values() for video in videos]
     estimates = [outcomes[groups[key][0]].credits_est for key in tally.rows]
-    tally.start(None if None in estimates else sum(estimates))  # type: ignore[arg-type]  # None: unpriced
+    tally.start(None if None in estimates else sum(estimates))  # type: ignore[arg-type]  # summed only when none is None (unpriced)
     run.owner = client.ledger.register(f"{mode} {spec.name}, {len(tally.rows)} jobs")
     # Jobs whose answers report no credits: the balance before and after tells calibration what they cost.
     before = await _balance(client) if mode == "run" and new and spec.provider == "akool" and not spec.credit_field \
@@ -143,10 +145,10 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
     # Jobs over before the run began are as they were read (a re-run of finished rows reads its ledger once).
     over = {e.key: e for e in known if e.status in TERMINAL and e.key in groups}
     del new, lost, known  # (peak memory: the final read comes next)
-    keys = list(tally.rows)
-    for start in range(0, len(keys), OUTCOME_CHUNK):  # in chunks: one chunk's ledger entries alive at a time
+    ordered = list(tally.rows)
+    for start in range(0, len(ordered), OUTCOME_CHUNK):  # in chunks: one chunk's ledger entries alive at a time
         with paused_gc():
-            part = keys[start: start + OUTCOME_CHUNK]
+            part = ordered[start: start + OUTCOME_CHUNK]
             latest = {key: over[key] for key in part if key in over} | client.ledger.latest(
                 [key for key in part if key not in over], bodies=False)
             videos = client.ledger.videos(latest.values()) if batches else {}
@@ -178,7 +180,7 @@ def _all_over(job: str, entries: Sequence[Entry], progress: ProgressSink | None)
         tally = Tally(progress, Counter(entry.key for entry in entries))
         firsts = {entry.key: entry for entry in entries}
         estimates = [entry.credits_est for entry in firsts.values()]
-        tally.start(None if None in estimates else sum(estimates))  # type: ignore[arg-type]  # None: unpriced
+        tally.start(None if None in estimates else sum(estimates))  # type: ignore[arg-type]  # summed only when none is None (unpriced)
         tally.over(list(firsts.values()))
         tally.report()
         progress.close()

@@ -6,6 +6,7 @@ provider record says of a job.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import statistics
 import time
@@ -27,6 +28,7 @@ FAILED_POLLS = 5  # consecutive failed polls (or answers without the job) before
 async def poll(run: Run, ids: list[str]) -> dict[str, Any]:
     """Records by job id (a NotFound value for ids the provider does not know)."""
     poll, spec = run.spec.poll, run.spec
+    assert poll is not None  # (a followed job's spec has a poll)
     method, path = poll_request(spec, ids)
     joined = ",".join(ids)
     params = {poll.id_param: joined} if poll.id_in == "query" else None
@@ -178,10 +180,8 @@ class Follower:
             left = max(0.0, self.run.deadline - time.monotonic())
             seconds = left if seconds is None else min(seconds, left)
         self._wake.clear()
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
-        except TimeoutError:
-            pass
 
     async def _through_list(self, ids: list[str]) -> tuple[list[list[str]], list[Any]]:
         """The list's pages for every followed job they show (due or not: a fresh status is free), then one

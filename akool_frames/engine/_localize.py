@@ -22,7 +22,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import narwhals.stable.v2 as nw
 
@@ -30,11 +30,16 @@ from .._errors import AkoolError, ValidationError, VoiceLanguageWarning, say
 from .._paths import get_path
 from .._values import to_py
 
+if TYPE_CHECKING:
+    import pandas as pd
+    import polars as pl
+
 __all__ = [
     "LANGUAGE_FIELDS", "VOICE_LANGUAGE", "check_languages", "explode_languages", "voice_mismatch", "voice_records",
 ]
 
 log = logging.getLogger("akool_frames")
+EagerFrameT = TypeVar("EagerFrameT", "pd.DataFrame", "pl.DataFrame")  # explode_languages: a frame of the same library
 
 
 # ------------------------------------------------------------------------------------------ explode
@@ -45,8 +50,8 @@ def _codes(value: Any, sep: str) -> list[str]:
     return list(dict.fromkeys(part.strip() for part in str(value).split(sep) if part.strip()))
 
 
-def explode_languages(frame: Any, column: str, into: str = "language", sep: str = ",", *,
-                      key: str = "row_key") -> Any:
+def explode_languages(frame: EagerFrameT, column: str, into: str = "language", sep: str = ",", *,
+                      key: str = "row_key") -> EagerFrameT:
     """One row per source row and distinct language of ``column`` (a list like "es, fr,de").
 
     Args:
@@ -82,7 +87,7 @@ def explode_languages(frame: Any, column: str, into: str = "language", sep: str 
     languages: list[str | None] = []
     none = 0
     for i, value in enumerate(table.get_column(column).to_list()):  # a sheet's rows, not millions
-        codes = _codes(value, sep) or [None]
+        codes: Sequence[str | None] = _codes(value, sep) or [None]
         none += codes == [None]
         take += [i] * len(codes)
         languages += codes
@@ -136,7 +141,7 @@ async def _allowed(client: Any, lists: Sequence[LanguageList]) -> dict[str, set[
     """The codes of each list, fetched once per client session (None where the list could not be read)."""
     from ..lookups import LOOKUPS, fetch_records
 
-    cache: dict[str, set[str] | None] = client.language_lists
+    cache: dict[str, Any] = client.language_lists  # each list's codes (None: unread), and its records by id
     for lang in lists:
         if lang.lookup is not None and lang.lookup not in cache:
             try:
@@ -147,7 +152,7 @@ async def _allowed(client: Any, lists: Sequence[LanguageList]) -> dict[str, set[
                 log.warning("Could not read %s to check language codes (%s); they are sent unchecked.",
                             lang.what, exc)
                 cache[lang.lookup] = None
-    return {lang.lookup: cache[lang.lookup] for lang in lists  # type: ignore[misc]
+    return {lang.lookup: cache[lang.lookup] for lang in lists
             if lang.lookup is not None and cache[lang.lookup] is not None}
 
 
@@ -236,7 +241,7 @@ def voice_mismatch(voices: Mapping[str, Mapping[str, Any]], pairs: Iterable[tupl
     ``counts``: how many rows each pair stands for (one each by default). Voices the list does not hold (clones, a
     typo the provider will refuse) are not judged."""
     wrong: dict[str, Counter[str]] = {}
-    for (voice_id, language), n in zip(pairs, itertools.repeat(1) if counts is None else counts):
+    for (voice_id, language), n in zip(pairs, itertools.repeat(1) if counts is None else counts, strict=False):
         voice_id, language = to_py(voice_id), to_py(language)
         record = voices.get(str(voice_id)) if voice_id is not None else None
         if record is None or language in (None, "") or not record.get("locale"):

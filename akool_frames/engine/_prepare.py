@@ -174,7 +174,8 @@ async def _prices(client: Any, spec: JobSpec, bodies: list[dict[str, Any] | None
         return known.get(url, (None, "not probed (lazy estimate)")) if isinstance(url, str) else (None, "no media")
 
     return [price_of(spec, body, PriceContext(plan=plan, rates=rates, duration=lookup, given=seconds))
-            if price is _ASKED else price for body, seconds, price in zip(bodies, given, first, strict=True)]
+            if price is _ASKED and body is not None else price  # (asked: it had a body)
+            for body, seconds, price in zip(bodies, given, first, strict=True)]
 
 
 _ASKED = object()  # a first-pass price that asked for a media length: made again once lengths are known

@@ -141,9 +141,11 @@ async def _find_by_idempotency(run: Run, items: list[Item]) -> tuple[dict[str, t
         except NotFound:
             absent.add(item.key)
             continue
+        assert spec.poll is not None  # (poll_request asked it)
         record = get_path(answer, spec.poll.records)
         if record:
             # The record carries its id where the create answer's record does (Kling: task_id).
+            assert spec.id_path is not None  # (its create answer names the job)
             found[item.key] = (str(get_path(record, spec.id_path.removeprefix(spec.create_record + "."))),
                                record)
         else:

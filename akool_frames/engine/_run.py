@@ -31,11 +31,15 @@ WRITE_LINGER = 0.002
 
 
 class Tracker(Protocol):
-    """What a run asks of its follower (``_follow.Follower``): follow one more job; the jobs followed."""
+    """What a run asks of its follower (``_follow.Follower``): follow one more job; the jobs followed; a callback
+    heard (webhook mode); no more jobs to come."""
 
-    jobs: Mapping[str, Any]
+    @property
+    def jobs(self) -> Mapping[str, Any]: ...  # (read only: the Follower's dict of job id -> key)
 
     def add(self, job_id: str, key: str) -> None: ...
+    async def heard(self, job_id: str, callback: tuple[str, str | None, str | None]) -> bool: ...
+    def close(self) -> None: ...
 
 
 # --------------------------------------------------------------------------- one run
@@ -114,7 +118,7 @@ class Run:
     # Looked up once per run, not per row (the client's properties take a lock and check the process).
     @functools.cached_property
     def ledger(self) -> LedgerBackend:
-        return self.client.ledger  # type: ignore[no-any-return]  # (the Client's is a LedgerBackend)
+        return self.client.ledger  # (the Client's is a LedgerBackend)
 
     @functools.cached_property
     def http(self) -> Any:

@@ -4,6 +4,8 @@ polars when they are installed."""
 
 from __future__ import annotations
 
+import contextlib
+
 from ._bind import Col, col
 from ._verbs import adownload, aestimate, arefresh, arun, asubmit, download, estimate, refresh, run, submit
 
@@ -12,12 +14,8 @@ __all__ = [
     "submit",
 ]
 
-# Importing registers the accessors on whichever frame libraries are installed.
-try:
-    from . import _pandas  # noqa: F401
-except ImportError:
-    pass
-try:
-    from . import _polars  # noqa: F401
-except ImportError:
-    pass
+# Importing registers the accessors on whichever frame libraries are installed (ImportError: not installed).
+with contextlib.suppress(ImportError):
+    from . import _pandas  # noqa: F401  (imported for its effect: it registers df.akool on pandas)
+with contextlib.suppress(ImportError):
+    from . import _polars  # noqa: F401  (imported for its effect: it registers df.akool on polars)

@@ -8,14 +8,17 @@ to its module function's.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import os
+from typing import TYPE_CHECKING, Any, Generic
 
 from .._loop import run_sync
+from ..typing import FrameT
 from . import _verbs as _frames
 
 if TYPE_CHECKING:
     from .._client import Client
-    from ..typing import ProgressSink
+    from ..typing import EagerFrame, IntoFrame, ProgressSink, Rates
+    from ._confirm import ConfirmPanel
 
 __all__ = ["ARGS", "FrameAccessor"]
 
@@ -57,25 +60,27 @@ _SEND = {"job": "job", "client": "client", "prefix": "prefix", "budget": "budget
 _PARAMS = {"**params": "params"}
 
 
-class FrameAccessor:
-    """``frame.akool``: the verbs bound to one frame; ``_pandas`` and ``_polars`` register it.
+class FrameAccessor(Generic[FrameT]):
+    """``frame.akool``: the verbs bound to one frame; ``_pandas`` and ``_polars`` register it, each for its frame type
+    (``estimate`` gives that type back; the verbs that send give a DataFrame). ``**params: Any``: a job's documented
+    fields, open by design (each job has its own).
 
     Each method calls the module function of the same name. Those that submit or read results take
     ``_collected()``, which a LazyFrame accessor overrides to collect once, explicitly, before anything is sent.
     """
 
-    def __init__(self, frame: Any) -> None:
+    def __init__(self, frame: FrameT) -> None:
         self._obj = frame
 
-    def _collected(self) -> Any:
+    def _collected(self) -> IntoFrame:
         """The frame that submit, run, refresh and download work on: the frame itself."""
         return self._obj
 
     # ------------------------------------------------------------------ blocking
     def estimate(self, job: str, /, *, client: Client | None = None, prefix: str = "akool_",
                  budget: float | None = None, progress: bool | ProgressSink | None = False,
-                 timeout: float | None = None, force: bool = False, plan: str | None = None, rates: Any = None,
-                 **params: Any) -> Any:
+                 timeout: float | None = None, force: bool = False, plan: str | None = None, rates: Rates = None,
+                 **params: Any) -> FrameT:
         return _frames.estimate(self._obj, job, client=client, prefix=prefix, budget=budget, progress=progress,
                                 timeout=timeout, force=force, plan=plan, rates=rates, **params)
 
@@ -86,8 +91,8 @@ class FrameAccessor:
 
     def submit(self, job: str, /, *, client: Client | None = None, prefix: str = "akool_",
                budget: float | None = None, progress: bool | ProgressSink | None = True,
-               timeout: float | None = None, force: bool = False, plan: str | None = None, rates: Any = None,
-               **params: Any) -> Any:
+               timeout: float | None = None, force: bool = False, plan: str | None = None, rates: Rates = None,
+               **params: Any) -> EagerFrame:
         return _frames.submit(self._collected(), job, client=client, prefix=prefix, budget=budget,
                               progress=progress, timeout=timeout, force=force, plan=plan, rates=rates, **params)
 
@@ -98,8 +103,8 @@ class FrameAccessor:
 
     def run(self, job: str, /, *, client: Client | None = None, prefix: str = "akool_", budget: float | None = None,
             progress: bool | ProgressSink | None = True, timeout: float | None = None, force: bool = False,
-            plan: str | None = None, rates: Any = None, follow: str | None = None, confirm: bool = False,
-            **params: Any) -> Any:
+            plan: str | None = None, rates: Rates = None, follow: str | None = None, confirm: bool = False,
+            **params: Any) -> EagerFrame | ConfirmPanel:
         return _frames.run(self._collected(), job, client=client, prefix=prefix, budget=budget, progress=progress,
                            timeout=timeout, force=force, plan=plan, rates=rates, follow=follow, confirm=confirm,
                            **params)
@@ -112,7 +117,7 @@ class FrameAccessor:
 
     def refresh(self, *, client: Client | None = None, prefix: str = "akool_", job: str | None = None,
                 timeout: float | None = None, follow: bool = False,
-                progress: bool | ProgressSink | None = True) -> Any:
+                progress: bool | ProgressSink | None = True) -> EagerFrame:
         return _frames.refresh(self._collected(), client=client, prefix=prefix, job=job, timeout=timeout,
                                follow=follow, progress=progress)
 
@@ -121,8 +126,8 @@ class FrameAccessor:
         {"client": "client", "prefix": "prefix", "job": "refresh_job", "timeout": "timeout",
          "follow": "until_done", "progress": "progress"}, "submitted.akool.refresh(follow=True)")
 
-    def download(self, dest: Any, /, *, client: Client | None = None, prefix: str = "akool_",
-                 name: str | None = None, progress: bool | ProgressSink | None = False) -> Any:
+    def download(self, dest: str | os.PathLike[str], /, *, client: Client | None = None, prefix: str = "akool_",
+                 name: str | None = None, progress: bool | ProgressSink | None = False) -> EagerFrame:
         return _frames.download(self._collected(), dest, client=client, prefix=prefix, name=name, progress=progress)
 
     download.__doc__ = _doc(
@@ -131,7 +136,7 @@ class FrameAccessor:
         {"dest": "dest", "client": "client", "prefix": "prefix", "name": "name", "progress": "progress"},
         'done.akool.download("audio/", name="{script_id}_{language}", progress=True)')
 
-    def delete(self, *, client: Client | None = None, prefix: str = "akool_", job: str | None = None) -> Any:
+    def delete(self, *, client: Client | None = None, prefix: str = "akool_", job: str | None = None) -> EagerFrame:
         from ._delete import adelete
 
         return run_sync(adelete(self._collected(), client=client, prefix=prefix, job=job))
@@ -145,7 +150,7 @@ class FrameAccessor:
     async def aestimate(self, job: str, /, *, client: Client | None = None, prefix: str = "akool_",
                         budget: float | None = None, progress: bool | ProgressSink | None = False,
                         timeout: float | None = None, force: bool = False, plan: str | None = None,
-                        rates: Any = None, **params: Any) -> Any:
+                        rates: Rates = None, **params: Any) -> FrameT:
         return await _frames.aestimate(self._obj, job, client=client, prefix=prefix, budget=budget,
                                        progress=progress, timeout=timeout, force=force, plan=plan, rates=rates,
                                        **params)
@@ -155,8 +160,8 @@ class FrameAccessor:
 
     async def asubmit(self, job: str, /, *, client: Client | None = None, prefix: str = "akool_",
                       budget: float | None = None, progress: bool | ProgressSink | None = True,
-                      timeout: float | None = None, force: bool = False, plan: str | None = None, rates: Any = None,
-                      **params: Any) -> Any:
+                      timeout: float | None = None, force: bool = False, plan: str | None = None, rates: Rates = None,
+                      **params: Any) -> EagerFrame:
         return await _frames.asubmit(self._collected(), job, client=client, prefix=prefix, budget=budget,
                                      progress=progress, timeout=timeout, force=force, plan=plan, rates=rates,
                                      **params)
@@ -166,8 +171,8 @@ class FrameAccessor:
 
     async def arun(self, job: str, /, *, client: Client | None = None, prefix: str = "akool_",
                    budget: float | None = None, progress: bool | ProgressSink | None = True,
-                   timeout: float | None = None, force: bool = False, plan: str | None = None, rates: Any = None,
-                   follow: str | None = None, confirm: bool = False, **params: Any) -> Any:
+                   timeout: float | None = None, force: bool = False, plan: str | None = None, rates: Rates = None,
+                   follow: str | None = None, confirm: bool = False, **params: Any) -> EagerFrame | ConfirmPanel:
         return await _frames.arun(self._collected(), job, client=client, prefix=prefix, budget=budget,
                                   progress=progress, timeout=timeout, force=force, plan=plan, rates=rates,
                                   follow=follow, confirm=confirm, **params)
@@ -176,22 +181,22 @@ class FrameAccessor:
 
     async def arefresh(self, *, client: Client | None = None, prefix: str = "akool_", job: str | None = None,
                        timeout: float | None = None, follow: bool = False,
-                       progress: bool | ProgressSink | None = True) -> Any:
+                       progress: bool | ProgressSink | None = True) -> EagerFrame:
         return await _frames.arefresh(self._collected(), client=client, prefix=prefix, job=job, timeout=timeout,
                                       follow=follow, progress=progress)
 
     arefresh.__doc__ = "Async twin of ``refresh``.\n\n" + (refresh.__doc__ or "").replace(
         "submitted.akool.refresh(", "await submitted.akool.arefresh(")
 
-    async def adownload(self, dest: Any, /, *, client: Client | None = None, prefix: str = "akool_",
-                        name: str | None = None, progress: bool | ProgressSink | None = False) -> Any:
+    async def adownload(self, dest: str | os.PathLike[str], /, *, client: Client | None = None, prefix: str = "akool_",
+                        name: str | None = None, progress: bool | ProgressSink | None = False) -> EagerFrame:
         return await _frames.adownload(self._collected(), dest, client=client, prefix=prefix, name=name,
                                        progress=progress)
 
     adownload.__doc__ = "Async twin of ``download``.\n\n" + (download.__doc__ or "").replace(
         "done.akool.download(", "await done.akool.adownload(")
 
-    async def adelete(self, *, client: Client | None = None, prefix: str = "akool_", job: str | None = None) -> Any:
+    async def adelete(self, *, client: Client | None = None, prefix: str = "akool_", job: str | None = None) -> EagerFrame:
         from ._delete import adelete
 
         return await adelete(self._collected(), client=client, prefix=prefix, job=job)

@@ -7,7 +7,7 @@ import asyncio
 import functools
 import inspect
 from collections.abc import Callable, Coroutine
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import narwhals.stable.v2 as nw
 
@@ -16,6 +16,9 @@ from .._loop import get_loop, run_sync
 from .._values import to_py
 from ..typing import ProgressSink
 from ._progress import make_progress
+
+if TYPE_CHECKING:
+    from .._client import Client
 
 __all__ = ["as_narwhals", "blocking", "client_or_default", "labels", "on_loop", "sink_for"]
 
@@ -40,7 +43,7 @@ def labels(frame: nw.DataFrame[Any]) -> list[Any]:
     return [to_py(v) for v in index.tolist()] if index is not None else list(range(len(frame)))
 
 
-def client_or_default(client: Any) -> Any:
+def client_or_default(client: Client | None) -> Client:
     if client is not None:
         return client
     from .._client import default_client

@@ -38,9 +38,9 @@ class ConfirmPanel:
         try:
             import ipywidgets
         except ImportError as exc:
-            raise ConfigError("confirm=True shows buttons, which need ipywidgets.\n\n"
-                              "Hint: pip install 'akool-frames[notebook]', or estimate first and run without it."
-                              ) from exc
+            msg = ("confirm=True shows buttons, which need ipywidgets.\n\n"
+                   "Hint: pip install 'akool-frames[notebook]', or estimate first and run without it.")
+            raise ConfigError(msg) from exc
         self.estimate, self.job, self.result = estimate, job, None
         self._start, self._stop = start, threading.Event()
         self._future: concurrent.futures.Future[Any] | None = None
@@ -103,7 +103,8 @@ class ConfirmPanel:
     def wait(self, timeout: float | None = None) -> Any:
         """Block until the run has ended; its result frame (raises what the run raised)."""
         if self._future is None:
-            raise RuntimeError("Nothing was submitted yet: click the Submit button (or .submit.click()).")
+            msg = "Nothing was submitted yet: click the Submit button (or .submit.click())."
+            raise RuntimeError(msg)
         return self._future.result(timeout)
 
     # ------------------------------------------------------------------ ProgressSink (the loop thread)

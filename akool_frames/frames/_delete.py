@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from .._client import Client
 from .._errors import AccountError, APIError, AuthError, ServerError, TransportError, ValidationError
 from ..catalog import JOBS, Delete, JobSpec, get_path
+from ..typing import EagerFrame, IntoFrame
 
 __all__ = ["adelete"]
 
@@ -34,7 +35,8 @@ class _Target(NamedTuple):
     value: str  # what the endpoint takes: the job id, or an extra column (Kling's voice_id, reage's task_id)
 
 
-def _plan(spec: JobSpec, status: str | None, job_id: str, extras: dict[str, Any]) -> tuple[Delete | None, str | Done]:
+def _plan(spec: JobSpec, status: str | None, job_id: str,
+          extras: dict[str, Any]) -> tuple[Delete, str] | tuple[None, Done]:
     """(rule, the value it takes) for one row, or (None, what to report instead)."""
     if status in IN_FLIGHT and spec.cancel is None:
         return None, Done(False, f"{spec.name} is still {status} and cannot be cancelled; delete it once it has "
@@ -84,11 +86,12 @@ async def delete_rows(client: Any, jobs: Sequence[str | None], job_ids: Sequence
             continue
         extra = {**(json.loads(entry.extra) if entry and entry.extra else {}), **extras[row]}
         status = entry.status if entry is not None else statuses[row]
-        rule, value = _plan(JOBS[name], status, job_id, extra)
-        if rule is None:
-            done[row] = value  # type: ignore[assignment]
+        planned = _plan(JOBS[name], status, job_id, extra)  # (rule, the value it takes), or (None, a Done)
+        if planned[0] is None:
+            done[row] = planned[1]
         else:
-            groups[JOBS[name].provider, rule].append(_Target(row, job_id, str(value)))
+            rule = planned[0]
+            groups[JOBS[name].provider, rule].append(_Target(row, job_id, str(planned[1])))
             for video in videos.get(entry.key, ()) if entry is not None and rule.id_column == "job_id" else ():
                 groups[JOBS[name].provider, rule].append(_Target(row, str(video.job_id), str(video.job_id)))
     calls = [(provider, rule, targets[i: i + (rule.batch if rule.joined or rule.listed else 1)])
@@ -105,7 +108,8 @@ async def delete_rows(client: Any, jobs: Sequence[str | None], job_ids: Sequence
     return done
 
 
-async def adelete(frame: Any, /, *, client: Client | None = None, prefix: str = "akool_", job: str | None = None) -> Any:
+async def adelete(frame: IntoFrame, /, *, client: Client | None = None, prefix: str = "akool_",
+                  job: str | None = None) -> EagerFrame:
     """Delete, at the provider, what the frame's rows made; add ``{prefix}deleted`` and ``{prefix}delete_error``.
 
     Finished results are deleted (VoiceLab clones, which count against the plan's voice quota; face swap and
@@ -127,8 +131,9 @@ async def adelete(frame: Any, /, *, client: Client | None = None, prefix: str = 
     eager, back = as_narwhals(frame)
     id_column = prefix + "job_id"
     if id_column not in eager.columns:
-        raise ValidationError(f"The frame has no {id_column!r} column, so there is nothing to delete.\n\n"
-                              "Hint: pass the frame run() or submit() returned, or its prefix=.")
+        msg = (f"The frame has no {id_column!r} column, so there is nothing to delete.\n\n"
+               "Hint: pass the frame run() or submit() returned, or its prefix=.")
+        raise ValidationError(msg)
     ids = [None if v in (None, "") else str(v) for v in _existing(eager, id_column)]
     jobs = _existing(eager, prefix + "job") if prefix + "job" in eager.columns else [job] * len(ids)
     statuses = _existing(eager, prefix + "status") if prefix + "status" in eager.columns else [None] * len(ids)

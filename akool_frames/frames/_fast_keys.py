@@ -22,7 +22,7 @@ __all__ = [
 # compares "\x00" as "" (and unequal to itself), so a null would take an empty text's place.
 NULL = "\uffff\ufffe"
 
-SENTINEL = {"int": -(2 ** 31), "float": -1.7e308, "str": NULL}  # stands for null in a key part
+SENTINEL: dict[str, int | float | str] = {"int": -(2 ** 31), "float": -1.7e308, "str": NULL}  # stands for null in a key part
 
 def fill_nulls(part: tuple[nw.Expr, str]) -> nw.Expr:
     """A key part without nulls (look-ups do not match nulls): each kind has its own stand-in."""
@@ -67,7 +67,7 @@ def known_keys(levels: Sequence[list[Any] | None], limit: int = 4096) -> list[in
         return None
     if any(not level for level in levels):  # a level list found empty: no surely-valid row
         return []
-    total = math.prod(max(len(level), 1) for level in levels)
+    total = math.prod(max(len(level or ()), 1) for level in levels)  # (none is None here)
     return list(range(total)) if total <= limit else None
 
 def key_span(work: nw.DataFrame[Any], levels: Sequence[Any], kinds: Sequence[str], limit: int = 2048) -> list[int] | None:
@@ -139,8 +139,8 @@ def looked_up(work: nw.DataFrame[Any], table: Mapping[Any, Mapping[str, Any]], o
         return out
     order, place = _places(table)
     inside = ok & (place >= 0) & (place < len(order))  # (a key the table lacks reads as no value, as a miss would)
-    at = work.select(nw.when(inside).then(place).otherwise(nw.lit(len(order))).cast(nw.UInt32()).alias("__at"))
-    at = at.get_column("__at")
+    at = work.select(nw.when(inside).then(place).otherwise(nw.lit(len(order))).cast(nw.UInt32()).alias("__at")
+                     ).get_column("__at")
     return out.with_columns(*(nw.new_series(name, [None if k is _GAP else table[k][name] for k in order] + [None],
                                             _OUT_TYPES[name], backend=impl)[at].alias(name) for name in varying))
 

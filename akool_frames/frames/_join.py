@@ -82,8 +82,9 @@ def _extras(job: str, outcomes: Sequence[Outcome]) -> dict[str, list[Any]]:
 
     spec = get_job(job)
     found = [json.loads(o.extra) if o.extra else {} for o in outcomes]
-    columns = {name: [None if (v := row.get(name)) is None else v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
-                      for row in found] for name in spec.extra_fields}
+    columns: dict[str, list[Any]] = {
+        name: [None if (v := row.get(name)) is None else v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+               for row in found] for name in spec.extra_fields}
     if any(route.batch_records for route in spec.routes):  # every row's videos, as lists (one for a single video)
         for name, one in (("video_ids", "job_id"), ("video_urls", "url")):
             columns[name] = [row.get(name) or ([getattr(o, one)] if o.job_id else None)

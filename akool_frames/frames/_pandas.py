@@ -17,7 +17,7 @@ __all__ = ["AkoolAccessor"]
 
 
 @pd.api.extensions.register_dataframe_accessor("akool")
-class AkoolAccessor(FrameAccessor):
+class AkoolAccessor(FrameAccessor["pd.DataFrame"]):
     """Akool jobs from the rows of a pandas DataFrame. Every method returns a new frame (same index and
     row order, input untouched) with the ``akool_`` result columns added or replaced.
 

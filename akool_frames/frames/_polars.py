@@ -19,7 +19,7 @@ __all__ = ["AkoolFrame", "AkoolLazyFrame"]
 
 
 @pl.api.register_dataframe_namespace("akool")
-class AkoolFrame(FrameAccessor):
+class AkoolFrame(FrameAccessor[pl.DataFrame]):
     """Akool jobs from the rows of a polars DataFrame. Every method returns a new DataFrame (same row
     order, input untouched) with the ``akool_`` result columns added or replaced.
 
@@ -30,7 +30,7 @@ class AkoolFrame(FrameAccessor):
 
 
 @pl.api.register_lazyframe_namespace("akool")
-class AkoolLazyFrame(FrameAccessor):
+class AkoolLazyFrame(FrameAccessor[pl.LazyFrame]):
     """Akool jobs from a polars LazyFrame: ``estimate`` stays lazy; the other verbs collect once, then
     behave as on a DataFrame (and return one).
 

@@ -32,7 +32,7 @@ PLAIN_EVERY = 5.0  # seconds between two plain lines (a log gets a heartbeat, no
 def _in_kernel() -> bool:
     """True inside a Jupyter kernel (IPython with a ``kernel``), where a widget panel can be shown."""
     ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None  # type: ignore[attr-defined]
+    shell = ipython.get_ipython() if ipython is not None else None
     return getattr(shell, "kernel", None) is not None
 
 

@@ -12,9 +12,10 @@ The async functions are the real ones; each sync twin is ``run_sync(<async twin>
 
 from __future__ import annotations
 
+import os
 import string
 from collections.abc import Mapping, Sequence
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 import narwhals.stable.v2 as nw
 from narwhals.stable.v2.dependencies import is_pandas_dataframe, is_polars_lazyframe
@@ -25,12 +26,15 @@ from .._errors import BudgetExceeded, ValidationError, collecting, say
 from .._values import to_py
 from ..engine import Outcome, paused_gc
 from ..storage import LocalFolder
-from ..typing import ProgressSink
+from ..typing import EagerFrame, FrameT, IntoFrame, ProgressSink, Rates
 from ._bind import _eager_rows
 from ._calls import as_narwhals, blocking, client_or_default, labels, on_loop, sink_for
 from ._fast_estimate import estimate_frame, vectorised
 from ._join import ESTIMATE_FIELDS, JOB_FIELDS, RESULT_FIELDS, _attach, _existing, _extras, _join, _with_columns
 from ._lazy_estimate import estimate_lazy
+
+if TYPE_CHECKING:
+    from ._confirm import ConfirmPanel
 
 __all__ = [
     "adownload", "aestimate", "arefresh", "arun", "asubmit", "download", "estimate", "refresh", "run", "submit",
@@ -39,12 +43,13 @@ __all__ = [
 
 P = ParamSpec("P")
 T = TypeVar("T")
+# ``**params: Any`` below: a job's documented fields, open by design (each job has its own; af.describe(job) lists them).
 
 
 # ------------------------------------------------------------------------------------- verbs
-async def _execute(mode: str, frame: Any, job: str, *, client: Any, prefix: str, budget: float | None,
+async def _execute(mode: str, frame: IntoFrame, job: str, *, client: Client | None, prefix: str, budget: float | None,
                    progress: bool | ProgressSink | None, timeout: float | None, force: bool, plan: str | None,
-                   rates: Any, params: Mapping[str, Any], follow: str | None = None, stop: Any = None) -> Any:
+                   rates: Rates, params: Mapping[str, Any], follow: str | None = None, stop: Any = None) -> Any:
     sink = sink_for(progress, job)
     try:
         eager, back = as_narwhals(frame)
@@ -77,7 +82,7 @@ async def _execute(mode: str, frame: Any, job: str, *, client: Any, prefix: str,
             sink.close()
 
 
-async def _fast_estimate(eager: nw.DataFrame[Any], job: str, *, client: Any, plan: str | None, rates: Any,
+async def _fast_estimate(eager: nw.DataFrame[Any], job: str, *, client: Client, plan: str | None, rates: Rates,
                          params: Mapping[str, Any]) -> dict[str, nw.Series[Any]] | None:
     from ..pricing import resolve_rates
 
@@ -100,10 +105,10 @@ def _check_budget(outcomes: Sequence[Outcome], budget: float) -> None:
         raise BudgetExceeded(sum(priced), budget, unpriced=unpriced)
 
 
-async def aestimate(frame: Any, job: str, /, *, client: Client | None = None, prefix: str = "akool_",
+async def aestimate(frame: FrameT, job: str, /, *, client: Client | None = None, prefix: str = "akool_",
                     budget: float | None = None, progress: bool | ProgressSink | None = False,
                     timeout: float | None = None, force: bool = False, plan: str | None = None,
-                    rates: Any = None, **params: Any) -> Any:
+                    rates: Rates = None, **params: Any) -> FrameT:
     """Validate and price every row; nothing is submitted.
 
     Adds ``{prefix}credits_est``, ``{prefix}status`` ("invalid" for invalid rows, else null) and
@@ -136,14 +141,15 @@ async def aestimate(frame: Any, job: str, /, *, client: Client | None = None, pr
             raise ValidationError(msg)
         plan = plan or getattr(client_or_default(client), "plan", None) or "pro"
         lazy = estimate_lazy(native, job, prefix=prefix, client=client, plan=plan, rates=rates, params=params)
-        return nw.from_native(lazy) if isinstance(frame, nw.LazyFrame) else lazy
-    return await _execute("estimate", frame, job, client=client, prefix=prefix, budget=budget, progress=progress,
-                          timeout=timeout, force=force, plan=plan, rates=rates, params=params)
+        return cast("FrameT", nw.from_native(lazy) if isinstance(frame, nw.LazyFrame) else lazy)
+    return cast("FrameT", await _execute("estimate", frame, job, client=client, prefix=prefix, budget=budget,
+                                         progress=progress, timeout=timeout, force=force, plan=plan, rates=rates,
+                                         params=params))
 
 
-async def asubmit(frame: Any, job: str, /, *, client: Client | None = None, prefix: str = "akool_", budget: float | None = None,
-                  progress: bool | ProgressSink | None = True, timeout: float | None = None, force: bool = False,
-                  plan: str | None = None, rates: Any = None, **params: Any) -> Any:
+async def asubmit(frame: IntoFrame, job: str, /, *, client: Client | None = None, prefix: str = "akool_",
+                  budget: float | None = None, progress: bool | ProgressSink | None = True, timeout: float | None = None,
+                  force: bool = False, plan: str | None = None, rates: Rates = None, **params: Any) -> EagerFrame:
     """Validate, price and create one job per row; return once every row is submitted (or held back).
 
     Adds ``{prefix}job_id``, ``{prefix}status``, ``{prefix}url``, ``{prefix}credits_est``, ``{prefix}credits``
@@ -159,10 +165,10 @@ async def asubmit(frame: Any, job: str, /, *, client: Client | None = None, pref
                           timeout=timeout, force=force, plan=plan, rates=rates, params=params)
 
 
-async def arun(frame: Any, job: str, /, *, client: Client | None = None, prefix: str = "akool_", budget: float | None = None,
-               progress: bool | ProgressSink | None = True, timeout: float | None = None, force: bool = False,
-               plan: str | None = None, rates: Any = None, follow: str | None = None, confirm: bool = False,
-               **params: Any) -> Any:
+async def arun(frame: IntoFrame, job: str, /, *, client: Client | None = None, prefix: str = "akool_",
+               budget: float | None = None, progress: bool | ProgressSink | None = True, timeout: float | None = None,
+               force: bool = False, plan: str | None = None, rates: Rates = None, follow: str | None = None,
+               confirm: bool = False, **params: Any) -> EagerFrame | ConfirmPanel:
     """Submit like ``asubmit``, then follow every job to a terminal state (or ``timeout``).
 
     Args:
@@ -193,9 +199,9 @@ async def arun(frame: Any, job: str, /, *, client: Client | None = None, prefix:
                           timeout=timeout, force=force, plan=plan, rates=rates, params=params, follow=follow)
 
 
-async def _confirmation(frame: Any, job: str, *, client: Any, prefix: str, budget: float | None,
-                        timeout: float | None, force: bool, plan: str | None, rates: Any, follow: str | None,
-                        params: Mapping[str, Any]) -> Any:
+async def _confirmation(frame: IntoFrame, job: str, *, client: Client | None, prefix: str, budget: float | None,
+                        timeout: float | None, force: bool, plan: str | None, rates: Rates, follow: str | None,
+                        params: Mapping[str, Any]) -> ConfirmPanel:
     """``arun(confirm=True)``: the estimate and a panel whose button runs the rows (see ``_confirm``)."""
     from ._confirm import ConfirmPanel
 
@@ -213,9 +219,9 @@ async def _confirmation(frame: Any, job: str, *, client: Any, prefix: str, budge
     return ConfirmPanel(priced, start, job=job, prefix=prefix, usd_per_credit=client_or_default(client).usd_per_credit)
 
 
-async def arefresh(frame: Any, /, *, client: Client | None = None, prefix: str = "akool_", job: str | None = None,
+async def arefresh(frame: IntoFrame, /, *, client: Client | None = None, prefix: str = "akool_", job: str | None = None,
                    timeout: float | None = None, follow: bool = False,
-                   progress: bool | ProgressSink | None = True) -> Any:
+                   progress: bool | ProgressSink | None = True) -> EagerFrame:
     """Poll the rows that carry ``{prefix}job_id`` and update their columns; other rows stay as they are.
 
     Args:
@@ -255,7 +261,7 @@ async def arefresh(frame: Any, /, *, client: Client | None = None, prefix: str =
                     new[f][i] = value
         for job_name in {o.job for o in found if o is not None and o.job}:  # extra fields as they are now
             rows = [i for i, o in enumerate(found) if o is not None and o.job == job_name]
-            for name, values in _extras(job_name, [found[i] for i in rows]).items():
+            for name, values in _extras(job_name, [o for o in found if o is not None and o.job == job_name]).items():
                 column = new.setdefault(name, _existing(eager, prefix + name))
                 for i, value in zip(rows, values, strict=True):
                     if value is not None:
@@ -266,8 +272,9 @@ async def arefresh(frame: Any, /, *, client: Client | None = None, prefix: str =
             sink.close()
 
 
-async def adownload(frame: Any, dest: Any, /, *, client: Client | None = None, prefix: str = "akool_", name: str | None = None,
-                    progress: bool | ProgressSink | None = False) -> Any:
+async def adownload(frame: IntoFrame, dest: str | os.PathLike[str], /, *, client: Client | None = None,
+                    prefix: str = "akool_", name: str | None = None,
+                    progress: bool | ProgressSink | None = False) -> EagerFrame:
     """Fetch every row's result file into the folder ``dest``, named after the row; add ``{prefix}file`` and
     ``{prefix}expires_at``.
 

@@ -61,12 +61,14 @@ def check_place(path: Path) -> None:
     """The ledger is a file in a folder: say so when its path is a folder, or when a file stands where a folder on
     the way to it is needed (mkdir alone would say "File exists", or "Not a directory")."""
     if path.is_dir():
-        raise LedgerError(f"The ledger path {path} is a folder; the ledger is a file.\n\n"
-                          f"Hint: pass ledger= a file path, e.g. {path / 'ledger.sqlite'}.")
+        msg = (f"The ledger path {path} is a folder; the ledger is a file.\n\n"
+               f"Hint: pass ledger= a file path, e.g. {path / 'ledger.sqlite'}.")
+        raise LedgerError(msg)
     blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
     if blocking is not None:
-        raise LedgerError(f"Cannot make the ledger at {path}: {blocking} is a file, and a folder is needed there to "
-                          "hold the ledger.\n\nHint: pass ledger= a path inside a folder, or move that file away.")
+        msg = (f"Cannot make the ledger at {path}: {blocking} is a file, and a folder is needed there to "
+               "hold the ledger.\n\nHint: pass ledger= a path inside a folder, or move that file away.")
+        raise LedgerError(msg)
 
 
 def check_header(path: Path) -> None:

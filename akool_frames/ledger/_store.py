@@ -104,7 +104,8 @@ class Ledger:
                 if is_damage(exc):
                     raise ledger_damaged(self.path, exc) from exc
                 if isinstance(exc, sqlite3.OperationalError):
-                    raise LedgerError(f"{busy_message(self._db, self.path, self.timeout)}: {exc}") from exc
+                    msg = f"{busy_message(self._db, self.path, self.timeout)}: {exc}"
+                    raise LedgerError(msg) from exc
                 raise
 
     # ------------------------------------------------------------------ reads
@@ -260,7 +261,7 @@ class Ledger:
         return self._submit(op)
 
     def _claim_op(self, owner: str, claims: Sequence[Claim]) -> Callable[[sqlite3.Connection], list[Any]]:
-        def op(db: sqlite3.Connection) -> list[tuple[str, Entry]]:
+        def op(db: sqlite3.Connection) -> list[tuple[str, Entry | None]]:
             alive, now, out, inserts, owned = self._alive(db), time.time(), [], [], []
             latest = self._latest_in(db, list({claim.key for claim in claims}))  # one read for the batch
             for claim in claims:

@@ -43,7 +43,7 @@ BUSY_STEP = 0.5  # sqlite's own busy wait per try; between tries we log and chec
 WARN_AFTER = 2.0  # a wait longer than this is logged, naming who else writes
 
 
-class Written(concurrent.futures.Future):  # type: ignore[type-arg]
+class Written(concurrent.futures.Future):
     """A write's future: ``.result()`` blocks until it is committed, ``await`` waits without blocking."""
 
     def __await__(self) -> Generator[Any, None, Any]:
@@ -278,7 +278,8 @@ class WriterThread:
             except sqlite3.OperationalError as exc:
                 waited = time.monotonic() - started
                 if not is_busy(exc):
-                    raise LedgerError(f"Cannot write the ledger at {self.path}: {exc}") from exc
+                    msg = f"Cannot write the ledger at {self.path}: {exc}"
+                    raise LedgerError(msg) from exc
                 if waited >= self.timeout:
                     msg = (f"{busy_message(db, self.path, waited)}.\n\nHint: let that run finish, give this one its "
                            "own ledger= path (AKOOL_FRAMES_LEDGER), or wait longer with af.Client(ledger_timeout=...).")

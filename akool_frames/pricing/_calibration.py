@@ -20,12 +20,19 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ..catalog import get_job
 from . import _rules as pricing
 from ._rates import Rate, given_rates
 from ._rules import PriceContext
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import polars as pl
+
+    from .._client import Client
+    from ..typing import Backend, EagerFrame, Rates
 
 __all__ = ["calibrate", "calibrated_rates", "resolve_rates"]
 
@@ -104,7 +111,11 @@ def _row(job: str, resolution: str | None, total: _Sum) -> dict[str, Any]:
             "source": f"calibrated from {total.jobs} charged job{'s' * (total.jobs != 1)} ({how})"}
 
 
-def calibrate(*, client: Any = None, backend: str = "pandas") -> Any:
+@overload
+def calibrate(*, client: Client | None = ..., backend: Literal["pandas"] = ...) -> pd.DataFrame: ...
+@overload
+def calibrate(*, client: Client | None = ..., backend: Literal["polars"]) -> pl.DataFrame: ...
+def calibrate(*, client: Client | None = None, backend: Backend = "pandas") -> EagerFrame:
     """Rates learned from the ledger, and how far estimates were from charges, as a frame.
 
     One line per job (``resolution`` null: its rate, in the unit ``unit``), then one per job and
@@ -134,7 +145,7 @@ def calibrate(*, client: Any = None, backend: str = "pandas") -> Any:
     return nw.to_native(nw.from_dict(data, schema=schema, backend=backend))
 
 
-def calibrated_rates(client: Any = None) -> dict[str, Rate]:
+def calibrated_rates(client: Client | None = None) -> dict[str, Rate]:
     """``rates="calibrated"``: the calibrated rate of every job the ledger can price, with its source."""
     from .._client import default_client
 
@@ -148,7 +159,7 @@ def calibrated_rates(client: Any = None) -> dict[str, Rate]:
     return out
 
 
-def resolve_rates(rates: Any, client: Any = None) -> dict[str, Rate]:
+def resolve_rates(rates: Rates, client: Client | None = None) -> dict[str, Rate]:
     """Rates by job from any form ``rates=`` takes: "calibrated" (this account's calibration, from its ledger), a
     file, a mapping or a frame (``_rates``); {} for None."""
     if isinstance(rates, str) and rates == "calibrated":

@@ -129,7 +129,8 @@ class _Session:
                 continue
             if answer[0] < 500 or attempt:
                 return answer
-        raise AssertionError("unreachable")  # pragma: no cover
+        msg = "unreachable"
+        raise AssertionError(msg)  # pragma: no cover
 
     async def _fetch(self, url: str, key: tuple[str, int], shown: str) -> Length:
         try:
@@ -260,8 +261,9 @@ async def probe_lengths(client: Any, targets: Iterable[str], *, progress: Any = 
     mine = {t: loop.create_future() for t in wanted if t not in cache}
     cache.update(mine)
     try:
-        found, *shared = await asyncio.gather(_measure(client, list(mine), progress),
-                                              *(_shared(client, t, f) for t, f in others.items()))
+        gathered: list[Any] = await asyncio.gather(_measure(client, list(mine), progress),
+                                                   *(_shared(client, t, f) for t, f in others.items()))
+        found, shared = gathered[0], gathered[1:]  # mine measured, then each of the others' probes
     except BaseException:
         for t, f in mine.items():  # nothing kept; a call waiting on these probes its targets itself
             if cache.get(t) is f:

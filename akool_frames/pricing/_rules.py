@@ -78,6 +78,7 @@ def _blocks(seconds: float, size: float) -> int:
 def _duration(ctx: PriceContext, target: Any) -> tuple[float | None, str]:
     """The length a rule prices by: the row's ``duration=`` when given (then nothing is probed), else what
     the context finds for ``target``. Noted in ``ctx.used`` for the price's duration columns."""
+    seconds: float | None
     if ctx.given is not None:
         seconds, how = ctx.given, "given"
     elif not isinstance(target, str) or not target:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import narwhals.stable.v2 as nw
 
@@ -30,8 +30,17 @@ from .._errors import ValidationError
 from .._values import to_py
 from ..catalog import get_job
 from ..pricing import PriceContext
+from ..typing import EagerFrame
+
+if TYPE_CHECKING:
+    from .._client import Client
+    from ..typing import Backend, Rates
+    from ._report import Report
 
 __all__ = ["OWN_COLUMNS", "forecast", "unit_body"]
+
+# A campaign: a frame or a sheet (path) of lines; af.forecast also takes several, by scenario name.
+Campaign: TypeAlias = EagerFrame | str | Path
 
 OWN_COLUMNS = ("job", "count", "duration_s", "characters", "languages", "plan", "content_type")  # not body fields
 _CONTENT_TYPES = {"image": 1, "video": 2, "audio": 3, "text": 4}  # moderation's documented type codes
@@ -106,7 +115,7 @@ def _number(value: float) -> str:
     return f"{int(value):,}" if float(value).is_integer() else f"{value:,}"
 
 
-def _campaign(campaign: Any) -> nw.DataFrame[Any]:
+def _campaign(campaign: Campaign) -> nw.DataFrame[Any]:
     if isinstance(campaign, str | Path):
         from ..sheets import read_sheet
 
@@ -119,7 +128,7 @@ def _campaign(campaign: Any) -> nw.DataFrame[Any]:
     return frame
 
 
-def _priced(campaign: Any, plan: str, rates: Mapping[str, float], scenario: str | None) -> list[dict[str, Any]]:
+def _priced(campaign: Campaign, plan: str, rates: Mapping[str, float], scenario: str | None) -> list[dict[str, Any]]:
     """Each line of one campaign with its price (one unit priced, times the count)."""
     frame = _campaign(campaign)
     out = []
@@ -142,7 +151,7 @@ def _column(values: list[Any]) -> tuple[list[Any], Any]:
     return [None if v is None else str(v) for v in values], nw.String()
 
 
-def _frame(data: dict[str, list[Any]], schema: dict[str, Any], backend: str) -> Any:
+def _frame(data: dict[str, list[Any]], schema: dict[str, Any], backend: Backend) -> EagerFrame:
     """A native frame of ``backend`` with these types; pandas gets its nullable Int64/Float64 (a count reads
     500, an unknown price <NA>), as the result columns have."""
     if backend == "pandas":
@@ -154,7 +163,7 @@ def _frame(data: dict[str, list[Any]], schema: dict[str, Any], backend: str) -> 
     return nw.to_native(nw.from_dict(data, schema, backend=backend))
 
 
-def _report(lines: list[dict[str, Any]], usd: float, backend: str) -> Any:
+def _report(lines: list[dict[str, Any]], usd: float, backend: Backend) -> Report:
     """The forecast as a Report: a line per campaign line (units as rows), totals, the unpriced lines."""
     from ._report import Report
 
@@ -191,8 +200,8 @@ def _report(lines: list[dict[str, Any]], usd: float, backend: str) -> Any:
     return Report(table, unpriced_frame, kind="forecast", usd_per_credit=usd, keys=keys, has_totals=False)
 
 
-def forecast(campaign: Any, *, plan: str | None = None, rates: Any = None, usd_per_credit: float | None = None,
-             client: Any = None, backend: str = "pandas") -> Any:
+def forecast(campaign: Campaign | Mapping[str, Campaign], *, plan: str | None = None, rates: Rates = None,
+             usd_per_credit: float | None = None, client: Client | None = None, backend: Backend = "pandas") -> Report:
     """Price a campaign from counts: one line per kind of work, never a row per unit.
 
     Args:
@@ -220,14 +229,14 @@ def forecast(campaign: Any, *, plan: str | None = None, rates: Any = None, usd_p
     settings = client if client is not None else _maybe_default_client()
     plan = plan or getattr(settings, "plan", None) or "pro"
     table = resolve_rates(rates, settings)
-    scenarios: Sequence[tuple[str | None, Any]] = (
+    scenarios: Sequence[tuple[str | None, Campaign]] = (
         list(campaign.items()) if isinstance(campaign, Mapping) else [(None, campaign)])
     lines = [line for name, c in scenarios for line in _priced(c, plan, table, name)]
     usd = usd_per_credit if usd_per_credit is not None else getattr(settings, "usd_per_credit", 0.04)
     return _report(lines, usd, backend)
 
 
-def _maybe_default_client() -> Any:
+def _maybe_default_client() -> Client | None:
     """The default client if one is set or can be made from the environment; a forecast needs none."""
     from .._client import default_if_set
 

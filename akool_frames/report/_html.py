@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import html
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import narwhals.stable.v2 as nw
 
@@ -81,7 +81,7 @@ def _metric_cell(column: str, row: dict[str, Any]) -> tuple[str, bool]:
     text = _cell(column, row.get(column))
     left = {"credits_est": "unpriced_rows", "usd_est": "unpriced_rows",
             "credits_charged": "unreported_rows", "usd_charged": "unreported_rows"}.get(column)
-    missing = render._count(row.get(left)) if left else 0  # noqa: SLF001
+    missing = render.whole(row.get(left)) if left else 0
     if not missing:
         return text, column == "price_basis" and text.startswith("no price")
     what = "unpriced" if left == "unpriced_rows" else "not reported"
@@ -114,15 +114,15 @@ def _left_out(rep: Report, noun: str) -> list[str]:
     for group in render.reason_groups(rep):
         merged.setdefault((group.get("job"), group["reason"]), {})[group.get("scenario")] = group["units"]
     order = [None if s is None else str(s) for s in
-             (to_py(t.get("scenario")) for t in rep._totals_frame.rows(named=True))]  # noqa: SLF001
+             (to_py(t.get("scenario")) for t in rep._totals_frame.rows(named=True))]
     items = []
     for (job, reason), units in merged.items():
         if "scenario" in rep.keys:
             every = len(set(units.values())) == 1 and set(units) == set(order)
-            counts = (f"{render._many(next(iter(units.values())), noun)} in each scenario" if every  # noqa: SLF001
-                      else ", ".join(f"{s}: {render._many(units[s], noun)}" for s in order if s in units))  # noqa: SLF001
+            counts = (f"{render.many(next(iter(units.values())), noun)} in each scenario" if every
+                      else ", ".join(f"{s}: {render.many(units[s], noun)}" for s in order if s in units))
         else:
-            counts = render._many(sum(units.values()), noun)  # noqa: SLF001
+            counts = render.many(sum(units.values()), noun)
         name = f"<b>{html.escape(str(job))}</b>: " if job is not None else ""
         items.append(f"<li><span class=\"af-incomplete\">{html.escape(counts)}</span> · {name}{html.escape(str(reason))}</li>")
     return items
@@ -132,9 +132,9 @@ def _figures(rep: Report, total: dict[str, Any], noun: str) -> str:
     est = to_py(total.get("credits_est"))
     credits = "none" if est is None else render.fmt_credits(est)
     usd = "—" if est is None else render.fmt_usd(est * rep.usd_per_credit)
-    rows, priced = render._count(total.get("rows")), render._count(total.get("priced_rows"))  # noqa: SLF001
-    scope = (f"estimated for {priced:,} of {render._many(rows, noun)}" if priced != rows and "priced_rows" in total  # noqa: SLF001
-             else f"estimated for {render._many(rows, noun)}")  # noqa: SLF001
+    rows, priced = render.whole(total.get("rows")), render.whole(total.get("priced_rows"))
+    scope = (f"estimated for {priced:,} of {render.many(rows, noun)}" if priced != rows and "priced_rows" in total
+             else f"estimated for {render.many(rows, noun)}")
     return ("<div class=\"af-figures\">"
             f"<div><span class=\"af-big\" data-testid=\"af-total-credits\">{credits}</span> credits</div>"
             f"<div><span class=\"af-big\" data-testid=\"af-total-usd\">{usd}</span> USD</div>"
@@ -146,33 +146,33 @@ def _scenario_table(rep: Report, totals: list[dict[str, Any]], noun: str) -> str
     rows = []
     for total in totals:
         est = to_py(total.get("credits_est"))
-        unpriced = render._count(total.get("unpriced_rows"))  # noqa: SLF001
+        unpriced = render.whole(total.get("unpriced_rows"))
         rows.append(
             f"<tr><td>{html.escape(str(to_py(total.get('scenario'))))}</td>"
             f"<td class=\"num\" data-testid=\"af-total-credits\">{'none' if est is None else render.fmt_credits(est)}</td>"
             f"<td class=\"num\" data-testid=\"af-total-usd\">"
             f"{'—' if est is None else render.fmt_usd(est * rep.usd_per_credit)}</td>"
-            f"<td>{render._count(total.get('priced_rows')):,} of {render._count(total.get('rows')):,}</td>"  # noqa: SLF001
-            f"<td class=\"{'af-incomplete' if unpriced else ''}\">{render._many(unpriced, noun) if unpriced else '—'}</td></tr>")  # noqa: SLF001
+            f"<td>{render.whole(total.get('priced_rows')):,} of {render.whole(total.get('rows')):,}</td>"
+            f"<td class=\"{'af-incomplete' if unpriced else ''}\">{render.many(unpriced, noun) if unpriced else '—'}</td></tr>")
     return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
 
 
 def _charges(rep: Report, total: dict[str, Any]) -> list[str]:
     out = []
-    invalid = render._count(total.get("invalid_rows"))  # noqa: SLF001
+    invalid = render.whole(total.get("invalid_rows"))
     if invalid:
-        out.append(f"{render._many(invalid, 'rows')} invalid (nothing sent, not in the totals).")  # noqa: SLF001
+        out.append(f"{render.many(invalid, 'rows')} invalid (nothing sent, not in the totals).")
     if "credits_charged" not in total:
         return out
-    charged, credits = render._count(total.get("charged_rows")), to_py(total.get("credits_charged"))  # noqa: SLF001
+    charged, credits = render.whole(total.get("charged_rows")), to_py(total.get("credits_charged"))
     if charged and credits is not None:
         out.append(f"Charged, as the API reported: <b>{render.fmt_credits(credits)} credits "
-                   f"({render.fmt_usd(credits * rep.usd_per_credit)} USD)</b> on {render._many(charged, 'rows')}.")  # noqa: SLF001
-    unreported = render._count(total.get("unreported_rows"))  # noqa: SLF001
+                   f"({render.fmt_usd(credits * rep.usd_per_credit)} USD)</b> on {render.many(charged, 'rows')}.")
+    unreported = render.whole(total.get("unreported_rows"))
     if unreported:
         jobs = ", ".join(rep.unreported_jobs)
         out.append(f"<span class=\"af-incomplete\">Charges not reported by the API for "
-                   f"{render._many(unreported, 'rows')}</span>" + (f" ({html.escape(jobs)})" if jobs else "") + ".")  # noqa: SLF001
+                   f"{render.many(unreported, 'rows')}</span>" + (f" ({html.escape(jobs)})" if jobs else "") + ".")
     elif not charged:
         out.append("No charges reported.")
     return out
@@ -180,18 +180,18 @@ def _charges(rep: Report, total: dict[str, Any]) -> list[str]:
 
 def _headline(rep: Report) -> str:
     noun = "units" if rep.kind == "forecast" else "rows"
-    totals = rep._totals_frame.rows(named=True)  # noqa: SLF001
+    totals = rep._totals_frame.rows(named=True)
     parts = ["<section class=\"af-headline\" id=\"af-headline\" data-testid=\"af-headline\">"]
     if "scenario" in rep.keys:
         parts.append(_scenario_table(rep, totals, noun))
     elif totals:
         parts.append(_figures(rep, totals[0], noun))
         parts += [f"<p>{line}</p>" for line in _charges(rep, totals[0])]
-    unpriced = sum(render._count(t.get("unpriced_rows")) for t in totals)  # noqa: SLF001
+    unpriced = sum(render.whole(t.get("unpriced_rows")) for t in totals)
     reasons = _left_out(rep, noun)
     if unpriced or reasons:
         lead = ("Left out of the totals (no price):" if "scenario" in rep.keys else
-                f"<b>{render._many(unpriced, noun)}</b> left out of the totals (no price):")  # noqa: SLF001
+                f"<b>{render.many(unpriced, noun)}</b> left out of the totals (no price):")
         parts.append(f"<p class=\"af-incomplete\">{lead}</p><ul>{''.join(reasons)}</ul>")
     parts.append("</section>")
     return "".join(parts)
@@ -226,7 +226,7 @@ def _unpriced_section(rep: Report) -> list[str]:
 
 def body(rep: Report) -> str:
     """The report as an HTML fragment (Jupyter's ``_repr_html_``)."""
-    lines, totals = rep._lines, rep._totals_frame  # noqa: SLF001
+    lines, totals = rep._lines, rep._totals_frame
     shown = lines.head(LINES_SHOWN)
     parts_of = [shown, totals]
     named = len(totals) and None not in [to_py(v) for v in totals.get_column("scenario").to_list()] \
@@ -235,12 +235,12 @@ def body(rep: Report) -> str:
         parts_of = [f.filter(nw.col("scenario") == t["scenario"]) for t in totals.rows(named=True)
                     for f in (shown, totals)]
     table = nw.concat([p for p in parts_of if len(p)], how="vertical") if len(totals) else shown
-    first = rep._label_keys[0] if rep._label_keys else None  # noqa: SLF001
+    first = rep._label_keys[0] if rep._label_keys else None
     marked = set(range(len(shown), len(table))) if parts_of[0] is shown else {
-        i for i, v in enumerate(table.get_column(first).to_list()) if to_py(v) == "total"}
+        i for i, v in enumerate(table.get_column(cast("str", first)).to_list()) if to_py(v) == "total"}
     keys = [k for k in rep.keys if k in table.columns]
     counted = [c for c in _LEFT_OUT if c in table.columns and c != "priced_rows"
-               and any(render._count(v) for v in table.get_column(c).to_list())]  # noqa: SLF001
+               and any(render.whole(v) for v in table.get_column(c).to_list())]
     main = [*keys, *(c for c in _MONEY if c in table.columns), *counted]
     inputs = [c for c in table.columns if c not in keys and c not in _METRICS]
     headers = {"rows": "units"} if rep.kind == "forecast" else {}

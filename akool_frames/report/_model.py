@@ -4,7 +4,7 @@ modules read it (``_render``, ``_html``); ``_report.Report`` adds the rendering 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import narwhals.stable.v2 as nw
 from narwhals.stable.v2.dependencies import is_pandas_dataframe
@@ -12,6 +12,10 @@ from narwhals.stable.v2.dependencies import is_pandas_dataframe
 from .._errors import ValidationError
 from .._values import to_py
 from ._read import _TEXT, COUNTS, DEFAULT_USD_PER_CREDIT, KINDS, METRICS, _complete
+
+if TYPE_CHECKING:
+    from .._client import Client
+    from ..typing import EagerFrame
 
 __all__ = ["ReportData", "tidy", "usd_rate"]
 
@@ -34,7 +38,7 @@ def tidy(native: Any, integers: Sequence[str] = ()) -> Any:
 
 
 
-def usd_rate(usd_per_credit: float | None, client: Any) -> float:
+def usd_rate(usd_per_credit: float | None, client: Client | None) -> float:
     if usd_per_credit is None:
         if client is None:
             from .._client import default_if_set
@@ -51,8 +55,8 @@ class ReportData:
     """The data of a cost report and its totals, without rendering (``_render`` and ``_html`` read it; ``Report``
     adds the rendering). See ``Report`` for the arguments."""
 
-    def __init__(self, table: Any, unpriced: Any = None, *, title: str | None = None,
-                 usd_per_credit: float | None = None, kind: str = "estimate",
+    def __init__(self, table: EagerFrame | nw.DataFrame[Any], unpriced: EagerFrame | nw.DataFrame[Any] | None = None,
+                 *, title: str | None = None, usd_per_credit: float | None = None, kind: str = "estimate",
                  keys: Sequence[str] | None = None, has_totals: bool | None = None,
                  unreported_jobs: Mapping[str, int] | None = None) -> None:
         if kind not in KINDS:

@@ -19,9 +19,11 @@ import narwhals.stable.v2 as nw
 from .._values import to_py
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from ._model import ReportData as Report
 
-__all__ = ["FIRST_ROWS", "chart", "fmt_credits", "fmt_usd", "reason_groups", "short", "summary"]
+__all__ = ["FIRST_ROWS", "chart", "fmt_credits", "fmt_usd", "many", "reason_groups", "short", "summary", "whole"]
 
 FIRST_ROWS = 5  # row labels named per reason of the unpriced rows (all of them are counted)
 _ORDER, _NULL = "__af_order", "\x00"  # a row-order column; the stand-in of a null key while grouping
@@ -42,19 +44,19 @@ def fmt_usd(value: Any) -> str:
     return "" if value is None else f"{float(value):,.2f}"
 
 
-def _count(value: Any) -> int:
+def whole(value: Any) -> int:
     value = to_py(value)
     return 0 if value is None else int(value)
 
 
-def _many(n: int, noun: str) -> str:
+def many(n: int, noun: str) -> str:
     return f"{n:,} {noun if n != 1 else noun[:-1]}"
 
 
 # ------------------------------------------------------------------------------------- summary
 def _reasons(rep: Report, scenario: Any, has_scenario: bool) -> str:
     """"job: first reason (+k other reasons)" per job of the unpriced rows, most frequent reason first."""
-    unpriced = rep._unpriced  # noqa: SLF001
+    unpriced = rep._unpriced
     if "reason" not in unpriced.columns or len(unpriced) == 0:
         return ""
     if has_scenario and "scenario" in unpriced.columns:
@@ -79,7 +81,7 @@ def _reasons(rep: Report, scenario: Any, has_scenario: bool) -> str:
 def reason_groups(rep: Report) -> list[dict[str, Any]]:
     """The unpriced rows grouped by (scenario,) job and reason, most units first: each reason once and whole,
     with the rows (lines, in a forecast) and units it leaves out and its first few row labels."""
-    unpriced = rep._unpriced  # noqa: SLF001
+    unpriced = rep._unpriced
     if "reason" not in unpriced.columns or len(unpriced) == 0:
         return []
     keys = [k for k in ("scenario", "job", "reason") if k in unpriced.columns]
@@ -93,42 +95,42 @@ def reason_groups(rep: Report) -> list[dict[str, Any]]:
     first: dict[tuple[Any, ...], list[Any]] = {}
     for row in firsts.sort(_ORDER).iter_rows(named=True):  # at most FIRST_ROWS per reason
         first.setdefault(tuple(row[k] for k in keys), []).append(to_py(row.get("row")))
-    return [{**{k: None if row[k] == _NULL else row[k] for k in keys}, "rows": _count(row["rows"]),
-             "units": _count(row["units"]), "first": first.get(tuple(row[k] for k in keys), [])}
+    return [{**{k: None if row[k] == _NULL else row[k] for k in keys}, "rows": whole(row["rows"]),
+             "units": whole(row["units"]), "first": first.get(tuple(row[k] for k in keys), [])}
             for row in counted.rows(named=True)]
 
 
 def _paragraph(rep: Report, total: dict[str, Any], scenario: Any, has_scenario: bool) -> str:
     noun = "units" if rep.kind == "forecast" else "rows"
     rows, priced = total.get("rows"), total.get("priced_rows")
-    unpriced, invalid = _count(total.get("unpriced_rows")), _count(total.get("invalid_rows"))
+    unpriced, invalid = whole(total.get("unpriced_rows")), whole(total.get("invalid_rows"))
     est = to_py(total.get("credits_est"))
     clauses = []
     if est is None:
         clauses.append("no credits estimated")
     else:
         text = f"{fmt_credits(est)} credits ({fmt_usd(est * rep.usd_per_credit)} USD) estimated"
-        if rows is not None and priced is not None and _count(priced) != _count(rows):
-            text += f" for {_count(priced):,} of {_many(_count(rows), noun)}"
+        if rows is not None and priced is not None and whole(priced) != whole(rows):
+            text += f" for {whole(priced):,} of {many(whole(rows), noun)}"
         elif rows is not None:
-            text += f" for {_many(_count(rows), noun)}"
+            text += f" for {many(whole(rows), noun)}"
         clauses.append(text)
     if unpriced:
         reasons = _reasons(rep, scenario, has_scenario)
         verb = "has no price and is" if unpriced == 1 else "have no price and are"
-        clauses.append(f"{_many(unpriced, noun)} {verb} not included" + (f" ({reasons})" if reasons else ""))
+        clauses.append(f"{many(unpriced, noun)} {verb} not included" + (f" ({reasons})" if reasons else ""))
     if invalid:
-        clauses.append(f"{_many(invalid, noun)} {'is' if invalid == 1 else 'are'} invalid (nothing sent)")
+        clauses.append(f"{many(invalid, noun)} {'is' if invalid == 1 else 'are'} invalid (nothing sent)")
     if "credits_charged" in total:
-        charged, unreported = _count(total.get("charged_rows")), _count(total.get("unreported_rows"))
+        charged, unreported = whole(total.get("charged_rows")), whole(total.get("unreported_rows"))
         credits = to_py(total.get("credits_charged"))
         if charged and credits is not None:
             clauses.append(f"charged {fmt_credits(credits)} credits ({fmt_usd(credits * rep.usd_per_credit)} USD) "
-                           f"on {_many(charged, 'rows')}")
+                           f"on {many(charged, 'rows')}")
         if unreported:
             jobs = ", ".join(rep.unreported_jobs) if not has_scenario else ""
             lead = "not reported by the API" if charged else "charges not reported by the API"
-            clauses.append(f"{lead} for {_many(unreported, 'rows')}" + (f" ({jobs})" if jobs else ""))
+            clauses.append(f"{lead} for {many(unreported, 'rows')}" + (f" ({jobs})" if jobs else ""))
         elif not charged:
             clauses.append("no charges reported")
     text = "; ".join(clauses) + "."
@@ -138,7 +140,7 @@ def _paragraph(rep: Report, total: dict[str, Any], scenario: Any, has_scenario: 
 def summary(rep: Report) -> str:
     """The report in one paragraph; with scenarios, one sentence group per scenario."""
     has_scenario = "scenario" in rep.keys
-    totals = rep._totals_frame.rows(named=True)  # noqa: SLF001  # one total line, or one per scenario
+    totals = rep._totals_frame.rows(named=True)  # one total line, or one per scenario
     parts = []
     for total in totals:
         scenario = to_py(total.get("scenario")) if has_scenario else None
@@ -149,10 +151,10 @@ def summary(rep: Report) -> str:
 
 def short(rep: Report) -> str:
     """A compact repr: kind, lines, totals, what is left out."""
-    lines = len(rep._lines)  # noqa: SLF001
+    lines = len(rep._lines)
     parts = [f"{lines:,} line{'s' if lines != 1 else ''}"]
     if "scenario" in rep.keys:
-        parts.append(f"{len(rep._totals_frame):,} scenarios")  # noqa: SLF001
+        parts.append(f"{len(rep._totals_frame):,} scenarios")
     elif rep.total_est is not None:
         parts.append(f"{fmt_credits(rep.total_est)} credits ({fmt_usd(rep.total_est * rep.usd_per_credit)} USD) est")
     if rep.total_charged is not None:
@@ -166,7 +168,7 @@ def short(rep: Report) -> str:
 
 # --------------------------------------------------------------------------------------- chart
 @functools.cache
-def _figure_class() -> type:
+def _figure_class() -> type[Figure]:
     from matplotlib.figure import Figure
 
     class ReportFigure(Figure):
@@ -206,28 +208,28 @@ def totals_lines(rep: Report) -> list[str]:
     """One line per total (per scenario): credits and USD estimated (and charged), what is left out."""
     noun = "units" if rep.kind == "forecast" else "rows"
     out = []
-    for total in rep._totals_frame.rows(named=True):  # noqa: SLF001
+    for total in rep._totals_frame.rows(named=True):
         est, charged = to_py(total.get("credits_est")), to_py(total.get("credits_charged"))
         text = ("no credits estimated" if est is None else
                 f"{fmt_credits(est)} credits ({fmt_usd(est * rep.usd_per_credit)} USD) estimated")
         if charged is not None:
             text += f", {fmt_credits(charged)} credits ({fmt_usd(charged * rep.usd_per_credit)} USD) charged"
-        unpriced = _count(total.get("unpriced_rows"))
+        unpriced = whole(total.get("unpriced_rows"))
         if unpriced:
-            text += f"; {_many(unpriced, noun)} unpriced, not included"
+            text += f"; {many(unpriced, noun)} unpriced, not included"
         out.append(f"{to_py(total.get('scenario'))}: {text}" if "scenario" in rep.keys else f"Total: {text}")
     return out
 
 
-def chart(rep: Report) -> Any:
+def chart(rep: Report) -> Figure:
     """Bars of credits estimated per line, each labelled with its credits, charged beside them after a run;
     a line without any price is a hatched, outlined placeholder saying how many rows or units it leaves out,
     and the title gives the totals. With a ``scenario`` key the bars are grouped by scenario, one colour per line."""
-    total_lines = len(rep._lines)  # noqa: SLF001
-    shown = rep._lines.head(BARS_SHOWN).rows(named=True)  # noqa: SLF001  # lines of the table, not frame rows
-    keys = rep._label_keys  # noqa: SLF001
+    total_lines = len(rep._lines)
+    shown = rep._lines.head(BARS_SHOWN).rows(named=True)  # lines of the table, not frame rows
+    keys = rep._label_keys
     has_scenario = "scenario" in rep.keys
-    run = "credits_charged" in rep._lines.columns  # noqa: SLF001
+    run = "credits_charged" in rep._lines.columns
     noun = "units" if rep.kind == "forecast" else "rows"
     clusters: dict[Any, list[dict[str, Any]]] = {}
     for i, row in enumerate(shown):  # a cluster per scenario, or per line (two lines may share a label)
@@ -248,13 +250,13 @@ def chart(rep: Report) -> Any:
     for c, members in enumerate(clusters.values()):
         for m, row in enumerate(members):
             colour = palette[labels.index(_label(row, keys))] if has_scenario else "C0"
-            series = [("credits_est", "unpriced_rows", "unpriced", colour, None)]
+            series: list[tuple[str, str, str, str, str | None]] = [("credits_est", "unpriced_rows", "unpriced", colour, None)]
             if run:
                 series.append(("credits_charged", "unreported_rows", "not reported",
                                colour if has_scenario else "C1", "//"))
             for s, (column, left_out, note, fill, hatch) in enumerate(series):
                 x = c + (m * len(series) + s + 0.5) * width - 0.4
-                value, missing = to_py(row.get(column)), _count(row.get(left_out))
+                value, missing = to_py(row.get(column)), whole(row.get(left_out))
                 if value is None and missing:  # nothing known: an outlined, hatched placeholder, never a 0
                     ax.bar(x, placeholder, width * 0.95, facecolor="none", edgecolor=_UNPRICED, hatch="xx")
                     _bar_note(ax, x, placeholder, f"{missing:,} {noun} {note}", upright=upright, colour=_UNPRICED)
@@ -272,7 +274,13 @@ def chart(rep: Report) -> Any:
     ax.margins(y=0.2)
     if rep.usd_per_credit > 0:
         rate = rep.usd_per_credit
-        ax.secondary_yaxis("right", functions=(lambda c: c * rate, lambda d: d / rate)).set_ylabel("USD")
+        def usd(credits: Any) -> Any:  # (matplotlib passes numbers and arrays)
+            return credits * rate
+
+        def back(usd: Any) -> Any:
+            return usd / rate
+
+        ax.secondary_yaxis("right", functions=(usd, back)).set_ylabel("USD")
     handles = _legend(has_scenario, run, labels, palette, marked=marked, noun=noun)
     if handles:
         ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.12, 1.0) if has_scenario else None)

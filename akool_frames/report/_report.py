@@ -12,8 +12,9 @@ The ``Report`` is also built from precomputed pieces by ``af.forecast``. The ren
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 import narwhals.stable.v2 as nw
 from narwhals.stable.v2.dependencies import is_pandas_dataframe
@@ -24,11 +25,19 @@ from . import _render as render
 from ._model import ReportData, usd_rate
 from ._read import _JOB, COUNTS, DEFAULT_USD_PER_CREDIT, KINDS, METRICS, _aggregate, _flags, _groups, _keys, _stack, _unpriced
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .._client import Client
+    from ..typing import IntoFrame
+
 __all__ = ["COUNTS", "DEFAULT_USD_PER_CREDIT", "KINDS", "METRICS", "Report", "report"]
 
+PathT = TypeVar("PathT", bound="str | os.PathLike[str]")  # to_html gives back the path it was given
 
-def report(frame: Any, by: str | Sequence[str] | None = None, *, usd_per_credit: float | None = None,
-           client: Any = None) -> Report:
+
+def report(frame: IntoFrame, by: str | Sequence[str] | None = None, *, usd_per_credit: float | None = None,
+           client: Client | None = None) -> Report:
     """What the jobs of a frame will cost (after ``estimate``) or cost (after ``run``), line by line.
 
     Args:
@@ -116,7 +125,7 @@ class Report(ReportData):
         """
         return render.summary(self)
 
-    def chart(self) -> Any:
+    def chart(self) -> Figure:
         """A matplotlib Figure: credits estimated per line, each bar labelled (charged beside them after a run),
         the totals in the title, lines without a price as hatched placeholders saying how many rows they leave out.
 
@@ -125,7 +134,7 @@ class Report(ReportData):
         """
         return render.chart(self)
 
-    def to_html(self, path: Any) -> Any:
+    def to_html(self, path: PathT) -> PathT:
         """Write one self-contained HTML file; return ``path``. It reads at a glance in a 1280 px window: a
         headline (total credits and USD, the rows left out and why), a line per group with the money first,
         the unpriced rows grouped by reason, the chart, then the inputs folded.

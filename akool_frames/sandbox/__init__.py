@@ -17,20 +17,23 @@ import tempfile
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Unpack
 
-from ._config import Faults, SandboxConfig, own_tls
+from ._config import Faults, SandboxConfig, SandboxOptions, own_tls
 from ._server import ServerThread, serve_forever
 from ._state import SandboxState
 
-__all__ = ["Faults", "Sandbox", "SandboxConfig", "sandbox", "serve_forever"]
+if TYPE_CHECKING:
+    from .._client import Client
+
+__all__ = ["Faults", "Sandbox", "SandboxConfig", "SandboxOptions", "sandbox", "serve_forever"]
 
 
 class Sandbox:
     """A running (or ready to run) emulator. Options are those of ``SandboxConfig``."""
 
     def __init__(self, config: SandboxConfig | None = None, *, host: str = "127.0.0.1", port: int = 0,
-                 **options: Any) -> None:
+                 **options: Unpack[SandboxOptions]) -> None:
         from ._app import SandboxApp
 
         self.config = config or SandboxConfig(**options)
@@ -39,8 +42,8 @@ class Sandbox:
         self._server = ServerThread(self.app, host, port)
         self._host = host
         self.url = ""
-        self._client: Any = None
-        self._tmp: Any = None
+        self._client: Client | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> Sandbox:
@@ -130,7 +133,7 @@ class Sandbox:
         return {**{env: str(options[opt]) for opt, env in names.items()}, "AKOOL_CLIENT_SECRET": self.client_secret}
 
     @property
-    def client(self) -> Any:
+    def client(self) -> Client:
         """An ``af.Client`` pointed at this sandbox (made on first use)."""
         if self._client is None:
             from .._client import Client
@@ -160,20 +163,21 @@ class Sandbox:
         """Move the sandbox clock forward (jobs finish, result files expire)."""
         self.state.clock.advance(seconds)
 
-    def admin(self, action: str, payload: dict[str, Any] | None = None) -> Any:
-        """Call an admin route over HTTP (what a separate process would do)."""
+    def admin(self, action: str, payload: dict[str, Any] | None = None) -> dict[str, Any] | list[Any]:
+        """Call an admin route over HTTP (what a separate process would do): its JSON answer (a list for log and sink)."""
         data = json.dumps(payload).encode() if payload is not None else None
         request = urllib.request.Request(f"{self.url}/_sandbox/{action}", data=data,
                                          method="POST" if data is not None else "GET")
         tls = own_tls(self.config)
-        with urllib.request.urlopen(request, timeout=10, context=tls) as response:  # noqa: S310 (loopback)
+        with urllib.request.urlopen(request, timeout=10, context=tls) as response:  # (loopback: its own admin route)
             return json.loads(response.read())
 
 
 @contextlib.contextmanager
-def sandbox(config: SandboxConfig | None = None, **options: Any) -> Iterator[Sandbox]:
+def sandbox(config: SandboxConfig | None = None, *, host: str = "127.0.0.1", port: int = 0,
+            **options: Unpack[SandboxOptions]) -> Iterator[Sandbox]:
     """Run a sandbox on 127.0.0.1 (a free port) for the duration of the ``with`` block."""
-    sb = Sandbox(config, **options).start()
+    sb = Sandbox(config, host=host, port=port, **options).start()
     try:
         yield sb
     finally:

@@ -8,8 +8,9 @@ import ssl
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
-__all__ = ["FAULT_KINDS", "Faults", "SandboxConfig"]
+__all__ = ["FAULT_KINDS", "Faults", "SandboxConfig", "SandboxOptions"]
 
 # Fault kinds, in the order they are considered for one request.
 FAULT_KINDS = ("reset_before", "error_5xx", "throttle", "reset_after", "html_after", "unavailable_after",
@@ -203,3 +204,34 @@ class SandboxConfig:
         }
         inner = ", ".join(f"{k}={v!r}" for k, v in shown.items())
         return f"SandboxConfig({inner})"
+
+
+class SandboxOptions(TypedDict, total=False):
+    """``af.sandbox(**options)`` and ``Sandbox(**options)``: any of ``SandboxConfig``'s fields, by name."""
+
+    time_scale: float
+    credits: float | dict[str, float]
+    plan: str
+    rate_limit: float | None
+    rate_burst: float | None
+    concurrency_limit: int | None
+    http_429: bool
+    faults: Faults | dict[str, Faults] | None
+    seed: int
+    expiry: float
+    job_time: float
+    media: dict[str, float]
+    default_media_seconds: float
+    prices: dict[str, float]
+    faces: dict[str, int]
+    answer_shapes: str
+    webhook_retries: int
+    webhook_retry_interval: float
+    token_ttl: float
+    keep_alive: float
+    tls: tuple[str | Path, str | Path] | None
+    api_key: str
+    client_id: str
+    audiocleaner_api_key: str
+    kling_access_key: str
+    kling_secret_key: str

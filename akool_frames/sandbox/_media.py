@@ -20,7 +20,8 @@ _TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg", "mp4": "video/mp4", "png": "i
 def _kind(ext: str) -> str:
     kind = ext.lower().lstrip(".")
     if kind not in _TYPES:
-        raise ValueError(f"unsupported media extension {ext!r}; allowed: {', '.join(_TYPES)}")
+        msg = f"unsupported media extension {ext!r}; allowed: {', '.join(_TYPES)}"
+        raise ValueError(msg)
     return kind
 
 
@@ -43,7 +44,8 @@ def render(ext: str, duration: float | None = None, *, seed: int = 0) -> bytes:
         return _png(seed)
     secs = DEFAULT_DURATION if duration is None else float(duration)
     if not (secs > 0 and math.isfinite(secs)):
-        raise ValueError(f"duration must be a positive number of seconds, got {duration!r}")
+        msg = f"duration must be a positive number of seconds, got {duration!r}"
+        raise ValueError(msg)
     return {"wav": _wav, "mp3": _mp3, "mp4": _mp4}[kind](secs, seed)
 
 

@@ -60,7 +60,7 @@ PROVIDERS: dict[str, Provider] = {
 }
 
 
-class Raw(dict):  # type: ignore[type-arg]
+class Raw(dict[str, Any]):
     """A handler result sent as-is, without the provider's envelope (getToken's top-level token)."""
 
 
@@ -92,7 +92,8 @@ class Ctx:
     def require_query(self, name: str) -> str:
         value = self.q(name)
         if not value:
-            raise self.param_error(f"Parameter error: {name} is required")
+            msg = f"Parameter error: {name} is required"
+            raise self.param_error(msg)
         return value
 
     def validate(self, fields: Any, body: Any = None) -> None:
@@ -149,7 +150,8 @@ class Route:
 ROUTES: list[Route] = []
 
 
-def route(method: str, path: str, *, provider: str, kind: str, name: str) -> Callable[[Callable[[Ctx], Any]], Callable[[Ctx], Any]]:
+def route(method: str, path: str, *, provider: str, kind: str,
+          name: str) -> Callable[[Callable[[Ctx], Any]], Callable[[Ctx], Any]]:
     """Register a handler. ``{name}`` in the path is a path parameter."""
 
     def deco(fn: Callable[[Ctx], Any]) -> Callable[[Ctx], Any]:

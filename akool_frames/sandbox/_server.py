@@ -62,5 +62,5 @@ def serve_forever(app: SandboxApp, host: str, port: int, on_start: Any = None) -
         if on_start is not None:
             on_start(app.base_url)
 
-    server.startup = startup  # type: ignore[method-assign]
+    server.startup = startup  # type: ignore[method-assign]  # uvicorn has no started hook: its startup is wrapped
     server.run()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
-__all__ = ["ApiError", "F", "validate", "one_of_required"]
+__all__ = ["ApiError", "F", "Range", "one_of_required", "validate"]
 
 
 class ApiError(Exception):
@@ -33,6 +33,13 @@ _TYPES: dict[str, Callable[[Any], bool]] = {
 _TYPE_NAMES = {"str": "a string", "int": "an integer", "num": "a number", "bool": "a boolean",
                "list": "an array", "dict": "an object", "strnum": "a string or number",
                "landmarks": "a landmarks string (or a one-element array of it)"}
+
+
+class Range(TypedDict):
+    """Bounds several fields share, spread into each: ``F("speed", "num", **SPEED_RANGE)``."""
+
+    min: float
+    max: float
 
 
 @dataclass(frozen=True)

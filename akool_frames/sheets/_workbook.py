@@ -22,9 +22,15 @@ import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .._errors import ValidationError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import polars as pl
+
+    from ..typing import Backend, EagerFrame
 
 __all__ = [
     "EXCEL_LIMITS", "FORMULA_STARTS", "WORKBOOK_SUFFIXES", "read_sheet", "rows_from_text", "rows_from_workbook",
@@ -152,7 +158,11 @@ def _header(rows: Sequence[Sequence[Any]], path: Path) -> list[str]:
     return names
 
 
-def read_sheet(path: str | Path, sheet: str | int | None = None, *, backend: str = "pandas") -> Any:
+@overload
+def read_sheet(path: str | Path, sheet: str | int | None = ..., *, backend: Literal["pandas"] = ...) -> pd.DataFrame: ...
+@overload
+def read_sheet(path: str | Path, sheet: str | int | None = ..., *, backend: Literal["polars"]) -> pl.DataFrame: ...
+def read_sheet(path: str | Path, sheet: str | int | None = None, *, backend: Backend = "pandas") -> EagerFrame:
     """Read a spreadsheet (xlsx, xlsm, xls, ods, csv, tsv) into a frame whose ids stay text.
 
     Args:
@@ -193,7 +203,7 @@ def read_sheet(path: str | Path, sheet: str | int | None = None, *, backend: str
 _PANDAS = {"text": "string", "int": "Int64", "float": "Float64", "bool": "boolean"}
 
 
-def _frame(typed: dict[str, tuple[str, list[Any]]], backend: str) -> Any:
+def _frame(typed: dict[str, tuple[str, list[Any]]], backend: Backend) -> EagerFrame:
     if backend == "pandas":
         import pandas as pd
 
@@ -231,7 +241,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _rows(frame: Any) -> tuple[list[str], list[tuple[Any, ...]]]:
+def _rows(frame: EagerFrame) -> tuple[list[str], list[tuple[Any, ...]]]:
     import narwhals.stable.v2 as nw
 
     table = nw.from_native(frame, eager_only=True)
@@ -311,7 +321,7 @@ def _write_csv(path: Path, names: list[str], rows: list[tuple[Any, ...]]) -> Non
         writer.writerows([cell(v) for v in row] for row in rows)
 
 
-def write_sheet(frame: Any, path: str | Path, *, sheet: str = "Sheet1") -> Path:
+def write_sheet(frame: EagerFrame, path: str | Path, *, sheet: str = "Sheet1") -> Path:
     """Write a frame to ``.xlsx`` or ``.csv`` so that it reads back as it was, and nothing in it runs.
 
     Args:

@@ -3,6 +3,7 @@ renamed once complete (so a file under its final name is whole)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import BinaryIO
 
@@ -12,7 +13,7 @@ __all__ = ["LocalFolder"]
 class LocalFolder:
     """Files under ``root`` (made on first write)."""
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
 
     def __repr__(self) -> str:
@@ -33,7 +34,7 @@ class LocalFolder:
 
     def open_write(self, location: str) -> BinaryIO:
         self.root.mkdir(parents=True, exist_ok=True)
-        return open(location, "wb")  # noqa: SIM115  # the caller closes it (streamed chunk by chunk)
+        return open(location, "wb")  # the caller closes it (streamed chunk by chunk)
 
     def rename(self, source: str, dest: str) -> None:
         Path(source).replace(dest)

@@ -14,6 +14,7 @@ time, a body that does not decode) may have reached the server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import socket
 import ssl
@@ -120,7 +121,7 @@ class ApiExchange:
             if self._session is not None:  # aiohttp reads it when it reuses a connection; no public setter
                 connector = self._session.connector
                 if connector is not None and hasattr(connector, "_keepalive_timeout"):
-                    connector._keepalive_timeout = seconds
+                    connector._keepalive_timeout = seconds  # noqa: SLF001  # aiohttp has no public setter
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -135,10 +136,8 @@ def _close_later(loop: asyncio.AbstractEventLoop, session: aiohttp.ClientSession
     except RuntimeError:  # the loop is gone already
         return
     if not _is_current(loop):  # (on the loop itself it closes once this callback returns)
-        try:
+        with contextlib.suppress(Exception):  # best effort while the object is being collected
             closing.result(2.0)
-        except Exception:  # noqa: BLE001 - best effort while the object is being collected
-            pass
 
 
 def _is_current(loop: asyncio.AbstractEventLoop) -> bool:

@@ -92,7 +92,7 @@ class Http:
         s = self.settings
         s.credentials(provider)
         if provider == "audiocleaner":
-            return {"api-key": s.audiocleaner_api_key.reveal()}  # type: ignore[union-attr]
+            return {"api-key": s.audiocleaner_api_key.reveal()}  # type: ignore[union-attr]  # credentials() checked it
         if provider == "kling":
             return {"Authorization": f"Bearer {self._kling_jwt()}"}
         if s.api_key:
@@ -105,7 +105,7 @@ class Http:
         async with self._token_lock:
             if self._token is None or (refused is not None and self._token == refused):
                 s = self.settings
-                body = {"clientId": s.client_id, "clientSecret": s.client_secret.reveal()}  # type: ignore[union-attr]
+                body = {"clientId": s.client_id, "clientSecret": s.client_secret.reveal()}  # type: ignore[union-attr]  # credentials() checked it
                 answer = await self._send("akool", "POST", "/api/open/v3/getToken", None, body, {})
                 self._token = str(answer["token"])
             return self._token
@@ -150,9 +150,10 @@ class Http:
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s: HTTP %d", method, url.with_query(None), answer.status)
         if answer.status == 407:  # the proxy's own answer (plain http goes through it unencrypted): nothing went on
-            raise ConfigError(f"Could not reach {provider}: the proxy answered 407 Proxy Authentication Required "
-                              f"({method} {url.with_query(None)}); nothing was sent.\n\nHint: check {PROXY_SETTINGS} "
-                              "(credentials in the URL: http://user:password@proxy:port).")
+            msg = (f"Could not reach {provider}: the proxy answered 407 Proxy Authentication Required "
+                   f"({method} {url.with_query(None)}); nothing was sent.\n\nHint: check {PROXY_SETTINGS} "
+                   "(credentials in the URL: http://user:password@proxy:port).")
+            raise ConfigError(msg)
         self._answered.add(provider)
         keep_alive = answer.headers.get("Keep-Alive")
         if keep_alive:
@@ -272,7 +273,7 @@ class Http:
                        read: float = 60.0) -> tuple[int, str, str]:
         """Stream a file into ``open_file()`` (under the concurrency gate, retried like a GET): status, reason
         phrase and content type. Nothing is opened unless the answer is 200."""
-        for attempt in range(RETRY["attempts"]):
+        for attempt in range(int(RETRY["attempts"])):
             try:
                 async with self.gate.slot():
                     await self.gate.acquire()
@@ -296,7 +297,8 @@ class Http:
                 await asyncio.sleep(_backoff(attempt))
                 continue
             return status, phrase, kind
-        raise TransportError(f"the download of {url.split('?', 1)[0]} kept failing", may_have_reached=True)
+        msg = f"the download of {url.split('?', 1)[0]} kept failing"
+        raise TransportError(msg, may_have_reached=True)
 
 
 def _cause(exc: Exception, proxy: str | None) -> Exception | None:
@@ -342,8 +344,8 @@ def _decode(provider: str, method: str, path: str, answer: Answer, envelope: tup
                              http_status=status, retry_after=_retry_after(headers))
     if status == 429:  # HTTP's own "not processed", whoever says it
         raise RateLimited(provider, 429, "Too Many Requests", http_status=429, retry_after=_retry_after(headers))
-    raise ServerError(f"{provider} answered {_what(answer)} to {method} {path}, not its JSON envelope.",
-                      status=status, retry_after=_retry_after(headers))
+    msg = f"{provider} answered {_what(answer)} to {method} {path}, not its JSON envelope."
+    raise ServerError(msg, status=status, retry_after=_retry_after(headers))
 
 
 def _what(answer: Answer) -> str:

@@ -43,8 +43,9 @@ def redact(url: str) -> str:
 def _check_proxy(url: str, source: str) -> str:
     split = urllib.parse.urlsplit(url if "://" in url else f"http://{url}")  # "proxy:3128" means http, as in curl
     if split.scheme not in PROXY_SCHEMES or not split.hostname:
-        raise ConfigError(f"{source} is {redact(url)!r}: only http:// proxies are supported (an https target is "
-                          f"tunnelled through them with CONNECT).\n\nHint: set {PROXY_SETTINGS} to an http:// URL.")
+        msg = (f"{source} is {redact(url)!r}: only http:// proxies are supported (an https target is "
+               f"tunnelled through them with CONNECT).\n\nHint: set {PROXY_SETTINGS} to an http:// URL.")
+        raise ConfigError(msg)
     return urllib.parse.urlunsplit(split)
 
 
@@ -82,8 +83,9 @@ def _load(context: ssl.SSLContext, path: str, source: str) -> None:
             context.load_verify_locations(cafile=path)
     except (OSError, ssl.SSLError) as exc:
         why = "does not exist" if isinstance(exc, FileNotFoundError) else f"holds no certificate it can read ({exc})"
-        raise ConfigError(f"{source} names {path!r}, which {why}.\n\nHint: point it at a PEM file of CA "
-                          "certificates (your company's CA), or leave it unset.") from None
+        msg = (f"{source} names {path!r}, which {why}.\n\nHint: point it at a PEM file of CA "
+               "certificates (your company's CA), or leave it unset.")
+        raise ConfigError(msg) from None
 
 
 @dataclass
@@ -98,8 +100,9 @@ class Network:
 
     def __post_init__(self) -> None:
         if not isinstance(self.verify, bool | str | os.PathLike | ssl.SSLContext):
-            raise ConfigError(f"verify is {self.verify!r}; it takes True, False, a CA bundle path or an "
-                              "ssl.SSLContext.")
+            msg = (f"verify is {self.verify!r}; it takes True, False, a CA bundle path or an "
+                   "ssl.SSLContext.")
+            raise ConfigError(msg)
         if self.proxy:
             self.proxy = _check_proxy(self.proxy, "proxy=")
         elif self.trust_env:
@@ -123,7 +126,7 @@ class Network:
         if self.proxy:
             return self.proxy
         found = self._proxies.get(scheme) or self._proxies.get("all")
-        if not found or urllib.request.proxy_bypass_environment(host, self._proxies):
+        if not found or urllib.request.proxy_bypass_environment(host, self._proxies):  # type: ignore[attr-defined]  # not in typeshed
             return None
         variable = f"{scheme.upper()}_PROXY" if self._proxies.get(scheme) else "ALL_PROXY"
         return _check_proxy(found, f"{variable} (environment)")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -65,26 +66,26 @@ class Receiver:
 
         c = self.client
         if not c.client_id or not (c.client_secret or c.api_key):
-            raise ConfigError("follow='webhook' needs client_id (AKOOL_CLIENT_ID) and the API key: Akool signs and "
-                              "encrypts its callbacks with them.\n\nHint: pass client_id= to Client, or follow='poll'.")
+            msg = ("follow='webhook' needs client_id (AKOOL_CLIENT_ID) and the API key: Akool signs and "
+                   "encrypts its callbacks with them.\n\nHint: pass client_id= to Client, or follow='poll'.")
+            raise ConfigError(msg)
         config = uvicorn.Config(self.app(), host=c.webhook_host, port=c.webhook_port, log_level="warning",
                                 access_log=False, lifespan="off", ws="none")
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._serve())
         while not self._server.started:
             if self._task.done():
-                raise ConfigError(f"The webhook receiver could not listen on {c.webhook_host}:{c.webhook_port}."
-                                  "\n\nHint: choose another webhook_port (0 picks a free one).")
+                msg = (f"The webhook receiver could not listen on {c.webhook_host}:{c.webhook_port}."
+                       "\n\nHint: choose another webhook_port (0 picks a free one).")
+                raise ConfigError(msg)
             await asyncio.sleep(0.005)
         port = self._server.servers[0].sockets[0].getsockname()[1]
         host = f"[{c.webhook_host}]" if ":" in c.webhook_host else c.webhook_host
         self.url = c.webhook_url or f"http://{host}:{port}/"
 
     async def _serve(self) -> None:
-        try:
+        with contextlib.suppress(SystemExit):  # uvicorn exits when it cannot bind: start() says so
             await self._server.serve()
-        except SystemExit:  # uvicorn exits when it cannot bind: start() says so
-            pass
 
     async def stop(self) -> None:
         if self._server is not None and self._task is not None:
@@ -99,7 +100,7 @@ async def receiver_of(client: Any) -> Receiver:
     """The client's receiver, started on first use (once, however many runs ask at the same time)."""
     http = client.http  # the receiver lives and stops with the client's HTTP layer
     if http.receiver is not None:
-        return http.receiver  # type: ignore[no-any-return]
+        return http.receiver
 
     async def start() -> Receiver:
         receiver = Receiver(client)

@@ -18,15 +18,23 @@ class Credential(Protocol):
 
 
 class Settings(Protocol):
-    """The Client's settings the HTTP layer, the webhook receiver and webhook verification read."""
+    """The Client's settings the HTTP layer, the webhook receiver and webhook verification read (the credentials and
+    addresses as read-only properties: the Client's ``Secret`` is a ``Credential``, its dict a ``Mapping``)."""
 
-    api_key: Credential | None
+    @property
+    def api_key(self) -> Credential | None: ...
+    @property
+    def client_secret(self) -> Credential | None: ...
+    @property
+    def audiocleaner_api_key(self) -> Credential | None: ...
+    @property
+    def kling_access_key(self) -> Credential | None: ...
+    @property
+    def kling_secret_key(self) -> Credential | None: ...
+    @property
+    def base_urls(self) -> Mapping[str, str]: ...
+
     client_id: str | None
-    client_secret: Credential | None
-    audiocleaner_api_key: Credential | None
-    kling_access_key: Credential | None
-    kling_secret_key: Credential | None
-    base_urls: Mapping[str, str]
     max_concurrency: int
     timeout: float
     rate_limit: float | None

@@ -50,10 +50,12 @@ def verify(payload: Any, client: Settings) -> dict[str, Any]:
     try:
         signature, data, timestamp, nonce = (payload[k] for k in ("signature", "dataEncrypt", "timestamp", "nonce"))
     except (KeyError, TypeError) as exc:  # not an object, or one without them
-        raise WebhookRejected("The callback lacks signature, dataEncrypt, timestamp or nonce.") from exc
+        msg = "The callback lacks signature, dataEncrypt, timestamp or nonce."
+        raise WebhookRejected(msg) from exc
     # Akool sends strings (the timestamp a number): anything else is forged; str() of a deep list would recurse.
     if not (isinstance(signature, str) and isinstance(data, str) and {type(timestamp), type(nonce)} <= {str, int}):
-        raise WebhookRejected("The callback's signature, dataEncrypt, timestamp or nonce is not a string or number.")
+        msg = "The callback's signature, dataEncrypt, timestamp or nonce is not a string or number."
+        raise WebhookRejected(msg)
     unsigned = "The callback's signature does not match: it was not sent for this account."
     try:  # a lone surrogate is no UTF-8, an int of thousands of digits no str: neither was signed by Akool
         parts = sorted(str(v) for v in (client.client_id, timestamp, nonce, data))
@@ -69,9 +71,11 @@ def verify(payload: Any, client: Settings) -> dict[str, Any]:
         unpadder = padding.PKCS7(128).unpadder()
         decoded = json.loads(unpadder.update(padded) + unpadder.finalize())
     except (ValueError, RecursionError) as exc:  # binascii.Error, UnicodeDecodeError, JSONDecodeError are ValueErrors
-        raise WebhookRejected("The callback's dataEncrypt does not decrypt with this account's keys.") from exc
+        msg = "The callback's dataEncrypt does not decrypt with this account's keys."
+        raise WebhookRejected(msg) from exc
     if not isinstance(decoded, dict):
-        raise WebhookRejected("The callback's dataEncrypt does not hold a JSON object.")
+        msg = "The callback's dataEncrypt does not hold a JSON object."
+        raise WebhookRejected(msg)
     return decoded
 
 
@@ -80,7 +84,8 @@ def read_callback(data: dict[str, Any]) -> tuple[str, str, str | None, str | Non
     data of a shape Akool never sends (an unhashable status, a job id or URL that is not a string)."""
     job_id, said, url = data.get("_id"), data.get("status"), data.get("url")
     if not isinstance(job_id, str) or isinstance(said, (dict, list)) or not isinstance(url, (str, type(None))):
-        raise WebhookRejected("The callback's data has no job id, or a status or URL of the wrong type.")
+        msg = "The callback's data has no job id, or a status or URL of the wrong type."
+        raise WebhookRejected(msg)
     status = AKOOL_STATUS.get(said, "processing")
     error = "the job failed at akool (reported by its callback)" if status == "failed" else None
     return job_id, status, (url if url and status == "completed" else None), error
@@ -128,7 +133,8 @@ async def read_payload(request: Any) -> Any:
 
     kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if kind != "application/json" and not kind.endswith("+json"):
-        raise WebhookRejected(f"The callback's content type is {kind[:40]!r}, not JSON.", 415)
+        msg = f"The callback's content type is {kind[:40]!r}, not JSON."
+        raise WebhookRejected(msg, 415)
     too_big = WebhookRejected(f"The callback's body is over {LIMIT} bytes.", 413)
     try:
         declared = int(request.headers.get("content-length", "0"))
@@ -143,11 +149,13 @@ async def read_payload(request: Any) -> Any:
             if len(body) > LIMIT:
                 raise too_big
     except ClientDisconnect as exc:  # nobody hears the answer; it must not be a 500 with a traceback
-        raise WebhookRejected("The callback's sender hung up before its body ended.") from exc
+        msg = "The callback's sender hung up before its body ended."
+        raise WebhookRejected(msg) from exc
     try:
         return json.loads(body.decode())
     except (ValueError, RecursionError) as exc:
-        raise WebhookRejected("The callback's body is not a JSON document.") from exc
+        msg = "The callback's body is not a JSON document."
+        raise WebhookRejected(msg) from exc
 
 
 def callback_app(handle: Callable[[Any], Awaitable[None]], refused: Callable[[], None] = lambda: None) -> Any:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "drills"))
-from crash import drill  # noqa: E402
+from crash import drill
 
 
 @pytest.mark.timeout(240)

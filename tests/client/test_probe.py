@@ -29,7 +29,7 @@ import akool_frames as af
 from akool_frames._loop import run_sync
 from akool_frames.frames._progress import Progress
 from akool_frames.pricing._media import HEAD_BYTES
-from akool_frames.pricing._probe import READ_TIMEOUT, probe_lengths
+from akool_frames.pricing._probe import READ_TIMEOUT, Length, probe_lengths
 from akool_frames.sandbox._media import render
 from tests.client.conftest import VOICE
 from tests.test_media import mp4_big_moov, mp4_moov_last, ogg_vorbis
@@ -277,7 +277,7 @@ def test_each_url_is_fetched_once_a_session_and_kept_in_the_ledger(sb: af.Sandbo
     assert _file_requests(sb) == files + 1  # the ledger remembers
     assert set(again["akool_duration_source"]) == {"ledger"}
     assert again["akool_duration_s"].tolist() == first["akool_duration_s"].tolist()
-    assert run_sync(probe_lengths(other, [url]))[url] == af._probe.Length(first["akool_duration_s"][0], "ledger")
+    assert run_sync(probe_lengths(other, [url]))[url] == Length(first["akool_duration_s"][0], "ledger")
     other.close()
 
 

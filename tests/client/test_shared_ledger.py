@@ -174,7 +174,7 @@ def test_a_busy_ledger_delays_the_run_which_then_completes(sb: af.Sandbox, tmp_p
     caplog.set_level(logging.WARNING, logger="akool_frames")
     ledger = tmp_path / "ledger.sqlite"
     client = af.Client(**sb.client_options(), ledger=ledger)
-    client.ledger  # noqa: B018  # opened (tables made) before another process holds it
+    client.ledger  # opened (tables made) before another process holds it
     holder = _hold(ledger, 3.0)
     df = pd.DataFrame({"text": TEXTS[:5]})
     out = df.akool.run("tts", input_text=af.col("text"), voice_id=VOICE, client=client, progress=False)
@@ -191,7 +191,7 @@ def test_a_ledger_busy_past_the_timeout_stops_with_a_message_naming_the_holder(s
                                                                                tmp_path: Path) -> None:
     ledger = tmp_path / "ledger.sqlite"
     client = af.Client(**sb.client_options(), ledger=ledger, ledger_timeout=1.0)
-    client.ledger  # noqa: B018
+    client.ledger  # opened (tables made) before another process holds it
     holder = _hold(ledger, 4.0)
     df = pd.DataFrame({"text": TEXTS[:3]})
     with pytest.raises(af.LedgerError) as caught:

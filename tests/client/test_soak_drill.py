@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "drills"))
-from soak import soak  # noqa: E402
+from soak import soak
 
 
 @pytest.mark.timeout(240)

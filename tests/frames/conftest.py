@@ -20,10 +20,10 @@ import polars as pl
 import pytest
 
 import akool_frames as af
-import akool_frames.frames._pandas  # noqa: F401  (registers df.akool)
-import akool_frames.frames._polars  # noqa: F401
+import akool_frames.frames._pandas  # (registers df.akool)
+import akool_frames.frames._polars
 from akool_frames import _client
-from akool_frames.engine import _execute as _engine
+from akool_frames import engine as _engine
 from akool_frames.engine._prepare import Outcome
 from akool_frames.frames import _download
 from akool_frames.frames._fast_estimate import row_by_row

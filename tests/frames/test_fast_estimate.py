@@ -64,7 +64,8 @@ def _na(value: Any) -> bool:
         return False
 
 
-SETTINGS = settings(max_examples=int(__import__("os").environ.get("FAST_EXAMPLES", "25")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(max_examples=int(__import__("os").environ.get("FAST_EXAMPLES", "25")), deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def test_surely_filled_ranges_hold_no_whitespace() -> None:

@@ -8,8 +8,8 @@ from typing import Any
 import polars as pl
 import pytest
 
+from akool_frames import engine as _engine
 from akool_frames._errors import ValidationError
-from akool_frames.engine import _execute as _engine
 from akool_frames.frames import _fast_estimate, _lazy_estimate
 from akool_frames.frames._bind import col
 

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-import akool_frames.frames._verbs as F
-from akool_frames.frames import _progress
+from akool_frames.frames import _calls, _progress
 from akool_frames.frames._bind import col
 from akool_frames.frames._progress import Progress, make_progress
 
@@ -39,7 +38,7 @@ def test_run_feeds_a_sink_made_in_the_callers_thread(frame: Any, engine: Any, mo
         made.append((threading.current_thread().name, sink))
         return sink
 
-    monkeypatch.setattr(F, "make_progress", recording)
+    monkeypatch.setattr(_calls, "make_progress", recording)
     frame({"text": ["a", "bb", None]}).akool.run("tts", text=col("text"))
     (thread, sink), = made
     assert thread == threading.current_thread().name  # not the loop thread: Jupyter output stays in the cell

@@ -153,7 +153,8 @@ def test_tts_117_characters_on_pro_costs_0_5148(sb: af.Sandbox) -> None:
 def test_text_over_the_plan_limit_is_refused(make_sandbox: Any, plan: str, limit: int) -> None:
     sb = make_sandbox(plan=plan)
     with akool(sb) as http:
-        body = http.post("/api/open/v4/voice/tts", json={"input_text": "a" * (limit + 1), "voice_id": "6889b628662160e2caad5dbc"}).json()
+        body = http.post("/api/open/v4/voice/tts",
+                         json={"input_text": "a" * (limit + 1), "voice_id": "6889b628662160e2caad5dbc"}).json()
         assert body["code"] == 1003 and "input_text" in body["msg"] and str(limit) in body["msg"]
         assert sb.stats()["creates"] == 0
         _ok(http.post("/api/open/v4/voice/tts", json={"input_text": "a" * limit, "voice_id": "6889b628662160e2caad5dbc"}))
@@ -197,7 +198,8 @@ def test_failed_tts_shows_status_4_and_is_refunded(make_sandbox: Any) -> None:
 
 def test_resource_list_pages(sb: af.Sandbox) -> None:
     with akool(sb) as http:
-        ids = [_ok(http.post("/api/open/v4/voice/tts", json={"input_text": f"Text {i}", "voice_id": "6889b628662160e2caad5dbc"}))["_id"]
+        ids = [_ok(http.post("/api/open/v4/voice/tts",
+                             json={"input_text": f"Text {i}", "voice_id": "6889b628662160e2caad5dbc"}))["_id"]
                for i in range(3)]
         first = _ok(http.get("/api/open/v4/voice/resource/list", params={"type": 1, "page": 1, "size": 2}))
         second = _ok(http.get("/api/open/v4/voice/resource/list", params={"type": "1", "page": "2", "size": "2"}))

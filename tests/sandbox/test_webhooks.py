@@ -145,7 +145,7 @@ def flaky_receiver() -> Iterator[dict[str, Any]]:
     seen: dict[str, Any] = {"bodies": [], "answers": [500, 500]}
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+        def do_POST(self) -> None:  # (http.server's naming)
             body = self.rfile.read(int(self.headers["Content-Length"]))
             seen["bodies"].append(json.loads(body))
             status = seen["answers"].pop(0) if seen["answers"] else 200

@@ -11,7 +11,7 @@ from typing import Any
 
 from .._routes import Ctx, make_job, route
 from .._state import Job, Media, new_id
-from .._validate import F
+from .._validate import F, Range
 from ._common import speech_seconds
 
 __all__: list[str] = []  # its routes register themselves (@route)
@@ -21,7 +21,7 @@ PREFIX = "/audiocleaner/audio/api/v1/api-keys/tts"
 LANGUAGES = ("all", "zh", "en", "ar", "ru", "es", "fr", "pt", "de", "ko", "ja", "zh_yue")
 EMOTIONS = range(0, 9)  # 0 auto, 1 happy, 2 angry, 3 sad, 4 afraid, 5 disgusted, 6 melancholic, 7 surprised, 8 calm
 # Documented multipliers are 0.5, 1 and 2 ("can be extended"): the sandbox accepts anything in between.
-SPEED_RANGE = {"min": 0.5, "max": 2}
+SPEED_RANGE: Range = {"min": 0.5, "max": 2}
 CHARS_PER_CREDIT = 100  # "1 credit for every 100 characters, any remainder under 100 still counts as 1"
 
 STATUS = {1: "waiting", 2: "waiting", 3: "success", 4: "failed"}  # waiting covers queued and processing

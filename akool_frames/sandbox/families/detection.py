@@ -136,7 +136,7 @@ def detect_faces(ctx: Ctx) -> Raw:
                         F("single_face", "bool")])
     except ApiError as err:  # not on the page: the sandbox's wording, in the page's error envelope
         return _detect_error(err.msg)
-    url, img = body.get("url"), body.get("img")
+    url, img = body.get("url"), body.get("img", "")
     if not url and not img:
         return _detect_error("Either 'url' or 'img' parameter must be provided")  # page 09
     with_urls, single = bool(body.get("return_face_url")), bool(body.get("single_face"))

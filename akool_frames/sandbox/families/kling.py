@@ -8,11 +8,12 @@ Callbacks (``callback_url``) post the task object itself: the core imports ``tas
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 from .._routes import Ctx, make_job, route
 from .._state import Job, Media, SandboxState, static_file
-from .._validate import ApiError, F
+from .._validate import ApiError, F, Range
 from ._common import price
 
 __all__: list[str] = []  # its routes register themselves (@route)
@@ -30,7 +31,7 @@ CREATE_FIELDS = [
     F("voice_name", required=True, nonempty=True, max_len=20),
     F("voice_url"), F("video_id"), F("callback_url"), F("external_task_id"),
 ]
-PAGE_RANGE = {"min": 1, "max": 1000}  # both pageNum and pageSize, per the seed
+PAGE_RANGE: Range = {"min": 1, "max": 1000}  # both pageNum and pageSize, per the seed
 PAGE_DEFAULTS = {"pageNum": 1, "pageSize": 30}  # defaults are not in the seed; 30 is the transcription's
 
 # Preset voices: voice_id, voice_name (owned_by "kling").
@@ -77,7 +78,7 @@ def preset_objects(base_url: str) -> list[dict[str, Any]]:
 
 
 
-def _tasks(ctx: Ctx) -> list[Job]:
+def _tasks(ctx: Ctx) -> Sequence[Job]:
     """The account's custom-voice tasks, newest first."""
     return ctx.state.newest(NAME, provider="kling")
 

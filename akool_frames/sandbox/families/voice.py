@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from .._routes import Ctx, make_job, route
 from .._state import Job, Media, static_file
-from .._validate import ApiError, F, validate
+from .._validate import ApiError, F, Range, validate
 from ._common import PLAN_TEXT_LIMIT, base_record, speech_seconds, voice_not_found
 
 __all__ = ["find_voice"]
@@ -102,7 +103,7 @@ def resource_record(job: Job, ctx: Ctx) -> dict[str, Any]:
         "rate": "100%" if status >= 3 else "0%", "preview": ctx.file_url(job), "status": status,
         "webhookUrl": job.body.get("webhookUrl", ""),
         # TTS: the audio made; voice changer: the source's length (12800 in the example)
-        "duration": int(job.extra.get("seconds", job.media.duration if job.media else 0) * 1000),
+        "duration": int(job.extra.get("seconds", (job.media.duration or 0) if job.media else 0) * 1000),
         "file_name": job.extra["file_name"], "gender": voice["gender"], "deduction_credit": job.credits,
         "name": job.extra["name"], "priority": 2, "__v": 0, "voice_model_id": voice["_id"],
         "voice_id": voice["voice_id"], "voice_options": job.body.get("voice_options") or {},
@@ -154,7 +155,7 @@ def _require_voice(ctx: Ctx, field: str, value: str) -> dict[str, Any]:
     return voice
 
 
-UNIT_RANGE = {"min": 0, "max": 1}
+UNIT_RANGE: Range = {"min": 0, "max": 1}
 TTS_FIELDS = [
     F("input_text", required=True, nonempty=True, max_len=None),  # plan limit applied below
     F("voice_id", required=True, nonempty=True),
@@ -263,7 +264,7 @@ def voice_detail(ctx: Ctx) -> dict[str, Any]:
     return clone_record(ctx.job(ctx.params["_id"], "voice_clone"), ctx)
 
 
-def _page(ctx: Ctx, items: list[Any], record: Any = None) -> dict[str, Any]:
+def _page(ctx: Ctx, items: Sequence[Any], record: Any = None) -> dict[str, Any]:
     """One page of ``items``, newest first; ``record`` makes each item's record (only the page's are made)."""
     try:
         page, size = int(ctx.q("page", "1") or 1), int(ctx.q("size", "10") or 10)
@@ -289,10 +290,7 @@ def voice_list(ctx: Ctx) -> dict[str, Any]:
     kind = ctx.require_query("type")
     if kind not in ("1", "2"):
         raise ctx.param_error("Parameter error: type must be 1 (VoiceClone) or 2 (Akool Voices)")
-    if kind == "2":
-        voices = akool_voices(ctx.base_url)
-    else:
-        voices = [clone_record(j, ctx) for j in ctx.state.newest("voice_clone")]
+    voices = akool_voices(ctx.base_url) if kind == "2" else [clone_record(j, ctx) for j in ctx.state.newest("voice_clone")]
     filters = {key: {v.lower() for v in (ctx.q(key) or "").split(",") if v} for key in ("gender", "style", "age", "scenario")}
     def keep(voice: dict[str, Any]) -> bool:
         for key, wanted in filters.items():
