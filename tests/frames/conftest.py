@@ -134,11 +134,11 @@ class FakeEngine:
         self.calls.append({"verb": "refresh", "client": client, "job_ids": list(job_ids), "job": job, **options})
         return [self.polls.get(i) if i else None for i in job_ids]
 
-    async def fetch_files(self, client: Any, urls: Sequence[str | None], dest: Any, names: Sequence[str], *,
+    async def fetch_files(self, client: Any, urls: Sequence[str | None], storage: Any, names: Sequence[str], *,
                           progress: Any = None) -> list[_download.Fetched]:
-        self.calls.append({"verb": "download", "client": client, "urls": list(urls), "dest": str(dest),
+        self.calls.append({"verb": "download", "client": client, "urls": list(urls), "dest": storage.join(),
                            "names": list(names)})
-        return [_download.Fetched(f"{dest}/{name}.mp3" if url else None, None if url else "no result URL")
+        return [_download.Fetched(storage.join(f"{name}.mp3") if url else None, None if url else "no result URL")
                 for url, name in zip(urls, names, strict=True)]
 
 
