@@ -349,3 +349,15 @@ def test_empty_result_frame(lib: str) -> None:
                                    "unpriced_rows": 0, "credits_est": 0.0, "usd_est": 0.0}]
     assert rep.summary() == "0 credits (0.00 USD) estimated for 0 rows."
 
+
+
+def test_a_report_keyed_by_scenario_alone_renders_with_its_totals_marked() -> None:
+    """A forecast keyed by scenario alone has no line label to find its total lines by ("total" in the first key
+    after scenario): the page marks them by where they come from, one after each scenario's line."""
+    import re
+
+    table = pd.DataFrame({"scenario": ["a", "b"], "rows": [3, 4], "priced_rows": [3, 4], "unpriced_rows": [0, 0],
+                          "credits_est": [1.0, 2.0], "usd_est": [0.04, 0.08]})
+    page = af.Report(table, None, kind="forecast", keys=["scenario"])._repr_html_()
+    lines = re.findall(r"<tbody>(.*?)</tbody>", page)[1]  # (the first table is the headline's totals)
+    assert re.findall(r"<tr[^>]*>", lines) == ["<tr>", '<tr class="af-total">', "<tr>", '<tr class="af-total">']

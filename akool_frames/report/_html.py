@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import html
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import narwhals.stable.v2 as nw
 
@@ -228,16 +228,18 @@ def body(rep: Report) -> str:
     """The report as an HTML fragment (Jupyter's ``_repr_html_``)."""
     lines, totals = rep._lines, rep._totals_frame
     shown = lines.head(LINES_SHOWN)
-    parts_of = [shown, totals]
+    parts_of = [(shown, False), (totals, True)]  # (rows, whether they are total lines)
     named = len(totals) and None not in [to_py(v) for v in totals.get_column("scenario").to_list()] \
         if "scenario" in totals.columns else False
     if "scenario" in rep.keys and len(lines) <= LINES_SHOWN and named:  # each scenario's total after its lines
-        parts_of = [f.filter(nw.col("scenario") == t["scenario"]) for t in totals.rows(named=True)
+        parts_of = [(f.filter(nw.col("scenario") == t["scenario"]), f is totals) for t in totals.rows(named=True)
                     for f in (shown, totals)]
-    table = nw.concat([p for p in parts_of if len(p)], how="vertical") if len(totals) else shown
-    first = rep._label_keys[0] if rep._label_keys else None
-    marked = set(range(len(shown), len(table))) if parts_of[0] is shown else {
-        i for i, v in enumerate(table.get_column(cast("str", first)).to_list()) if to_py(v) == "total"}
+    parts_of = [(part, total) for part, total in parts_of if len(part)]
+    table = nw.concat([part for part, _ in parts_of], how="vertical") if len(totals) else shown
+    marked, at = set(), 0  # the total lines' places in the table (a report keyed by scenario alone names none)
+    for part, total in parts_of if len(totals) else []:
+        marked |= set(range(at, at + len(part))) if total else set()
+        at += len(part)
     keys = [k for k in rep.keys if k in table.columns]
     counted = [c for c in _LEFT_OUT if c in table.columns and c != "priced_rows"
                and any(render.whole(v) for v in table.get_column(c).to_list())]
