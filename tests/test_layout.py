@@ -165,7 +165,8 @@ def test_the_readme_layout_names_the_tree() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
     named = set(re.findall(r"^- `([\w.]+/?)`", section, flags=re.MULTILINE))
-    tree = {p.name + "/" for p in PACKAGE.iterdir() if p.is_dir() and not p.name.startswith("__")}
+    tree = {p.name + "/" for p in PACKAGE.iterdir()  # (a folder left holding only __pycache__ is not one)
+            if p.is_dir() and not p.name.startswith("__") and any(c.name != "__pycache__" for c in p.iterdir())}
     tree |= {p.name for p in PACKAGE.glob("*.py")}
     assert named == tree
 

@@ -11,16 +11,17 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import narwhals.stable.v2 as nw
 
-from .._errors import collecting, warn_now
+from .._errors import ValidationError, collecting, warn_now
 from .._loop import get_loop, run_sync
 from .._values import to_py
 from ..typing import ProgressSink
+from ._join import _existing
 from ._progress import make_progress
 
 if TYPE_CHECKING:
     from .._client import Client
 
-__all__ = ["as_narwhals", "blocking", "client_or_default", "labels", "on_loop", "sink_for"]
+__all__ = ["as_narwhals", "blocking", "client_or_default", "labels", "on_loop", "sink_for", "texts_of"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -95,3 +96,12 @@ def blocking(afn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
     call.__name__ = call.__qualname__ = afn.__name__.removeprefix("a")
     call.__doc__ = f"Blocking twin of ``{afn.__name__}``.\n\n{inspect.getdoc(afn) or ''}"
     return call
+
+
+def texts_of(eager: nw.DataFrame[Any], column: str, *, verb: str, hint: str) -> list[str | None]:
+    """A result column a verb needs, as text (None for a blank); a ValidationError naming it when the frame lacks it
+    (the verb was given the wrong frame, or the prefix differs)."""
+    if column not in eager.columns:
+        msg = f"The frame has no {column!r} column, so there is nothing to {verb}.\n\nHint: {hint}"
+        raise ValidationError(msg)
+    return [None if v is None or v == "" else str(v) for v in _existing(eager, column)]

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from .._client import Client
-from .._errors import AccountError, APIError, AuthError, ServerError, TransportError, ValidationError
+from .._errors import AccountError, APIError, AuthError, ServerError, TransportError
 from ..catalog import JOBS, Delete, JobSpec, get_path
 from ..typing import EagerFrame, IntoFrame
 
@@ -125,16 +125,11 @@ async def adelete(frame: IntoFrame, /, *, client: Client | None = None, prefix: 
     Example:
         >>> cleaned = await done.akool.adelete()  # doctest: +SKIP
     """
-    from ._calls import as_narwhals, client_or_default, on_loop
+    from ._calls import as_narwhals, client_or_default, on_loop, texts_of
     from ._join import _existing, _with_columns
 
     eager, back = as_narwhals(frame)
-    id_column = prefix + "job_id"
-    if id_column not in eager.columns:
-        msg = (f"The frame has no {id_column!r} column, so there is nothing to delete.\n\n"
-               "Hint: pass the frame run() or submit() returned, or its prefix=.")
-        raise ValidationError(msg)
-    ids = [None if v in (None, "") else str(v) for v in _existing(eager, id_column)]
+    ids = texts_of(eager, prefix + "job_id", verb="delete", hint="pass the frame run() or submit() returned, or its prefix=.")
     jobs = _existing(eager, prefix + "job") if prefix + "job" in eager.columns else [job] * len(ids)
     statuses = _existing(eager, prefix + "status") if prefix + "status" in eager.columns else [None] * len(ids)
     names = {rule.id_column for spec in JOBS.values() for rule in (spec.delete, spec.cancel) if rule} - {"job_id"}

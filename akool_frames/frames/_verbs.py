@@ -28,7 +28,7 @@ from ..engine import Outcome, paused_gc
 from ..storage import LocalFolder
 from ..typing import EagerFrame, FrameT, IntoFrame, ProgressSink, Rates
 from ._bind import _eager_rows
-from ._calls import as_narwhals, blocking, client_or_default, labels, on_loop, sink_for
+from ._calls import as_narwhals, blocking, client_or_default, labels, on_loop, sink_for, texts_of
 from ._fast_estimate import estimate_frame, vectorised
 from ._join import ESTIMATE_FIELDS, JOB_FIELDS, RESULT_FIELDS, _attach, _existing, _extras, _join, _with_columns
 from ._lazy_estimate import estimate_lazy
@@ -239,13 +239,9 @@ async def arefresh(frame: IntoFrame, /, *, client: Client | None = None, prefix:
     sink = sink_for(progress, job or "refresh")
     try:
         eager, back = as_narwhals(frame)
-        id_column = prefix + "job_id"
-        if id_column not in eager.columns:
-            msg = (f"The frame has no {id_column!r} column, so there is nothing to refresh.\n\n"
-                   f"Hint: submit the rows first, or pass the prefix they were submitted with (prefix=...).")
-            raise ValidationError(msg)
+        ids = texts_of(eager, prefix + "job_id", verb="refresh",
+                       hint="submit the rows first, or pass the prefix they were submitted with (prefix=...).")
         old = {f: _existing(eager, prefix + f) for f in JOB_FIELDS}
-        ids = [None if v is None or v == "" else str(v) for v in old["job_id"]]
         found = await on_loop(_engine.refresh_jobs(client_or_default(client), ids, job, timeout=timeout,
                                                     follow=follow, progress=sink))
         new = {f: list(values) for f, values in old.items()}
@@ -298,12 +294,8 @@ async def adownload(frame: IntoFrame, dest: str | os.PathLike[str], /, *, client
     from ._download import expiry, fetch_files, file_names, warn_expiring
 
     eager, back = as_narwhals(frame)
-    url_column = prefix + "url"
-    if url_column not in eager.columns:
-        msg = (f"The frame has no {url_column!r} column, so there is nothing to download.\n\n"
-               "Hint: run the rows first (or refresh them until completed), or pass their prefix=.")
-        raise ValidationError(msg)
-    urls = [None if v in (None, "") else str(v) for v in _existing(eager, url_column)]
+    urls = texts_of(eager, prefix + "url", verb="download",
+                    hint="run the rows first (or refresh them until completed), or pass their prefix=.")
     ids = [None if v in (None, "") else str(v) for v in _existing(eager, prefix + "job_id")]
     template = name or "{job_id}"
     used = {f.split(".")[0].split("[")[0] for _, f, _, _ in string.Formatter().parse(template) if f} - {"job_id"}
