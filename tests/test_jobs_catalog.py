@@ -12,8 +12,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from akool_frames.catalog import JOBS, JobSpec, get_job, get_path, validate_body
-from akool_frames.pricing import _rules as pricing
+from akool_frames.catalog import JOBS, PLAN_TEXT_LIMITS, JobSpec, get_job, get_path, validate_body
 from akool_frames.pricing._rules import Price, PriceContext, rule
 
 # PRODUCT.md "Jobs": job -> (end of the create path, end of the poll path)
@@ -375,7 +374,7 @@ def test_plan_text_limits(plan: str, limit: int) -> None:
 @given(plan=st.sampled_from(["pro", "max", "business"]), chunk=st.text(
     alphabet=st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40), data=st.data())
 def test_input_text_limit_property(plan: str, chunk: str, data: st.DataObject) -> None:
-    limit = pricing.PLAN_TEXT_LIMITS[plan]
+    limit = PLAN_TEXT_LIMITS[plan]
     n = data.draw(st.one_of(st.integers(1, limit), st.integers(limit + 1, limit + 500)))
     text = (chunk * (n // len(chunk) + 1))[:n]
     assume(text.strip())

@@ -19,12 +19,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from .._paths import get_path
+from ..catalog import I2V_MODELS
 from . import _media as media
 from ._reads import Declared, Reads, reads, reads_of
-from ._table import I2V_MODELS, PLAN_TEXT_LIMITS, RATES, Rate
+from ._table import RATES, Rate
 
 __all__ = [
-    "I2V_MODELS", "PLAN_TEXT_LIMITS", "RATES", "UNDOCUMENTED", "Price", "PriceContext", "Priced", "Rate", "Reads",
+    "RATES", "UNDOCUMENTED", "Price", "PriceContext", "Priced", "Rate", "Reads",
     "estimate", "plan_key", "reads_of", "rule",
 ]
 

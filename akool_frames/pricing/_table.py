@@ -1,5 +1,5 @@
-"""The documented rates, as data, each with the page it comes from (``_rules`` applies them); with the catalog's
-plan text limits and image-to-video models, whose unit credits price those videos."""
+"""The documented rates, as data, each with the page it comes from (``_rules`` applies them; the image-to-video
+models' unit credits are the catalog's ``I2V_MODELS``)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..catalog import I2V_MODELS, PLAN_TEXT_LIMITS  # (the catalog's: validation reads them too)
-
-__all__ = ["I2V_MODELS", "PLAN_TEXT_LIMITS", "RATES", "Rate"]
+__all__ = ["RATES", "Rate"]
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from ..typing import Gate
 from ._exchange import Answer, ApiExchange, HttpxExchange, failure_of, is_timeout
 from ._limiter import ProcessGate
 from ._network import PROXY_SETTINGS
+from ._receiver import Receiver
 from ._settings import Settings
 
 __all__ = ["BASE_URL_SETTINGS", "Http", "RETRY"]
@@ -77,7 +78,7 @@ class Http:
         self._jwt: tuple[str, float] | None = None
         self._answered: set[str] = set()  # providers that answered this client at least once
         self.counts: collections.Counter[str] = collections.Counter()
-        self.receiver: Any = None  # the webhook receiver, started by the first webhook-mode run (``_receiver``)
+        self.receiver: Receiver | None = None  # the webhook receiver, started by the first webhook-mode run (``_receiver``)
 
     async def aclose(self) -> None:
         receiver, self.receiver = self.receiver, None

@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 
 import akool_frames as af
-from akool_frames.catalog import JOBS, Field
+from akool_frames.catalog import I2V_MODELS, JOBS, Field
 from akool_frames.engine._localize import LANGUAGE_FIELDS
 from akool_frames.frames._fast_estimate import TAKEN, row_by_row
 from akool_frames.ledger._entries import CALLBACK_FIELDS
@@ -32,7 +32,7 @@ FAST_JOBS = {"tts", "voice_clone", "voice_change", "legacy_tts", "legacy_voice_c
              "image_to_video", "detect_faces", "audiocleaner.tts", "kling.custom_voice"}
 PATTERNS = {r"\d+x\d+": "512x512", r"#[0-9A-Fa-f]{6}": "#a1B2c3", r"[A-Za-z0-9]+": "avatar42",
             r"[a-z]{2}": "en", r"(100|[1-9]?[0-9])%": "80%"}
-NAMED = {"model_name": [*pricing.I2V_MODELS, "akool_faceswap_image_hq", "unknown-model"]}  # values the rules name
+NAMED = {"model_name": [*I2V_MODELS, "akool_faceswap_image_hq", "unknown-model"]}  # values the rules name
 CONSTANT_LISTS = {  # required lists of faces or elements, as constants (those jobs go a row at a time)
     "targetImage": [{"path": "https://x.invalid/t.png", "opts": "1,2:3,4"}],
     "sourceImage": [{"path": "https://x.invalid/s.png", "opts": "1,2:3,4"}],

@@ -9,8 +9,6 @@ from .._routes import Ctx
 from .._state import Job
 from .._validate import ApiError
 
-__all__ = ["PLAN_TEXT_LIMIT", "UID", "base_record", "price", "speech_seconds", "started_blocks", "voice_not_found"]
-
 __all__ = ["UID", "TEAM_ID", "PLAN_TEXT_LIMIT", "speech_seconds", "base_record", "price", "started_blocks",
            "voice_not_found"]
 
