@@ -6,7 +6,7 @@ import os
 import ssl
 import threading
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -90,6 +90,33 @@ def _url(value: str | None, name: str, env: str, default: str) -> str:
     return url
 
 
+STAGING_TTL = 24 * 3600.0  # a day: jobs start within minutes, and may wait in a queue for hours
+STAGEABLE = ("s3", "s3a", "gs", "gcs", "az", "abfs", "abfss")  # object stores that presign: fsspec protocols
+
+
+def _staging(value: str | None) -> str | None:
+    """The staging location: an object store's URI (the API must be able to fetch what is put there)."""
+    raw = _setting(value, "AKOOL_FRAMES_STAGING")
+    if raw is None:
+        return None
+    where = str(raw).strip()
+    source = "staging=" if value is not None else "AKOOL_FRAMES_STAGING (environment)"
+    scheme, sep, rest = where.partition("://")
+    if not sep or scheme.lower() not in STAGEABLE or not rest.strip("/"):
+        msg = (f"{source} is {where!r}; it takes an object store's location, where files can be presigned.\n\n"
+               f"Hint: e.g. 's3://your-bucket/akool-in/' ({', '.join(s + '://' for s in STAGEABLE)}).")
+        raise ConfigError(msg)
+    return where if where.endswith("/") else where + "/"
+
+
+def _ttl(value: float | None) -> float:
+    ttl = _seconds(value, "AKOOL_FRAMES_STAGING_TTL", STAGING_TTL)
+    if ttl is None or ttl <= 0:
+        msg = f"staging_ttl must be a positive number of seconds, got {ttl!r}."
+        raise ConfigError(msg)
+    return ttl
+
+
 def _secret(value: str | Secret | None, env: str) -> Secret | None:
     raw = _setting(value.reveal() if isinstance(value, Secret) else value, env)
     return Secret(str(raw)) if raw else None
@@ -146,6 +173,14 @@ class Client:
     - ``trust_env``: read proxies and CA bundles from the environment (default True).
     - ``transport``: an httpx async transport for API traffic (e.g. ``httpx.MockTransport`` in your own tests);
       media probes and downloads still go over the network.
+    - ``staging``: where local files given in URL fields are uploaded (``"s3://bucket/prefix/"``, ``gs://``,
+      ``az://`` ...; ``AKOOL_FRAMES_STAGING``): once, content-addressed; the API gets a presigned URL. Without it a
+      local path is an invalid row.
+    - ``staging_ttl``: seconds the presigned URLs stay valid (default a day; at most the store's own maximum,
+      7 days on S3 and GCS); ``AKOOL_FRAMES_STAGING_TTL``.
+    - ``storage_options``: options for the object store's filesystem (fsspec: ``{"profile": ...}``,
+      ``{"client_kwargs": {"endpoint_url": ...}}``), used for staging, ``s3://`` inputs, ``download`` and
+      ``save_to``; credentials otherwise come from the store's usual places (environment, profiles). Never printed.
     """
 
     def __init__(
@@ -177,6 +212,9 @@ class Client:
         proxy: str | None = None,
         trust_env: bool = True,
         transport: httpx.AsyncBaseTransport | None = None,
+        staging: str | None = None,
+        staging_ttl: float | None = None,
+        storage_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.api_key: Secret | None = _secret(api_key, "AKOOL_API_KEY")
         self.client_id: str | None = _setting(client_id, "AKOOL_CLIENT_ID")
@@ -229,6 +267,9 @@ class Client:
             raise ConfigError(msg)
         self.transport = transport
         self.network = Network(verify=verify, proxy=proxy, trust_env=trust_env)
+        self.staging: str | None = _staging(staging)
+        self.staging_ttl: float = _ttl(staging_ttl)
+        self.storage_options: dict[str, Any] = dict(storage_options or {})  # (may hold keys: never in the repr)
         self.ledger_path = Path(_setting(ledger, "AKOOL_FRAMES_LEDGER", DEFAULT_LEDGER))
         self._ledger: Ledger | None = None
         self._http: Http | None = None
@@ -243,8 +284,9 @@ class Client:
     def __repr__(self) -> str:
         auth = "api_key" if self.api_key else ("client_id/secret" if self.client_secret else "none")
         rate = f", rate_limit={self.rate_limit}" if self.rate_limit else ""
+        staging = f", staging={self.staging!r}" if self.staging else ""
         return (f"Client(base_url={self.base_url!r}, auth={auth!r}, max_concurrency={self.max_concurrency}"
-                f"{rate}, plan={self.plan!r}, ledger={str(self.ledger_path)!r}, {self.network.describe()})")
+                f"{rate}, plan={self.plan!r}, ledger={str(self.ledger_path)!r}{staging}, {self.network.describe()})")
 
     def credentials(self, provider: str) -> None:
         """Raise ConfigError naming the missing settings for ``provider``."""

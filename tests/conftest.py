@@ -187,3 +187,82 @@ def media_seconds(data: bytes, ext: str) -> float:
 
 def is_png(data: bytes) -> bool:
     return data[:8] == b"\x89PNG\r\n\x1a\n" and b"IEND" in data[-12:]
+
+
+# ---------------------------------------------------------------------------------------------- a real S3 API
+class S3:
+    """moto's S3 server on loopback (started once a session) and one empty bucket per test. The environment points
+    botocore (and so s3fs) at it: ``AWS_ENDPOINT_URL`` and test credentials, so no profile or instance metadata is
+    looked up. ``requests`` lists every request the server received (method, path) since the test began."""
+
+    def __init__(self, endpoint: str, bucket: str, requests: list[tuple[str, str]]) -> None:
+        self.endpoint, self.bucket, self.requests = endpoint, bucket, requests
+
+    def uri(self, key: str = "") -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    @property
+    def fs(self) -> Any:
+        import s3fs
+
+        return s3fs.S3FileSystem(skip_instance_cache=True)
+
+    def keys(self, prefix: str = "") -> list[str]:
+        """The keys under ``prefix`` in the test's bucket (read fresh: no listing cache)."""
+        found = self.fs.find(f"{self.bucket}/{prefix}")
+        return sorted(key.removeprefix(f"{self.bucket}/") for key in found)
+
+    def puts(self) -> list[str]:
+        """The object uploads the server received (PUTs of an object, or of a multipart upload's part)."""
+        return [path for method, path in self.requests if method == "PUT" and path.count("/") >= 2]
+
+
+_S3_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_EC2_METADATA_DISABLED": "true"}
+
+
+@pytest.fixture(scope="session")
+def _moto_server() -> Iterator[tuple[str, list[tuple[str, str]]]]:
+    pytest.importorskip("moto.server", reason="the S3 tests need moto[server] (the test extra)")
+    import logging
+
+    from moto.server import ThreadedMotoServer
+    from werkzeug.serving import WSGIRequestHandler
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # (no request log on stderr)
+    seen: list[tuple[str, str]] = []
+    log_request = WSGIRequestHandler.log_request
+
+    def record(self: Any, *args: Any, **kwargs: Any) -> None:
+        seen.append((self.command, self.path.split("?", 1)[0]))
+        log_request(self, *args, **kwargs)
+
+    WSGIRequestHandler.log_request = record  # type: ignore[method-assign]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}", seen
+    finally:
+        server.stop()
+        WSGIRequestHandler.log_request = log_request  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def s3(_moto_server: tuple[str, list[tuple[str, str]]], monkeypatch: pytest.MonkeyPatch,
+       request: pytest.FixtureRequest) -> S3:
+    """An empty bucket on the loopback S3 server, with the environment pointing s3fs at it."""
+    endpoint, seen = _moto_server
+    for name, value in {**_S3_ENV, "AWS_ENDPOINT_URL": endpoint}.items():
+        monkeypatch.setenv(name, value)
+    import re
+
+    import fsspec
+
+    fsspec.config.conf.pop("s3", None)
+    bucket = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:40].strip("-") + f"-{len(seen)}"
+    box = S3(endpoint, bucket, [])
+    box.fs.mkdir(bucket)
+    seen.clear()
+    box.requests = seen
+    return box
