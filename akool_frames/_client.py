@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import httpx
 
 from ._errors import ConfigError
+from ._locations import MAX_TTL, STAGEABLE, protocol
 from .transport import Network
 
 if TYPE_CHECKING:
     from .ledger import Ledger
+    from .storage import Stager
     from .transport import Http
 
 __all__ = ["Client", "Secret", "default_client", "default_if_set", "set_default_client"]
@@ -91,7 +93,6 @@ def _url(value: str | None, name: str, env: str, default: str) -> str:
 
 
 STAGING_TTL = 24 * 3600.0  # a day: jobs start within minutes, and may wait in a queue for hours
-STAGEABLE = ("s3", "s3a", "gs", "gcs", "az", "abfs", "abfss")  # object stores that presign: fsspec protocols
 
 
 def _staging(value: str | None) -> str | None:
@@ -109,10 +110,16 @@ def _staging(value: str | None) -> str | None:
     return where if where.endswith("/") else where + "/"
 
 
-def _ttl(value: float | None) -> float:
+def _ttl(value: float | None, staging: str | None) -> float:
     ttl = _seconds(value, "AKOOL_FRAMES_STAGING_TTL", STAGING_TTL)
     if ttl is None or ttl <= 0:
         msg = f"staging_ttl must be a positive number of seconds, got {ttl!r}."
+        raise ConfigError(msg)
+    scheme = protocol(staging) if staging else None
+    most = MAX_TTL.get(scheme or "")
+    if most is not None and ttl > most:
+        msg = (f"staging_ttl is {ttl:g} s; URLs presigned by {scheme}:// last at most {most:g} s "
+               f"({most / 86400:g} days).\n\nHint: staging_ttl={most:g} or less.")
         raise ConfigError(msg)
     return ttl
 
@@ -268,8 +275,9 @@ class Client:
         self.transport = transport
         self.network = Network(verify=verify, proxy=proxy, trust_env=trust_env)
         self.staging: str | None = _staging(staging)
-        self.staging_ttl: float = _ttl(staging_ttl)
+        self.staging_ttl: float = _ttl(staging_ttl, self.staging)
         self.storage_options: dict[str, Any] = dict(storage_options or {})  # (may hold keys: never in the repr)
+        self._stager: Stager | None = None
         self.ledger_path = Path(_setting(ledger, "AKOOL_FRAMES_LEDGER", DEFAULT_LEDGER))
         self._ledger: Ledger | None = None
         self._http: Http | None = None
@@ -306,6 +314,16 @@ class Client:
 
                 self._ledger = Ledger(self.ledger_path, timeout=self.ledger_timeout)
             return self._ledger
+
+    @property
+    def stager(self) -> Stager:
+        """Staging and presigning of media inputs that are not URLs (made on first use)."""
+        with self._lock:
+            if self._stager is None:
+                from .storage import Stager
+
+                self._stager = Stager(self.staging, self.staging_ttl, self.storage_options, self.max_concurrency)
+            return self._stager
 
     @property
     def http(self) -> Http:

@@ -38,12 +38,14 @@ def _namespace(fn: Callable[..., object]) -> dict[str, object]:
     import akool_frames.typing as public_types
     from akool_frames.frames._confirm import ConfirmPanel
     from akool_frames.ledger import Ledger
+    from akool_frames.storage import Stager
     from akool_frames.transport import Http
 
     module = sys.modules[inspect.unwrap(fn).__module__]
     return {**vars(collections.abc), **vars(public_types), "os": os, "Path": pathlib.Path, "pd": pd, "pl": pl,
             "nw": nw, "Figure": matplotlib.figure.Figure, "Client": af.Client, "Report": af.Report,
-            "ConfirmPanel": ConfirmPanel, "Ledger": Ledger, "Http": Http, **vars(module)}
+            "ConfirmPanel": ConfirmPanel, "Ledger": Ledger, "Http": Http,
+            "Stager": Stager, **vars(module)}
 
 
 def bare_any(annotation: object, namespace: dict[str, object]) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import audio, audiocleaner, detection, faceswap, image, image2video, kling, moderation, video, voice
+from ._inputs import has_media_inputs, media_inputs, replace_inputs
 from ._spec import (
     AKOOL_STATUS,
     I2V_MODELS,
@@ -22,7 +23,8 @@ from ._spec import (
 
 __all__ = [
     "AKOOL_STATUS", "I2V_MODELS", "JOBS", "PLAN_TEXT_LIMITS", "TERMINAL", "Delete", "Field", "JobSpec", "Poll",
-    "Reconcile", "coerce_ints", "get_job", "get_path", "get_path_either", "undocumented", "validate_body",
+    "Reconcile", "coerce_ints", "get_job", "get_path", "get_path_either", "has_media_inputs", "media_inputs",
+    "replace_inputs", "undocumented", "validate_body",
 ]
 
 JOBS: dict[str, JobSpec] = {

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._locations import ACCEPTS, form_problem
 from .._paths import get_path
 
 __all__ = [
@@ -42,9 +43,11 @@ _TYPES: dict[str, Callable[[Any], bool]] = {
     "dict": lambda v: isinstance(v, dict),
     "strnum": lambda v: isinstance(v, str | int | float) and not isinstance(v, bool),
     "any": lambda v: True,  # a field listed only so a rule can say something about it (e.g. "deprecated")
+    "url": lambda v: isinstance(v, str),  # a media input: its form is checked by _locations.form_problem
 }
 _TYPE_NAMES = {"str": "text", "int": "a whole number", "num": "a number", "bool": "true or false",
-               "list": "a list", "dict": "a dict", "strnum": "text or a number", "any": "anything"}
+               "list": "a list", "dict": "a dict", "strnum": "text or a number", "any": "anything",
+               "url": ACCEPTS}
 
 
 @dataclass(frozen=True)
@@ -278,6 +281,8 @@ def coerce_ints(fields: tuple[Field, ...], body: Any) -> Any:
 def _check(value: Any, f: Field, path: str, plan: str) -> str | None:
     if not _TYPES[f.type](value):
         return f"{path} must be {_TYPE_NAMES[f.type]}, got {type(value).__name__} {value!r:.40}"
+    if f.type == "url":
+        return form_problem(value, path)
     if f.enum is not None and value not in f.enum:
         return f"{path} is {value!r}; allowed: {', '.join(map(repr, f.enum))}"
     if f.min is not None and value < f.min:

@@ -43,7 +43,7 @@ LEGACY_VOICE_CLONE = _legacy_audio_job(
     fields=(
         Field("input_text", required=True, max_words=5000),  # the same limit as TTS (seed 000)
         Field("rate", required=True, pattern=_RATE),
-        Field("voice_url"),
+        Field("voice_url", "url"),
         Field("voice_id"),  # not in the table, but the note says "voice_id and voice_url must provide one"
         Field("webhookUrl"),
     ),

@@ -22,7 +22,7 @@ DETECT_FACES = JobSpec(
     create="/interface/detect-api/detect_faces",
     fields=(
         # Page 09, "Request Body": url or img ("If both are provided, url takes priority").
-        Field("url"),
+        Field("url", "url"),
         Field("img"),  # base64, with or without a data URI prefix
         Field("num_frames", "int", min=1),  # videos only; default 5
         Field("return_face_url", "bool"),

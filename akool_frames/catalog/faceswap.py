@@ -46,7 +46,7 @@ def _faces(name: str, required: bool = True) -> Field:
     # opts: the reage table lists "2 properties, path ... opts"; a newer copy of the face swap docs asks for it
     # only when an array has more than one face (which face is meant), and real clients send it as the
     # landmarks string or a one-element list of it. So: optional here, required by _opts_check when needed.
-    inner = (Field("path", required=True), Field("opts", "any"))
+    inner = (Field("path", "url", required=True), Field("opts", "any"))
     return Field(name, "list", required=required, min_items=1, max_items=8, fields=inner)  # 1007: at most 8
 
 
@@ -82,7 +82,7 @@ FACESWAP_IMAGE = _image_job(
         _faces("targetImage"),  # faces found in modifyImage
         _faces("sourceImage"),  # the faces to put in, same order
         Field("face_enhance", "int", enum=(0, 1)),  # 0 Classic model, 1 HD Optimized
-        Field("modifyImage", required=True),  # the picture to change (name from the reage page)
+        Field("modifyImage", "url", required=True),  # the picture to change (name from the reage page)
         Field("webhookUrl"),
     ),
     price="faceswap_image",
@@ -97,7 +97,7 @@ FACESWAP_VIDEO = _video_job(
         _faces("sourceImage"),  # "each picture in the sourceImage is a single face"
         _faces("targetImage"),  # faces detected in modifyVideo
         Field("face_enhance", "int", enum=(0, 1)),
-        Field("modifyVideo", required=True),  # named in the prose; the video to change (under 60 s advised)
+        Field("modifyVideo", "url", required=True),  # named in the prose; the video to change (under 60 s advised)
         Field("webhookUrl"),
     ),
     price="faceswap_video",
@@ -111,8 +111,8 @@ FACESWAP_PRO = _image_job(
     create="/api/open/v4/faceswap/faceswapByImage",
     fields=(
         # Single face only and no opts: targetImage is the original picture, sourceImage the face to insert.
-        Field("targetImage", "list", required=True, min_items=1, max_items=1, fields=(Field("path", required=True),)),
-        Field("sourceImage", "list", required=True, min_items=1, max_items=1, fields=(Field("path", required=True),)),
+        Field("targetImage", "list", required=True, min_items=1, max_items=1, fields=(Field("path", "url", required=True),)),
+        Field("sourceImage", "list", required=True, min_items=1, max_items=1, fields=(Field("path", "url", required=True),)),
         Field("model_name"),  # "akool_faceswap_image_hq" in the example
         Field("face_enhance", "bool"),  # "must be a boolean value (true/false), default is false"
         Field("webhookUrl"),
@@ -128,7 +128,7 @@ REAGE_IMAGE = _image_job(
     fields=(
         _faces("targetImage"),
         Field("face_reage", "int", required=True, min=-30, max=30),
-        Field("modifyImage", required=True),
+        Field("modifyImage", "url", required=True),
         Field("webhookUrl"),
     ),
     price="reage_image",
@@ -144,7 +144,7 @@ REAGE_VIDEO = _video_job(
     fields=(
         _faces("targetImage"),
         Field("face_reage", "int", required=True, min=-30, max=30),
-        Field("modifyVideo", required=True),
+        Field("modifyVideo", "url", required=True),
         Field("webhookUrl"),
     ),
     price="reage_video",

@@ -36,8 +36,8 @@ BACKGROUND_CHANGE = _image_job(
     create="/api/open/v3/content/image/bg/replace",
     fields=(
         Field("color_code", pattern=r"#[0-9A-Fa-f]{6}"),
-        Field("template_url"),
-        Field("origin_img", required=True),
+        Field("template_url", "url"),
+        Field("origin_img", "url", required=True),
         Field("modify_template_size", pattern=_SIZE),
         Field("modify_origin_img_size", required=True, pattern=_SIZE),
         Field("overlay_origin_x", "int", required=True),  # negative offsets appear in the examples
@@ -63,7 +63,7 @@ IMAGE_GENERATE = _image_job(
     fields=(
         Field("prompt", required=True),  # no required column on the page; nothing to draw without it
         Field("scale", enum=("1:1", "4:3", "3:4", "16:9", "9:16", "3:2", "2:3")),  # default "1:1"
-        Field("source_image"),  # given: image to image
+        Field("source_image", "url"),  # given: image to image
         Field("webhookUrl"),
     ),
     price="image_generate",

@@ -61,12 +61,12 @@ IMAGE_TO_VIDEO = _image2video_job(
     name="image_to_video",
     create="/api/open/v4/image2Video/createBySourcePrompt",
     fields=(
-        Field("image_url", required=True),
+        Field("image_url", "url", required=True),
         Field("prompt", required=True),  # ignored when effect_code is given
         Field("negative_prompt"),  # required on the single create: enforced in the check
         Field("extend_prompt", "bool"),
         Field("resolution", required=True, enum=("480p", "720p", "1080p", "4k")),  # 480p: batch models only
-        Field("audio_url"),
+        Field("audio_url", "url"),
         # 1 AI generated, 2 your audio_url, 3 none. Page 19: Integer. Akool's demo holds it as text ("1"): numeric
         # text is sent as a number (coerce_ints), on both creates.
         Field("audio_type", "int", enum=(1, 2, 3)),
@@ -75,7 +75,7 @@ IMAGE_TO_VIDEO = _image2video_job(
         Field("effect_code"),  # from GET /api/open/v4/image2Video/effects
         Field("webhookurl"),
         Field("model_name"),  # a model's value from GET /api/open/v4/aigModel/list?types[]=1501 (batch)
-        Field("last_image_url"),  # batch, models with supportedLastFrame
+        Field("last_image_url", "url"),  # batch, models with supportedLastFrame
         # Page 19: "Number of videos to create simultaneously (1-10), default: 1". One row, several videos: the
         # row's akool_video_ids / akool_video_urls list them all (its job id and url are the first one's).
         Field("count", "int", min=1, max=10),
@@ -106,7 +106,7 @@ VIDEO_AUDIO = _image2video_job(
         # conditional reading is kept, on both sides (sandbox/families/image2video.py): it is the field's own
         # description, audio_type 1 is "AI Generate" (there is no audio to give), and the same field on
         # createBySourcePrompt reads "false | required when audio_type = 2".
-        Field("audio_url"),
+        Field("audio_url", "url"),
         Field("audio_type", "int", required=True, enum=(1, 2)),  # 1 AI generated, 2 your audio_url
     ),  # no callback: image2video#update-video-audio's table has pre_video_id, audio_url, audio_type only
     price="video_audio",

@@ -16,7 +16,7 @@ CUSTOM_VOICE = JobSpec(
     create="/v1/general/custom-voices",
     fields=(
         Field("voice_name", required=True, max_len=20),
-        Field("voice_url"),  # .mp3/.wav/.mp4/.mov, one clean voice, 5-30 s
+        Field("voice_url", "url"),  # .mp3/.wav/.mp4/.mov, one clean voice, 5-30 s
         Field("video_id"),  # a Kling video made on V2.6 with sound, or by the Avatar / Lip-Sync APIs
         Field("callback_url"),
         # Must be unique per account and can replace task_id in the query path: the engine may set it to the

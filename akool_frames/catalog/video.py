@@ -28,8 +28,8 @@ TALKING_PHOTO = _video_info_job(
     name="talking_photo",
     create="/api/open/v3/content/video/createbytalkingphoto",
     fields=(
-        Field("talking_photo_url", required=True),
-        Field("audio_url", required=True),  # "Audio duration determines video length"
+        Field("talking_photo_url", "url", required=True),
+        Field("audio_url", "url", required=True),  # "Audio duration determines video length"
         Field("prompt"),  # controls hand gestures
         Field("resolution", enum=("720", "1080")),  # no "p" here, unlike image to video
         Field("webhookUrl"),
@@ -104,7 +104,7 @@ AVATAR_UPLOAD = JobSpec(
     provider="akool",
     create="/api/open/v3/avatar/create",
     fields=(
-        Field("url", required=True),  # a video about one minute long, little head rotation
+        Field("url", "url", required=True),  # a video about one minute long, little head rotation
         Field("avatar_id", required=True, pattern=r"[A-Za-z0-9]+"),  # "Can only contain /^a-zA-Z0-9/"
         Field("name"),
         Field("type", "strnum", enum=(1, "1", 2, "2")),  # String in the table, a number in the example
@@ -126,8 +126,8 @@ LIP_SYNC = _video_info_job(
     name="lip_sync",
     create="/api/open/v3/content/video/lipsync",
     fields=(
-        Field("video_url", required=True),  # fps below 25 recommended; 60 s / 300 MB limits (codes 1204/1207)
-        Field("audio_url", required=True),
+        Field("video_url", "url", required=True),  # fps below 25 recommended; 60 s / 300 MB limits (codes 1204/1207)
+        Field("audio_url", "url", required=True),
         Field("webhookUrl"),
     ),
     price="lip_sync",
@@ -161,7 +161,7 @@ VIDEO_TRANSLATION = _video_info_job(
     name="video_translation",
     create=_TRANSLATE,
     fields=(
-        Field("url", required=True),  # <= 60 s, <= 300 MB, <= 30 fps, with audio
+        Field("url", "url", required=True),  # <= 60 s, <= 300 MB, <= 30 fps, with audio
         Field("source_language"),  # "DEFAULT" = detect
         Field("language", required=True),  # a code of the language list, or several comma-separated (page 38)
         Field("lipsync", "bool"),
@@ -188,8 +188,8 @@ CHARACTER_SWAP = _video_info_job(
     name="character_swap",
     create="/api/open/v4/characterSwap/create",
     fields=(
-        Field("image", required=True),  # PNG or JPEG
-        Field("video", required=True),  # MP4
+        Field("image", "url", required=True),  # PNG or JPEG
+        Field("video", "url", required=True),  # MP4
         Field("duration", "num", min=1, max=120),  # detected from the video when absent
         Field("resolution", enum=("480p", "720p", "1080p")),  # default 720p
         Field("mode", enum=("animate", "replace")),  # default animate

@@ -95,7 +95,7 @@ VOICE_CLONE = _voicelab_job(
     name="voice_clone",
     create="/api/open/v4/voice/clone",
     fields=(
-        Field("source_voice_file", required=True),  # mp3/mp4/wav, public, max 30 MB
+        Field("source_voice_file", "url", required=True),  # mp3/mp4/wav, public, max 30 MB
         Field("voice_options", "dict", fields=(
             Field("style", "list"), Field("gender", "list"), Field("age", "list"), Field("scenario", "list"),
             Field("remove_background_noise", "bool"),
@@ -133,7 +133,7 @@ VOICE_CHANGE = _speech_job(
     create="/api/open/v4/voice/change",
     fields=(
         Field("voice_id", required=True),
-        Field("source_voice_file", required=True),  # max 50 MB
+        Field("source_voice_file", "url", required=True),  # max 50 MB
         Field("voice_options", "dict", fields=(
             _unit("stability"), _unit("similarity_boost"), _unit("style"),
             Field("speaker_boost", "bool"),

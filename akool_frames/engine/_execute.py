@@ -34,9 +34,11 @@ from .._loop import note_interrupted
 from ..catalog import JobSpec, get_job, get_path
 from ..ledger import TERMINAL, Entry, ledger_key
 from ..pricing import resolve_rates
+from ..storage import Source
 from ..typing import ProgressSink
 from ._follow import Follower
 from ._gc import frozen_heap, paused_gc
+from ._inputs import keyed, resolve_inputs
 from ._localize import check_languages
 from ._prepare import Outcome, Prepared, _prices, _report_undocumented, _sent_basis, _sent_outcome, estimate_outcome, prepare_rows
 from ._run import Item, Run, where_of
@@ -77,7 +79,7 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
     rates = resolve_rates(rates, client)
     labels = list(labels) if labels is not None else list(range(len(rows)))
     with paused_gc():
-        prepared, keys, state, sent = _read_rows(client, spec, rows, plan, mode, force)
+        prepared, keys, state, sent, sources = await _read_rows(client, spec, rows, plan, mode, force)
     del rows  # the bodies are made: the caller's parameter dicts need not outlive them (peak memory)
     if mode != "estimate" and len(sent) == len(prepared) and not any(r.batch_records for r in spec.routes) \
             and all(entry.status in TERMINAL for entry in sent.values()):
@@ -113,7 +115,7 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
     new = _budget_gate(budget, new, groups, outcomes)
     tally = Tally(progress, {key: len(groups[key]) for key in [*(i.key for i in new + lost), *(e.key for e in known)]})
     deadline = time.monotonic() + timeout if timeout is not None else None
-    run = Run(client, spec, tally, deadline, stop=stop)
+    run = Run(client, spec, tally, deadline, stop=stop, sources=sources)
     if batches:  # a batch's other videos are followed with its first (they are no rows of their own)
         known += [video for videos in client.ledger.videos(known).values() for video in videos]
     estimates = [outcomes[groups[key][0]].credits_est for key in tally.rows]
@@ -189,17 +191,21 @@ def _all_over(job: str, entries: Sequence[Entry], progress: ProgressSink | None)
             if entry.deleted_at is None else _outcome(entry, _sent_outcome(entry, job)) for entry in entries]
 
 
-def _read_rows(client: Any, spec: JobSpec, rows: Sequence[Mapping[str, Any]], plan: str, mode: str,
-               force: bool) -> tuple[list[Prepared], list[str | None], dict[str, Entry], dict[int, Entry]]:
+async def _read_rows(client: Any, spec: JobSpec, rows: Sequence[Mapping[str, Any]], plan: str, mode: str,
+                     force: bool) -> tuple[list[Prepared], list[str | None], dict[str, Entry], dict[int, Entry],
+                                           dict[str, Source]]:
     """Each row's body, its ledger key (None where the row is invalid, or in an estimate), the ledger's latest
     attempt of each key, and the rows sent before (by position): their job exists, so they are neither validated,
-    priced nor probed again; the ledger keeps the estimate made when they were sent."""
-    prepared = prepare_rows(spec, rows)
+    priced nor probed again; the ledger keeps the estimate made when they were sent. Last, the rows' files and
+    objects (``_inputs``): identified for the keys, unless this is an estimate."""
+    prepared, sources = await resolve_inputs(client, spec, prepare_rows(spec, rows), identity=mode != "estimate")
     where = where_of(client, spec) if mode != "estimate" else ""
-    keys = [ledger_key(where, spec.name, p.body) if p.problem is None and where else None for p in prepared]
+    keys = [ledger_key(where, spec.name, keyed(spec, p.body, sources)) if p.problem is None and where else None
+            for p in prepared]
     state = client.ledger.latest({k for k in keys if k}, bodies=False) if where else {}  # an estimate reads none
     sent = {} if force else {i: state[k] for i, k in enumerate(keys) if k in state and state[k].job_id}
-    return [p if i in sent else p.checked(spec, plan) for i, p in enumerate(prepared)], keys, state, sent
+    checked = [p if i in sent else p.checked(spec, plan) for i, p in enumerate(prepared)]
+    return checked, keys, state, sent, sources
 
 
 async def _balance(client: Any) -> float | None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from .._errors import AkoolError, NotFound
 from ..catalog import get_path, get_path_either
+from ._inputs import matchable, without_signatures
 from ._records import external_id, poll_request
 from ._run import Item, Run
 
@@ -81,7 +82,8 @@ async def _find_in_list(run: Run, items: list[Item]) -> tuple[dict[str, tuple[st
     """
     rec = run.spec.reconcile
     assert rec is not None
-    pending = {item.key: item.body for item in items}
+    # Signatures left out on both sides: a staged input's URL is signed anew for every create.
+    pending = {item.key: await matchable(run.client, run.spec, item.body, run.sources) for item in items}
     found: dict[str, tuple[str, Any]] = {}
     claimed_from = min(item.claimed_at for item in items)
     landmarks = run.ledger.made_before(run.spec.name, claimed_from - run.client.reconcile_after, LANDMARKS)
@@ -116,7 +118,8 @@ def _match(run: Run, records: list[Any], pending: dict[str, Any], found: dict[st
     ids = [str(get_path(record, rec.record_id)) for record in records]
     taken = {*run.ledger.by_job_ids(ids), *(rid for rid, _ in found.values())}
     for rid, record in zip(ids, records, strict=True):
-        key = next((k for k, body in pending.items() if rec.match(record, body)), None)
+        bare = without_signatures(run.spec, record) if isinstance(record, dict) else record
+        key = next((k for k, body in pending.items() if rec.match(bare, body)), None)
         if key is not None and rid not in taken:
             found[key] = (rid, record)
             taken.add(rid)

@@ -15,8 +15,10 @@ from typing import Any, Protocol
 from .._errors import AccountError, APIError, AuthError, ConfigError, QuotaError, ServerError, TransportError
 from ..catalog import TERMINAL, JobSpec, get_path, get_path_either
 from ..ledger import Claim, Entry
+from ..storage import Source
 from ..typing import LedgerBackend
 from ._batch import Batched
+from ._inputs import staged
 from ._prepare import Outcome
 from ._records import external_id, read_record
 from ._tally import Tally
@@ -113,6 +115,7 @@ class Run:
     made: list[str] | None = None  # job ids this run's creates made (their answers came back), when asked for
     follower: Tracker | None = None  # the run's Follower, in run mode
     receiver: Any = None  # the client's webhook receiver, when this run waits for callbacks
+    sources: Mapping[str, Source] = field(default_factory=dict)  # the rows' files and objects, by value as given
     _writes: Batched[tuple[str, Any]] | None = None  # claims and job ids of one loop turn: one transaction
 
     # Looked up once per run, not per row (the client's properties take a lock and check the process).
@@ -207,6 +210,13 @@ class Run:
             await self.settle(item, "skipped", f"not sent: {self.abort or 'the run timed out first'}")
             return None, item
         sent = self.outgoing(item)
+        if self.sources:  # files and objects: uploaded (once) and presigned for this create alone
+            try:
+                sent = await staged(self.client, spec, sent, self.sources)
+            except Exception as exc:  # noqa: BLE001 - a store's errors share no base class; none reached the provider
+                await self.settle(item, "skipped", f"not sent: an input could not be staged "
+                                                   f"({type(exc).__name__}: {str(exc)[:200]})")
+                return None, item
         route = spec.create_for(item.body)
         path, id_path, record_path = route.create, route.id_path, route.create_record
         self.creates += 1

@@ -12,6 +12,7 @@ from typing import Any
 import narwhals.stable.v2 as nw
 
 from .._blank import FLOAT, surely_blank
+from .._locations import kind_of
 from .._values import to_py
 from ..catalog import Field, JobSpec
 from ..ledger import CALLBACK_FIELDS
@@ -93,6 +94,8 @@ def field_values(spec: JobSpec, reads: Reads, params: Mapping[str, Any], frame: 
             fields[f.name] = FieldValue(expr, dtype, code=nw.col(code_name) if code is not None else None, length=length)
             problem = problem | bad
         elif given is not None:
+            if f.type == "url" and not (isinstance(given, str) and kind_of(given) == "http"):
+                raise NotSure  # a file or an object: checked (and found) row by row
             if constant_problem(spec, f, given, plan):
                 raise NotSure  # every row is invalid: the per-row path says how
             fields[f.name] = FieldValue(nw.lit(given), None, given)

@@ -13,8 +13,10 @@ import narwhals.stable.v2 as nw
 from .._blank import FLOAT, SURELY_FILLED, surely_blank, surely_filled
 from ..catalog import Field, JobSpec, validate_body
 
-__all__ = ["INT", "NotSure", "constant_problem", "enum_for", "field_problem", "plain_columns", "positions"]
+__all__ = ["INT", "SURELY_HTTP", "NotSure", "constant_problem", "enum_for", "field_problem", "plain_columns", "positions"]
 
+# An http(s) URL whose host is plain (no user info, no brackets): ``_locations.form_problem`` finds nothing in it.
+SURELY_HTTP = r"^https?://[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]+)?(?:[/?#]|$)"
 INT = (nw.Int8, nw.Int16, nw.Int32, nw.Int64, nw.UInt8, nw.UInt16, nw.UInt32, nw.UInt64)
 
 
@@ -45,7 +47,7 @@ def _type_ok(kind: str, dtype: Any) -> bool | None:
     """Whether every given value of a column of ``dtype`` has the field's type (None: not sure)."""
     if kind == "any":
         return True
-    if kind == "str":
+    if kind in ("str", "url"):
         return isinstance(dtype, nw.String) or None
     if kind == "int":
         return True if isinstance(dtype, INT) else (False if isinstance(dtype, FLOAT) else None)
@@ -101,6 +103,8 @@ def _problem(f: Field, expr: nw.Expr, dtype: Any, plan: str, *, plain: bool = Fa
     if typed is False:
         return bad | ~blank  # every given value has the wrong type
     given = ~blank
+    if f.type == "url":  # an http(s) URL to a plain host is sent as is; files and objects are checked row by row
+        bad = bad | (given & ~expr.str.contains(SURELY_HTTP))
     if f.enum is not None:
         bad = bad | (given & ~expr.is_in(enum_for(f, dtype)))
     if f.min is not None:

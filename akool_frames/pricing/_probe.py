@@ -21,13 +21,15 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 from .._errors import TransportError
+from .._locations import kind_of, local_path
+from ..storage import filesystem, read_range
 from ..transport import is_timeout
 from . import _media as media
 
@@ -157,20 +159,47 @@ class _Session:
     async def _more(self, url: str, key: tuple[str, int], shown: str, head: bytes, total: int) -> float | None:
         """The length from the head and one more range: the rest of an MP4's moov box (at the front but
         bigger than the head, or after mdat), else the file's last TAIL_BYTES (an OGG's final page)."""
-        tail = (total - min(media.TAIL_BYTES, total - len(head)), total)
-        start, end = media.moov_span(head, total) or tail
-        if start < len(head):  # a big moov at the front: the head goes on
-            start, end = len(head), min(end, len(head) + media.MOOV_BYTES)
-        elif end < total:  # boxes after the moov: fetch up to the end, so the bytes are a tail
-            end = total
-        if end - start > media.MOOV_BYTES:  # more than a moov (a box the head does not reach): the end only
-            start, end = tail
+        start, end = _next_range(head, total)
         status, _, more, _ = await self._get(url, key, shown, start, end - start)
         if status != 206 or len(more) != end - start:
             return None
         if start == len(head):
             return media.duration_from_bytes(head + more, total)
         return media.duration_from_bytes(head, total, more)
+
+
+def _next_range(head: bytes, total: int) -> tuple[int, int]:
+    """The one more range to read when the head does not tell the length (see ``_Session._more``)."""
+    tail = (total - min(media.TAIL_BYTES, total - len(head)), total)
+    start, end = media.moov_span(head, total) or tail
+    if start < len(head):  # a big moov at the front: the head goes on
+        start, end = len(head), min(end, len(head) + media.MOOV_BYTES)
+    elif end < total:  # boxes after the moov: fetch up to the end, so the bytes are a tail
+        end = total
+    if end - start > media.MOOV_BYTES:  # more than a moov (a box the head does not reach): the end only
+        start, end = tail
+    return start, end
+
+
+def _stored(target: str, options: Mapping[str, Any]) -> Length:
+    """An object's length, read from the store directly (ranged reads; never through a presigned URL)."""
+    fs, path = filesystem(target, options)
+    try:
+        total = int(fs.size(path))
+        head = read_range(fs, path, 0, min(total, media.HEAD_BYTES))
+        seconds = media.duration_from_bytes(head, total)
+        if seconds is None and total > len(head):
+            start, end = _next_range(head, total)
+            more = read_range(fs, path, start, end)
+            seconds = media.duration_from_bytes(head + more, total) if start == len(head) \
+                else media.duration_from_bytes(head, total, more)
+    except FileNotFoundError:
+        return Length(None, reason=f"there is no object {target}")
+    except OSError as exc:
+        return Length(None, reason=f"could not read {target} ({type(exc).__name__})")
+    if seconds is None:
+        return Length(None, reason=f"the object {target} is not audio or video that can be read ({_FORMATS})")
+    return Length(seconds, "probed")
 
 
 def _exists(target: str) -> bool:
@@ -181,6 +210,7 @@ def _exists(target: str) -> bool:
 
 
 def _local(target: str) -> Length:
+    target = local_path(target)  # (file:// too)
     if not _exists(target):
         return Length(None, reason=f"no such file: {target}")
     seconds = media.probe_local(target)
@@ -201,9 +231,13 @@ def _is_path(target: str) -> bool:
 async def _measure(client: Any, targets: list[str], progress: Any) -> dict[str, Length]:
     """The lengths of ``targets`` (none of them known to this session yet)."""
     out: dict[str, Length] = {}
+    stored = [t for t in targets if kind_of(t) == "store"]
     for t in targets:
-        if not _is_url(t) and "://" in t:
+        if kind_of(t) is None and "://" in t:
             out[t] = Length(None, reason=f"{_shown(t)} is not an http(s) URL: it cannot be fetched")
+    options = getattr(client, "storage_options", None) or {}
+    out.update(zip(stored, await asyncio.gather(*(asyncio.to_thread(_stored, t, options) for t in stored)),
+                   strict=True))
     todo = [t for t in targets if t not in out]
     # A job id (video_audio's pre_video_id): the length of that job's result, when the ledger has it.
     ids = [t for t in todo if not _is_url(t) and not _is_path(t)]

@@ -152,10 +152,12 @@ def test_talking_photo_with_given_lengths(client: Any, seconds: list[Any], lib: 
 @pytest.mark.parametrize(("job", "data", "params"), [
     ("tts", {"t": ["Hello", "", None, "x" * 6000]}, {"input_text": af.col("t"), "voice_id": "v"}),
     ("image_to_video", {"r": ["720p", "2k"], "n": [5, 10]},
-     {"image_url": "u", "prompt": "p", "negative_prompt": "n", "audio_type": 3, "resolution": af.col("r"),
+     {"image_url": "https://x.invalid/u.png", "prompt": "p", "negative_prompt": "n", "audio_type": 3, "resolution": af.col("r"),
       "video_length": af.col("n")}),
-    ("character_swap", {"s": [12.0, -1.0]}, {"image": "i", "video": "v", "duration": af.col("s")}),
-    ("talking_photo", {"s": [30.0, 0.0]}, {"talking_photo_url": "p", "audio_url": "a", "duration": af.col("s"),
+    ("character_swap", {"s": [12.0, -1.0]}, {"image": "https://x.invalid/i.png", "video": "https://x.invalid/v.mp4",
+                                          "duration": af.col("s")}),
+    ("talking_photo", {"s": [30.0, 0.0]}, {"talking_photo_url": "https://x.invalid/p.png",
+                                            "audio_url": "https://x.invalid/a.mp3", "duration": af.col("s"),
                                             "rates": {"talking_photo": 10}}),
 ])
 @pytest.mark.parametrize("lib", ["pandas", "polars"])

@@ -51,7 +51,14 @@ def _limit(f: Field, plan: str) -> int | None:
     return f.max_len.get(plan, 5000) if isinstance(f.max_len, dict) else f.max_len  # type: ignore[return-value]
 
 
+URLS = ("https://media.invalid/a.png", "http://cdn.invalid:8080/b.mp4?x=1", "https://x.invalid/c.mp3",
+        " https://x.invalid/spaced.png")  # (the last is sent stripped: a row at a time)
+NOT_URLS = ("ftp://x.invalid/a.png", "no/such/file.png", "C:\\faces\\a.png", "https://", "HTTP://x.invalid/a.png")
+
+
 def _valid(f: Field, rng: random.Random, plan: str) -> Any:
+    if f.type == "url":
+        return rng.choice(URLS)
     if f.name in NAMED:
         return rng.choice(NAMED[f.name])
     if f.enum is not None:
@@ -78,6 +85,8 @@ def _blank(f: Field, rng: random.Random) -> Any:
 
 
 def _bad(f: Field, rng: random.Random, plan: str) -> Any:
+    if f.type == "url":
+        return rng.choice(NOT_URLS)
     if f.enum is not None:
         return "bogus" if isinstance(f.enum[0], str) else 99
     if f.type in ("int", "num"):
