@@ -4,6 +4,7 @@ that keeps every test on loopback."""
 from __future__ import annotations
 
 import errno
+import itertools
 import ipaddress
 import socket
 import threading
@@ -217,6 +218,7 @@ class S3:
         return [path for method, path in self.requests if method == "PUT" and path.count("/") >= 2]
 
 
+_BUCKETS = itertools.count(1)  # (a bucket per test: names cut to 40 characters may repeat, so numbered)
 _S3_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_EC2_METADATA_DISABLED": "true"}
 
@@ -260,7 +262,7 @@ def s3(_moto_server: tuple[str, list[tuple[str, str]]], monkeypatch: pytest.Monk
     import fsspec
 
     fsspec.config.conf.pop("s3", None)
-    bucket = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:40].strip("-") + f"-{len(seen)}"
+    bucket = re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower())[:40].strip("-") + f"-{next(_BUCKETS)}"
     box = S3(endpoint, bucket, [])
     box.fs.mkdir(bucket)
     seen.clear()
