@@ -133,17 +133,20 @@ def written(where: Place) -> Iterator[Path]:
         where.local.parent.mkdir(parents=True, exist_ok=True)
         yield where.local
         return
-    fsspec = _fsspec(where, "Writing")  # before anything is written: the missing package is said first
+    fsspec = _fsspec(where, "Writing")  # before anything is written: a missing package or a bad option is said first
+    try:
+        fs, path = fsspec.core.url_to_fs(where.text, **where.options)
+    except ImportError as exc:
+        raise _backend_missing(where, "Writing", exc) from None
+    except Exception as exc:
+        raise _failed(where, "Writing", exc) from exc
     with tempfile.TemporaryDirectory(prefix="akool-frames-") as folder:
         draft = Path(folder) / (where.name or "sheet")
         yield draft
         try:
-            fs, path = fsspec.core.url_to_fs(where.text, **where.options)
             if "file" in _protocols(fs):  # a local folder through file://: made as a local path's would be
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             fs.put_file(str(draft), path)  # one put (a multipart upload is aborted if it fails)
-        except ImportError as exc:
-            raise _backend_missing(where, "Writing", exc) from None
         except Exception as exc:
             raise _failed(where, "Writing", exc) from exc
 
