@@ -90,7 +90,7 @@ def test_a_failed_write_leaves_no_object(s3: Any, monkeypatch: pytest.MonkeyPatc
 
 
 def test_storage_options_reach_the_store_and_no_message(s3: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("AWS_ENDPOINT_URL")  # only the options say where the store is
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # a closed port: only the options say where it is
     options = {"key": "testing", "secret": CANARY, "client_kwargs": {"endpoint_url": s3.endpoint}}
     uri = af.write_sheet(pd.DataFrame({"id": ["007"]}), s3.uri("opts/a.csv"), storage_options=options)
     assert af.read_sheet(uri, storage_options=options)["id"].tolist() == ["007"]
