@@ -215,7 +215,6 @@ def _nothing(frame: Any, args: Any) -> bool:
 
 # ----------------------------------------------------------------------------------------- commands
 def estimate(args: Any) -> int:
-
     frame = _read(args)
     if _nothing(frame, args):
         return OK
@@ -291,7 +290,6 @@ def status(args: Any) -> int:
 
 
 def download(args: Any) -> int:
-
     frame = _read(args)
     if f"{args.prefix}url" not in frame.columns:
         msg = (f"{args.sheet_path} has no {args.prefix}url column: give the sheet 'run' wrote "
