@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pandas as pd
@@ -274,3 +275,66 @@ def test_jobs_and_describe_fit_a_terminal(sandbox_env: dict[str, str], tmp_path:
     assert re.search(r"^input_text\s+str\s+yes\s+length <= pro 5000", tts.stdout, re.M)
     assert re.search(r"^  \.speed\s+num\s+0\.7\.\.1\.2\s+speed$", tts.stdout, re.M)  # nested: under its parent
     assert "--set FIELD=VALUE" in tts.stdout
+
+
+# ------------------------------------------------------------------------- sheets in a bucket (s3://, on loopback)
+def _object(s3: Any, key: str, tmp_path: Path) -> Any:
+    """An object of the test's bucket read as a local sheet (fetched by s3fs itself, not through read_sheet)."""
+    local = tmp_path / "fetched" / key.replace("/", "_")
+    local.parent.mkdir(exist_ok=True)
+    s3.fs.get_file(f"{s3.bucket}/{key}", str(local))
+    return af.read_sheet(local)
+
+
+def test_cli_s3_run_round_trip(sandbox_env: dict[str, str], s3: Any, tmp_path: Path) -> None:
+    """`akool-frames run s3://.../lines.xlsx ... --out s3://.../done.xlsx`: read from the bucket, results put there;
+    the sheet's row numbers (read from the object) in the messages; the default output name beside the sheet."""
+    lines = pd.DataFrame({"script_id": ["00101", "00102", "00103"], "script": ["Hello there.", None, "Good morning."]})
+    af.write_sheet(lines, tmp_path / "lines.xlsx")
+    s3.fs.put_file(str(tmp_path / "lines.xlsx"), f"{s3.bucket}/in/lines.xlsx")
+    job = ["--job", "tts", "--map", "input_text=script", "--set", f"voice_id={VOICE}", "--quiet"]
+    creates = _stats(sandbox_env)["creates"]
+
+    done = _cli(["run", s3.uri("in/lines.xlsx"), *job, "--out", s3.uri("out/done.xlsx")], sandbox_env, tmp_path)
+    assert done.returncode == 1, done.stderr  # one row has no text
+    assert "3 rows: 2 completed, 1 invalid" in done.stdout
+    assert "1 row invalid: input_text is required (row 3)" in done.stdout
+    assert f"written: {s3.uri('out/done.xlsx')}" in done.stdout
+    sheet = _object(s3, "out/done.xlsx", tmp_path)
+    assert sheet["script_id"].tolist() == ["00101", "00102", "00103"]  # ids stay text
+    assert sheet["akool_status"].tolist() == ["completed", "invalid", "completed"]
+    assert {"akool_job_id", "akool_url", "akool_credits"} <= set(sheet.columns)
+    assert _stats(sandbox_env)["creates"] == creates + 2
+    assert not (tmp_path / "s3:").exists()  # nothing written to a local folder named after the URI
+
+    est = _cli(["estimate", s3.uri("in/lines.xlsx"), *job], sandbox_env, tmp_path)  # no --out: beside the sheet
+    assert est.returncode == 1, est.stderr
+    assert f"written: {s3.uri('in/lines.estimate.xlsx')}" in est.stdout
+    assert s3.keys() == ["in/lines.estimate.xlsx", "in/lines.xlsx", "out/done.xlsx"]
+    estimated = _object(s3, "in/lines.estimate.xlsx", tmp_path)
+    assert estimated["akool_status"].fillna("").tolist() == ["", "invalid", ""]  # (an estimate: valid rows unsent)
+    assert estimated["akool_credits_est"].notna().tolist() == [True, False, True]
+
+
+def test_cli_s3_forecast_and_storage_options(sandbox_env: dict[str, str], s3: Any, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """forecast reads its campaign from a bucket and puts its report and table there; --storage-option passes the
+    store's options (here the endpoint: the environment's now points at a closed loopback port)."""
+    s3.fs.put_file(str(ROOT / "sample_data" / "campaign.csv"), f"{s3.bucket}/plans/campaign.csv")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # (never a real store, whatever goes wrong)
+    out = _cli(["forecast", s3.uri("plans/campaign.csv"), "--rates", "talking_photo=60",
+                "--html", s3.uri("plans/forecast.html"), "--out", s3.uri("plans/forecast.csv"),
+                "--storage-option", f"endpoint_url={s3.endpoint}"], sandbox_env, tmp_path)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3.endpoint)
+    assert out.returncode == 0, out.stderr
+    assert "40 units have no price" in out.stdout and f"written: {s3.uri('plans/forecast.html')}" in out.stdout
+    assert s3.keys("plans/") == ["plans/campaign.csv", "plans/forecast.csv", "plans/forecast.html"]
+    assert "data:image/png;base64," in s3.fs.cat(f"{s3.bucket}/plans/forecast.html").decode()
+    assert "credits_est" in _object(s3, "plans/forecast.csv", tmp_path).columns
+
+
+def test_cli_s3_missing_sheet(s3: Any, tmp_path: Path) -> None:
+    out = _cli(["run", s3.uri("nope/lines.xlsx"), "--job", "tts", "--map", "input_text=script"], {}, tmp_path)
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    assert f"error: No such file: {s3.uri('nope/lines.xlsx')}." in out.stderr and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1

@@ -96,7 +96,7 @@ def test_excel_limits_are_checked_before_writing(tmp_path: Path) -> None:
             af.write_sheet(pd.DataFrame({"a": range(5)}), tmp_path / "long.xlsx")
     finally:
         sheets.EXCEL_LIMITS.update(monkey)
-    with pytest.raises(af.ValidationError, match="writes .xlsx or .csv"):
+    with pytest.raises(af.ValidationError, match="writes .xlsx, .csv or .parquet"):
         af.write_sheet(long, tmp_path / "out.json")
 
 

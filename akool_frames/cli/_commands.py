@@ -5,6 +5,10 @@ on the same ledger as the Python API (``--ledger`` or ``AKOOL_FRAMES_LEDGER``, d
 ``./.akool_frames/ledger.sqlite``), so a re-run resumes. Exit codes: 0 all done, 1 some rows not completed
 (an account stop too: its warning is printed on one line), 2 bad usage (raised as ``UsageError`` and printed on
 one line by ``cli.main``).
+
+A sheet and every file a command writes may be an object store's URI (``s3://bucket/lines.xlsx``, ``gs://``,
+``az://`` ...; the ``storage`` extra), read and written through fsspec with the store's credentials from its usual
+places (environment, profiles) and ``--storage-option KEY=VALUE`` for its filesystem's other options.
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ import logging
 import sys
 import warnings
 from collections import Counter
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .._values import to_py
+from ..sheets import is_uri, place, written
 from ._text import say_warnings, voice_check
 
 __all__ = ["UsageError", "download", "estimate", "forecast", "run", "serve", "status"]
@@ -40,7 +45,20 @@ def _client(args: Any) -> Any:
         options["ledger"] = args.ledger
     if getattr(args, "plan", None):
         options["plan"] = args.plan
+    if _storage_options(args):  # (a download to a bucket, staging)
+        options["storage_options"] = _storage_options(args)
     return af.Client(**options)
+
+
+def _storage_options(args: Any) -> dict[str, Any]:
+    """--storage-option KEY=VALUE, as a filesystem's options (values as --set reads them: JSON where they are)."""
+    return {key: _value(text) for key, text in _pairs(getattr(args, "storage_option", None),
+                                                      "--storage-option").items()}
+
+
+def _options_for(args: Any, target: str) -> dict[str, Any] | None:
+    """The storage options for ``target``: a URI's; a local path takes none."""
+    return (_storage_options(args) or None) if is_uri(target) else None
 
 
 def _value(text: str) -> Any:
@@ -98,22 +116,37 @@ def _read(args: Any) -> Any:
 
     if getattr(args, "job", None):
         _job(args.job)
-    path = Path(args.sheet_path)
-    if not path.exists():
-        msg = f"no such file: {path}"
-        raise UsageError(msg)
-    frame = af.read_sheet(path, sheet=args.sheet)
+    _exists(args.sheet_path)
+    frame = af.read_sheet(args.sheet_path, sheet=args.sheet, storage_options=_options_for(args, args.sheet_path))
     if getattr(args, "explode", None):
         column, _, into = args.explode.partition("=")
         frame = af.explode_languages(frame, column, into=into or "language")
     return frame
 
 
-def _out(args: Any, verb: str) -> Path:
+def _exists(sheet: str) -> None:
+    """A local sheet that is not there: said before anything else (a URI's is said by read_sheet)."""
+    if not is_uri(sheet) and not Path(sheet).exists():
+        msg = f"no such file: {sheet}"
+        raise UsageError(msg)
+
+
+def _out(args: Any, verb: str) -> str:
+    """--out, or the sheet's name with ``verb`` (lines.xlsx -> lines.done.xlsx) beside it, in its folder or bucket."""
     if args.out:
-        return Path(args.out)
-    source = Path(args.sheet_path)
-    return source.with_name(f"{source.stem}.{verb}{source.suffix if source.suffix in ('.xlsx', '.csv') else '.xlsx'}")
+        return str(args.out)
+    source = str(args.sheet_path)
+    name = PurePosixPath(place(source).name)
+    renamed = f"{name.stem}.{verb}{name.suffix if name.suffix in ('.xlsx', '.csv', '.parquet') else '.xlsx'}"
+    if is_uri(source):
+        return f"{source.rpartition('/')[0]}/{renamed}"
+    return str(Path(source).with_name(renamed))
+
+
+def _write(frame: Any, args: Any, target: str) -> Any:
+    import akool_frames as af
+
+    return af.write_sheet(frame, target, storage_options=_options_for(args, target))
 
 
 def _rates(args: Any) -> Any:
@@ -137,11 +170,12 @@ def _numbers(args: Any) -> Any:
     from ._text import sheet_rows
 
     if not hasattr(args, "row_numbers"):
-        args.row_numbers = functools.cache(lambda: sheet_rows(Path(args.sheet_path), getattr(args, "sheet", None)))
+        args.row_numbers = functools.cache(lambda: sheet_rows(args.sheet_path, getattr(args, "sheet", None),
+                                                              _options_for(args, args.sheet_path)))
     return args.row_numbers
 
 
-def _tell(frame: Any, prefix: str, out: Path | None, args: Any) -> Counter[str]:
+def _tell(frame: Any, prefix: str, out: Path | str | None, args: Any) -> Counter[str]:
     from ._text import reasons, tally
 
     statuses = frame[prefix + "status"].tolist()
@@ -181,8 +215,6 @@ def _nothing(frame: Any, args: Any) -> bool:
 
 # ----------------------------------------------------------------------------------------- commands
 def estimate(args: Any) -> int:
-    import akool_frames as af
-
     frame = _read(args)
     if _nothing(frame, args):
         return OK
@@ -196,7 +228,7 @@ def estimate(args: Any) -> int:
     finally:
         client.close()
     say_warnings(said, _numbers(args))
-    out = af.write_sheet(est, _out(args, "estimate"))
+    out = _write(est, args, _out(args, "estimate"))
     counts = _tell(est, "akool_", out, args)
     return NOT_DONE if counts.get("invalid") else OK
 
@@ -226,7 +258,7 @@ def run(args: Any) -> int:
         logger.removeFilter(_not_account)
         client.close()
     say_warnings(said, _numbers(args))  # an account stop names its cause and the setting to change
-    out = af.write_sheet(done, _out(args, "done"))
+    out = _write(done, args, _out(args, "done"))
     counts = _tell(done, "akool_", out, args)
     stopped = any(issubclass(w.category, af.AccountWarning) for w in said)
     return OK if set(counts) == {"completed"} and not stopped else NOT_DONE
@@ -258,8 +290,6 @@ def status(args: Any) -> int:
 
 
 def download(args: Any) -> int:
-    import akool_frames as af
-
     frame = _read(args)
     if f"{args.prefix}url" not in frame.columns:
         msg = (f"{args.sheet_path} has no {args.prefix}url column: give the sheet 'run' wrote "
@@ -274,7 +304,7 @@ def download(args: Any) -> int:
                                      progress=not args.quiet)
     client.close()
     say_warnings(said, _numbers(args))
-    out = af.write_sheet(files, _out(args, "downloaded"))
+    out = _write(files, args, _out(args, "downloaded"))
     got = sum(1 for f in files[f"{args.prefix}file"].tolist() if to_py(f) is not None)
     print(f"{got} of {len(files)} files in {args.dest}; written: {out}")
     return OK if got == len(files) else NOT_DONE
@@ -283,16 +313,16 @@ def download(args: Any) -> int:
 def forecast(args: Any) -> int:
     import akool_frames as af
 
-    path = Path(args.sheet_path)
-    if not path.exists():
-        msg = f"no such file: {path}"
-        raise UsageError(msg)
-    fc = af.forecast(path, plan=args.plan, rates=_rates(args))
+    _exists(args.sheet_path)
+    fc = af.forecast(args.sheet_path, plan=args.plan, rates=_rates(args),
+                     storage_options=_options_for(args, args.sheet_path))
     print(fc.summary())
     if args.html:
-        print(f"written: {fc.to_html(args.html)}")
+        with written(place(args.html, _options_for(args, args.html))) as page:  # a bucket's: put once written
+            fc.to_html(page)
+        print(f"written: {args.html}")
     if args.out:
-        print(f"written: {af.write_sheet(fc.table, args.out)}")
+        print(f"written: {_write(fc.table, args, args.out)}")
     return OK
 
 

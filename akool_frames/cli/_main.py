@@ -1,4 +1,5 @@
-"""``akool-frames``: the terminal user's twin of the Python API, on csv and xlsx files.
+"""``akool-frames``: the terminal user's twin of the Python API, on csv, xlsx and parquet files, here or in a
+bucket (s3://bucket/lines.xlsx: the storage extra).
 
     akool-frames estimate scripts.xlsx --job tts --map input_text=script --set voice_id=V --out est.xlsx
     akool-frames run      scripts.xlsx --job tts --map input_text=script --map voice_id=voice --out done.xlsx
@@ -32,7 +33,10 @@ EXAMPLES = {
       --map input_text=script --map language_code=language --set voice_id=6889b628662160e2caad5dbc""",
     "run": """example:
   akool-frames run scripts.xlsx --job tts --map input_text=script --map voice_id=voice --out done.xlsx --budget 50
-  # the same command again resumes: rows already submitted are followed, not paid twice""",
+  # the same command again resumes: rows already submitted are followed, not paid twice
+  # a sheet in a bucket (pip install "akool-frames[storage]"; credentials from the environment):
+  akool-frames run s3://bucket/lines.xlsx --job tts --map input_text=script --map voice_id=voice \\
+      --out s3://bucket/done.xlsx""",
     "status": """example:
   akool-frames status --ledger ./.akool_frames/ledger.sqlite""",
     "download": """example:
@@ -61,12 +65,20 @@ EXAMPLES = {
 def _sheet_command(sub: Any, name: str, help_: str) -> argparse.ArgumentParser:
     p = sub.add_parser(name, help=help_, description=help_, epilog=EXAMPLES[name],
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("sheet_path", metavar="SHEET", help="a .xlsx, .xls, .ods or .csv file")
+    p.add_argument("sheet_path", metavar="SHEET", help="a .xlsx, .xls, .ods, .csv or .parquet file, or its URI "
+                   "(s3://bucket/lines.xlsx)")
     p.add_argument("--sheet", default=None, help="the workbook's sheet (name); default: the first")
-    p.add_argument("--out", default=None, help="where to write the result (.xlsx or .csv)")
+    p.add_argument("--out", default=None, help="where to write the result (.xlsx, .csv or .parquet; a file or a URI)")
+    _storage_option(p)
     p.add_argument("--ledger", default=None, help="the ledger file (default: AKOOL_FRAMES_LEDGER or ./.akool_frames/)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
+
+
+def _storage_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--storage-option", action="append", metavar="KEY=VALUE",
+                   help="an option of the store's filesystem for s3:// (or gs://, az://) paths, e.g. profile=work; "
+                        "credentials come from the environment")
 
 
 def _job_options(p: argparse.ArgumentParser) -> None:
@@ -101,8 +113,9 @@ def parser() -> argparse.ArgumentParser:
     fc.add_argument("sheet_path", metavar="SHEET", help="a campaign: job, count, duration_s, characters, ...")
     fc.add_argument("--plan", choices=["pro", "max", "business"], help="the pricing plan (default: pro)")
     fc.add_argument("--rates", help="rates for jobs the docs do not price: job=credits,..., calibrated, or a file")
-    fc.add_argument("--html", help="write the report (tables and chart) to this .html file")
-    fc.add_argument("--out", help="write the forecast table to this .xlsx or .csv file")
+    fc.add_argument("--html", help="write the report (tables and chart) to this .html file (or URI)")
+    fc.add_argument("--out", help="write the forecast table to this .xlsx, .csv or .parquet file (or URI)")
+    _storage_option(fc)
     voices = sub.add_parser("voices", help="the voices a job takes: id, name, language, gender",
                             epilog=EXAMPLES["voices"], formatter_class=argparse.RawDescriptionHelpFormatter)
     voices.add_argument("--language", help="a language code or name: ja, en-US, Japanese")

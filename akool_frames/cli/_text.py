@@ -13,7 +13,6 @@ import sys
 import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from .._values import to_py
@@ -84,12 +83,14 @@ def one_line(message: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------- row numbers
-def sheet_rows(path: Path, sheet: str | None) -> list[int]:
+def sheet_rows(path: str, sheet: str | None, storage_options: dict[str, Any] | None = None) -> list[int]:
     """The row number a spreadsheet shows for each row ``read_sheet`` made of it: the header is row 1 and blank
-    lines, which ``read_sheet`` skips, still count."""
-    from ..sheets import WORKBOOK_SUFFIXES, rows_from_text, rows_from_workbook
+    lines, which ``read_sheet`` skips, still count. A Parquet file has no such numbers: none (rows go by label)."""
+    from ..sheets import PARQUET_SUFFIXES, place, raw_rows
 
-    raw = rows_from_workbook(path, sheet) if path.suffix.lower() in WORKBOOK_SUFFIXES else rows_from_text(path)
+    if place(path).suffix in PARQUET_SUFFIXES:
+        return []
+    raw = raw_rows(path, sheet, storage_options=storage_options)
     return [n for n, row in enumerate(raw[1:], start=2) if any(v is not None for v in row)]
 
 

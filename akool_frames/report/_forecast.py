@@ -115,11 +115,11 @@ def _number(value: float) -> str:
     return f"{int(value):,}" if float(value).is_integer() else f"{value:,}"
 
 
-def _campaign(campaign: Campaign) -> nw.DataFrame[Any]:
+def _campaign(campaign: Campaign, storage_options: Mapping[str, Any] | None = None) -> nw.DataFrame[Any]:
     if isinstance(campaign, str | Path):
         from ..sheets import read_sheet
 
-        campaign = read_sheet(campaign)
+        campaign = read_sheet(campaign, storage_options=storage_options)
     frame = nw.from_native(campaign, eager_only=True)
     if "job" not in frame.columns:
         msg = (f"A campaign needs a 'job' column (one line per kind of work); it has {frame.columns}.\n\n"
@@ -128,9 +128,10 @@ def _campaign(campaign: Campaign) -> nw.DataFrame[Any]:
     return frame
 
 
-def _priced(campaign: Campaign, plan: str, rates: Mapping[str, float], scenario: str | None) -> list[dict[str, Any]]:
+def _priced(campaign: Campaign, plan: str, rates: Mapping[str, float], scenario: str | None,
+            storage_options: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """Each line of one campaign with its price (one unit priced, times the count)."""
-    frame = _campaign(campaign)
+    frame = _campaign(campaign, storage_options)
     out = []
     for i, row in enumerate(frame.iter_rows(named=True)):  # lines, not units: a campaign has few
         # A number column with a gap comes back as floats (pandas): 10.0 is the documented 10.
@@ -201,11 +202,12 @@ def _report(lines: list[dict[str, Any]], usd: float, backend: Backend) -> Report
 
 
 def forecast(campaign: Campaign | Mapping[str, Campaign], *, plan: str | None = None, rates: Rates = None,
-             usd_per_credit: float | None = None, client: Client | None = None, backend: Backend = "pandas") -> Report:
+             usd_per_credit: float | None = None, client: Client | None = None, backend: Backend = "pandas",
+             storage_options: Mapping[str, Any] | None = None) -> Report:
     """Price a campaign from counts: one line per kind of work, never a row per unit.
 
     Args:
-        campaign: A frame (pandas or polars) or a sheet path with columns ``job``, ``count`` and the pricing
+        campaign: A frame (pandas or polars) or a sheet's path or URI with columns ``job``, ``count`` and the pricing
             inputs (documented field names, plus ``duration_s``, ``characters``, ``languages``), or a dict
             of such campaigns by scenario name, compared side by side.
         plan: Pricing plan (pro, max, business); default: the client's. A ``plan`` column overrides it per line.
@@ -214,6 +216,8 @@ def forecast(campaign: Campaign | Mapping[str, Campaign], *, plan: str | None = 
         usd_per_credit: Dollars per credit; default: the client's (0.04).
         client: The client whose plan, rates and calibration are used; default: the default client.
         backend: "pandas" or "polars": the library of the report's tables.
+        storage_options: For a campaign sheet given as an object store's URI (``"s3://bucket/campaign.xlsx"``):
+            its filesystem's options, as ``read_sheet``'s.
 
     Returns:
         A ``Report``: ``.table`` (one line per campaign line, and totals), ``.unpriced``, ``.chart()``,
@@ -231,7 +235,7 @@ def forecast(campaign: Campaign | Mapping[str, Campaign], *, plan: str | None = 
     table = resolve_rates(rates, settings)
     scenarios: Sequence[tuple[str | None, Campaign]] = (
         list(campaign.items()) if isinstance(campaign, Mapping) else [(None, campaign)])
-    lines = [line for name, c in scenarios for line in _priced(c, plan, table, name)]
+    lines = [line for name, c in scenarios for line in _priced(c, plan, table, name, storage_options)]
     usd = usd_per_credit if usd_per_credit is not None else getattr(settings, "usd_per_credit", 0.04)
     return _report(lines, usd, backend)
 

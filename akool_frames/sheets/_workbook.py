@@ -1,4 +1,5 @@
-"""Spreadsheets in and out: xlsx, xls, ods and csv as frames whose ids stay text, and back.
+"""Spreadsheets in and out: xlsx, xls, ods, csv and Parquet as frames whose ids stay text, and back; on this
+machine or in a bucket (``s3://``, ``gs://``, ``az://`` ... through fsspec: ``_files``).
 
 ``af.read_sheet(path)`` reads a workbook with calamine (a Rust reader; ``pip install akool-frames[sheets]``)
 and a CSV with the standard library, then types each column the way a localization sheet needs: a column
@@ -6,25 +7,30 @@ is a number only if every value is a plain number that loses nothing as one, so 
 long digit strings (card, order or phone numbers) and "+44 20 7946 0958" stay text; dates stay dates;
 empty cells are null.
 
-``af.write_sheet(frame, path)`` writes xlsx (xlsxwriter) or csv (UTF-8 with a BOM, so Excel shows
-non-ASCII text). A text cell a spreadsheet would run as a formula (it starts with ``=``, ``+``, ``-``,
-``@``, a tab or a carriage return) is neutralised the OWASP way: in xlsx it is a text cell with Excel's
-quote prefix (it reads the same and stays text when edited), in csv it gets a leading ``'``, which
-``read_sheet`` removes again. Excel's limits (1,048,576 rows, 16,384 columns, 32,767 characters a cell)
-are checked before anything is written.
+A Parquet file keeps its own types (pandas: the nullable dtypes).
+
+``af.write_sheet(frame, path)`` writes xlsx (xlsxwriter), csv (UTF-8 with a BOM, so Excel shows
+non-ASCII text) or Parquet (the frame library's own writer). A text cell a spreadsheet would run as a
+formula (it starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is neutralised the OWASP
+way (``_writers``): in xlsx it is a text cell with Excel's quote prefix (it reads the same and stays text
+when edited), in csv it gets a leading ``'``, which ``read_sheet`` removes again. Excel's limits
+(1,048,576 rows, 16,384 columns, 32,767 characters a cell) are checked before anything is written.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import math
+import io
+import os
 import re
-from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, overload
+from collections.abc import Mapping, Sequence
+from pathlib import Path, PurePosixPath
+from typing import IO, TYPE_CHECKING, Any, Literal, overload
 
 from .._errors import ValidationError
+from ._files import Place, missing, place, read_bytes, written
+from ._writers import EXCEL_LIMITS, FORMULA_STARTS, check_limits, rows_of, write_csv, write_parquet, write_xlsx
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,18 +39,17 @@ if TYPE_CHECKING:
     from ..typing import Backend, EagerFrame
 
 __all__ = [
-    "EXCEL_LIMITS", "FORMULA_STARTS", "WORKBOOK_SUFFIXES", "read_sheet", "rows_from_text", "rows_from_workbook",
-    "write_sheet",
+    "EXCEL_LIMITS", "FORMULA_STARTS", "PARQUET_SUFFIXES", "WORKBOOK_SUFFIXES", "raw_rows", "read_sheet",
+    "rows_from_text", "rows_from_workbook", "write_sheet",
 ]
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 TEXT_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": None}
+PARQUET_SUFFIXES = (".parquet", ".pq")
 _NUMBER = re.compile(r"-?(0|[1-9]\d*)(\.\d+)?")  # no leading zeros, sign only "-", no exponent or spaces
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?")
 _MAX_DIGITS = 15  # a float holds 15 significant digits exactly; longer digit strings are ids, not amounts
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: what a spreadsheet may execute
-EXCEL_LIMITS = {"rows": 1_048_576, "columns": 16_384, "characters": 32_767}
 
 
 def _is_number_text(text: str) -> bool:
@@ -110,39 +115,77 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def rows_from_workbook(path: Path, sheet: str | int | None) -> list[list[Any]]:
+def rows_from_workbook(path: Path | IO[bytes], sheet: str | int | None, name: str | None = None) -> list[list[Any]]:
+    """A workbook's cells, row by row: from a file, or from its bytes (``name``: the file's name, for messages)."""
+    called = path.name if isinstance(path, Path) else name or "the workbook"
     try:
         from python_calamine import CalamineWorkbook
     except ImportError as exc:
-        msg = f"Reading {path.suffix} files needs python-calamine.\n\nHint: pip install 'akool-frames[sheets]'."
+        msg = (f"Reading {PurePosixPath(called).suffix} files needs python-calamine.\n\n"
+               "Hint: pip install 'akool-frames[sheets]'.")
         raise ImportError(msg) from exc
-    book = CalamineWorkbook.from_path(str(path))
+    book = CalamineWorkbook.from_path(str(path)) if isinstance(path, Path) else CalamineWorkbook.from_filelike(path)
     names = book.sheet_names
     if sheet is None:
         name = names[0]
     elif isinstance(sheet, int):
         if not 0 <= sheet < len(names):
-            msg = f"{path.name} has {len(names)} sheet(s); sheet={sheet} is not one of them.\n\nHint: sheets: {names}."
+            msg = f"{called} has {len(names)} sheet(s); sheet={sheet} is not one of them.\n\nHint: sheets: {names}."
             raise ValidationError(msg)
         name = names[sheet]
     elif sheet in names:
         name = sheet
     else:
-        msg = f"{path.name} has no sheet {sheet!r}.\n\nHint: its sheets are {names}."
+        msg = f"{called} has no sheet {sheet!r}.\n\nHint: its sheets are {names}."
         raise ValidationError(msg)
     return [[_cell(v) for v in row] for row in book.get_sheet_by_name(name).to_python(skip_empty_area=False)]
 
 
-def rows_from_text(path: Path) -> list[list[Any]]:
-    delimiter = TEXT_SUFFIXES.get(path.suffix.lower())
-    with path.open(newline="", encoding="utf-8-sig") as fh:  # -sig: the BOM Excel writes is not a header
+def rows_from_text(path: Path | IO[bytes], suffix: str | None = None) -> list[list[Any]]:
+    """A CSV's (or TSV's) cells, row by row: from a file, or from its bytes (``suffix``: its kind, ".csv")."""
+    delimiter = TEXT_SUFFIXES.get(path.suffix.lower() if isinstance(path, Path) else (suffix or ".txt"))
+    opened = (path.open(newline="", encoding="utf-8-sig") if isinstance(path, Path)  # -sig: the BOM Excel writes
+              else io.TextIOWrapper(path, newline="", encoding="utf-8-sig"))     # is not a header
+    with opened as fh:
         if delimiter is None:
             delimiter = csv.Sniffer().sniff(fh.read(64 * 1024)).delimiter
             fh.seek(0)
         return [[_cell(v) for v in row] for row in csv.reader(fh, delimiter=delimiter)]
 
 
-def _header(rows: Sequence[Sequence[Any]], path: Path) -> list[str]:
+def _unread(where: Place) -> ValidationError:
+    msg = (f"{where.name}: read_sheet reads {', '.join(WORKBOOK_SUFFIXES)}, .csv/.tsv and .parquet files, not "
+           f"{where.suffix!r}.\n\nHint: save the sheet as .xlsx or .csv.")
+    return ValidationError(msg)
+
+
+def _source(where: Place) -> Path | IO[bytes]:
+    """The local file, or the object's bytes (read once, whole: the readers want all of it)."""
+    if where.local is None:
+        return io.BytesIO(read_bytes(where))
+    if not where.local.exists():
+        raise missing(where)
+    return where.local
+
+
+def raw_rows(path: str | os.PathLike[str], sheet: str | int | None = None, *,
+             storage_options: Mapping[str, Any] | None = None) -> list[list[Any]]:
+    """A sheet's cells as read, row by row (the header first, blank lines kept), from a file or a URI."""
+    return _cells(place(path, storage_options), sheet)
+
+
+def _cells(where: Place, sheet: str | int | None) -> list[list[Any]]:
+    if where.local is None and where.suffix not in (*WORKBOOK_SUFFIXES, *TEXT_SUFFIXES):
+        raise _unread(where)  # (before fetching it)
+    source = _source(where)
+    if where.suffix in WORKBOOK_SUFFIXES:
+        return rows_from_workbook(source, sheet, where.name)
+    if where.suffix in TEXT_SUFFIXES:
+        return rows_from_text(source, where.suffix)
+    raise _unread(where)
+
+
+def _header(rows: Sequence[Sequence[Any]], path: Place) -> list[str]:
     if not rows:
         msg = f"{path} is empty: a sheet needs a header row.\n\nHint: put the column names in the first row."
         raise ValidationError(msg)
@@ -159,16 +202,22 @@ def _header(rows: Sequence[Sequence[Any]], path: Path) -> list[str]:
 
 
 @overload
-def read_sheet(path: str | Path, sheet: str | int | None = ..., *, backend: Literal["pandas"] = ...) -> pd.DataFrame: ...
+def read_sheet(path: str | os.PathLike[str], sheet: str | int | None = ..., *, backend: Literal["pandas"] = ...,
+               storage_options: Mapping[str, Any] | None = ...) -> pd.DataFrame: ...
 @overload
-def read_sheet(path: str | Path, sheet: str | int | None = ..., *, backend: Literal["polars"]) -> pl.DataFrame: ...
-def read_sheet(path: str | Path, sheet: str | int | None = None, *, backend: Backend = "pandas") -> EagerFrame:
-    """Read a spreadsheet (xlsx, xlsm, xls, ods, csv, tsv) into a frame whose ids stay text.
+def read_sheet(path: str | os.PathLike[str], sheet: str | int | None = ..., *, backend: Literal["polars"],
+               storage_options: Mapping[str, Any] | None = ...) -> pl.DataFrame: ...
+def read_sheet(path: str | os.PathLike[str], sheet: str | int | None = None, *, backend: Backend = "pandas",
+               storage_options: Mapping[str, Any] | None = None) -> EagerFrame:
+    """Read a spreadsheet (xlsx, xlsm, xls, ods, csv, tsv, parquet) into a frame whose ids stay text.
 
     Args:
-        path: The file.
+        path: The file, or an object store's URI: ``"s3://bucket/lines.xlsx"``, ``gs://``, ``az://`` ... (the
+            ``storage`` extra: fsspec and s3fs; gcsfs or adlfs for GCS or Azure).
         sheet: A workbook's sheet, by name or position; default: the first.
         backend: "pandas" (nullable dtypes: string, Int64, Float64, boolean, dates) or "polars".
+        storage_options: For a URI: options of its filesystem (fsspec's, e.g. ``{"profile": "work"}``); the
+            credentials otherwise come from the store's usual places (environment, profiles).
 
     Returns:
         A frame with one column per header cell. A column is numeric only when every value is a plain
@@ -180,24 +229,29 @@ def read_sheet(path: str | Path, sheet: str | int | None = None, *, backend: Bac
         >>> sheet["script_id"].tolist()[:2]  # doctest: +SKIP
         ['00123', '00124']
     """
-    path = Path(path)
-    if not path.exists():
-        msg = f"No such file: {path}."
-        raise ValidationError(msg)
-    suffix = path.suffix.lower()
-    if suffix in WORKBOOK_SUFFIXES:
-        rows = rows_from_workbook(path, sheet)
-    elif suffix in TEXT_SUFFIXES:
-        rows = rows_from_text(path)
-    else:
-        msg = (f"{path.name}: read_sheet reads {', '.join(WORKBOOK_SUFFIXES)} and .csv/.tsv files, not {suffix!r}.\n\n"
-               "Hint: save the sheet as .xlsx or .csv.")
-        raise ValidationError(msg)
-    names = _header(rows, path)
+    where = place(path, storage_options)
+    if where.suffix in PARQUET_SUFFIXES:
+        return _read_parquet(where, backend)
+    rows = _cells(where, sheet)
+    names = _header(rows, where)
     body = [row for row in rows[1:] if any(v is not None for v in row)]  # blank lines are not rows
     columns = {name: [row[i] if i < len(row) else None for row in body] for i, name in enumerate(names)}
     typed = {name: _typed(values) for name, values in columns.items()}
     return _frame(typed, backend)
+
+
+def _read_parquet(where: Place, backend: Backend) -> EagerFrame:
+    source = _source(where)
+    if backend == "pandas":
+        import pandas as pd
+
+        return pd.read_parquet(source, dtype_backend="numpy_nullable")
+    if backend == "polars":
+        import polars as pl
+
+        return pl.read_parquet(source)
+    msg = f"backend must be 'pandas' or 'polars', got {backend!r}."
+    raise ValidationError(msg)
 
 
 _PANDAS = {"text": "string", "int": "Int64", "float": "Float64", "bool": "boolean"}
@@ -225,126 +279,40 @@ def _frame(typed: dict[str, tuple[str, list[Any]]], backend: Backend) -> EagerFr
 
 
 # --------------------------------------------------------------------------------------------- writing
-def _plain(value: Any) -> Any:
-    """A frame cell as a plain Python value for a writer: nulls (None, NaN, NaT, NA) -> None."""
-    if value is None:
-        return None
-    if isinstance(value, float):
-        return None if math.isnan(value) else value
-    kind = type(value).__name__
-    if kind in ("NAType", "NaTType"):
-        return None
-    if hasattr(value, "to_pydatetime"):  # pandas Timestamp
-        return value.to_pydatetime()
-    if type(value).__module__.partition(".")[0] == "numpy" and hasattr(value, "item"):
-        return _plain(value.item())
-    return value
-
-
-def _rows(frame: EagerFrame) -> tuple[list[str], list[tuple[Any, ...]]]:
-    import narwhals.stable.v2 as nw
-
-    table = nw.from_native(frame, eager_only=True)
-    return [str(c) for c in table.columns], list(table.iter_rows(named=False))
-
-
-def _check_limits(names: list[str], rows: list[tuple[Any, ...]], path: Path, xlsx: bool) -> None:
-    if xlsx and len(rows) + 1 > EXCEL_LIMITS["rows"]:
-        msg = (f"{len(rows):,} rows do not fit in an Excel sheet ({EXCEL_LIMITS['rows']:,} rows with the header)."
-               f"\n\nHint: write {path.with_suffix('.csv').name} instead, or split the frame.")
-        raise ValidationError(msg)
-    if xlsx and len(names) > EXCEL_LIMITS["columns"]:
-        msg = f"{len(names):,} columns do not fit in an Excel sheet ({EXCEL_LIMITS['columns']:,})."
-        raise ValidationError(msg)
-    limit = EXCEL_LIMITS["characters"]
-    for r, row in enumerate(rows):
-        for c, value in enumerate(row):
-            if isinstance(value, str) and len(value) > limit:
-                msg = (f"Row {r} of column {names[c]!r} holds {len(value):,} characters; a spreadsheet cell holds "
-                       f"{limit:,}.\n\nHint: shorten it, or keep that column out of the sheet.")
-                raise ValidationError(msg)
-
-
-def _risky(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith(FORMULA_STARTS)
-
-
-def _write_xlsx(path: Path, names: list[str], rows: list[tuple[Any, ...]], sheet: str) -> None:
-    try:
-        import xlsxwriter
-    except ImportError as exc:
-        msg = "Writing .xlsx needs xlsxwriter.\n\nHint: pip install 'akool-frames[sheets]', or write a .csv."
-        raise ImportError(msg) from exc
-    # Nothing is turned into a URL, a formula or a number behind the writer's back: cells are written as
-    # what they are.
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_urls": False,
-                                           "strings_to_formulas": False, "strings_to_numbers": False})
-    try:
-        page = book.add_worksheet(sheet)
-        quoted = book.add_format({"quote_prefix": True})
-        stamp = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
-        day = book.add_format({"num_format": "yyyy-mm-dd"})
-        for c, name in enumerate(names):
-            page.write_string(0, c, name, quoted if _risky(name) else None)
-        for r, row in enumerate(rows, start=1):
-            for c, raw in enumerate(row):
-                value = _plain(raw)
-                if value is None:
-                    continue
-                if isinstance(value, bool):
-                    page.write_boolean(r, c, value)
-                elif isinstance(value, int | float) and math.isfinite(value):
-                    page.write_number(r, c, value)
-                elif isinstance(value, dt.datetime):
-                    page.write_datetime(r, c, value.replace(tzinfo=None), stamp)
-                elif isinstance(value, dt.date):
-                    page.write_datetime(r, c, dt.datetime(value.year, value.month, value.day), day)
-                else:
-                    text = value if isinstance(value, str) else str(value)
-                    page.write_string(r, c, text, quoted if _risky(text) else None)
-    finally:
-        book.close()
-
-
-def _write_csv(path: Path, names: list[str], rows: list[tuple[Any, ...]]) -> None:
-    def cell(raw: Any) -> Any:
-        value = _plain(raw)
-        if value is None:
-            return ""
-        if isinstance(value, dt.datetime | dt.date):
-            return value.isoformat()
-        return f"'{value}" if _risky(value) else value
-
-    with path.open("w", newline="", encoding="utf-8-sig") as fh:  # the BOM: Excel then reads UTF-8
-        writer = csv.writer(fh)
-        writer.writerow([cell(n) for n in names])
-        writer.writerows([cell(v) for v in row] for row in rows)
-
-
-def write_sheet(frame: EagerFrame, path: str | Path, *, sheet: str = "Sheet1") -> Path:
-    """Write a frame to ``.xlsx`` or ``.csv`` so that it reads back as it was, and nothing in it runs.
+def write_sheet(frame: EagerFrame, path: str | os.PathLike[str], *, sheet: str = "Sheet1",
+                storage_options: Mapping[str, Any] | None = None) -> Path | str:
+    """Write a frame to ``.xlsx``, ``.csv`` or ``.parquet`` so that it reads back as it was, and nothing in it runs.
 
     Args:
         frame: A pandas or polars DataFrame (e.g. what ``run`` returned).
-        path: The file to write: ``.xlsx`` (the ``sheets`` extra) or ``.csv`` (UTF-8 with a BOM).
+        path: The file to write: ``.xlsx`` (the ``sheets`` extra), ``.csv`` (UTF-8 with a BOM) or ``.parquet``;
+            or an object store's URI (``"s3://bucket/done.xlsx"``, the ``storage`` extra), put there in one
+            piece once written in full (an error leaves no partial object).
         sheet: The worksheet's name (xlsx).
+        storage_options: For a URI: options of its filesystem (fsspec's); the credentials otherwise come from
+            the store's usual places (environment, profiles).
 
     Returns:
-        The path written.
+        The path written (a URI as given).
 
     Example:
         >>> af.write_sheet(out, "results.xlsx")  # doctest: +SKIP
     """
-    path = Path(path)
-    names, rows = _rows(frame)
-    suffix = path.suffix.lower()
-    if suffix not in (".xlsx", ".csv"):
-        msg = f"write_sheet writes .xlsx or .csv, not {suffix or 'a file without a suffix'} ({path.name})."
+    where = place(path, storage_options)
+    suffix = where.suffix
+    if suffix not in (".xlsx", ".csv", *PARQUET_SUFFIXES):
+        msg = (f"write_sheet writes .xlsx, .csv or .parquet, not {suffix or 'a file without a suffix'} "
+               f"({where.name}).")
         raise ValidationError(msg)
-    _check_limits(names, rows, path, suffix == ".xlsx")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".xlsx":
-        _write_xlsx(path, names, rows, sheet)
-    else:
-        _write_csv(path, names, rows)
-    return path
+    if suffix in PARQUET_SUFFIXES:
+        with written(where) as file:
+            write_parquet(frame, file)
+        return where.local if where.local is not None else where.text
+    names, rows = rows_of(frame)
+    check_limits(names, rows, where.name, suffix == ".xlsx")  # before anything is written
+    with written(where) as file:
+        if suffix == ".xlsx":
+            write_xlsx(file, names, rows, sheet)
+        else:
+            write_csv(file, names, rows)
+    return where.local if where.local is not None else where.text
