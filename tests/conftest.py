@@ -4,8 +4,8 @@ that keeps every test on loopback."""
 from __future__ import annotations
 
 import errno
-import itertools
 import ipaddress
+import itertools
 import socket
 import threading
 import time

@@ -195,7 +195,7 @@ def _stored(target: str, options: Mapping[str, Any]) -> Length:
                 else media.duration_from_bytes(head, total, more)
     except FileNotFoundError:
         return Length(None, reason=f"there is no object {target}")
-    except OSError as exc:
+    except Exception as exc:  # noqa: BLE001 - a store's errors (botocore's, gcsfs') share no base class
         return Length(None, reason=f"could not read {target} ({type(exc).__name__})")
     if seconds is None:
         return Length(None, reason=f"the object {target} is not audio or video that can be read ({_FORMATS})")

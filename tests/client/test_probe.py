@@ -307,7 +307,7 @@ def test_probes_stay_under_the_concurrency_gate(make_sandbox: Any, tmp_path: Pat
     client.close()
 
 
-def test_local_files_and_job_ids(sb: af.Sandbox, client: af.Client, tmp_path: Path) -> None:
+def test_local_files_objects_and_job_ids(sb: af.Sandbox, client: af.Client, tmp_path: Path, s3: Any) -> None:
     url = _speech(client, 1)[0]
     local = tmp_path / "a.mp3"
     local.write_bytes(httpx.get(url, timeout=10).content)
@@ -315,8 +315,9 @@ def test_local_files_and_job_ids(sb: af.Sandbox, client: af.Client, tmp_path: Pa
     junk.write_text("not audio")
     job = str(af.ledger(client=client)["job_id"].iloc[0])  # a finished TTS job: its result's length
     text = "A script pasted where a file was meant " * 10  # too long for a file name: not a crash
-    targets = [str(local), str(junk), str(tmp_path / "nope.wav"), "64d985c5571729d3", job, "s3://bucket/a.mp3?sig=x",
-               text, f"{tmp_path}/a\x00.mp3"]
+    s3.fs.pipe(f"{s3.bucket}/a.mp3", local.read_bytes())
+    targets = [str(local), str(junk), str(tmp_path / "nope.wav"), "64d985c5571729d3", job, s3.uri("a.mp3"),
+               s3.uri("none.mp3"), "ftp://files.invalid/a.mp3?sig=x", text, f"{tmp_path}/a\x00.mp3", f"file://{local}"]
     found = run_sync(probe_lengths(client, targets))
     assert found[text].reason.endswith("is neither a URL, a file, nor a finished job in the ledger")
     assert found[f"{tmp_path}/a\x00.mp3"].reason.startswith("no such file")
@@ -325,4 +326,9 @@ def test_local_files_and_job_ids(sb: af.Sandbox, client: af.Client, tmp_path: Pa
     assert found[str(tmp_path / "nope.wav")].reason == f"no such file: {tmp_path / 'nope.wav'}"
     assert "neither a URL, a file, nor a finished job in the ledger" in found["64d985c5571729d3"].reason
     assert found[job].seconds == found[str(local)].seconds and found[job].source == "probed"
-    assert found["s3://bucket/a.mp3?sig=x"].reason == "s3://bucket/a.mp3 is not an http(s) URL: it cannot be fetched"
+    # an object is read from its store (ranged reads); file:// is a local file
+    assert found[s3.uri("a.mp3")].seconds == found[str(local)].seconds
+    assert found[s3.uri("none.mp3")].reason == f"there is no object {s3.uri('none.mp3')}"
+    assert found[f"file://{local}"].seconds == found[str(local)].seconds
+    assert found["ftp://files.invalid/a.mp3?sig=x"].reason == \
+        "ftp://files.invalid/a.mp3 is not an http(s) URL: it cannot be fetched"
