@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 __all__ = ["describe", "jobs"]
 
 DOCS = "https://docs.akool.com/"
+URL_FIELD = ("a media URL the API fetches: an http(s) URL (sent as is); a local file or file:// URL (uploaded once to "
+             "the Client's staging=, then presigned); an s3:// gs:// az:// object (presigned where it is)")
 
 
 def _frame(rows: list[dict[str, Any]], backend: Backend) -> EagerFrame:
@@ -100,6 +102,7 @@ def _rows(fields: tuple[Field, ...], spec: JobSpec, prefix: str = "") -> list[di
             "min": f.min, "max": f.max, "max_length": _limit(f.max_len) if f.max_words is None else f"{f.max_words} words",
             "max_items": f.max_items, "default": spec.defaults.get(path) if path in spec.defaults else None,
             "aliases": ", ".join(aliases.get(path, [])) or None, "rule": spec.rules.get(path),
+            "accepts": URL_FIELD if f.type == "url" else None,
         })
         rows += _rows(f.fields, spec, f"{path}[]." if f.type == "list" else f"{path}.")
     return rows
@@ -111,8 +114,9 @@ def describe(job: str, backend: Literal["pandas"] = ...) -> pd.DataFrame: ...
 def describe(job: str, backend: Literal["polars"]) -> pl.DataFrame: ...
 def describe(job: str, backend: Backend = "pandas") -> EagerFrame:
     """A frame of ``job``'s parameters, as the client validates them: name (dotted for nested fields, ``[]`` for
-    items of a list), type, required, allowed values, limits, default, the short names it also accepts, and the
-    rule that ties it to other fields (``rule``: "required when audio_type is 2").
+    items of a list), type, required, allowed values, limits, default, the short names it also accepts, the
+    rule that ties it to other fields (``rule``: "required when audio_type is 2"), and what a media field
+    (type ``url``) accepts: URLs, local files (staged) and object-store URIs (presigned).
 
     Args:
         job: A job name, e.g. "image_to_video" (see ``af.jobs()``).

@@ -79,3 +79,13 @@ def test_faceswap_paths_inside_lists_are_checked_and_named(sb, tmp_path, face):
                                client=af.Client(**sb.client_options(), ledger=tmp_path / "l.sqlite"))
     assert out["akool_status"].tolist() == ["invalid"]
     assert "targetImage[0].path: 'portraits/face.jpg' is a local file" in out["akool_error"][0]
+
+
+def test_describe_shows_the_media_fields_and_what_they_take():
+    table = af.describe("talking_photo").set_index("parameter")
+    assert table.loc["talking_photo_url", "type"] == "url"
+    assert "local file" in table.loc["audio_url", "accepts"] and "s3://" in table.loc["audio_url", "accepts"]
+    assert pd.isna(table.loc["resolution", "accepts"]) if "resolution" in table.index else True
+    faces = af.describe("faceswap_image").set_index("parameter")
+    assert faces.loc["targetImage[].path", "type"] == "url"
+    assert af.describe("tts")["accepts"].isna().all()  # no media input
