@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import polars as pl
 
-    from .ledger import Entry
+    from .ledger import Entry, Saved
 
 __all__ = [
     "Backend", "Commit", "EagerFrame", "FrameT", "Gate", "IntoFrame", "LedgerBackend", "ProgressSink", "Rates", "Storage",
@@ -75,6 +75,7 @@ class LedgerBackend(Protocol):
     def remember_lengths(self, lengths: Mapping[str, float]) -> Commit: ...
     def record_balance(self, owner: str, job: str, provider: str, before: float, after: float, started_at: float,
                        job_ids: Sequence[str]) -> Awaitable[Any]: ...
+    def record_saves(self, saves: Sequence[tuple[str, str, str, str, int]]) -> Commit: ...  # results saved
 
     # reads
     def latest(self, keys: Iterable[str], *, bodies: bool = True) -> dict[str, Entry]: ...
@@ -83,6 +84,7 @@ class LedgerBackend(Protocol):
     def made_since(self, job: str, since: float) -> int: ...
     def made_before(self, job: str, before: float, n: int) -> set[str]: ...
     def media_lengths(self, urls: Iterable[str]) -> dict[str, float]: ...
+    def saved(self, folder: str, job_ids: Iterable[str]) -> dict[tuple[str, str], Saved]: ...
     def entries(self) -> list[dict[str, Any]]: ...
     def balance_records(self) -> list[dict[str, Any]]: ...
 
@@ -100,12 +102,22 @@ class Gate(Protocol):
 
 
 class Storage(Protocol):
-    """Where result files are written (a local folder today: ``storage.LocalFolder``), resumably: a file is written
-    under a temporary name and renamed once complete, so one under its final name is whole and is kept."""
+    """Where result files are written: a local folder (``storage.LocalFolder``) or any fsspec filesystem
+    (``storage.FsspecFolder``: ``s3://``, ``gs://`` ...), resumably: a file under its final name is whole and is
+    kept. Where a file shows while it is written (``atomic`` False: a local folder), it is written under a
+    temporary name and renamed once complete; an object store (``atomic``) shows an object only once its upload
+    completes, so it is written under its final name, and a failed write is abandoned, never committed.
+
+    Locations are what ``join`` makes (a path, or a full URI); ``address`` is the folder as the ledger records it
+    (an absolute path, or the URI)."""
+
+    atomic: bool
+    address: str
 
     def join(self, *parts: str) -> str: ...
     def size(self, location: str) -> int | None: ...  # None: not there
     def named(self, stem: str) -> list[str]: ...  # the files called ``stem`` with any extension
-    def open_write(self, location: str) -> BinaryIO: ...  # closed by the caller
+    def open_write(self, location: str) -> BinaryIO: ...  # closed by the caller (which completes the file)
+    def abandon(self, handle: BinaryIO, location: str) -> None: ...  # a write that failed: nothing is kept
     def rename(self, source: str, dest: str) -> None: ...
     def remove(self, location: str) -> None: ...

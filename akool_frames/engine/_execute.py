@@ -42,6 +42,7 @@ from ._inputs import keyed, resolve_inputs
 from ._localize import check_languages
 from ._prepare import Outcome, Prepared, _prices, _report_undocumented, _sent_basis, _sent_outcome, estimate_outcome, prepare_rows
 from ._run import Item, Run, where_of
+from ._save import Saver, SaveTo
 from ._submit import go
 from ._tally import Tally
 
@@ -56,7 +57,7 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
                   force: bool = False, budget: float | None = None, timeout: float | None = None,
                   progress: ProgressSink | None = None, plan: str | None = None,
                   rates: Any = None, labels: Sequence[Any] | None = None, follow: str | None = None,
-                  stop: Any = None) -> list[Outcome]:
+                  stop: Any = None, save: SaveTo | None = None) -> list[Outcome]:
     """``mode`` is "estimate" (validate + price), "submit" (and create) or "run" (and follow to the end, by
     polling or from webhooks: ``follow``, default the client's).
 
@@ -66,9 +67,15 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
 
     A run the account stopped (a wrong key, no credits, no plan) says so once, after its rows are settled: an
     ``AccountWarning`` (``_errors.say``: the caller's thread says it, where the call collects).
+
+    ``save`` (run mode only): each row's result file saved into ``save.storage`` as soon as its job is seen
+    completed, during the run; the call returns once every save is over, with ``save.files`` filled (``_save``).
     """
     if mode not in ("estimate", "submit", "run"):
         msg = f"mode must be estimate, submit or run; got {mode!r}"
+        raise ValueError(msg)
+    if save is not None and mode != "run":
+        msg = f"save= saves the results a run follows to their end; mode is {mode!r}"
         raise ValueError(msg)
     follow = follow or (client.follow if mode == "run" else "poll")
     if follow not in FOLLOW_MODES:
@@ -85,7 +92,10 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
             and all(entry.status in TERMINAL for entry in sent.values()):
         client.credentials(spec.provider)
         with paused_gc():
-            return _all_over(spec.name, [sent[i] for i in range(len(prepared))], progress)
+            ended = _all_over(spec.name, [sent[i] for i in range(len(prepared))], progress)
+        if save is not None:  # saved before (the ledger says where), or saved now
+            await Saver(client, save, {}).finish(ended)
+        return ended
     # Language codes the provider does not offer: invalid rows now, not refused creates later.
     languages = await check_languages(client, spec.name, [p.body if p.problem is None and i not in sent else None
                                                           for i, p in enumerate(prepared)])
@@ -116,6 +126,7 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
     tally = Tally(progress, {key: len(groups[key]) for key in [*(i.key for i in new + lost), *(e.key for e in known)]})
     deadline = time.monotonic() + timeout if timeout is not None else None
     run = Run(client, spec, tally, deadline, stop=stop, sources=sources)
+    run.saver = Saver(client, save, groups) if save is not None else None  # (the follower starts each save)
     if batches:  # a batch's other videos are followed with its first (they are no rows of their own)
         known += [video for videos in client.ledger.videos(known).values() for video in videos]
     estimates = [outcomes[groups[key][0]].credits_est for key in tally.rows]
@@ -133,6 +144,8 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
             await go(run, new, known, follow=mode == "run", webhook=follow == "webhook", leftovers=lost)
     except asyncio.CancelledError:  # Ctrl-C (run_sync cancels us): say what was sent and how to resume
         note_interrupted(tally.interrupted(spec.provider))
+        if run.saver is not None:
+            run.saver.cancel()
         raise
     finally:
         released = client.ledger.release(run.owner)  # committed even if this task is being cancelled
@@ -143,6 +156,8 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
         await _record_balance(client, run, before, started)
     await released
     if run.config_error is not None:  # every claimed row is settled as not sent; the setting is the news
+        if run.saver is not None:
+            run.saver.cancel()
         raise run.config_error
     # Jobs over before the run began are as they were read (a re-run of finished rows reads its ledger once).
     over = {e.key: e for e in known if e.status in TERMINAL and e.key in groups}
@@ -160,6 +175,8 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
                 for i in groups[key]:  # the run's columns over the estimate's (its price basis and duration stay)
                     outcomes[i] = (replace(outcomes[i], status="skipped", error=left) if left
                                    else _outcome(entry, outcomes[i], videos.get(key, ())))
+    if run.saver is not None:  # the saves still going, and those of jobs the run did not see complete
+        await run.saver.finish(outcomes)
     if run.account_refused:
         say(AccountWarning, _account_notice(str(run.abort), outcomes))
     return outcomes

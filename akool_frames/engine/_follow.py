@@ -140,6 +140,7 @@ class Follower:
         self.last[job_id] = read
         self._note(job_id, status, None)
         if status in TERMINAL and job_id not in self.done:
+            self._completed(job_id, read)
             self.ages.append(asyncio.get_running_loop().time() - self.added[job_id])
             self._median = None
             self._over(job_id)
@@ -224,6 +225,7 @@ class Follower:
                 updates.append((job_id, *read))
                 self._note(job_id, read[0], read[2])
                 if read[0] in TERMINAL:
+                    self._completed(job_id, read)
                     if job_id in self.added:
                         self.ages.append(asyncio.get_running_loop().time() - self.added[job_id])
                         self._median = None
@@ -251,6 +253,11 @@ class Follower:
             return self.run.ledger.update([(job_id, *self.last[job_id])])
         # the job may well be running: leave its status, say why it is not followed
         return self.run.ledger.note_error(job_id, f"Stopped following it: {why}. Refresh the rows later.")
+
+    def _completed(self, job_id: str, read: Read) -> None:
+        """A job seen over: with ``save_to=``, its result is saved now, while the run goes on (not at its end)."""
+        if self.run.saver is not None and read.status == "completed":
+            self.run.saver.completed(job_id, self.jobs.get(job_id), read.url)
 
     def _note(self, job_id: str, status: str, credits: float | None) -> None:
         if job_id in self.jobs:

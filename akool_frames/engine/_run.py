@@ -10,7 +10,7 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .._errors import AccountError, APIError, AuthError, ConfigError, QuotaError, ServerError, TransportError
 from ..catalog import TERMINAL, JobSpec, get_path, get_path_either
@@ -22,6 +22,9 @@ from ._inputs import staged
 from ._prepare import Outcome
 from ._records import external_id, read_record
 from ._tally import Tally
+
+if TYPE_CHECKING:
+    from ._save import Saver
 
 __all__ = ["SETTINGS", "Item", "Run", "Tracker", "account_problem", "refusal", "where_of"]
 
@@ -116,6 +119,7 @@ class Run:
     follower: Tracker | None = None  # the run's Follower, in run mode
     receiver: Any = None  # the client's webhook receiver, when this run waits for callbacks
     sources: Mapping[str, Source] = field(default_factory=dict)  # the rows' files and objects, by value as given
+    saver: Saver | None = None  # saves each result as its job completes (run(..., save_to=...))
     _writes: Batched[tuple[str, Any]] | None = None  # claims and job ids of one loop turn: one transaction
 
     # Looked up once per run, not per row (the client's properties take a lock and check the process).

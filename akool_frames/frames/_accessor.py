@@ -42,7 +42,12 @@ ARGS = {
                "the run in the background (counts, credits, time left) and whose Cancel button stops sending.",
     "refresh_job": "The job name, when the ledger does not know the rows' job ids.",
     "until_done": "Keep polling until every job reaches a terminal state.",
-    "dest": "The folder to write the files to.",
+    "dest": 'The folder, or any fsspec URI ("s3://bucket/out/", gs://, az://: the storage extra), to write the '
+            "files to; the client's storage_options reach the filesystem.",
+    "save_to": 'Save each result as soon as its job completes, while the run goes on: a folder or an fsspec URI '
+               '("s3://bucket/out/"); adds akool_file. The ledger records each save, so a re-run saves nothing twice.',
+    "save_name": 'File-name template of the saved files (with save_to=), e.g. "{script_id}_{language}"; default '
+                 '"{job_id}". For the jobs with a field called name (voice_clone, avatar_upload), that field.',
     "name": 'File-name template of the row\'s columns, e.g. "{script_id}_{language}"; default "{job_id}".',
     "delete_job": "The job name, when the ledger does not know the rows' job ids.",
 }
@@ -103,17 +108,18 @@ class FrameAccessor(Generic[FrameT]):
 
     def run(self, job: str, /, *, client: Client | None = None, prefix: str = "akool_", budget: float | None = None,
             progress: bool | ProgressSink | None = True, timeout: float | None = None, force: bool = False,
-            plan: str | None = None, rates: Rates = None, follow: str | None = None, confirm: bool = False,
+            plan: str | None = None, rates: Rates = None, follow: str | None = None,
+            save_to: str | os.PathLike[str] | None = None, name: str | None = None, confirm: bool = False,
             **params: Any) -> EagerFrame | ConfirmPanel:
         return _frames.run(self._collected(), job, client=client, prefix=prefix, budget=budget, progress=progress,
-                           timeout=timeout, force=force, plan=plan, rates=rates, follow=follow, confirm=confirm,
-                           **params)
+                           timeout=timeout, force=force, plan=plan, rates=rates, follow=follow, save_to=save_to,
+                           name=name, confirm=confirm, **params)
 
     run.__doc__ = _doc(
         "Submit, then follow every job to its end; adds akool_job_id, akool_status, akool_url, akool_credits, "
-        "akool_error. Re-running the same cell reuses the jobs already paid for.",
-        {**_SEND, "follow": "follow", "confirm": "confirm", **_PARAMS},
-        'df.akool.run("tts", text=af.col("script"), voice_id="v1")')
+        "akool_error (and akool_file with save_to=). Re-running the same cell reuses the jobs already paid for.",
+        {**_SEND, "follow": "follow", "save_to": "save_to", "name": "save_name", "confirm": "confirm", **_PARAMS},
+        'df.akool.run("tts", text=af.col("script"), voice_id="v1", save_to="s3://bucket/audio/")')
 
     def refresh(self, *, client: Client | None = None, prefix: str = "akool_", job: str | None = None,
                 timeout: float | None = None, follow: bool = False,
@@ -131,8 +137,9 @@ class FrameAccessor(Generic[FrameT]):
         return _frames.download(self._collected(), dest, client=client, prefix=prefix, name=name, progress=progress)
 
     download.__doc__ = _doc(
-        "Fetch every row's result file into the folder dest, named after the row (resumable); adds akool_file "
-        "and akool_expires_at (result links expire 7 days after completion).",
+        "Fetch every row's result file into dest (a folder or an fsspec URI such as s3://bucket/out/), named after "
+        "the row; streamed and resumable. Adds akool_file (the path or full URI) and akool_expires_at (result "
+        "links expire 7 days after completion).",
         {"dest": "dest", "client": "client", "prefix": "prefix", "name": "name", "progress": "progress"},
         'done.akool.download("audio/", name="{script_id}_{language}", progress=True)')
 
@@ -172,10 +179,11 @@ class FrameAccessor(Generic[FrameT]):
     async def arun(self, job: str, /, *, client: Client | None = None, prefix: str = "akool_",
                    budget: float | None = None, progress: bool | ProgressSink | None = True,
                    timeout: float | None = None, force: bool = False, plan: str | None = None, rates: Rates = None,
-                   follow: str | None = None, confirm: bool = False, **params: Any) -> EagerFrame | ConfirmPanel:
+                   follow: str | None = None, save_to: str | os.PathLike[str] | None = None, name: str | None = None,
+                   confirm: bool = False, **params: Any) -> EagerFrame | ConfirmPanel:
         return await _frames.arun(self._collected(), job, client=client, prefix=prefix, budget=budget,
                                   progress=progress, timeout=timeout, force=force, plan=plan, rates=rates,
-                                  follow=follow, confirm=confirm, **params)
+                                  follow=follow, save_to=save_to, name=name, confirm=confirm, **params)
 
     arun.__doc__ = "Async twin of ``run``.\n\n" + (run.__doc__ or "").replace("df.akool.run(", "await df.akool.arun(")
 

@@ -13,7 +13,6 @@ The async functions are the real ones; each sync twin is ``run_sync(<async twin>
 from __future__ import annotations
 
 import os
-import string
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
@@ -24,11 +23,12 @@ from .. import engine as _engine
 from .._client import Client
 from .._errors import BudgetExceeded, ValidationError, collecting, say
 from .._values import to_py
-from ..engine import Outcome, paused_gc
-from ..storage import LocalFolder
+from ..engine import Outcome, SaveTo, paused_gc
+from ..storage import storage_for
 from ..typing import EagerFrame, FrameT, IntoFrame, ProgressSink, Rates
 from ._bind import _eager_rows
 from ._calls import as_narwhals, blocking, client_or_default, labels, on_loop, sink_for, texts_of
+from ._download import adownload, names_of, warn_unsaved
 from ._fast_estimate import estimate_frame, vectorised
 from ._join import ESTIMATE_FIELDS, JOB_FIELDS, RESULT_FIELDS, _attach, _existing, _extras, _join, _with_columns
 from ._lazy_estimate import estimate_lazy
@@ -49,10 +49,13 @@ T = TypeVar("T")
 # ------------------------------------------------------------------------------------- verbs
 async def _execute(mode: str, frame: IntoFrame, job: str, *, client: Client | None, prefix: str, budget: float | None,
                    progress: bool | ProgressSink | None, timeout: float | None, force: bool, plan: str | None,
-                   rates: Rates, params: Mapping[str, Any], follow: str | None = None, stop: Any = None) -> Any:
+                   rates: Rates, params: Mapping[str, Any], follow: str | None = None, stop: Any = None,
+                   save_to: str | os.PathLike[str] | None = None, name: str | None = None) -> Any:
     sink = sink_for(progress, job)
     try:
         eager, back = as_narwhals(frame)
+        # save_to=: where and under which names, checked before anything is sent (a dest or name= that cannot work)
+        save = _saving(eager, client_or_default(client), save_to, name) if save_to is not None else None
         if mode == "estimate" and vectorised():
             fast = await on_loop(_fast_estimate(eager, job, client=client_or_default(client), plan=plan, rates=rates,
                                                  params=params))
@@ -65,7 +68,7 @@ async def _execute(mode: str, frame: IntoFrame, job: str, *, client: Client | No
             rows = _eager_rows(eager, params)
         running = _engine.execute(client_or_default(client), job, rows, mode=mode, force=force, budget=budget,
                                   timeout=timeout, progress=sink, plan=plan, rates=rates, labels=labels(eager),
-                                  follow=follow, stop=stop)
+                                  follow=follow, stop=stop, **({"save": save} if save is not None else {}))
         del rows  # the rows are the engine's alone: freed once their bodies exist
         with collecting() as notices:  # the call's warnings (the account's refusal, voices and languages)
             outcomes = await on_loop(running)
@@ -73,13 +76,32 @@ async def _execute(mode: str, frame: IntoFrame, job: str, *, client: Client | No
             _check_budget(outcomes, budget)
         with paused_gc():
             joined = _join(eager, outcomes, prefix, ESTIMATE_FIELDS if mode == "estimate" else RESULT_FIELDS)
-            done = back(joined if mode == "estimate" else _with_columns(joined, prefix, _extras(job, outcomes)))
+            done = back(joined if mode == "estimate" else _with_columns(joined, prefix, {
+                **_extras(job, outcomes), **(_saved(save) if save is not None else {})}))
         for category, notice in notices:  # said once the rows are joined: to a sync twin's caller, else here
             say(category, notice)
+        if save is not None:
+            warn_unsaved(labels(eager), save.files, save.storage.address)
         return done
     finally:
         if sink is not None:
             sink.close()
+
+
+def _saving(eager: nw.DataFrame[Any], client: Client, save_to: str | os.PathLike[str], name: str | None) -> SaveTo:
+    """``save_to=`` as the engine takes it: the storage, and each row's file name (``{job_id}`` filled in once the
+    row's job is made)."""
+    return SaveTo(storage_for(save_to, getattr(client, "storage_options", None)), names_of(eager, name, None))
+
+
+def _saved(save: SaveTo) -> dict[str, list[Any]]:
+    """The columns of the files a run saved: ``file``, and ``files`` (each row's, first and others) when a row made
+    several videos."""
+    columns: dict[str, list[Any]] = {"file": [f.file if f is not None else None for f in save.files]}
+    if save.more:
+        columns["files"] = [[f.file if f is not None else None, *(m.file for m in save.more.get(i, ()))]
+                            for i, f in enumerate(save.files)]
+    return columns
 
 
 async def _fast_estimate(eager: nw.DataFrame[Any], job: str, *, client: Client, plan: str | None, rates: Rates,
@@ -168,7 +190,8 @@ async def asubmit(frame: IntoFrame, job: str, /, *, client: Client | None = None
 async def arun(frame: IntoFrame, job: str, /, *, client: Client | None = None, prefix: str = "akool_",
                budget: float | None = None, progress: bool | ProgressSink | None = True, timeout: float | None = None,
                force: bool = False, plan: str | None = None, rates: Rates = None, follow: str | None = None,
-               confirm: bool = False, **params: Any) -> EagerFrame | ConfirmPanel:
+               save_to: str | os.PathLike[str] | None = None, name: str | None = None, confirm: bool = False,
+               **params: Any) -> EagerFrame | ConfirmPanel:
     """Submit like ``asubmit``, then follow every job to a terminal state (or ``timeout``).
 
     Args:
@@ -185,6 +208,14 @@ async def arun(frame: IntoFrame, job: str, /, *, client: Client | None = None, p
             JSON/TOML file.
         follow: "poll" (ask the provider; batched where it allows) or "webhook" (a local receiver hears Akool's
             signed callbacks; jobs whose callback is late are polled); default: the client's ``follow``.
+        save_to: Save each result file there as soon as its job completes, while the run goes on: a folder or any
+            fsspec URI (``"s3://bucket/out/"``: the ``storage`` extra; the client's ``storage_options``). Adds
+            ``{prefix}file`` (the path, or the full URI). The ledger records each save: a re-run saves nothing
+            twice (it trusts the ledger; ``download(dest)`` checks the files themselves). A save that fails
+            leaves the row's status as its job's, and is named in a warning.
+        name: The saved files' name template of the row's columns (``"{script_id}_{language}"``; default
+            ``"{job_id}"``), made safe and unique, with the media's extension. For the jobs that have a field
+            called ``name`` (voice_clone, avatar_upload), it is that field, and the files are named by job id.
         confirm: Estimate first and return at once a panel (Jupyter) whose "Submit N rows (~X credits)" button
             starts the run in the background and whose Cancel button stops sending; see ``_confirm.ConfirmPanel``.
         **params: The job's documented fields: constants, ``af.col(...)``, ``pl.col(...)`` or Series.
@@ -192,15 +223,31 @@ async def arun(frame: IntoFrame, job: str, /, *, client: Client | None = None, p
     Example:
         >>> done = await arun(df, "tts", text=af.col("script"), voice_id="v1")  # doctest: +SKIP
     """
+    if name is not None and (save_to is None or _has_name(job)):
+        params, name = {**params, "name": name}, None  # the job's own field, as without save_to=
     if confirm:
         return await _confirmation(frame, job, client=client, prefix=prefix, budget=budget, timeout=timeout,
-                                   force=force, plan=plan, rates=rates, follow=follow, params=params)
+                                   force=force, plan=plan, rates=rates, follow=follow, params=params,
+                                   save_to=save_to, name=name)
     return await _execute("run", frame, job, client=client, prefix=prefix, budget=budget, progress=progress,
-                          timeout=timeout, force=force, plan=plan, rates=rates, params=params, follow=follow)
+                          timeout=timeout, force=force, plan=plan, rates=rates, params=params, follow=follow,
+                          save_to=save_to, name=name)
+
+
+def _has_name(job: str) -> bool:
+    """Whether the job has a field (or an alias) called ``name``: then ``name=`` is that field."""
+    from ..catalog import get_job
+
+    try:
+        spec = get_job(job)
+    except Exception:  # noqa: BLE001 - an unknown job is named by the run itself
+        return False
+    return any(f.name == "name" for f in spec.fields) or "name" in spec.aliases
 
 
 async def _confirmation(frame: IntoFrame, job: str, *, client: Client | None, prefix: str, budget: float | None,
                         timeout: float | None, force: bool, plan: str | None, rates: Rates, follow: str | None,
+                        save_to: str | os.PathLike[str] | None = None, name: str | None = None,
                         params: Mapping[str, Any]) -> ConfirmPanel:
     """``arun(confirm=True)``: the estimate and a panel whose button runs the rows (see ``_confirm``)."""
     from ._confirm import ConfirmPanel
@@ -214,6 +261,7 @@ async def _confirmation(frame: IntoFrame, job: str, *, client: Client | None, pr
     async def start(panel: Any, stop: Any) -> Any:
         return await _execute("run", native, job, client=client, prefix=prefix, budget=budget, progress=panel,
                               timeout=timeout, force=force, plan=plan, rates=rates, params=params, follow=follow,
+                              save_to=save_to, name=name,
                               stop=stop)
 
     return ConfirmPanel(priced, start, job=job, prefix=prefix, usd_per_credit=client_or_default(client).usd_per_credit)
@@ -266,65 +314,6 @@ async def arefresh(frame: IntoFrame, /, *, client: Client | None = None, prefix:
     finally:
         if sink is not None:
             sink.close()
-
-
-async def adownload(frame: IntoFrame, dest: str | os.PathLike[str], /, *, client: Client | None = None,
-                    prefix: str = "akool_", name: str | None = None,
-                    progress: bool | ProgressSink | None = False) -> EagerFrame:
-    """Fetch every row's result file into the folder ``dest``, named after the row; add ``{prefix}file`` and
-    ``{prefix}expires_at``.
-
-    Files are named by ``name``, a template of the row's columns (default ``"{job_id}"``, the row's job id),
-    made safe and unique, with the media's extension. Downloads run concurrently under the client's limits
-    and are resumable: a file already there under its final name is complete and is not fetched again.
-    ``expires_at`` is when the result link expires (7 days after the job completed, from the ledger); rows
-    whose links expire within a day, or have expired, are named in a warning.
-
-    Args:
-        frame: A frame returned by ``run``/``refresh``.
-        dest: The folder to write to.
-        client: The client; default: the default client.
-        prefix: Prefix of the result columns.
-        name: File-name template, e.g. ``"{script_id}_{language}"``; ``{job_id}`` is the row's job id.
-        progress: True for a bar, False for none, or a ProgressSink.
-
-    Example:
-        >>> files = await adownload(done, "audio/", name="{script_id}_{language}")  # doctest: +SKIP
-    """
-    from ._download import expiry, fetch_files, file_names, warn_expiring
-
-    eager, back = as_narwhals(frame)
-    urls = texts_of(eager, prefix + "url", verb="download",
-                    hint="run the rows first (or refresh them until completed), or pass their prefix=.")
-    ids = [None if v in (None, "") else str(v) for v in _existing(eager, prefix + "job_id")]
-    template = name or "{job_id}"
-    used = {f.split(".")[0].split("[")[0] for _, f, _, _ in string.Formatter().parse(template) if f} - {"job_id"}
-    values = {c: _existing(eager, c) for c in used & set(eager.columns)}
-    rows = [{"job_id": job_id or f"row{i}", **{c: v[i] for c, v in values.items()}} for i, job_id in enumerate(ids)]
-    names = file_names(template, rows)  # names a template field the frame lacks, if any
-    # Rows that made several videos (image to video, count > 1): the others as "<name>-2", "<name>-3", ...
-    batches = [v if isinstance(v, list) else [] for v in _existing(eager, prefix + "video_urls")]
-    more = [(i, f"{names[i]}-{n}", url) for i, videos in enumerate(batches) for n, url in enumerate(videos[1:], 2)]
-    settings = client_or_default(client)
-    sink = sink_for(progress, "download")
-    try:
-        fetched = await on_loop(fetch_files(settings, urls + [url for _, _, url in more], LocalFolder(dest),
-                                             names + [name for _, name, _ in more], progress=sink))
-    finally:
-        if sink is not None:
-            sink.close()
-    fetched, extra = fetched[:len(urls)], fetched[len(urls):]
-    known = settings.ledger.by_job_ids([i for i in ids if i])
-    expires = [expiry(known[i].completed_at or known[i].updated_at) if i in known and known[i].status == "completed"
-               else None for i in ids]
-    warn_expiring(labels(eager), expires, fetched)
-    columns: dict[str, list[Any]] = {"file": [f.file for f in fetched], "expires_at": expires}
-    if more:  # every row's files, as a list beside its first
-        files = [[f.file] for f in fetched]
-        for (i, _, _), f in zip(more, extra, strict=True):
-            files[i].append(f.file)
-        columns["files"] = files
-    return back(_with_columns(eager, prefix, columns))
 
 
 estimate = blocking(aestimate)

@@ -58,6 +58,15 @@ CREATE TABLE IF NOT EXISTS balances (
     ended_at REAL NOT NULL,
     job_ids TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS saves (
+    job_id TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    name TEXT NOT NULL,
+    file TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    saved_at REAL NOT NULL,
+    PRIMARY KEY (job_id, folder, name)
+);
 CREATE TABLE IF NOT EXISTS writers (
     owner TEXT PRIMARY KEY,
     host TEXT NOT NULL,

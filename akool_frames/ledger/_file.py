@@ -149,12 +149,12 @@ def connect(path: Path, busy: float) -> sqlite3.Connection:
 
 
 def setup(db: sqlite3.Connection) -> None:
-    """WAL, the tables, and the owner column a ledger from an earlier version lacks; a ledger that has
-    them all is not written to (opening it never waits for another writer)."""
+    """WAL, the tables, and the tables and columns a ledger from an earlier version lacks (``saves``, ``owner``
+    ...); a ledger that has them all is not written to (opening it never waits for another writer)."""
     db.execute("PRAGMA journal_mode=WAL")
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     columns = {row[1] for row in db.execute("PRAGMA table_info(submissions)")}
-    if {"submissions", "writers", "balances", "media"} <= tables and set(_ADDED) <= columns:
+    if {"submissions", "writers", "balances", "media", "saves"} <= tables and set(_ADDED) <= columns:
         return
     db.execute("BEGIN IMMEDIATE")  # one process at a time; a deferred one could not wait for another
     try:

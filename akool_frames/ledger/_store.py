@@ -46,6 +46,7 @@ from ._entries import (
     decide,
 )
 from ._file import connect, guarded, is_damage, ledger_damaged, open_ledger
+from ._saves import Saves
 from ._writer import HOST, WriterThread, Written, busy_message, process_alive, process_start
 
 __all__ = ["Ledger"]
@@ -54,7 +55,7 @@ LEASE = 60.0  # seconds without a heartbeat after which a writer on another host
 _ACTIVE: set[str] = set()  # writers of this process that have not ended (checked without the database)
 
 
-class Ledger:
+class Ledger(Saves):
     """The ledger file. Reads run in the caller's thread; writes run on the ledger's writer thread and
     return a ``Written`` future (``await`` it, or ``.result()``), resolved once committed.
 

@@ -135,7 +135,7 @@ class FakeEngine:
         return [self.polls.get(i) if i else None for i in job_ids]
 
     async def fetch_files(self, client: Any, urls: Sequence[str | None], storage: Any, names: Sequence[str], *,
-                          progress: Any = None) -> list[_download.Fetched]:
+                          progress: Any = None, **options: Any) -> list[_download.Fetched]:
         self.calls.append({"verb": "download", "client": client, "urls": list(urls), "dest": storage.join(),
                            "names": list(names)})
         return [_download.Fetched(storage.join(f"{name}.mp3") if url else None, None if url else "no result URL")
