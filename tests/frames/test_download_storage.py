@@ -149,15 +149,22 @@ def test_a_large_result_is_never_whole_in_memory(client: af.Client, tmp_path: Pa
     assert peak < BIG // 3, f"peak {peak} bytes for a {BIG}-byte file"
 
 
-def test_a_download_that_breaks_commits_no_object(client: af.Client, s3: Any, big_url: str) -> None:
-    _Big.breaks = 1  # the first answer ends half way: its upload (6 MiB sent in parts) is abandoned
+def test_a_download_that_breaks_commits_no_object(client: af.Client, s3: Any, big_url: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from akool_frames.transport import _http
+
+    monkeypatch.setitem(_http.RETRY, "attempts", 2)
     storage = storage_for(s3.uri("big/"))
-    fetched = run_sync(save_file(client, big_url + ".mp4", storage, "video"))  # straight to the final name
+    _Big.breaks = 2  # every answer ends half way: each upload (6 MiB, a part sent) is abandoned
+    broken = run_sync(save_file(client, big_url + ".mp4", storage, "video"))  # straight to the final name
+    assert broken.file is None and broken.why is not None and broken.why.startswith("could not download it")
+    assert s3.keys("big/") == []  # no half-written object that a later call would take for complete
+    assert ("DELETE", f"/{s3.bucket}/big/video.mp4") in s3.requests  # the uploads were aborted ...
+    assert s3.fs.call_s3("list_multipart_uploads", Bucket=s3.bucket).get("Uploads", []) == []  # ... not left
+    _Big.breaks = 1  # the first answer breaks, the retry is whole
+    fetched = run_sync(save_file(client, big_url + ".mp4", storage, "video"))
     assert fetched.file == s3.uri("big/video.mp4") and fetched.size == BIG
     assert hashlib.sha256(s3.fs.cat_file(f"{s3.bucket}/big/video.mp4")).hexdigest() == _digest()
-    assert ("DELETE", f"/{s3.bucket}/big/video.mp4") in s3.requests  # the broken upload was aborted ...
-    uploads = s3.fs.call_s3("list_multipart_uploads", Bucket=s3.bucket).get("Uploads", [])
-    assert uploads == []  # ... not left behind, nor completed half written
 
 
 # ------------------------------------------------------------------------------------------ what dest means

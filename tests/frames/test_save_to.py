@@ -72,8 +72,10 @@ def test_run_saves_to_s3_and_a_rerun_saves_nothing(sb: af.Sandbox, client: af.Cl
         for job, name in zip(got["akool_job_id"], NAMES, strict=True)}
     creates = sb.stats()["creates"]
 
+    asked = len(s3.requests)
     again = _tts(df, client, save_to=s3.uri("out/"), name="{script_id}_{language}")
     assert len(s3.puts()) == puts and _file_gets(sb) == gets + 3  # (those 3 GETs are this test's own, above)
+    assert len(s3.requests) == asked  # the ledger says what was saved where: the bucket is not even asked
     assert columns(again)["akool_file"] == got["akool_file"] and sb.stats()["creates"] == creates
     # download() to the same place and names finds them complete, at the sizes the ledger recorded
     files = out.akool.download(s3.uri("out/"), client=client, name="{script_id}_{language}")
