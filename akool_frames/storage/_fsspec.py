@@ -100,9 +100,9 @@ def storage_for(dest: str | os.PathLike[str], options: Mapping[str, Any] | None 
         msg = "dest is empty.\n\nHint: give a folder ('audio/') or a URI such as 's3://bucket/prefix/'."
         raise ValidationError(msg)
     if not is_uri(dest):
-        if isinstance(dest, str) and _split(dest)[0] is not None:  # file://...: the path it names
-            parts = urllib.parse.urlsplit(dest.split("::")[-1])
-            return LocalFolder(urllib.request.url2pathname(parts.path))
+        if isinstance(dest, str) and _split(dest)[0] is not None:  # file:///x, file://localhost/x: the path named
+            rest = dest.split("::")[-1].split("://", 1)[1]
+            return LocalFolder(urllib.request.url2pathname(rest.removeprefix("localhost")))
         return LocalFolder(dest)
     assert isinstance(dest, str)
     _no_secret(dest)

@@ -78,6 +78,24 @@ def test_a_store_that_refuses_the_write_names_the_rows(sb: af.Sandbox, client: a
     assert columns(out)["akool_status"] == ["completed"] * 3  # the rows are as they were
 
 
+def test_a_filesystem_that_shows_files_as_they_are_written_gets_them_renamed(sb: af.Sandbox, client: af.Client,
+                                                                               frame: Any) -> None:
+    import fsspec
+
+    done = _done(client, frame)
+    out = done.akool.download("memory://akool-test-out/audio/", client=client, name="{script_id}_{language}")
+    memory = fsspec.filesystem("memory")
+    try:
+        assert columns(out)["akool_file"] == [f"memory://akool-test-out/audio/{n}" for n in
+                                              ["00101_es.mp3", "00101_fr.mp3", "00102_es.mp3"]]
+        assert sorted(p.rsplit("/", 1)[-1] for p in memory.find("/akool-test-out")) == [
+            "00101_es.mp3", "00101_fr.mp3", "00102_es.mp3"]  # written as .part, renamed once whole
+        assert [memory.cat_file(f) for f in columns(out)["akool_file"]] == [
+            httpx.get(url, timeout=10).content for url in columns(done)["akool_url"]]
+    finally:
+        memory.rm("/akool-test-out", recursive=True)
+
+
 # ------------------------------------------------------------------------------------ a large result, streamed
 BIG = 12 << 20  # 12 MiB: more than two of the 5 MiB parts an upload sends
 
@@ -171,8 +189,9 @@ def test_a_download_that_breaks_commits_no_object(client: af.Client, s3: Any, bi
 def test_dest_is_parsed_as_fsspec_parses_it(tmp_path: Path, s3: Any) -> None:
     assert isinstance(storage_for(tmp_path / "out"), LocalFolder)
     assert isinstance(storage_for("C:\\Users\\me\\out"), LocalFolder)  # a drive letter is no protocol
-    local = storage_for(f"file://{tmp_path}/out")
-    assert isinstance(local, LocalFolder) and local.root == tmp_path / "out"
+    for uri in (f"file://{tmp_path}/out", f"file://localhost{tmp_path}/out"):
+        local = storage_for(uri)
+        assert isinstance(local, LocalFolder) and local.root == tmp_path / "out"
     bucket = storage_for(s3.uri("out/"))
     assert isinstance(bucket, FsspecFolder) and bucket.atomic and bucket.join("a.mp3") == s3.uri("out/a.mp3")
     with pytest.raises(af.ValidationError, match="storage_options") as refused:
