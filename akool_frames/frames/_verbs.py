@@ -223,8 +223,13 @@ async def arun(frame: IntoFrame, job: str, /, *, client: Client | None = None, p
     Example:
         >>> done = await arun(df, "tts", text=af.col("script"), voice_id="v1")  # doctest: +SKIP
     """
-    if name is not None and (save_to is None or _has_name(job)):
+    if name is not None and _has_name(job):
         params, name = {**params, "name": name}, None  # the job's own field, as without save_to=
+    elif name is not None and save_to is None:
+        msg = (f"name={name!r} names the files save_to= writes, and no save_to= is given ({job} has no field "
+               "called name).\n\nHint: add save_to='s3://bucket/out/' (or a folder), or download(dest, name=...) "
+               "after the run.")
+        raise ValidationError(msg)
     if confirm:
         return await _confirmation(frame, job, client=client, prefix=prefix, budget=budget, timeout=timeout,
                                    force=force, plan=plan, rates=rates, follow=follow, params=params,

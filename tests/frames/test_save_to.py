@@ -150,6 +150,8 @@ def test_name_is_the_jobs_own_field_where_it_has_one(frame: Any, engine: Any, tm
     frame({"text": ["a"]}).akool.run("tts", text=af.col("text"), name="{text}_x", save_to=tmp_path / "a",
                                      progress=False)
     assert "name" not in engine.calls[-1]["rows"][0] and engine.calls[-1]["save"].names == ["a_x"]
+    with pytest.raises(af.ValidationError, match="names the files save_to= writes"):
+        frame({"text": ["a"]}).akool.run("tts", text=af.col("text"), name="{text}", progress=False)
 
 
 def test_a_ledger_from_before_saves_gets_the_table(tmp_path: Path) -> None:
