@@ -195,7 +195,7 @@ def test_dest_is_parsed_as_fsspec_parses_it(tmp_path: Path, s3: Any) -> None:
     bucket = storage_for(s3.uri("out/"))
     assert isinstance(bucket, FsspecFolder) and bucket.atomic and bucket.join("a.mp3") == s3.uri("out/a.mp3")
     with pytest.raises(af.ValidationError, match="storage_options") as refused:
-        storage_for("sftp://me:hunter2@host/out/")
+        storage_for("s3://me:hunter2@bucket/out/")
     assert "hunter2" not in str(refused.value)
 
 
