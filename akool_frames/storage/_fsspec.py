@@ -4,7 +4,7 @@ function the verbs call to turn a ``dest`` into a Storage (``storage_for``).
 A destination is a URI when fsspec's own parsing says it names a protocol (``<protocol>://...``, a protocol longer
 than one letter: ``C:\\out`` and ``C://out`` are Windows paths); ``file://`` URIs and plain paths are local folders
 (``LocalFolder``), which need no fsspec at all. fsspec and the backend (s3fs, gcsfs, adlfs) are optional and
-imported only when a URI needs them; without them the error names the package to install.
+imported only when a URI needs them (``_stores.filesystem``: without them the error names the package to install).
 
 Object stores write a file straight under its final name (``atomic``): an object becomes visible only when its
 upload completes (a single PUT, or a multipart upload's completion), so an object under its final name is whole,
@@ -29,14 +29,12 @@ from typing import Any, BinaryIO
 from .._errors import ValidationError
 from ..typing import Storage
 from ._local import LocalFolder
+from ._stores import filesystem
 
-__all__ = ["OBJECT_STORES", "FsspecFolder", "filesystem", "is_uri", "storage_for"]
+__all__ = ["OBJECT_STORES", "FsspecFolder", "is_uri", "storage_for"]
 
 OBJECT_STORES = ("s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "oss", "r2")  # objects appear whole
 BLOCK_SIZE = 5 << 20  # bytes an upload buffers before it sends a part: S3's smallest part (s3fs's default is 50 MiB)
-EXTRA = 'pip install "akool-frames[storage]"'
-BACKENDS = {"s3": EXTRA, "s3a": EXTRA, "gs": "pip install gcsfs", "gcs": "pip install gcsfs",
-            "az": "pip install adlfs", "abfs": "pip install adlfs", "abfss": "pip install adlfs"}
 
 
 def _split(dest: str) -> tuple[str | None, str]:
@@ -58,29 +56,6 @@ def is_uri(dest: str | os.PathLike[str]) -> bool:
     return protocol is not None and protocol.split("::")[-1] not in ("file", "local")
 
 
-def filesystem(uri: str, options: Mapping[str, Any] | None = None) -> tuple[Any, str]:
-    """The fsspec filesystem of ``uri`` (made with ``options``, e.g. the client's ``storage_options``) and the path
-    in it. Raises ImportError naming the package to install when fsspec or the protocol's backend is missing."""
-    protocol = (_split(uri)[0] or "").split("::")[-1]
-    hint = BACKENDS.get(protocol, f"{EXTRA}, and the fsspec backend of {protocol}://")
-    try:
-        from fsspec.core import url_to_fs
-    except ImportError as exc:
-        msg = f"{uri!r} is a {protocol}:// location, which needs fsspec.\n\nHint: {hint}."
-        raise ImportError(msg) from exc
-    try:
-        return url_to_fs(uri, **dict(options or {}))
-    except ImportError as exc:
-        msg = f"{uri!r} is a {protocol}:// location, whose fsspec backend is not installed ({exc}).\n\nHint: {hint}."
-        raise ImportError(msg) from exc
-    except ValueError as exc:
-        if "not known" not in str(exc).lower():
-            raise
-        msg = f"{uri!r}: fsspec knows no {protocol}:// filesystem.\n\nHint: give a local folder, or an fsspec URI " \
-              "such as s3://bucket/prefix/, gs://bucket/prefix/ or az://container/prefix/."
-        raise ValidationError(msg) from exc
-
-
 def _no_secret(uri: str) -> None:
     netloc = urllib.parse.urlsplit(uri.split("::")[-1]).netloc
     if ":" in netloc.rpartition("@")[0]:
@@ -92,7 +67,7 @@ def _no_secret(uri: str) -> None:
 
 def storage_for(dest: str | os.PathLike[str], options: Mapping[str, Any] | None = None) -> Storage:
     """Where ``dest`` is: a ``LocalFolder`` for a path or a ``file://`` URI, else an ``FsspecFolder`` (``options``:
-    the filesystem's, e.g. the client's ``storage_options``)."""
+    the filesystem's, e.g. the client's ``storage_options``). A ConfigError names the package a URI needs."""
     if not isinstance(dest, str | os.PathLike):
         msg = f"dest must be a folder or a URI such as 's3://bucket/prefix/', got {type(dest).__name__}."
         raise ValidationError(msg)
