@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,11 @@ def test_bulk_localization_notebook_runs() -> None:
     assert "'00101_de.mp4', '00101_es.mp4', '00101_fr.mp4'" in outputs
     assert "input columns come back identical: True" in outputs
     assert "'duplicate_creates': 0" in outputs
+    # Local files in (staged to a loopback S3, each content once), videos saved to the bucket as they completed,
+    # and a re-run that creates, uploads and saves nothing.
+    found = re.search(r"(\d+) local files, (\d+) distinct contents: uploaded (\d+) objects", outputs)
+    assert found and int(found[1]) > int(found[2]) == int(found[3]) > 0, outputs[-2000:]
+    assert "videos: {'completed': 14}" in outputs
+    assert "saved: ['00101_de.mp4', '00101_es.mp4', '00101_fr.mp4']" in outputs
+    assert "s3://localization-demo/videos/00101_es.mp4" in outputs
+    assert "re-run: new creates 0 | new uploads 0 | same job ids: True" in outputs

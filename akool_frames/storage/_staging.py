@@ -2,8 +2,8 @@
 location, content-addressed (the same bytes are one object, however many rows and runs use them); an object
 already in a store is presigned where it is, never copied. The API gets a presigned URL valid ``staging_ttl``.
 
-A row's ledger key reads each input's ``Source.key_text`` (the value as given and the object's identity: the
-file's SHA-256, or the object's ETag and size), never a signature: a re-run that signs again creates nothing.
+A row's ledger key reads each input's ``Source.key_text`` (a file's SHA-256, or an object's URI, ETag and size),
+never a signature: a re-run that signs again creates nothing, and a file moved or renamed is still the same row.
 """
 
 from __future__ import annotations
@@ -39,7 +39,11 @@ class Source:
 
     @property
     def key_text(self) -> str:
-        """What a ledger key reads in place of the value: the value as given, and the object's identity."""
+        """What a ledger key reads in place of the value: what the API will be sent, without a signature. A
+        file: its content (hash and suffix: the staged object's name), wherever it sits, so rows naming the same
+        bytes by two paths share a job as identical rows do; an object: its URI and identity (ETag and size)."""
+        if self.kind == "local":
+            return f"file:{self.identity}{PurePosixPath(self.location).suffix.lower()}"
         return f"{self.given}#{self.identity}"
 
 

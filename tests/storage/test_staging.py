@@ -119,3 +119,17 @@ def test_a_lost_create_with_a_staged_input_is_found_not_resent(make_sandbox, s3,
     assert [e["fault"] for e in sb.log() if e.get("kind") == "create"] == ["reset_after"]
     assert list(out["akool_status"]) == ["completed"], out["akool_error"].tolist()
     assert sb.stats()["creates"] == 1
+
+
+def test_the_same_bytes_under_two_names_are_one_job_and_a_moved_file_is_the_same_row(sb, s3, tmp_path, portraits):
+    folder = tmp_path / "portraits"
+    (folder / "copy-of-ana.png").write_bytes((folder / "ana.png").read_bytes())
+    frame = pd.DataFrame({"portrait": [str(folder / "ana.png"), str(folder / "copy-of-ana.png")],
+                          "audio": [str(folder / "hello.wav")] * 2})
+    out = _run(frame, _client(sb, tmp_path, staging=s3.uri("in/")))
+    assert out["akool_job_id"].nunique() == 1 and sb.stats()["creates"] == 1  # identical rows share one job
+    assert sb.stats()["duplicate_creates"] == 0
+    moved = tmp_path / "elsewhere"
+    (folder).rename(moved)
+    again = _run(frame.replace(str(folder), str(moved), regex=True), _client(sb, tmp_path, staging=s3.uri("in/")))
+    assert list(again["akool_job_id"]) == list(out["akool_job_id"]) and sb.stats()["creates"] == 1
