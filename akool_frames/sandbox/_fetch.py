@@ -10,7 +10,8 @@
   pages show a bad input as a failed job, video_status 4 "please check your input resources", not as a refused create)
   and the face detection endpoints answer their download error.
 - Any other host is never contacted: its length comes from ``SandboxConfig.media`` or the default. A loopback server
-  redirecting elsewhere is not followed there (the input is then taken as one on that other host).
+  redirecting elsewhere is not followed there (the input is then taken as one on that other host). A loopback URL
+  that ``SandboxConfig.media`` names is taken as declared (that length, available), not fetched.
 
 A fetch runs on the server's event loop (httpx's async client), never blocking it. Its outcome is kept per URL
 (``SandboxState.fetched``): concurrent requests for one URL share one fetch, and a successful one is reused for
@@ -65,7 +66,9 @@ class InputFetcher:
                     # detection's documented message for a URL without http(s) (page 09), naming the field.
                     msg = f"{INVALID_URL}: {path} must be an http(s) URL the API can fetch; got {value[:200]!r}"
                     raise ctx.param_error(msg)
-        urls = list(dict.fromkeys(value for _, value in given if is_http_url(value) and is_loopback(value)))
+        declared = ctx.state.config.media  # inputs whose length the caller gave: taken as given, not fetched
+        urls = list(dict.fromkeys(value for _, value in given
+                                  if is_http_url(value) and is_loopback(value) and value not in declared))
         outcomes = await asyncio.gather(*(self.fetch(url, ctx.base_url) for url in urls))
         ctx.bad_input = next((url for url, found in zip(urls, outcomes, strict=True) if found.error), None)
 

@@ -337,3 +337,13 @@ def test_a_fetch_does_not_hold_up_other_requests(sb: af.Sandbox) -> None:
             quiet.close()  # the slow fetch fails now
             waiting.join(30)
     assert results == [{"error_code": 1, "error_msg": "Failed to download media from URL"}]
+
+
+def test_a_loopback_input_named_in_media_is_taken_as_declared(make_sandbox: Any, host: MediaHost) -> None:
+    """SandboxConfig.media says the provider knows that input: its length, not fetched (tests name made-up
+    inputs so, e.g. on the sandbox's own host, where nothing is served)."""
+    declared = host.url + "/never-served.mp3"
+    sb = make_sandbox(media={declared: 21.0})
+    with akool(sb) as c:
+        done = video_finished(c, ok(c.post(LIP_SYNC, json={"video_url": VIDEO, "audio_url": declared}))["_id"])
+    assert done["video_status"] == 3 and done["video_lock_duration"] == 21 and host.seen == []
