@@ -21,7 +21,6 @@ import httpx
 import pytest
 
 import akool_frames as af
-import tests.conftest as guard
 from akool_frames.sandbox._inputs import is_http_url, is_loopback
 from akool_frames.sandbox._media import render
 from tests.conftest import akool, media_seconds, poll
@@ -193,6 +192,15 @@ def host() -> Iterator[MediaHost]:
     served.server.server_close()
 
 
+def guard_attempts() -> list[str]:
+    """The hosts the tests' network guard refused since the test began. Read through the guard installed (pytest
+    loads tests/conftest.py as ``conftest``, a module apart from the ``tests.conftest`` the tests import)."""
+    installed = socket.socket.connect
+    assert installed.__name__ == "_guarded_connect"
+    with installed.__globals__["_ATTEMPTS_LOCK"]:
+        return list(installed.__globals__["_ATTEMPTS"])
+
+
 def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -285,9 +293,7 @@ def test_other_hosts_are_never_contacted(make_sandbox: Any, host: MediaHost) -> 
         direct = ok(c.post(LIP_SYNC, json={"video_url": "http://10.1.2.3/clip.mp4", "audio_url": elsewhere}))
         redirected = ok(c.post(LIP_SYNC, json={"video_url": VIDEO, "audio_url": bounce}))
         direct, redirected = video_finished(c, direct["_id"]), video_finished(c, redirected["_id"])
-        with guard._ATTEMPTS_LOCK:
-            attempts = list(guard._ATTEMPTS)
-    assert attempts == []  # the network guard saw no look-up nor connect beyond loopback
+    assert guard_attempts() == []  # the network guard saw no look-up nor connect beyond loopback
     assert direct["video_status"] == 3 and direct["video_lock_duration"] == 12  # SandboxConfig.media
     assert redirected["video_status"] == 3 and redirected["video_lock_duration"] == 8  # the default, not followed
     assert host.seen == ["/bounce.mp3"] and sb.stats()["inputs_fetched"] == 1
