@@ -243,6 +243,7 @@ class SandboxApp:
                 for task in [self._ticker, *self._deliveries]:
                     if task is not None:
                         task.cancel()
+                self.inputs.cancel()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

@@ -52,6 +52,11 @@ class InputFetcher:
         self._pending: dict[str, asyncio.Future[Fetched]] = {}
         self._tls: ssl.SSLContext | None = None
 
+    def cancel(self) -> None:
+        """Stop the fetches under way (the server is shutting down)."""
+        for pending in list(self._pending.values()):
+            pending.cancel()
+
     async def prepare(self, ctx: Ctx) -> None:
         """Refuse a create's input that is not an http(s) URL; fetch the loopback ones; mark ``ctx.bad_input``."""
         finder = ctx.route.inputs
