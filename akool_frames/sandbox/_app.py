@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 from . import _media
 from ._auth import authenticate
 from ._config import own_tls
+from ._fetch import InputFetcher
 from ._routes import PROVIDERS, ROUTES, Ctx, Raw, Route
 from ._state import STATIC_FILES, Job, SandboxState
 from ._validate import ApiError
@@ -49,6 +50,7 @@ class SandboxApp:
         self._ticker: asyncio.Task[None] | None = None
         self._deliveries: set[asyncio.Task[None]] = set()
         self.http_in_flight = 0
+        self.inputs = InputFetcher(state)  # checks and fetches (loopback) the media inputs of a request
 
     # ------------------------------------------------------------------ ASGI
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
@@ -146,6 +148,7 @@ class SandboxApp:
             reshape = observed_shape if rt.provider == "akool" and state.config.answer_shapes == "observed" \
                 else (lambda answer: answer)
             try:
+                await self.inputs.prepare(ctx)  # refuses a non-http input; a loopback one that fails: ctx.bad_input
                 result = rt.handler(ctx)
             except ApiError as err:
                 await _send_json(send, err.http, reshape(provider.error(err.code, err.msg)), entry, err.code,
@@ -179,19 +182,11 @@ class SandboxApp:
 
     # ------------------------------------------------------------------ files
     async def _file(self, name: str, send: Any, entry: dict[str, Any]) -> None:
-        state = self.state
-        static = STATIC_FILES.get(name)
-        if static is not None:  # catalogue previews (voices, avatars, effects) never expire
-            await _send(send, 200, _media.render(static.ext, static.duration), _media.content_type(static.ext), entry)
-            return
-        with state.lock:
-            found = state.files.get(name)
-        now = state.clock.now()
-        if found is None or now < found[1] or now >= found[1] + state.config.expiry or _failed(state, found[2]):
+        media = self.state.served(name)  # catalogue previews (voices, avatars, effects) never expire; results do
+        if media is None:
             await _send(send, 404, b"<Error><Code>NoSuchKey</Code></Error>", "application/xml", entry)
             return
-        media = found[0]
-        data = _media.render(media.ext, media.duration, seed=hash(name) & 0xFFFF)
+        data = _media.render(media.ext, media.duration, seed=0 if name in STATIC_FILES else hash(name) & 0xFFFF)
         await _send(send, 200, data, _media.content_type(media.ext), entry)
 
     # ------------------------------------------------------------------ admin
@@ -248,6 +243,7 @@ class SandboxApp:
                 for task in [self._ticker, *self._deliveries]:
                     if task is not None:
                         task.cancel()
+                self.inputs.cancel()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -309,11 +305,6 @@ def observed_shape(payload: Any) -> Any:
     elif isinstance(data, dict) and isinstance(data.get("result"), list):
         out["data"] = {("list" if k == "result" else k): v for k, v in data.items()}
     return out
-
-
-def _failed(state: SandboxState, job_id: str) -> bool:
-    job = state.jobs.get(job_id)
-    return job is None or job.deleted or job.fail_reason is not None
 
 
 def _match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:

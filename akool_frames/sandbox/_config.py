@@ -95,8 +95,9 @@ class SandboxConfig:
       route kind ``"create"``/``"poll"``, or ``"*"``) to ``Faults``.
     - ``expiry``: sandbox seconds a result file is served after the job completes.
     - ``job_time``: multiplies every job's simulated processing time.
-    - ``media``: known durations (seconds) of input URLs the sandbox cannot fetch;
-      its own result URLs are known already. Unknown inputs get ``default_media_seconds``.
+    - ``media``: known durations (seconds) of input URLs the sandbox does not fetch (it fetches loopback ones
+      only, and not those named here); its own result URLs are known already. Other inputs get
+      ``default_media_seconds``; a loopback input is measured, and one that cannot be fetched fails its job.
     - ``prices``: credit overrides for jobs whose price the docs do not give.
     - ``faces``: how many faces face detection finds at a URL (or in a base64 ``img``),
       ``{url: n}``; other inputs have 1. The faces themselves are made up from a hash of the URL.

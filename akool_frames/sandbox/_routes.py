@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._inputs import Finder
 from ._state import Job, Media, SandboxState, new_id
 from ._validate import ApiError, one_of_required, validate
 
@@ -75,6 +76,7 @@ class Ctx:
     params: dict[str, str]
     base_url: str
     fault: str | None = None  # "job_fail" for a create that must end failed
+    bad_input: str | None = None  # an input URL that could not be fetched: the job ends failed (see _fetch)
 
     @property
     def provider(self) -> Provider:
@@ -141,6 +143,7 @@ class Route:
     name: str  # job or endpoint name, used for stats and fault keys
     handler: Callable[[Ctx], Any]
     pattern: re.Pattern[str] = field(compare=False, default=re.compile(""))
+    inputs: Finder | None = field(compare=False, default=None)  # the body's media input URLs (creates, detections)
 
     def keys(self) -> tuple[str, ...]:
         """Fault-config keys, most specific first."""
@@ -150,13 +153,14 @@ class Route:
 ROUTES: list[Route] = []
 
 
-def route(method: str, path: str, *, provider: str, kind: str,
-          name: str) -> Callable[[Callable[[Ctx], Any]], Callable[[Ctx], Any]]:
-    """Register a handler. ``{name}`` in the path is a path parameter."""
+def route(method: str, path: str, *, provider: str, kind: str, name: str,
+          inputs: Finder | None = None) -> Callable[[Callable[[Ctx], Any]], Callable[[Ctx], Any]]:
+    """Register a handler. ``{name}`` in the path is a path parameter. ``inputs`` finds the body's media input
+    URLs: each must be an http(s) URL, and the loopback ones are fetched before the handler runs (``_fetch``)."""
 
     def deco(fn: Callable[[Ctx], Any]) -> Callable[[Ctx], Any]:
         regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path) + "$"
-        ROUTES.append(Route(method, path, provider, kind, name, fn, re.compile(regex)))
+        ROUTES.append(Route(method, path, provider, kind, name, fn, re.compile(regex), inputs))
         return fn
 
     return deco
@@ -168,24 +172,28 @@ def make_job(ctx: Ctx, *, name: str, processing: float, credits: float, media: M
              fail_reason: str = "Failed to process the input. Please check your input resources.") -> Job:
     """Charge the caller and create a job (the common tail of every create handler).
 
-    ``processing`` is simulated sandbox seconds after the queue; a ``job_fail`` fault
-    makes the job end failed with ``fail_reason``.
+    ``processing`` is simulated sandbox seconds after the queue; a ``job_fail`` fault, or an input URL that could
+    not be fetched (``ctx.bad_input``), makes the job end failed with ``fail_reason``: the latter soon, as a
+    download that fails does not wait for the work.
     """
     state = ctx.state
     provider = ctx.route.provider
     if not state.charge(provider, credits):
         raise ApiError(ctx.provider.quota_code, _QUOTA[provider], 429 if provider == "kling" else 200)
-    created, started, finished = state.timing(processing)
+    failing = ctx.fault == "job_fail" or ctx.bad_input is not None
+    created, started, finished = state.timing(min(processing, BAD_INPUT_SECONDS) if ctx.bad_input else processing)
     webhook = ctx.body.get(webhook_field) if webhook_field else None
     job = Job(
         id=job_id or new_id(), name=name, provider=provider, body=ctx.body, created=created, started=started,
         finished=finished, credits=credits, media=media, webhook=webhook or None, webhook_type=webhook_type,
-        extra=extra or {}, fail_reason=fail_reason if ctx.fault == "job_fail" else None,
+        extra=extra or {}, fail_reason=fail_reason if failing else None,
     )
     if record_create:  # a batch request records itself once, not once per item
         state.record_create(ctx.route.path, ctx.body)
     return state.add_job(job)
 
+
+BAD_INPUT_SECONDS = 2.0  # sandbox seconds of processing before a job whose input could not be fetched fails
 
 _QUOTA = {"akool": "Your quota is not enough", "audiocleaner": "Insufficient credit balance",
           "kling": "Resource pack depleted or expired"}

@@ -17,6 +17,7 @@ from typing import Any
 
 from . import _media
 from ._config import FAULT_KINDS, Faults, SandboxConfig
+from ._inputs import Fetched
 
 __all__ = ["Clock", "Job", "Media", "SandboxState", "STATIC_FILES", "new_id", "static_file"]
 
@@ -159,6 +160,8 @@ class SandboxState:
         self._to_notify: list[Job] = []
         self.tokens: dict[str, float] = {}  # getToken token -> expiry (sandbox time)
         self.files: dict[str, tuple[Media, float, str]] = {}  # name -> media, available-from, job id
+        self.fetched: dict[str, Fetched] = {}  # input URL -> what fetching it found (see _fetch)
+        self.input_fetches = 0  # input URLs fetched over HTTP (loopback only)
         self.random = random.Random(config.seed)
         self._fault_rngs: dict[str, random.Random] = {}
         self.endpoint_counts: Counter[str] = Counter()
@@ -301,10 +304,26 @@ class SandboxState:
             self.creates[endpoint] += 1
             self.create_bodies[(endpoint, digest)] += 1
 
+    def served(self, name: str) -> Media | None:
+        """What ``/files/<name>`` serves now: a catalogue file, or a completed job's result not expired yet; else None."""
+        static = STATIC_FILES.get(name)
+        if static is not None:
+            return static
+        with self.lock:
+            found = self.files.get(name)
+            job = self.jobs.get(found[2]) if found is not None else None
+        alive = job is not None and not job.deleted and job.fail_reason is None
+        return found[0] if found and alive and found[1] <= self.clock.now() < found[1] + self.config.expiry else None
+
     def media_seconds(self, url: Any) -> float:
-        """Duration of an input medium: a sandbox result file, a configured URL, or the default."""
+        """Duration of an input medium: measured in the file fetched from it (loopback), a sandbox result file, a
+        configured URL, or the default."""
         if not isinstance(url, str):
             return self.config.default_media_seconds
+        with self.lock:
+            fetched = self.fetched.get(url.strip())
+        if fetched is not None and fetched.seconds is not None:
+            return fetched.seconds
         if url in self.config.media:
             return float(self.config.media[url])
         name = url.rsplit("/files/", 1)[-1] if "/files/" in url else None
@@ -366,6 +385,7 @@ class SandboxState:
                 "detections": sum(self.detections.values()),
                 "detections_by_endpoint": dict(self.detections),
                 "throttled": self.throttled,
+                "inputs_fetched": self.input_fetches,
                 "faults": dict(self.faults),
                 "max_in_flight": self.max_in_flight,
                 "max_in_flight_by_account": dict(self.max_in_flight_by),

@@ -20,6 +20,7 @@ import random
 from typing import Any
 from urllib.parse import urlsplit
 
+from .._inputs import fields
 from .._routes import Ctx, Raw, route
 from .._state import Media, static_file
 from .._validate import ApiError, F, validate
@@ -128,7 +129,7 @@ def _detect_error(msg: str) -> Raw:
     return Raw(error_code=1, error_msg=msg)
 
 
-@route("POST", f"{PREFIX}/detect_faces", provider="akool", kind="detect", name="detect_faces")
+@route("POST", f"{PREFIX}/detect_faces", provider="akool", kind="detect", name="detect_faces", inputs=fields("url"))
 def detect_faces(ctx: Ctx) -> Raw:
     body = ctx.body
     try:
@@ -143,6 +144,8 @@ def detect_faces(ctx: Ctx) -> Raw:
     if url:  # page 09: "If both are provided, `url` takes priority."
         if not _valid_url(url):
             return _detect_error("Invalid URL format")  # page 09
+        if ctx.bad_input:  # a loopback URL the sandbox could not fetch (_fetch)
+            return _detect_error("Failed to download media from URL")  # page 09
         key = url.strip()
     else:
         data = img.split(",", 1)[1] if img.startswith("data:") and "," in img else img  # "with or without data
@@ -177,7 +180,8 @@ def _analyze_error(msg: str) -> Raw:
     return Raw(success=False, error=msg)  # page 08, "Error Responses": success false, `error`
 
 
-@route("POST", f"{PREFIX}/faceswap/analyze_frames", provider="akool", kind="detect", name="analyze_frames")
+@route("POST", f"{PREFIX}/faceswap/analyze_frames", provider="akool", kind="detect", name="analyze_frames",
+       inputs=fields("frame_urls[]"))
 def analyze_frames(ctx: Ctx) -> Raw:
     body = ctx.body
     frame_urls = body.get("frame_urls")
@@ -188,6 +192,8 @@ def analyze_frames(ctx: Ctx) -> Raw:
     except ApiError as err:
         return _analyze_error(err.msg)
     if not all(_valid_url(u) for u in frame_urls):
+        return _analyze_error("Failed to download image from URL")  # page 08
+    if ctx.bad_input:  # a loopback URL the sandbox could not fetch (_fetch)
         return _analyze_error("Failed to download image from URL")  # page 08
     given = body.get("timestamps") or []
     # Page 08: timestamps default "[0.0, 1.0, ...]"; a missing or non-numeric one falls back to its index.

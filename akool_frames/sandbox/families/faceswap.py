@@ -13,6 +13,7 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
+from .._inputs import fields
 from .._routes import Ctx, Raw, make_job, route
 from .._state import Job, Media, SandboxState
 from .._validate import ApiError, F, validate
@@ -153,7 +154,11 @@ def _create(ctx: Ctx, name: str) -> Raw:
 
 # Every create of the family is one handler, told which job it is.
 for _name, _spec in SPECS.items():
-    route("POST", _spec["path"], provider="akool", kind="create", name=_name)(functools.partial(_create, name=_name))
+    # Inputs: every face's path and the picture or video worked on (modifyImage / modifyVideo).
+    _faces = [f"{f.name}[].path" for f in _spec["fields"] if f.name in ("targetImage", "sourceImage")]
+    _inputs = fields(*_faces, *([_spec["medium"]] if _spec["medium"] else []))
+    route("POST", _spec["path"], provider="akool", kind="create", name=_name,
+          inputs=_inputs)(functools.partial(_create, name=_name))
 
 
 def _mine(ctx: Ctx, job_id: str) -> Job | None:

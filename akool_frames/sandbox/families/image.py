@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from .._inputs import fields
 from .._routes import Ctx, make_job, route
 from .._state import Job, Media, new_id
 from .._validate import ApiError, F, validate
@@ -101,7 +102,8 @@ def image_info(ctx: Ctx) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- creates
-@route("POST", "/api/open/v3/content/image/bg/replace", provider="akool", kind="create", name="background_change")
+@route("POST", "/api/open/v3/content/image/bg/replace", provider="akool", kind="create", name="background_change",
+       inputs=fields("origin_img", "template_url"))
 def create_background_change(ctx: Ctx) -> dict[str, Any]:
     validate(ctx.body, BACKGROUND_FIELDS)
     body = ctx.body
@@ -120,7 +122,8 @@ def create_background_change(ctx: Ctx) -> dict[str, Any]:
                          extra={"image_id": str(uuid.uuid4())})
 
 
-@route("POST", "/api/open/v3/content/image/createbyprompt", provider="akool", kind="create", name="image_generate")
+@route("POST", "/api/open/v3/content/image/createbyprompt", provider="akool", kind="create", name="image_generate",
+       inputs=fields("source_image"))
 def create_image_generate(ctx: Ctx) -> dict[str, Any]:
     # The page has no required column; a prompt is what the endpoint is for.
     validate(ctx.body, [F("prompt", required=True, nonempty=True), F("scale", enum=SCALES), F("source_image"),

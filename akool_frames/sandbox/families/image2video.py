@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._inputs import fields
 from .._routes import Ctx, Raw, make_job, route
 from .._state import Job, Media, static_file
 from .._validate import ApiError, F, validate
@@ -133,7 +134,8 @@ SINGLE_FIELDS = [
 ]
 
 
-@route("POST", "/api/open/v4/image2Video/createBySourcePrompt", provider="akool", kind="create", name="image_to_video")
+@route("POST", "/api/open/v4/image2Video/createBySourcePrompt", provider="akool", kind="create", name="image_to_video",
+       inputs=fields("image_url", "audio_url"))
 def create_single(ctx: Ctx) -> dict[str, Any]:
     body = ctx.body
     validate(body, SINGLE_FIELDS)
@@ -178,7 +180,7 @@ def _need_audio_url(ctx: Ctx, audio_type: Any) -> None:
 # Named "image_to_video" like the single endpoint: PRODUCT.md maps the one job to both paths, so faults and
 # stats keyed by job name cover both (the path key still tells them apart).
 @route("POST", "/api/open/v4/image2Video/createBySourcePrompt/batch", provider="akool", kind="create",
-       name="image_to_video")
+       name="image_to_video", inputs=fields("image_url", "audio_url", "last_image_url"))
 def create_batch(ctx: Ctx) -> dict[str, Any]:
     body = ctx.body
     validate(body, BATCH_FIELDS)
@@ -232,7 +234,8 @@ def create_batch(ctx: Ctx) -> dict[str, Any]:
     return {"successList": success, "errorList": errors}
 
 
-@route("POST", "/api/open/v4/image2Video/updateVideoAudio", provider="akool", kind="create", name="video_audio")
+@route("POST", "/api/open/v4/image2Video/updateVideoAudio", provider="akool", kind="create", name="video_audio",
+       inputs=fields("audio_url"))
 def update_video_audio(ctx: Ctx) -> dict[str, Any]:
     # Page 19 marks audio_url "true" and describes it "Audio URL, required when audio_type = 2". The conditional
     # reading, on both sides (akool_frames/jobs/image2video.py): it is the field's own description, audio_type 1 is

@@ -11,6 +11,7 @@ import re
 from typing import Any
 from urllib.parse import urlparse
 
+from .._inputs import fields, is_http_url
 from .._routes import Ctx, make_job, route
 from .._state import Job
 from .._validate import F, validate
@@ -108,7 +109,10 @@ def analysis_record(job: Job, ctx: Ctx) -> dict[str, Any]:
     return record
 
 
-@route("POST", "/api/open/v3/content/analysis/sentiment", provider="akool", kind="create", name="moderation")
+# content is fetched when it is a URL (image, video and audio must be; a text may be), never refused as one here:
+# _check_content says what a non-URL content of a medium lacks.
+@route("POST", "/api/open/v3/content/analysis/sentiment", provider="akool", kind="create", name="moderation",
+       inputs=lambda body: [(p, v) for p, v in fields("content")(body) if is_http_url(v)])
 def create_analysis(ctx: Ctx) -> dict[str, Any]:
     validate(ctx.body, FIELDS)
     kind, content = ctx.body["type"], ctx.body["content"]

@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
+from .._inputs import fields
 from .._routes import Ctx, make_job, route
 from .._state import Job, Media, SandboxState, static_file
 from .._validate import ApiError, F, Range
@@ -96,7 +97,7 @@ def _page(ctx: Ctx, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return items[(num - 1) * size: num * size]  # data is a bare array: no total is documented
 
 
-@route("POST", f"{BASE}/custom-voices", provider="kling", kind="create", name=NAME)
+@route("POST", f"{BASE}/custom-voices", provider="kling", kind="create", name=NAME, inputs=fields("voice_url"))
 def create_custom_voice(ctx: Ctx) -> dict[str, Any]:
     ctx.validate(CREATE_FIELDS)
     ctx.one_of(("voice_url", "video_id"), exactly=True)

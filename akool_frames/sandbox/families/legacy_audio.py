@@ -10,6 +10,7 @@ import hashlib
 import re
 from typing import Any
 
+from .._inputs import fields
 from .._routes import Ctx, make_job, route
 from .._state import Job, Media, static_file
 from .._validate import F, one_of_required, validate
@@ -119,7 +120,8 @@ def create_tts(ctx: Ctx) -> dict[str, Any]:
     return _create(ctx, "legacy_tts", speed, _voice(ctx, ctx.body["voice_id"]))
 
 
-@route("POST", "/api/open/v3/audio/clone", provider="akool", kind="create", name="legacy_voice_clone")
+@route("POST", "/api/open/v3/audio/clone", provider="akool", kind="create", name="legacy_voice_clone",
+       inputs=fields("voice_url"))
 def create_clone(ctx: Ctx) -> dict[str, Any]:
     """One-shot: speak input_text in the voice of voice_url (or of a listed voice_id)."""
     validate(ctx.body, FIELDS_CLONE)

@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from .._inputs import fields
 from .._routes import Ctx, make_job, route
 from .._state import Job, Media, static_file
 from .._validate import ApiError, F, Range, validate
@@ -201,7 +202,8 @@ def create_tts(ctx: Ctx) -> dict[str, Any]:
     return resource_record(job, ctx)
 
 
-@route("POST", "/api/open/v4/voice/change", provider="akool", kind="create", name="voice_change")
+@route("POST", "/api/open/v4/voice/change", provider="akool", kind="create", name="voice_change",
+       inputs=fields("source_voice_file"))
 def create_voice_change(ctx: Ctx) -> dict[str, Any]:
     validate(ctx.body, [
         F("voice_id", required=True, nonempty=True), F("source_voice_file", required=True, nonempty=True),
@@ -223,7 +225,8 @@ def create_voice_change(ctx: Ctx) -> dict[str, Any]:
     return resource_record(job, ctx)
 
 
-@route("POST", "/api/open/v4/voice/clone", provider="akool", kind="create", name="voice_clone")
+@route("POST", "/api/open/v4/voice/clone", provider="akool", kind="create", name="voice_clone",
+       inputs=fields("source_voice_file"))
 def create_voice_clone(ctx: Ctx) -> dict[str, Any]:
     validate(ctx.body, [
         F("source_voice_file", required=True, nonempty=True),
