@@ -36,12 +36,12 @@ def test_local_files_are_staged_once_and_the_talking_photos_complete(sb, s3, tmp
     out = portraits.akool.run("talking_photo", talking_photo_url=af.col("portrait"), audio_url=af.col("audio"),
                               client=client)
     assert list(out["akool_status"]) == ["completed"] * 3, out["akool_error"].tolist()
-    # three distinct contents (ana.png twice, once as file://; bye.wav twice): three objects, each put once
+    # four distinct contents (ana.png twice, once as file://; bye.wav twice): four objects, each put once
     staged = s3.keys("in/")
-    assert len(staged) == 3 and len(s3.puts()) == 3
+    assert len(staged) == 4 and len(s3.puts()) == 4
     # the sandbox fetched the presigned URLs from the S3 server to measure them, as the API fetches its inputs
     fetched = {path.split("/", 2)[2] for method, path in s3.requests if method == "GET" and "/in/" in path}
-    assert fetched == set(staged) and sb.stats()["inputs_fetched"] >= 3
+    assert fetched == set(staged) and sb.stats()["inputs_fetched"] >= 4
     # the estimate priced the audio from the local files
     assert out["akool_duration_s"].round(1).tolist() == [3.0, 2.0, 2.0]
     assert sb.stats()["creates"] == 3
