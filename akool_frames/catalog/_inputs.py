@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from ._spec import Field, JobSpec
+from ._spec import Field, JobSpec, rewrite
 
 __all__ = ["has_media_inputs", "media_inputs", "replace_inputs"]
 
@@ -46,27 +46,7 @@ def media_inputs(spec: JobSpec, body: Mapping[str, Any]) -> list[tuple[str, str]
     return list(_walk(spec.fields, body, ""))
 
 
-def _replaced(fields: tuple[Field, ...], body: Any, swap: Callable[[str], str]) -> Any:
-    if not isinstance(body, Mapping):
-        return body
-    out: dict[str, Any] | None = None
-    for f in fields:
-        value = body.get(f.name)
-        if f.type == "url" and isinstance(value, str) and value.strip():
-            new: Any = swap(value)
-        elif f.fields and isinstance(value, Mapping):
-            new = _replaced(f.fields, value, swap)
-        elif f.fields and isinstance(value, list | tuple):
-            items = [_replaced(f.fields, item, swap) for item in value]
-            new = items if any(a is not b for a, b in zip(items, value, strict=True)) else value
-        else:
-            continue
-        if new is not value:
-            out = dict(body) if out is None else out
-            out[f.name] = new
-    return body if out is None else out
-
-
 def replace_inputs(spec: JobSpec, body: Mapping[str, Any], swap: Callable[[str], str]) -> Any:
     """``body`` with each media input ``v`` replaced by ``swap(v)`` (copied where changed)."""
-    return _replaced(spec.fields, body, swap)
+    return rewrite(spec.fields, body,
+                   lambda f, v: swap(v) if f.type == "url" and isinstance(v, str) and v.strip() else v)

@@ -14,7 +14,7 @@ from .._paths import get_path
 
 __all__ = [
     "AKOOL_STATUS", "I2V_MODELS", "PLAN_TEXT_LIMITS", "TERMINAL", "Delete", "Field", "JobSpec", "Poll", "Reconcile",
-    "Route", "coerce_ints", "get_path", "get_path_either", "undocumented", "validate_body",
+    "Route", "coerce_ints", "get_path", "get_path_either", "rewrite", "undocumented", "validate_body",
 ]
 
 # Akool's job status codes, the same on every product page.
@@ -253,29 +253,40 @@ def _with_ints(fields: tuple[Field, ...]) -> tuple[Field, ...]:
     return known[1]
 
 
-def coerce_ints(fields: tuple[Field, ...], body: Any) -> Any:
-    """``body`` with the numeric strings of its integer fields as integers (``"1"`` -> ``1``), at any depth the
-    fields describe: sent as the page types them (image to video's audio_type is an Integer; Akool's demo holds
-    it as text). Copied where changed, never changed in place (a row's dicts may be the caller's); other text
-    is left for validation to name."""
-    if not isinstance(body, dict):
+def rewrite(fields: tuple[Field, ...], body: Any, leaf: Callable[[Field, Any], Any],
+            select: Callable[[tuple[Field, ...]], tuple[Field, ...]] = lambda fields: fields) -> Any:
+    """``body`` with the value ``v`` of each field without fields of its own made ``leaf(f, v)``, at any depth
+    the fields describe (a dict's, each item of a list of dicts'; ``select`` picks the fields looked at on each
+    level). Copied where changed, never changed in place (a row's dicts may be the caller's)."""
+    if not isinstance(body, Mapping):
         return body
-    out = body
-    for f in _with_ints(fields):
+    out: dict[str, Any] | None = None
+    for f in select(fields):
         value = body.get(f.name)
-        if f.type == "int":
-            new = int(value) if isinstance(value, str) and _INT_TEXT.fullmatch(value) else value
-        elif isinstance(value, dict):
-            new = coerce_ints(f.fields, value)
-        elif isinstance(value, list):
-            items = [coerce_ints(f.fields, item) for item in value]
+        if not f.fields:
+            new = leaf(f, value)
+        elif isinstance(value, Mapping):
+            new = rewrite(f.fields, value, leaf, select)
+        elif isinstance(value, list | tuple):
+            items = [rewrite(f.fields, item, leaf, select) for item in value]
             new = items if any(a is not b for a, b in zip(items, value, strict=True)) else value
         else:
             continue
         if new is not value:
-            out = dict(body) if out is body else out
+            out = dict(body) if out is None else out
             out[f.name] = new
-    return out
+    return body if out is None else out
+
+
+def _int_text(f: Field, value: Any) -> Any:
+    return int(value) if f.type == "int" and isinstance(value, str) and _INT_TEXT.fullmatch(value) else value
+
+
+def coerce_ints(fields: tuple[Field, ...], body: Any) -> Any:
+    """``body`` with the numeric strings of its integer fields as integers (``"1"`` -> ``1``), at any depth the
+    fields describe: sent as the page types them (image to video's audio_type is an Integer; Akool's demo holds
+    it as text). Other text is left for validation to name."""
+    return rewrite(fields, body, _int_text, _with_ints)
 
 
 def _check(value: Any, f: Field, path: str, plan: str) -> str | None:
