@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import itertools
+import os
 import socket
 import threading
 import time
@@ -268,3 +269,82 @@ def s3(_moto_server: tuple[str, list[tuple[str, str]]], monkeypatch: pytest.Monk
     seen.clear()
     box.requests = seen
     return box
+
+
+# ---------------------------------------------------------------------------------------------- a real PostgreSQL
+def _start_postgres(folder: Any) -> tuple[str, Callable[[], None]]:
+    """A PostgreSQL cluster in ``folder`` on a free loopback port (as .ci/run starts one), and how to stop it."""
+    import glob
+    import shutil
+    import subprocess
+
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    if not found:
+        raise RuntimeError("no PostgreSQL here (Debian's postgresql package)")
+    bin_dir = os.path.dirname(found[-1])
+    as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres")
+    data = os.path.join(folder, "data")
+    subprocess.run([*as_pg, f"{bin_dir}/initdb", "-D", data, "-A", "trust", "-U", "postgres"], check=True,
+                   capture_output=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {folder} -c fsync=off -c max_connections=200"
+    subprocess.run([*as_pg, f"{bin_dir}/pg_ctl", "-D", data, "-l", os.path.join(folder, "log"), "-w", "start",
+                    "-o", options], check=True, capture_output=True)
+
+    def stop() -> None:
+        subprocess.run([*as_pg, f"{bin_dir}/pg_ctl", "-D", data, "-m", "immediate", "stop"], capture_output=True)
+
+    return f"postgresql://postgres@127.0.0.1:{port}/postgres", stop
+
+
+@pytest.fixture(scope="session")
+def _postgres_server() -> Iterator[str]:
+    import shutil
+    import tempfile
+
+    pytest.importorskip("psycopg", reason="the PostgreSQL tests need psycopg (the test extra)")
+    url = os.environ.get("AKOOL_FRAMES_TEST_POSTGRES")
+    if url:  # .ci/run started one
+        yield url
+        return
+    folder = tempfile.mkdtemp(prefix="akool-pg-")  # (in /tmp itself: pytest's folders are closed to other users)
+    try:
+        url, stop = _start_postgres(folder)
+    except (RuntimeError, OSError, subprocess_error()) as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"no PostgreSQL for the tests ({exc}); .ci/run starts one (AKOOL_FRAMES_TEST_POSTGRES)")
+        pytest.skip(f"no PostgreSQL here ({exc})")
+    try:
+        yield url
+    finally:
+        stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def subprocess_error() -> type[Exception]:
+    import subprocess
+
+    return subprocess.CalledProcessError
+
+
+_DATABASES = itertools.count(1)
+
+
+@pytest.fixture
+def postgres(_postgres_server: str) -> Iterator[str]:
+    """A fresh, empty database on the loopback PostgreSQL: its URL (no password: the server trusts loopback)."""
+    import psycopg
+
+    name = f"akool_test_{os.getpid()}_{next(_DATABASES)}"
+    with psycopg.connect(_postgres_server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _postgres_server.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(_postgres_server, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
