@@ -32,7 +32,7 @@ from ._errors import (
 from .catalog import JOBS
 from .engine import explode_languages
 from .frames import Col, col  # (importing frames registers df.akool on pandas and polars, where installed)
-from .lookups import ai_models, avatars, credits, effects, languages, ledger, voices
+from .lookups import ai_models, avatars, campaigns, credits, effects, languages, ledger, voices
 from .pricing import calibrate
 from .reference import describe, jobs
 from .report import Report, forecast, report
@@ -43,8 +43,8 @@ __all__ = [
     "APIError", "AccountError", "AccountWarning", "AkoolError", "AuthError", "BudgetExceeded", "Client", "Col",
     "ConfigError", "Faults", "JOBS", "LedgerError", "NotFound", "ParameterError", "QuotaError", "RateLimited", "Report",
     "Sandbox", "SandboxConfig", "Secret", "ServerError", "TransportError", "ValidationError", "VoiceLanguageWarning",
-    "ai_models", "avatars", "calibrate", "col", "credits", "default_client", "describe", "effects", "explode_languages",
-    "forecast", "jobs", "languages", "ledger", "read_sheet", "report", "sandbox", "set_default_client", "voices",
-    "write_sheet",
+    "ai_models", "avatars", "calibrate", "campaigns", "col", "credits", "default_client", "describe", "effects",
+    "explode_languages", "forecast", "jobs", "languages", "ledger", "read_sheet", "report", "sandbox",
+    "set_default_client", "voices", "write_sheet",
 ]
 __version__ = "0.1.0"

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from .typing import Backend, EagerFrame
 
 __all__ = [
-    "LOOKUPS", "Lookup", "ai_models", "avatars", "credits", "effects", "fetch_records", "languages", "ledger", "voices",
+    "LOOKUPS", "Lookup", "ai_models", "avatars", "campaigns", "credits", "effects", "fetch_records", "languages",
+    "ledger", "voices",
 ]
 
 
@@ -227,3 +228,26 @@ def ledger(*, client: Client | None = None, backend: Backend = "pandas") -> Eage
     # Typed by name, not by value: an empty ledger, or one where nothing was deleted, keeps every column's type.
     kinds = {name: LEDGER_KINDS.get(name, "string") for name in PUBLIC_COLUMNS}
     return _frame(client.ledger.entries(), backend, kinds)
+
+
+CAMPAIGN_KINDS = {"campaign": "string", "budget": "float", "charged": "float", "reserved": "float", "left": "float",
+                  "rows": "int", "created_at": "datetime", "updated_at": "datetime"}
+
+
+@overload
+def campaigns(*, client: Client | None = ..., backend: Literal["pandas"] = ...) -> pd.DataFrame: ...
+@overload
+def campaigns(*, client: Client | None = ..., backend: Literal["polars"]) -> pl.DataFrame: ...
+def campaigns(*, client: Client | None = None, backend: Backend = "pandas") -> EagerFrame:
+    """Every campaign budget the ledger holds (``run(..., budget=, campaign=)``), one row each: the budget, what its
+    finished jobs were charged, what its other rows hold reserved, what is left, how many rows it reserved for.
+
+    Args:
+        client: The client whose ledger to read; default: the default client.
+        backend: "pandas" or "polars".
+
+    Example:
+        >>> af.campaigns()[["campaign", "budget", "charged", "reserved", "left"]]  # doctest: +SKIP
+    """
+    client = client or default_client()
+    return _frame(client.ledger.campaigns(), backend, CAMPAIGN_KINDS)

@@ -10,7 +10,7 @@ import akool_frames as af
 PUBLIC = {
     "APIError", "AccountError", "AkoolError", "AuthError", "BudgetExceeded", "Client", "Col", "ConfigError", "Faults", "JOBS",
     "LedgerError", "NotFound", "ParameterError", "QuotaError", "RateLimited", "Report", "Sandbox", "SandboxConfig",
-    "Secret", "ServerError", "TransportError", "ValidationError", "ai_models", "avatars", "calibrate", "col",
+    "Secret", "ServerError", "TransportError", "ValidationError", "ai_models", "avatars", "calibrate", "campaigns", "col",
     "credits", "default_client", "effects", "explode_languages", "forecast", "languages", "ledger", "read_sheet",
     "report", "sandbox", "set_default_client", "voices", "write_sheet",
     "jobs", "describe",  # PRODUCT.md "Knowing the jobs" (issue 11)

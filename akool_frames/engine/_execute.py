@@ -29,13 +29,14 @@ from dataclasses import replace
 from typing import Any
 
 from .._client import FOLLOW_MODES
-from .._errors import AccountWarning, AkoolError, BudgetExceeded, ConfigError, ValidationError, say
+from .._errors import AccountWarning, AkoolError, ConfigError, ValidationError, say
 from .._loop import note_interrupted
 from ..catalog import JobSpec, get_job, get_path
 from ..ledger import TERMINAL, Entry, ledger_key
 from ..pricing import resolve_rates
 from ..storage import Source
 from ..typing import ProgressSink
+from ._budget import budget_gate, open_campaign
 from ._follow import Follower
 from ._gc import frozen_heap, paused_gc
 from ._inputs import keyed, resolve_inputs
@@ -57,13 +58,15 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
                   force: bool = False, budget: float | None = None, timeout: float | None = None,
                   progress: ProgressSink | None = None, plan: str | None = None,
                   rates: Any = None, labels: Sequence[Any] | None = None, follow: str | None = None,
-                  stop: Any = None, save: SaveTo | None = None) -> list[Outcome]:
+                  stop: Any = None, campaign: str | None = None, save: SaveTo | None = None) -> list[Outcome]:
     """``mode`` is "estimate" (validate + price), "submit" (and create) or "run" (and follow to the end, by
     polling or from webhooks: ``follow``, default the client's).
 
     ``rows`` are parameter dicts with per-row values resolved, keyed by documented names or the
     job's aliases. Returns one Outcome per row, in order. Raises BudgetExceeded (before sending
-    anything) when the estimate of what would be sent is over ``budget``.
+    anything) when the estimate of what would be sent is over ``budget``; with ``campaign``, ``budget`` is
+    that campaign's, held in the ledger across runs and processes: each create reserves its row's estimate first,
+    and rows that do not fit end ``skipped`` (``ledger._campaigns``).
 
     A run the account stopped (a wrong key, no credits, no plan) says so once, after its rows are settled: an
     ``AccountWarning`` (``_errors.say``: the caller's thread says it, where the call collects).
@@ -122,10 +125,12 @@ async def execute(client: Any, job: str | JobSpec, rows: Sequence[Mapping[str, A
         # What this run knows (``state``, read above); each claim checks again before sending.
         new, lost, known = _sort_out(groups, state, bodies, outcomes, force)
     batches = any(route.batch_records for route in spec.routes)
-    new = _budget_gate(budget, new, groups, outcomes)
+    new = budget_gate(budget, new, groups, outcomes) if campaign is None else new
     tally = Tally(progress, {key: len(groups[key]) for key in [*(i.key for i in new + lost), *(e.key for e in known)]})
     deadline = time.monotonic() + timeout if timeout is not None else None
-    run = Run(client, spec, tally, deadline, stop=stop, sources=sources)
+    if campaign is not None:
+        await open_campaign(client, campaign, budget)
+    run = Run(client, spec, tally, deadline, stop=stop, sources=sources, campaign=campaign)
     run.saver = Saver(client, save, groups) if save is not None else None  # (the follower starts each save)
     if batches:  # a batch's other videos are followed with its first (they are no rows of their own)
         known += [video for videos in client.ledger.videos(known).values() for video in videos]
@@ -270,22 +275,6 @@ def _sort_out(groups: Mapping[str, list[int]], state: Mapping[str, Entry], bodie
         else:
             lost.append(item)  # an intent (crash) or an unknown create: reconcile, never blindly resend
     return new, lost, known
-
-
-def _budget_gate(budget: float | None, new: list[Item], groups: Mapping[str, list[int]],
-                 outcomes: list[Outcome]) -> list[Item]:
-    """What would be newly sent must fit ``budget``; rows without a price cannot be promised under it."""
-    if budget is None:
-        return new
-    priced = [item.estimate for item in new if item.estimate is not None]
-    if sum(priced) > budget:
-        raise BudgetExceeded(sum(priced), budget, unpriced=len(new) - len(priced))
-    for item in new:
-        if item.estimate is None:
-            for i in groups[item.key]:
-                outcomes[i] = replace(outcomes[i], status="skipped", error="not sent: no price is known for this "
-                                      "row, so budget= cannot cover it")
-    return [item for item in new if item.estimate is not None]
 
 
 def _row_status(entry: Entry | None) -> str:

@@ -119,6 +119,7 @@ class Run:
     follower: Tracker | None = None  # the run's Follower, in run mode
     receiver: Any = None  # the client's webhook receiver, when this run waits for callbacks
     sources: Mapping[str, Source] = field(default_factory=dict)  # the rows' files and objects, by value as given
+    campaign: str | None = None  # each create's estimate is reserved against this campaign's budget, with its claim
     saver: Saver | None = None  # saves each result as its job completes (run(..., save_to=...))
     _writes: Batched[tuple[str, Any]] | None = None  # claims and job ids of one loop turn: one transaction
 
@@ -182,7 +183,7 @@ class Run:
     async def claim(self, item: Item) -> tuple[str, Entry]:
         priced = item.priced or Outcome(None)
         claim = Claim(item.key, self.where, self.spec.name, item.body, item.estimate, item.attempt, item.mode,
-                      priced.price_basis, priced.duration_s, priced.duration_source)
+                      priced.price_basis, priced.duration_s, priced.duration_source, self.campaign)
         decision, entry = await self.write(("claim", claim))  # committed before anything is sent
         return decision, entry
 
@@ -194,6 +195,11 @@ class Run:
         # The claim (an intent) is committed before anything leaves: a crash from here on is reconciled,
         # not resent, and another run sharing the ledger follows this run's job instead of sending its own.
         decision, entry = await self.claim(item)
+        if decision == "over":  # the campaign's budget cannot hold it: not claimed, not sent (``entry``: why)
+            self.left[key] = str(entry)
+            self.tally.note(key, "skipped")
+            self.tally.finished(key)
+            return None, item
         item = item.claimed(entry.attempt, entry.created_at)
         if decision == "wait":
             return "wait", item

@@ -40,6 +40,9 @@ ARGS = {
               "``pl.col(...)`` or Series.",
     "confirm": 'Jupyter: estimate first and return at once a panel whose "Submit N rows (~X credits)" button starts '
                "the run in the background (counts, credits, time left) and whose Cancel button stops sending.",
+    "campaign": "A campaign name: each create reserves its row's estimate against the campaign's budget (budget=, "
+                "set once), held in the ledger and shared by every run and process naming it; rows that do not fit "
+                "end skipped. af.campaigns() shows the figures.",
     "refresh_job": "The job name, when the ledger does not know the rows' job ids.",
     "until_done": "Keep polling until every job reaches a terminal state.",
     "dest": 'The folder, or any fsspec URI ("s3://bucket/out/", gs://, az://: the storage extra), to write the '
@@ -97,28 +100,30 @@ class FrameAccessor(Generic[FrameT]):
     def submit(self, job: str, /, *, client: Client | None = None, prefix: str = "akool_",
                budget: float | None = None, progress: bool | ProgressSink | None = True,
                timeout: float | None = None, force: bool = False, plan: str | None = None, rates: Rates = None,
-               **params: Any) -> EagerFrame:
+               campaign: str | None = None, **params: Any) -> EagerFrame:
         return _frames.submit(self._collected(), job, client=client, prefix=prefix, budget=budget,
-                              progress=progress, timeout=timeout, force=force, plan=plan, rates=rates, **params)
+                              progress=progress, timeout=timeout, force=force, plan=plan, rates=rates,
+                              campaign=campaign, **params)
 
     submit.__doc__ = _doc(
         "Create one job per row and return once every row is submitted (akool_job_id, akool_status ...). Rows "
-        "already sent with the same inputs reuse their job.", {**_SEND, **_PARAMS},
+        "already sent with the same inputs reuse their job.", {**_SEND, "campaign": "campaign", **_PARAMS},
         'df.akool.submit("tts", text=af.col("script"), voice_id="v1", budget=50)')
 
     def run(self, job: str, /, *, client: Client | None = None, prefix: str = "akool_", budget: float | None = None,
             progress: bool | ProgressSink | None = True, timeout: float | None = None, force: bool = False,
             plan: str | None = None, rates: Rates = None, follow: str | None = None,
             save_to: str | os.PathLike[str] | None = None, name: str | None = None, confirm: bool = False,
-            **params: Any) -> EagerFrame | ConfirmPanel:
+            campaign: str | None = None, **params: Any) -> EagerFrame | ConfirmPanel:
         return _frames.run(self._collected(), job, client=client, prefix=prefix, budget=budget, progress=progress,
                            timeout=timeout, force=force, plan=plan, rates=rates, follow=follow, save_to=save_to,
-                           name=name, confirm=confirm, **params)
+                           name=name, confirm=confirm, campaign=campaign, **params)
 
     run.__doc__ = _doc(
         "Submit, then follow every job to its end; adds akool_job_id, akool_status, akool_url, akool_credits, "
         "akool_error (and akool_file with save_to=). Re-running the same cell reuses the jobs already paid for.",
-        {**_SEND, "follow": "follow", "save_to": "save_to", "name": "save_name", "confirm": "confirm", **_PARAMS},
+        {**_SEND, "follow": "follow", "save_to": "save_to", "name": "save_name", "confirm": "confirm",
+         "campaign": "campaign", **_PARAMS},
         'df.akool.run("tts", text=af.col("script"), voice_id="v1", save_to="s3://bucket/audio/")')
 
     def refresh(self, *, client: Client | None = None, prefix: str = "akool_", job: str | None = None,
@@ -168,10 +173,10 @@ class FrameAccessor(Generic[FrameT]):
     async def asubmit(self, job: str, /, *, client: Client | None = None, prefix: str = "akool_",
                       budget: float | None = None, progress: bool | ProgressSink | None = True,
                       timeout: float | None = None, force: bool = False, plan: str | None = None, rates: Rates = None,
-                      **params: Any) -> EagerFrame:
+                      campaign: str | None = None, **params: Any) -> EagerFrame:
         return await _frames.asubmit(self._collected(), job, client=client, prefix=prefix, budget=budget,
                                      progress=progress, timeout=timeout, force=force, plan=plan, rates=rates,
-                                     **params)
+                                     campaign=campaign, **params)
 
     asubmit.__doc__ = "Async twin of ``submit``.\n\n" + (submit.__doc__ or "").replace(
         "df.akool.submit(", "await df.akool.asubmit(")
@@ -180,10 +185,11 @@ class FrameAccessor(Generic[FrameT]):
                    budget: float | None = None, progress: bool | ProgressSink | None = True,
                    timeout: float | None = None, force: bool = False, plan: str | None = None, rates: Rates = None,
                    follow: str | None = None, save_to: str | os.PathLike[str] | None = None, name: str | None = None,
-                   confirm: bool = False, **params: Any) -> EagerFrame | ConfirmPanel:
+                   confirm: bool = False, campaign: str | None = None, **params: Any) -> EagerFrame | ConfirmPanel:
         return await _frames.arun(self._collected(), job, client=client, prefix=prefix, budget=budget,
                                   progress=progress, timeout=timeout, force=force, plan=plan, rates=rates,
-                                  follow=follow, save_to=save_to, name=name, confirm=confirm, **params)
+                                  follow=follow, save_to=save_to, name=name, confirm=confirm, campaign=campaign,
+                                  **params)
 
     arun.__doc__ = "Async twin of ``run``.\n\n" + (run.__doc__ or "").replace("df.akool.run(", "await df.akool.arun(")
 

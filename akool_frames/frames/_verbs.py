@@ -50,7 +50,8 @@ T = TypeVar("T")
 async def _execute(mode: str, frame: IntoFrame, job: str, *, client: Client | None, prefix: str, budget: float | None,
                    progress: bool | ProgressSink | None, timeout: float | None, force: bool, plan: str | None,
                    rates: Rates, params: Mapping[str, Any], follow: str | None = None, stop: Any = None,
-                   save_to: str | os.PathLike[str] | None = None, name: str | None = None) -> Any:
+                   save_to: str | os.PathLike[str] | None = None, name: str | None = None,
+                   campaign: str | None = None) -> Any:
     sink = sink_for(progress, job)
     try:
         eager, back = as_narwhals(frame)
@@ -68,7 +69,8 @@ async def _execute(mode: str, frame: IntoFrame, job: str, *, client: Client | No
             rows = _eager_rows(eager, params)
         running = _engine.execute(client_or_default(client), job, rows, mode=mode, force=force, budget=budget,
                                   timeout=timeout, progress=sink, plan=plan, rates=rates, labels=labels(eager),
-                                  follow=follow, stop=stop, **({"save": save} if save is not None else {}))
+                                  follow=follow, stop=stop, campaign=campaign,
+                                  **({"save": save} if save is not None else {}))
         del rows  # the rows are the engine's alone: freed once their bodies exist
         with collecting() as notices:  # the call's warnings (the account's refusal, voices and languages)
             outcomes = await on_loop(running)
@@ -171,7 +173,8 @@ async def aestimate(frame: FrameT, job: str, /, *, client: Client | None = None,
 
 async def asubmit(frame: IntoFrame, job: str, /, *, client: Client | None = None, prefix: str = "akool_",
                   budget: float | None = None, progress: bool | ProgressSink | None = True, timeout: float | None = None,
-                  force: bool = False, plan: str | None = None, rates: Rates = None, **params: Any) -> EagerFrame:
+                  force: bool = False, plan: str | None = None, rates: Rates = None, campaign: str | None = None,
+                  **params: Any) -> EagerFrame:
     """Validate, price and create one job per row; return once every row is submitted (or held back).
 
     Adds ``{prefix}job_id``, ``{prefix}status``, ``{prefix}url``, ``{prefix}credits_est``, ``{prefix}credits``
@@ -184,14 +187,14 @@ async def asubmit(frame: IntoFrame, job: str, /, *, client: Client | None = None
         >>> out = await asubmit(df, "tts", text=af.col("script"), voice_id="v1")  # doctest: +SKIP
     """
     return await _execute("submit", frame, job, client=client, prefix=prefix, budget=budget, progress=progress,
-                          timeout=timeout, force=force, plan=plan, rates=rates, params=params)
+                          timeout=timeout, force=force, plan=plan, rates=rates, params=params, campaign=campaign)
 
 
 async def arun(frame: IntoFrame, job: str, /, *, client: Client | None = None, prefix: str = "akool_",
                budget: float | None = None, progress: bool | ProgressSink | None = True, timeout: float | None = None,
                force: bool = False, plan: str | None = None, rates: Rates = None, follow: str | None = None,
                save_to: str | os.PathLike[str] | None = None, name: str | None = None, confirm: bool = False,
-               **params: Any) -> EagerFrame | ConfirmPanel:
+               campaign: str | None = None, **params: Any) -> EagerFrame | ConfirmPanel:
     """Submit like ``asubmit``, then follow every job to a terminal state (or ``timeout``).
 
     Args:
@@ -199,7 +202,11 @@ async def arun(frame: IntoFrame, job: str, /, *, client: Client | None = None, p
         job: The job name, e.g. ``"tts"``.
         client: The client; default: the default client.
         prefix: Prefix of the added columns.
-        budget: Credits; when the estimate is over it, raise BudgetExceeded before sending anything.
+        budget: Credits; when the estimate is over it, raise BudgetExceeded before sending anything. With
+            ``campaign``, the campaign's budget instead (set once; later runs may leave it out).
+        campaign: A campaign name: each create first reserves its row's estimate against the campaign's budget,
+            held in the ledger and shared by every run and process that names it; rows that do not fit end
+            ``skipped`` with the campaign's figures. ``af.campaigns()`` shows budget, charged and reserved.
         progress: True for bars (and a panel in Jupyter), False for none, or a ProgressSink.
         timeout: Seconds to follow the jobs at most; unfinished rows keep their last status.
         force: Submit again even when the ledger holds a job for the same inputs.
@@ -233,10 +240,10 @@ async def arun(frame: IntoFrame, job: str, /, *, client: Client | None = None, p
     if confirm:
         return await _confirmation(frame, job, client=client, prefix=prefix, budget=budget, timeout=timeout,
                                    force=force, plan=plan, rates=rates, follow=follow, params=params,
-                                   save_to=save_to, name=name)
+                                   save_to=save_to, name=name, campaign=campaign)
     return await _execute("run", frame, job, client=client, prefix=prefix, budget=budget, progress=progress,
                           timeout=timeout, force=force, plan=plan, rates=rates, params=params, follow=follow,
-                          save_to=save_to, name=name)
+                          save_to=save_to, name=name, campaign=campaign)
 
 
 def _has_name(job: str) -> bool:
@@ -253,21 +260,20 @@ def _has_name(job: str) -> bool:
 async def _confirmation(frame: IntoFrame, job: str, *, client: Client | None, prefix: str, budget: float | None,
                         timeout: float | None, force: bool, plan: str | None, rates: Rates, follow: str | None,
                         save_to: str | os.PathLike[str] | None = None, name: str | None = None,
-                        params: Mapping[str, Any]) -> ConfirmPanel:
+                        campaign: str | None = None, params: Mapping[str, Any]) -> ConfirmPanel:
     """``arun(confirm=True)``: the estimate and a panel whose button runs the rows (see ``_confirm``)."""
     from ._confirm import ConfirmPanel
 
     native = frame.to_native() if isinstance(frame, nw.LazyFrame) else frame
     if is_polars_lazyframe(native):
         native = native.collect()
-    priced = await aestimate(native, job, client=client, prefix=prefix, budget=budget, plan=plan, rates=rates,
-                             progress=False, **params)
+    priced = await aestimate(native, job, client=client, prefix=prefix, budget=budget if campaign is None else None,
+                             plan=plan, rates=rates, progress=False, **params)
 
     async def start(panel: Any, stop: Any) -> Any:
         return await _execute("run", native, job, client=client, prefix=prefix, budget=budget, progress=panel,
                               timeout=timeout, force=force, plan=plan, rates=rates, params=params, follow=follow,
-                              save_to=save_to, name=name,
-                              stop=stop)
+                              save_to=save_to, name=name, campaign=campaign, stop=stop)
 
     return ConfirmPanel(priced, start, job=job, prefix=prefix, usd_per_credit=client_or_default(client).usd_per_credit)
 

@@ -150,6 +150,7 @@ class Claim:
     price_basis: str | None = None
     duration_s: float | None = None
     duration_source: str | None = None
+    campaign: str | None = None  # the campaign whose budget the estimate is reserved against, before the create
 
 
 def decide(entry: Entry | None, claim: Claim, owner: str, alive: Callable[[str], bool]) -> str:

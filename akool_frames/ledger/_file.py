@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from .._errors import LedgerError
+from ._campaigns import CAMPAIGN_TABLES
 from ._entries import _ADDED, _SCHEMA
 from ._writer import BUSY_STEP, busy_message, is_busy
 
@@ -154,11 +155,12 @@ def setup(db: sqlite3.Connection) -> None:
     db.execute("PRAGMA journal_mode=WAL")
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     columns = {row[1] for row in db.execute("PRAGMA table_info(submissions)")}
-    if {"submissions", "writers", "balances", "media", "saves"} <= tables and set(_ADDED) <= columns:
+    if {"submissions", "writers", "balances", "media", "saves", "campaigns", "campaign_rows"} <= tables \
+            and set(_ADDED) <= columns:
         return
     db.execute("BEGIN IMMEDIATE")  # one process at a time; a deferred one could not wait for another
     try:
-        for statement in filter(str.strip, _SCHEMA.split(";")):  # (executescript would commit first)
+        for statement in filter(str.strip, (_SCHEMA + ";" + CAMPAIGN_TABLES).split(";")):  # (executescript commits)
             db.execute(statement)
         have = {row[1] for row in db.execute("PRAGMA table_info(submissions)")}
         for name, kind in _ADDED.items():

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import LedgerError
+from ._campaigns import Campaigns, over_budget
 from ._entries import (
     _AS_ROW,
     _COLUMNS,
@@ -55,7 +56,7 @@ LEASE = 60.0  # seconds without a heartbeat after which a writer on another host
 _ACTIVE: set[str] = set()  # writers of this process that have not ended (checked without the database)
 
 
-class Ledger(Saves):
+class Ledger(Saves, Campaigns):
     """The ledger file. Reads run in the caller's thread; writes run on the ledger's writer thread and
     return a ``Written`` future (``await`` it, or ``.result()``), resolved once committed.
 
@@ -262,12 +263,19 @@ class Ledger(Saves):
         return self._submit(op)
 
     def _claim_op(self, owner: str, claims: Sequence[Claim]) -> Callable[[sqlite3.Connection], list[Any]]:
-        def op(db: sqlite3.Connection) -> list[tuple[str, Entry | None]]:
-            alive, now, out, inserts, owned = self._alive(db), time.time(), [], [], []
+        def op(db: sqlite3.Connection) -> list[tuple[str, Any]]:  # (decision, entry; or "over", why)
+            alive, now, inserts, owned = self._alive(db), time.time(), [], []
+            out: list[tuple[str, Any]] = []
             latest = self._latest_in(db, list({claim.key for claim in claims}))  # one read for the batch
+            budgets: dict[str, Any] = {}  # the campaigns' figures, as this transaction changes them
             for claim in claims:
                 entry = latest.get(claim.key)
                 decision = decide(entry, claim, owner, alive)
+                if decision == "send" and claim.campaign is not None:  # reserved with the claim, or not claimed
+                    refused = over_budget(db, claim.campaign, claim.key, claim.estimate, budgets)
+                    if refused is not None:
+                        out.append(("over", refused))
+                        continue
                 if decision == "send":
                     body = _STORED.encode({k: v for k, v in claim.body.items() if k not in CALLBACK_FIELDS})
                     entry = Entry(claim.key, entry.attempt + 1 if entry else 1, claim.provider, claim.job, body,
