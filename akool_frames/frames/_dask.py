@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import dask.base
 import dask.dataframe as dd
@@ -79,7 +79,6 @@ def _doc(summary: str, names: list[str], example: str) -> str:
     return "\n".join([*lines, "", "Example:", f"    >>> {example}  # doctest: +SKIP"])
 
 
-@register_dataframe_accessor("akool")
 class AkoolDaskFrame:
     """Akool jobs from the rows of a Dask DataFrame. Every verb returns a lazy Dask DataFrame with the ``akool_``
     result columns of the pandas verb (same index, row order and partitions); nothing is sent before it is computed,
@@ -97,11 +96,11 @@ class AkoolDaskFrame:
                  plan: str | None = None, rates: Rates = None, **params: Any) -> dd.DataFrame:
         _refuse_budget(budget, "estimate")
         chosen, params, rates = _prepare(self._obj, client, params, rates)
-        meta = estimate(make_meta(self._obj), job, client=chosen, prefix=prefix, progress=False, plan=plan, rates=rates,
+        meta = estimate(_empty(self._obj), job, client=chosen, prefix=prefix, progress=False, plan=plan, rates=rates,
                         **params)  # (an empty frame: nothing is priced, the job and the columns are checked)
         options = {"timeout": timeout, "force": force, "plan": plan, "rates": rates}
-        return self._obj.map_partitions(akool_estimate, settings_of(chosen), job, prefix, tuple(meta.columns),
-                                        options, params, meta=meta)
+        return _lazy(self._obj, akool_estimate, settings_of(chosen), job, prefix, tuple(meta.columns), options, params,
+                     meta=meta)
 
     estimate.__doc__ = _doc(
         "Validate and price every row, lazily: the partitions are priced when computed (by the pandas estimate, "
@@ -144,8 +143,8 @@ class AkoolDaskFrame:
         if job is not None:
             fields += list(_extras(get_job(job).name, []))
         meta = _meta(self._obj, prefix, fields)
-        return self._obj.map_partitions(akool_refresh, settings_of(chosen), prefix, tuple(meta.columns), {
-            "job": job, "timeout": timeout, "follow": follow}, meta=meta)
+        return _lazy(self._obj, akool_refresh, settings_of(chosen), prefix, tuple(meta.columns),
+                     {"job": job, "timeout": timeout, "follow": follow}, meta=meta)
 
     refresh.__doc__ = _doc(
         "Poll, when computed, the rows that carry akool_job_id and update their columns; other rows stay as they "
@@ -158,8 +157,8 @@ class AkoolDaskFrame:
         _need(self._obj, prefix + "url", "download", "run the rows first, or pass their prefix=.")
         fields = ["file", "expires_at", *(["files"] if prefix + "video_urls" in self._obj.columns else [])]
         meta = _meta(self._obj, prefix, fields)
-        return self._obj.map_partitions(akool_download, settings_of(chosen), _location(dest), prefix,
-                                        tuple(meta.columns), {"name": name}, meta=meta)
+        return _lazy(self._obj, akool_download, settings_of(chosen), _location(dest), prefix, tuple(meta.columns),
+                     {"name": name}, meta=meta)
 
     download.__doc__ = _doc(
         "Fetch, when computed, every row's result file into dest (a folder or an fsspec URI such as "
@@ -183,8 +182,8 @@ class AkoolDaskFrame:
             fields += ["file", *(["files"] if any(route.batch_records for route in spec.routes) else [])]
         meta = _meta(self._obj, prefix, fields)
         task = akool_run if verb == "run" else akool_submit
-        return self._obj.map_partitions(task, settings, job, prefix, tuple(meta.columns),
-                                        {**options, "rates": rates}, params, spec.provider, meta=meta)
+        return _lazy(self._obj, task, settings, job, prefix, tuple(meta.columns), {**options, "rates": rates}, params,
+                     spec.provider, meta=meta)
 
 
 # ------------------------------------------------------------------------------------------- checks, now
@@ -216,7 +215,7 @@ def _prepare(frame: dd.DataFrame, client: Client | None, params: Mapping[str, An
 def _one_process(frame: dd.DataFrame, verb: str, settings: Settings) -> frozenset[tuple[str, int]]:
     """The processes a sending graph may run in on a SQLite ledger (besides this one): the one worker process of a
     distributed cluster. Several processes (a cluster's, the multiprocessing scheduler's) are refused now."""
-    scheduler = dask.base.get_scheduler(collections=[frame])
+    scheduler = dask.base.get_scheduler(collections=[frame])  # type: ignore[no-untyped-call]  # (Dask's, untyped)
     owner = getattr(scheduler, "__self__", None)
     found: set[tuple[str, int]] = set()
     if owner is not None and type(owner).__module__.startswith("distributed"):
@@ -256,10 +255,23 @@ def _need(frame: dd.DataFrame, column: str, verb: str, hint: str) -> None:
 
 def _meta(frame: dd.DataFrame, prefix: str, fields: list[str]) -> Any:
     """The result's meta: the frame's, with the verb's result columns as the pandas verb types them."""
-    return _with_columns(nw.from_native(make_meta(frame), eager_only=True), prefix, {f: [] for f in fields}).to_native()
+    return _with_columns(nw.from_native(_empty(frame), eager_only=True), prefix, {f: [] for f in fields}).to_native()
 
 
 def _location(dest: str | os.PathLike[str]) -> str:
     """A folder as every process finds it (absolute), or a URI as given."""
     text = os.fspath(dest)
     return text if "://" in text else os.path.abspath(text)
+
+
+def _lazy(frame: dd.DataFrame, task: Any, *args: Any, meta: Any) -> dd.DataFrame:
+    """``task`` on each partition, lazily, with this meta (given, so that Dask never calls the task to guess it)."""
+    return cast("dd.DataFrame", frame.map_partitions(task, *args, meta=meta))  # type: ignore[no-untyped-call]
+
+
+def _empty(frame: dd.DataFrame) -> Any:
+    """The frame's meta: an empty pandas frame of its columns and types."""
+    return make_meta(frame)  # type: ignore[no-untyped-call]  # (Dask's, untyped)
+
+
+register_dataframe_accessor("akool")(AkoolDaskFrame)  # type: ignore[no-untyped-call]  # (Dask's, untyped)

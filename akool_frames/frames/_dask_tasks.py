@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SQLITE_HINT", "Settings", "akool_download", "akool_estimate", "akool_refresh", "akool_run", "akool_submit",
-    "conform", "identity", "is_database", "settings_of",
+    "conform", "identity", "is_database", "ledger_location", "settings_of",
 ]
 
 SQLITE_HINT = ("Hint: share a PostgreSQL ledger across the cluster, the same URL on every machine: "
@@ -78,30 +78,28 @@ class Settings:
     ledger: str  # a file path (absolute) or a database URL without its password
     withheld: tuple[str, ...] = ()  # settings that stayed with the caller, said in other processes
     processes: frozenset[tuple[str, int]] = field(default_factory=frozenset)  # also allowed to send on SQLite
+    ledger_password: bool = False  # the database URL had one: the workers take theirs from PGPASSWORD or .pgpass
 
     @property
     def sqlite(self) -> bool:
         return not is_database(self.ledger)
 
 
-def _ledger_location(client: Client) -> tuple[str, list[str]]:
-    """Where the client's ledger lives, for another process: a file as an absolute path; a database URL without
-    its password (the workers take it from PGPASSWORD or ~/.pgpass)."""
+def ledger_location(client: Any) -> tuple[str, bool]:
+    """Where the client's ledger lives, for another process, and whether a password was taken out: a file as an
+    absolute path; a database URL without its password (the workers take theirs from PGPASSWORD or ~/.pgpass)."""
     raw = str(getattr(client, "ledger_url", None) or client.ledger_path)
     if not is_database(raw):
-        return os.path.abspath(raw), []
+        return os.path.abspath(raw), False
     split = urllib.parse.urlsplit(raw)
-    withheld = []
-    netloc = split.netloc
-    if split.password is not None:
-        netloc = netloc.rsplit("@", 1)[-1]
-        netloc = f"{urllib.parse.quote(split.username or '', safe='')}@{netloc}" if split.username else netloc
-        withheld.append("the ledger URL's password")
+    netloc, had = split.netloc, split.password is not None
+    if had:
+        host = netloc.rsplit("@", 1)[-1]
+        netloc = f"{split.username}@{host}" if split.username else host  # (the user as written: still quoted)
     query = urllib.parse.parse_qsl(split.query, keep_blank_values=True)
     kept = [(k, v) for k, v in query if k.lower() != "password"]
-    if len(kept) != len(query):
-        withheld.append("the ledger URL's password")
-    return urllib.parse.urlunsplit((split.scheme, netloc, split.path, urllib.parse.urlencode(kept), "")), withheld
+    had = had or len(kept) != len(query)
+    return urllib.parse.urlunsplit((split.scheme, netloc, split.path, urllib.parse.urlencode(kept), "")), had
 
 
 def _without_credentials(options: Mapping[str, Any], where: str = "") -> tuple[dict[str, Any], list[str]]:
@@ -147,14 +145,13 @@ def settings_of(client: Client, processes: frozenset[tuple[str, int]] = frozense
     if dropped:
         withheld.append(f"storage_options {', '.join(dropped)} (credentials: give the workers their own, e.g. "
                         "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in their environment)")
-    ledger, password = _ledger_location(client)
-    withheld += password
+    ledger, password = ledger_location(client)
     with _lock:
         handle = _handle_of.get(client)
         if handle is None:
             handle = _handle_of[client] = uuid.uuid4().hex
             _handles[handle] = client
-    return Settings(handle, identity(), options, ledger, tuple(withheld), processes)
+    return Settings(handle, identity(), options, ledger, tuple(withheld), processes, password)
 
 
 def client_for(settings: Settings, *, sends: bool, provider: str | None = None) -> Client:
@@ -171,6 +168,10 @@ def client_for(settings: Settings, *, sends: bool, provider: str | None = None) 
         msg = (f"The client's {'; '.join(settings.withheld)} stayed in the process that built the Dask graph: "
                f"settings never travel with their secrets, and {_where()} has no such setting of its own.\n\n"
                "Hint: leave them out of af.Client(...) and give each worker its own, in its environment.")
+        raise ConfigError(msg)
+    if settings.ledger_password and not _pg_password():
+        msg = (f"The ledger's password stayed in the process that built the Dask graph, and {_where()} has none of "
+               "its own.\n\nHint: set PGPASSWORD (or PGPASSFILE, ~/.pgpass) in every worker's environment.")
         raise ConfigError(msg)
     key = pickle.dumps((settings.options, settings.ledger))
     with _lock:
@@ -191,6 +192,14 @@ def client_for(settings: Settings, *, sends: bool, provider: str | None = None) 
                    "LocalCluster(env={...}), the `dask worker` command's environment, or your deployment's secrets.")
             raise ConfigError(msg) from None
     return client
+
+
+def _pg_password() -> bool:
+    """Whether this process has a PostgreSQL password of its own (libpq's environment variables or password file)."""
+    if os.environ.get("PGPASSWORD") or os.environ.get("PGSERVICE"):
+        return True
+    found = os.environ.get("PGPASSFILE") or os.path.join(os.path.expanduser("~"), ".pgpass")
+    return os.path.isfile(found)
 
 
 def _where() -> str:
