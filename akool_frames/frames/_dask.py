@@ -75,7 +75,10 @@ _ARGS = {
 
 
 def _doc(summary: str, names: list[str], example: str) -> str:
-    lines = [summary, "", "Args:", *(f"    {'**params' if n == 'params' else n}: {_ARGS[n]}" for n in names)]
+    """A verb's docstring; ``names`` are its options, each as ``"option"`` or ``"option=text"`` (a text of ARGS under
+    another name)."""
+    pairs = [n.partition("=")[::2] for n in names]
+    lines = [summary, "", "Args:", *(f"    {'**params' if n == 'params' else n}: {_ARGS[key or n]}" for n, key in pairs)]
     return "\n".join([*lines, "", "Example:", f"    >>> {example}  # doctest: +SKIP"])
 
 
@@ -149,7 +152,7 @@ class AkoolDaskFrame:
     refresh.__doc__ = _doc(
         "Poll, when computed, the rows that carry akool_job_id and update their columns; other rows stay as they "
         "are. A job's extra columns the frame lacks come with job=.",
-        ["client", "prefix", "refresh_job", "timeout", "until_done"], "sent.akool.refresh(follow=True).compute()")
+        ["client", "prefix", "job=refresh_job", "timeout", "follow=until_done"], "sent.akool.refresh(follow=True).compute()")
 
     def download(self, dest: str | os.PathLike[str], /, *, client: Client | None = None, prefix: str = "akool_",
                  name: str | None = None) -> dd.DataFrame:
