@@ -40,6 +40,7 @@ FACTS = {
     "Results to a bucket, as they complete (`save_to=`) #1": "s3://my-bucket/audio/00123.mp3",
     "The command line #1": "00124_fr.mp3",  # from ls: named by the sheet's columns
     "Following jobs: polls or webhooks #1": "completed",
+    "Dask #1": "completed",  # a lazy run computed on a cluster whose workers live in this process
     "The sandbox #1": "duplicate_creates",
 }
 # Blocks not run here, with the reason.
