@@ -4,6 +4,7 @@ it through these names."""
 
 from __future__ import annotations
 
+from ._budget import open_campaign
 from ._execute import execute, refresh_jobs
 from ._gc import paused_gc
 from ._localize import LANGUAGE_FIELDS, VOICE_LANGUAGE, check_languages, explode_languages, voice_mismatch, voice_records
@@ -13,6 +14,7 @@ from ._save import JOB_ID, Fetched, SaveTo, save_file
 
 __all__ = [
     "JOB_ID", "LANGUAGE_FIELDS", "SETTINGS", "VOICE_LANGUAGE", "Fetched", "Outcome", "Prepared", "SaveTo",
-    "check_languages", "estimate_outcome", "execute", "explode_languages", "paused_gc", "prepare", "prepare_rows",
+    "check_languages", "estimate_outcome", "execute", "explode_languages", "open_campaign", "paused_gc", "prepare",
+    "prepare_rows",
     "refresh_jobs", "save_file", "voice_mismatch", "voice_records",
 ]

@@ -31,7 +31,9 @@ from narwhals.stable.v2.dependencies import is_pandas_series, is_polars_series
 
 from .._client import FOLLOW_MODES
 from .._errors import ConfigError, ValidationError
+from .._loop import run_sync
 from ..catalog import get_job
+from ..engine import open_campaign
 from ..pricing import resolve_rates
 from ._accessor import ARGS
 from ._bind import _bind
@@ -66,7 +68,8 @@ _ARGS = {
     "client": "The client whose settings the partitions use (keys, limits, ledger); default: the default client. In "
               "this process the partitions use it as it is; another process makes its own from its settings, with "
               "the credentials of that process's environment (credentials never enter the task graph).",
-    "budget": "Not on a Dask frame (its rows are priced only when computed): sum the estimate first, "
+    "budget": "Only with campaign= (the campaign's budget, held in the ledger: every partition reserves from it); "
+              "alone, not on a Dask frame (its rows are priced only when computed): sum the estimate first, "
               "``ddf.akool.estimate(...)['akool_credits_est'].sum().compute()``.",
     "timeout": "Seconds at most, for each partition.",
     "save_to": ARGS["save_to"] + " Each partition saves its own rows: with a name template, make it unique across "
@@ -113,29 +116,30 @@ class AkoolDaskFrame:
 
     def submit(self, job: str, /, *, client: Client | None = None, prefix: str = "akool_",
                budget: float | None = None, timeout: float | None = None, force: bool = False,
-               plan: str | None = None, rates: Rates = None, **params: Any) -> dd.DataFrame:
+               plan: str | None = None, rates: Rates = None, campaign: str | None = None,
+               **params: Any) -> dd.DataFrame:
         return self._send("submit", job, client, prefix, budget, params, rates, {
-            "timeout": timeout, "force": force, "plan": plan})
+            "timeout": timeout, "force": force, "plan": plan, "campaign": campaign})
 
     submit.__doc__ = _doc(
         "Create one job per row when computed; each partition returns once its rows are submitted (akool_job_id, "
         "akool_status ...). Rows already sent with the same inputs reuse their job.",
-        ["job", "client", "prefix", "budget", "timeout", "force", "plan", "rates", "params"],
+        ["job", "client", "prefix", "budget", "timeout", "force", "plan", "rates", "campaign", "params"],
         'ddf.akool.submit("tts", input_text=af.col("script"), voice_id="v1").to_parquet("s3://bucket/sent/")')
 
     def run(self, job: str, /, *, client: Client | None = None, prefix: str = "akool_", budget: float | None = None,
             timeout: float | None = None, force: bool = False, plan: str | None = None, rates: Rates = None,
             follow: str | None = None, save_to: str | os.PathLike[str] | None = None, name: str | None = None,
-            **params: Any) -> dd.DataFrame:
+            campaign: str | None = None, **params: Any) -> dd.DataFrame:
         return self._send("run", job, client, prefix, budget, params, rates, {
             "timeout": timeout, "force": force, "plan": plan, "follow": follow,
-            "save_to": None if save_to is None else _location(save_to), "name": name})
+            "save_to": None if save_to is None else _location(save_to), "name": name, "campaign": campaign})
 
     run.__doc__ = _doc(
         "Submit, then follow every job to its end, when computed; adds akool_job_id, akool_status, akool_url, "
         "akool_credits, akool_error (and akool_file with save_to=). Computing it again reuses the jobs already paid "
         "for.", ["job", "client", "prefix", "budget", "timeout", "force", "plan", "rates", "follow", "save_to",
-                 "name", "params"],
+                 "name", "campaign", "params"],
         'ddf.akool.run("tts", input_text=af.col("script"), voice_id="v1").to_parquet("s3://bucket/done/")')
 
     def refresh(self, *, client: Client | None = None, prefix: str = "akool_", job: str | None = None,
@@ -173,8 +177,11 @@ class AkoolDaskFrame:
               params: Mapping[str, Any], rates: Rates, options: dict[str, Any]) -> dd.DataFrame:
         """``submit`` and ``run``: checked now (the job, the columns, a SQLite ledger on several processes), sent
         when computed."""
-        _refuse_budget(budget, verb)
         chosen, params, rates = _prepare(self._obj, client, params, rates)
+        if options.get("campaign") is not None:  # the campaign's budget, held in the ledger: set once, here
+            run_sync(open_campaign(chosen, options["campaign"], budget))
+        else:
+            _refuse_budget(budget, verb)
         spec = get_job(job)
         _check_run_options(spec.name, options)
         settings = settings_of(chosen)

@@ -131,3 +131,22 @@ def test_parquet_from_a_bucket_run_and_written_back(box: af.Sandbox, counts: Cal
     assert back["line"].tolist() == list(range(20)) and list(back.index) == list(frame.index)
     assert sorted(back["akool_file"]) == sorted(s3.uri(k) for k in s3.keys("audio/"))
     assert counts() == {**counts(), "creates": 20, "duplicate_creates": 0}
+
+
+def test_a_campaign_budget_holds_across_partitions(box: af.Sandbox, tmp_path: Path) -> None:
+    client = af.Client(**box.client_options(), ledger=tmp_path / "campaign.sqlite", max_concurrency=2)
+    frame = lines(12, "the campaign")
+    per_row = frame.akool.estimate("tts", input_text=af.col("text"), voice_id=VOICE,
+                                   client=client)["akool_credits_est"]
+    budget = float(per_row.iloc[:7].sum()) + 1e-6  # room for 7 of the 12 rows, whichever partitions they are in
+    done = dd.from_pandas(frame, npartitions=3).akool.run("tts", input_text=af.col("text"), voice_id=VOICE,
+                                                          client=client, budget=budget, campaign="dask")
+    out = done.compute()
+    statuses = out["akool_status"].value_counts().to_dict()
+    assert statuses.get("completed", 0) + statuses.get("skipped", 0) == 12 and statuses.get("skipped", 0) >= 4
+    assert out.loc[out["akool_status"] == "skipped", "akool_error"].str.contains("campaign 'dask' has").all()
+    figures = af.campaigns(client=client).set_index("campaign").loc["dask"]
+    assert figures["charged"] + figures["reserved"] <= budget
+    with pytest.raises(af.ValidationError, match="budget= holds one call's total"):
+        dd.from_pandas(frame, npartitions=3).akool.run("tts", input_text=af.col("text"), voice_id=VOICE,
+                                                       client=client, budget=budget)
