@@ -29,7 +29,7 @@ from typing import Any, BinaryIO
 from .._errors import ValidationError
 from ..typing import Storage
 from ._local import LocalFolder
-from ._stores import filesystem
+from ._stores import filesystem, object_size
 
 __all__ = ["OBJECT_STORES", "FsspecFolder", "is_uri", "storage_for"]
 
@@ -109,11 +109,7 @@ class FsspecFolder:
     def size(self, location: str) -> int | None:
         path = self._in_fs(location)
         self.fs.invalidate_cache(path)  # a listing cached earlier must not hide (or invent) an object
-        try:
-            info = self.fs.info(path)
-        except FileNotFoundError:
-            return None
-        return int(info.get("size") or 0) if info.get("type", "file") == "file" else None
+        return object_size(self.fs, path)
 
     def named(self, stem: str) -> list[str]:
         """The files called ``stem`` with any extension, but no temporary one."""

@@ -13,12 +13,13 @@ import hashlib
 import os
 import threading
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
 from .._locations import MAX_TTL, Kind, kind_of, local_path, protocol, unsigned
-from ._stores import filesystem
+from ._stores import filesystem, object_size
 
 __all__ = ["NO_STAGING", "Source", "Stager"]
 
@@ -56,6 +57,7 @@ class Stager:
         self._hashes: dict[tuple[str, int, int], str] = {}  # (file, size, mtime) -> sha256: a re-run hashes nothing
         self._uploads: dict[tuple[int, str], asyncio.Future[None]] = {}  # (loop, object) -> its one upload
         self._slots: dict[int, asyncio.Semaphore] = {}
+        self._threads: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self.uploaded = 0  # objects this process put (tests and benches read it)
 
@@ -148,7 +150,7 @@ class Stager:
             return await asyncio.shield(pending)
         try:
             async with self._slot():
-                await asyncio.to_thread(self._put, source, target)
+                await loop.run_in_executor(self._pool(), self._put, source, target)
         except BaseException as exc:
             with self._lock:
                 del self._uploads[key]  # (a later row tries again)
@@ -163,15 +165,19 @@ class Stager:
 
     def _put(self, source: Source, target: str) -> None:
         fs, path = filesystem(target, self._options)
-        try:
-            if int(fs.info(path).get("size") or -1) == source.size:
-                return  # already there (content-addressed: the same name is the same bytes)
-        except FileNotFoundError:
-            pass
+        if object_size(fs, path) == source.size:
+            return  # already there (content-addressed: the same name is the same bytes)
         fs.put_file(source.location, path)
         fs.invalidate_cache(path)
         with self._lock:
             self.uploaded += 1
+
+    def _pool(self) -> ThreadPoolExecutor:
+        """Threads for uploads, as many as may run at once (asyncio's default pool has cores + 4, shared)."""
+        with self._lock:
+            if self._threads is None:
+                self._threads = ThreadPoolExecutor(self.concurrency, thread_name_prefix="akool-staging")
+            return self._threads
 
     def _slot(self) -> asyncio.Semaphore:
         loop = id(asyncio.get_running_loop())

@@ -37,6 +37,8 @@ def test_local_files_are_staged_once_and_the_talking_photos_complete(sb, s3, tmp
                               client=client)
     assert list(out["akool_status"]) == ["completed"] * 3, out["akool_error"].tolist()
     # four distinct contents (ana.png twice, once as file://; bye.wav twice): four objects, each put once
+    lists = [r for r in s3.requests if r == ("GET", f"/{s3.bucket}")]  # a listing (a new object's HEAD is enough)
+    assert lists == [] and sum(1 for method, _ in s3.requests if method == "HEAD") == 4
     staged = s3.keys("in/")
     assert len(staged) == 4 and len(s3.puts()) == 4
     # the sandbox fetched the presigned URLs from the S3 server to measure them, as the API fetches its inputs
