@@ -53,7 +53,8 @@ class PgWriter:
     """Runs writes on one thread, as many per transaction as are waiting; see the module docstring."""
 
     def __init__(self, address: DatabaseAddress, timeout: float,
-                 heartbeat: Callable[[psycopg.Connection[Any]], None]) -> None:
+                 heartbeat: Callable[[], Callable[[psycopg.Connection[Any]], None] | None]) -> None:
+        """``heartbeat``: a weak reference to the ledger's heartbeat (the thread does not keep the ledger alive)."""
         self.address, self.timeout = address, timeout
         self._heartbeat = heartbeat
         self._queue: queue.SimpleQueue[tuple[Op, Written] | None] = queue.SimpleQueue()
@@ -84,9 +85,9 @@ class PgWriter:
             thread, self._thread = self._thread, None
             if thread is not None:
                 self._queue.put(None)
-        if thread is not None:
+        if thread is not None and thread is not threading.current_thread():  # (dropped by a collection on it)
             thread.join(self.timeout + 5)
-        elif self._conn is not None:
+        elif thread is None and self._conn is not None:
             self._conn.close()
             self._conn = None
 
@@ -180,8 +181,9 @@ class PgWriter:
                     results.append((future, False, exc))
                     continue
                 results.append((future, True, value))
-            if beat:
-                self._heartbeat(conn)
+            heartbeat = self._heartbeat() if beat else None
+            if heartbeat is not None:
+                heartbeat(conn)
         return results
 
     def _busy(self, exc: BaseException) -> LedgerError:

@@ -25,6 +25,7 @@ import json
 import os
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -65,7 +66,11 @@ class PostgresLedger(PgReads):
             raise
         self._liveness = Liveness(self.address, conn)  # (the setup's connection, kept for the liveness locks)
         self._pool = self._open_pool()
-        self._writer = PgWriter(self.address, timeout, self._beat)
+        self._writer = PgWriter(self.address, timeout, weakref.WeakMethod(self._beat))
+        # Closed when closed, or when dropped unclosed (af.ledger(client=af.Client(ledger=url))): its connections
+        # go with it. Never from a forked child: closing there would end the parent's sessions (and free its runs'
+        # liveness locks).
+        self._closer = weakref.finalize(self, _close, os.getpid(), self._writer, self._pool, self._liveness)
 
     def _open_pool(self) -> Any:
         try:
@@ -94,9 +99,7 @@ class PostgresLedger(PgReads):
         return f"PostgresLedger({self.path!r})"
 
     def close(self) -> None:
-        self._writer.close()
-        self._pool.close()
-        self._liveness.close()
+        self._closer()
 
     @property
     def max_wait(self) -> float:
@@ -144,6 +147,7 @@ class PostgresLedger(PgReads):
         return written
 
     def _beat(self, db: psycopg.Connection[Any]) -> None:
+        """(Called by the writer's thread every few seconds, in a transaction of its own writes.)"""
         if self._mine:
             db.execute(f"UPDATE {S}.writers SET heartbeat_at = %s, max_wait = GREATEST(max_wait, %s) "
                        "WHERE owner = ANY(%s)", (time.time(), self.max_wait, list(self._mine)))
@@ -316,3 +320,11 @@ class PostgresLedger(PgReads):
             raise driver_error(self.address, exc, "write") from None
         granted = {row[0] for row in rows}
         return [str(i) for i in job_ids if str(i) in granted]
+
+
+def _close(pid: int, writer: PgWriter, pool: Any, liveness: Liveness) -> None:
+    if os.getpid() != pid:
+        return
+    writer.close()
+    pool.close()
+    liveness.close()
