@@ -81,7 +81,7 @@ def test_the_password_never_shows(sb: af.Sandbox, postgres: str, caplog: pytest.
 
 def _refusal(url: str) -> str:
     with pytest.raises(af.ConfigError) as caught:
-        af.Client(ledger=url).ledger  # noqa: B018 - opening it is the point
+        af.Client(ledger=url).ledger  # (opening it is the point)
     text = "".join(traceback.format_exception(caught.value))
     _clean(text, "the error")
     return str(caught.value)
@@ -102,7 +102,7 @@ def test_without_psycopg_the_ledger_says_which_extra_to_install(postgres: str,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "psycopg", None)  # (as when it is not installed)
     with pytest.raises(af.ConfigError, match=r"pip install 'akool-frames\[postgres\]'"):
-        af.Client(ledger=postgres).ledger  # noqa: B018
+        af.Client(ledger=postgres).ledger
 
 
 def test_a_ledger_written_by_a_newer_schema_is_refused(postgres: str) -> None:
