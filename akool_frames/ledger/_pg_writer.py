@@ -49,6 +49,10 @@ def _state(exc: BaseException) -> str | None:
     return getattr(exc, "sqlstate", None)
 
 
+class _OneFailed(Exception):
+    """A write failed in a batch run without savepoints: the batch is run again with them."""
+
+
 class PgWriter:
     """Runs writes on one thread, as many per transaction as are waiting; see the module docstring."""
 
@@ -137,19 +141,27 @@ class PgWriter:
         return self._conn
 
     def _transaction(self, batch: list[tuple[Op, Written]], beat: bool) -> None:
-        """Run the batch in one transaction and resolve its futures; never raises (a caller always hears back)."""
+        """Run the batch in one transaction and resolve its futures; never raises (a caller always hears back).
+        The writes run one after the other; if one fails, the transaction is rolled back and the batch run again
+        with each write in a savepoint, so that it fails alone (savepoints cost two round trips a write, and
+        writes rarely fail)."""
         live = [(op, f) for op, f in batch if f.set_running_or_notify_cancel()]
         pg = driver()
-        for attempt in range(TRIES):
+        careful, tries = False, 0
+        while True:
             try:
-                results = self._once(self._connection(), live, beat)
+                results = self._once(self._connection(), live, beat, careful)
+            except _OneFailed:
+                careful = True
+                continue
             except pg.Error as exc:
-                if _state(exc) in TRANSIENT and attempt < TRIES - 1:
+                tries += 1
+                if _state(exc) in TRANSIENT and tries < TRIES:
                     log.debug("ledger transaction tried again after %s", _state(exc))
                     continue
                 error: BaseException = (self._busy(exc) if _state(exc) == LOCK_NOT_AVAILABLE
                                         else driver_error(self.address, exc, "write"))
-            except Exception as exc:  # noqa: BLE001 - a write's own failure (one write alone), or no connection
+            except Exception as exc:  # noqa: BLE001 - the only write's own failure, or no connection
                 error = exc
             else:
                 for future, ok, value in results:
@@ -160,20 +172,25 @@ class PgWriter:
                     future.set_exception(error)
             return
 
-    def _once(self, conn: psycopg.Connection[Any], live: list[tuple[Op, Written]],
-              beat: bool) -> list[tuple[Written, bool, Any]]:
+    def _once(self, conn: psycopg.Connection[Any], live: list[tuple[Op, Written]], beat: bool,
+              careful: bool) -> list[tuple[Written, bool, Any]]:
         pg = driver()
         results: list[tuple[Written, bool, Any]] = []
         with conn.transaction():
             for op, future in live:
-                if len(live) == 1:  # (no savepoint: its failure rolls the transaction back, and is its own)
-                    results.append((future, True, op(conn)))
+                if not careful or len(live) == 1:  # (the only write's failure is its own: no savepoint)
+                    try:
+                        results.append((future, True, op(conn)))
+                    except Exception as exc:
+                        if len(live) == 1 or (isinstance(exc, pg.Error) and self._whole(conn, exc)):
+                            raise
+                        raise _OneFailed from exc  # (the batch again, carefully)
                     continue
                 try:
                     with conn.transaction():  # a savepoint: this write fails alone
                         value = op(conn)
                 except pg.Error as exc:
-                    if _state(exc) in (*TRANSIENT, LOCK_NOT_AVAILABLE) or conn.broken:
+                    if self._whole(conn, exc):
                         raise  # the whole transaction: tried again, or every write told
                     results.append((future, False, driver_error(self.address, exc, "write")))
                     continue
@@ -185,6 +202,11 @@ class PgWriter:
             if heartbeat is not None:
                 heartbeat(conn)
         return results
+
+    @staticmethod
+    def _whole(conn: psycopg.Connection[Any], exc: BaseException) -> bool:
+        """An error that is the transaction's, not one write's: tried again, or told to every write."""
+        return _state(exc) in (*TRANSIENT, LOCK_NOT_AVAILABLE) or conn.broken
 
     def _busy(self, exc: BaseException) -> LedgerError:
         """A claim waited past the timeout for other processes' claims on the same rows: who writes."""

@@ -4,12 +4,14 @@ claims raced by several ledger objects at once (on PostgreSQL: several sessions)
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import Any
 
 import pytest
 
+import akool_frames as af
 from akool_frames.ledger import Claim, Entry, Ledger, PostgresLedger, Saved
 from tests.ledger_pg.conftest import open_ledger
 
@@ -171,13 +173,20 @@ def test_entries_hold_every_attempt_oldest_first_and_no_owner(ledger_url: str) -
 
 def test_a_write_that_fails_fails_alone_and_the_ledger_goes_on(ledger_url: str) -> None:
     ledger = open_ledger(ledger_url)
-    run = ledger.register("run tts, 1 jobs")
+    run = ledger.register("run tts, 2 jobs")
+    table = "akool_frames.writers" if isinstance(ledger, PostgresLedger) else "writers"
+    ledger._submit(lambda db: time.sleep(0.3))  # (on PostgreSQL the writes below queue behind it: one batch)
     good = ledger.turn(run, [("claim", _claim(key(9)))])
     bad = ledger._submit(lambda db: 1 / 0)
+    worse = ledger._submit(lambda db: db.execute(f"SELECT no_such_column FROM {table}"))
+    after = ledger.turn(run, [("claim", _claim(key(10)))])
     with pytest.raises(ZeroDivisionError):
         bad.result(30)
-    assert good.result(30)[0][0] == "send"
-    assert _turn(ledger, run, ("claim", _claim(key(10))))[0][0] == "send"
+    with pytest.raises(af.LedgerError, match="no_such_column"):
+        worse.result(30)
+    assert good.result(30)[0][0] == "send" and after.result(30)[0][0] == "send"
+    assert {e["key"] for e in ledger.entries()} == {key(9), key(10)}  # both committed, nothing else
+    assert _turn(ledger, run, ("claim", _claim(key(11))))[0][0] == "send"
     ledger.release(run).result(30)
     ledger.close()
 
@@ -231,3 +240,29 @@ def test_poll_leases_share_jobs_between_runs_on_postgres_and_not_on_sqlite(two: 
         a.release(run_a).result(30)  # a's leases end with its run
         assert b.lease_polls(run_b, ["J1", "J2"], 30.0) == ["J1", "J2"]
     b.release(run_b).result(30)
+
+
+def test_a_claim_held_up_past_the_timeout_on_postgres_says_who_writes(postgres: str) -> None:
+    """Another session holds a key's claim lock (a claim's transaction that does not end): a claim of that key
+    waits up to the ledger's timeout, then fails naming the runs that write, and what to change; once the lock
+    is let go, the same claim goes through."""
+    import psycopg
+
+    from akool_frames.ledger._pg_schema import KEYS, key_lock
+
+    holder = PostgresLedger(postgres)
+    theirs = holder.register("run tts, 600 jobs")
+    ledger = PostgresLedger(postgres, timeout=1.0)
+    mine = ledger.register("run tts, 1 jobs")
+    with psycopg.connect(postgres, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s, %s)", (KEYS, key_lock(key(42))))
+        with pytest.raises(af.LedgerError) as caught:
+            _turn(ledger, mine, ("claim", _claim(key(42))))
+        other.execute("SELECT pg_advisory_unlock(%s, %s)", (KEYS, key_lock(key(42))))
+    message = str(caught.value)
+    assert "busy for 1 s" in message and "run tts, 600 jobs" in message and f"pid {os.getpid()}" in message
+    assert "ledger_timeout" in message and postgres in message
+    assert _turn(ledger, mine, ("claim", _claim(key(42))))[0][0] == "send"
+    for one, run in ((ledger, mine), (holder, theirs)):
+        one.release(run).result(30)
+        one.close()
