@@ -22,12 +22,12 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._errors import AkoolError, LedgerError
 from ._address import DatabaseAddress
-from ._pg_schema import SCHEMA, TRANSIENT, WRITERS, connect, driver, driver_error
+from ._pg_schema import KEYS, SCHEMA, TRANSIENT, WRITERS, connect, driver, driver_error
 from ._writer import GROUP, HEARTBEAT, Written
 
 if TYPE_CHECKING:
@@ -61,17 +61,18 @@ class PgWriter:
         """``heartbeat``: a weak reference to the ledger's heartbeat (the thread does not keep the ledger alive)."""
         self.address, self.timeout = address, timeout
         self._heartbeat = heartbeat
-        self._queue: queue.SimpleQueue[tuple[Op, Written] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[Op, Written, tuple[int, ...]] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._conn: psycopg.Connection[Any] | None = None
         self.max_wait = 0.0  # the longest a claim of this process waited for another process's claim
 
-    def submit(self, op: Op) -> Written:
+    def submit(self, op: Op, locks: Sequence[int] = ()) -> Written:
+        """``op`` committed in order; ``locks``: the claim locks (``(KEYS, n)``) its transaction must hold first."""
         future = Written()
         with self._lock:
             self._start()
-            self._queue.put((op, future))
+            self._queue.put((op, future, tuple(locks)))
         return future
 
     def start(self) -> None:
@@ -113,9 +114,9 @@ class PgWriter:
                 self._conn.close()
                 self._conn = None
 
-    def _take(self) -> tuple[list[tuple[Op, Written]], bool]:
+    def _take(self) -> tuple[list[tuple[Op, Written, tuple[int, ...]]], bool]:
         """The writes waiting now (up to GROUP; none after a heartbeat's wait), and whether to stop after them."""
-        batch: list[tuple[Op, Written]] = []
+        batch: list[tuple[Op, Written, tuple[int, ...]]] = []
         try:
             item = self._queue.get(timeout=HEARTBEAT)
         except queue.Empty:
@@ -140,17 +141,18 @@ class PgWriter:
             self._conn = conn
         return self._conn
 
-    def _transaction(self, batch: list[tuple[Op, Written]], beat: bool) -> None:
+    def _transaction(self, batch: list[tuple[Op, Written, tuple[int, ...]]], beat: bool) -> None:
         """Run the batch in one transaction and resolve its futures; never raises (a caller always hears back).
         The writes run one after the other; if one fails, the transaction is rolled back and the batch run again
         with each write in a savepoint, so that it fails alone (savepoints cost two round trips a write, and
         writes rarely fail)."""
-        live = [(op, f) for op, f in batch if f.set_running_or_notify_cancel()]
+        live = [(op, f) for op, f, _ in batch if f.set_running_or_notify_cancel()]
+        locks = sorted({n for _, f, ns in batch if not f.cancelled() for n in ns})
         pg = driver()
         careful, tries = False, 0
         while True:
             try:
-                results = self._once(self._connection(), live, beat, careful)
+                results = self._once(self._connection(), live, locks, beat, careful)
             except _OneFailed:
                 careful = True
                 continue
@@ -172,11 +174,15 @@ class PgWriter:
                     future.set_exception(error)
             return
 
-    def _once(self, conn: psycopg.Connection[Any], live: list[tuple[Op, Written]], beat: bool,
+    def _once(self, conn: psycopg.Connection[Any], live: list[tuple[Op, Written]], locks: list[int], beat: bool,
               careful: bool) -> list[tuple[Written, bool, Any]]:
         pg = driver()
         results: list[tuple[Written, bool, Any]] = []
         with conn.transaction():
+            if locks:  # every claim's key locks first, at once, in ascending order: no two claims wait in a circle
+                started = time.monotonic()
+                conn.execute("SELECT pg_advisory_xact_lock(%s, n) FROM unnest(%s::int4[]) AS n", (KEYS, locks))
+                self.max_wait = max(self.max_wait, time.monotonic() - started)
             for op, future in live:
                 if not careful or len(live) == 1:  # (the only write's failure is its own: no savepoint)
                     try:

@@ -34,7 +34,7 @@ from .._errors import ConfigError
 from ._address import DatabaseAddress
 from ._entries import _COLUMNS, _NAMES, _STORED, CALLBACK_FIELDS, Claim, Entry, decide
 from ._pg_reads import PgReads
-from ._pg_schema import CONNECT_TIMEOUT, KEYS, SCHEMA, WRITERS, connect, driver, driver_error, key_lock, setup
+from ._pg_schema import CONNECT_TIMEOUT, SCHEMA, WRITERS, connect, driver, driver_error, key_lock, setup
 from ._pg_writer import Liveness, PgWriter
 from ._writer import HOST, Written, process_start
 
@@ -106,8 +106,8 @@ class PostgresLedger(PgReads):
         """The longest a claim of this process waited for another process's claims, in seconds."""
         return self._writer.max_wait
 
-    def _submit(self, op: Callable[[psycopg.Connection[Any]], Any]) -> Written:
-        return self._writer.submit(op)
+    def _submit(self, op: Callable[[psycopg.Connection[Any]], Any], locks: Sequence[int] = ()) -> Written:
+        return self._writer.submit(op, locks)
 
     # ------------------------------------------------------------------ writers (runs)
     def register(self, what: str) -> str:
@@ -115,7 +115,6 @@ class PostgresLedger(PgReads):
         committed, before this returns: no claim in its name can be found without them."""
         owner = uuid.uuid4().hex
         lock_id = self._liveness.hold()
-        self._mine[owner] = lock_id
         now = time.time()
         self._writer.start()  # its heartbeat notices a lost liveness connection
         row = (owner, HOST, os.getpid(), process_start(os.getpid()), what, now, now, lock_id)
@@ -126,7 +125,12 @@ class PostgresLedger(PgReads):
             db.execute(f"DELETE FROM {S}.polls WHERE leased_until < %s", (now - STALE_LEASES,))
         # Committed before this returns (a round trip, once a run): before any claim in its name, and seen by every
         # process from now on.
-        self._submit(op).result(self.timeout + 5)
+        try:
+            self._submit(op).result(self.timeout + 5)
+        except BaseException:
+            self._liveness.free(lock_id)
+            raise
+        self._mine[owner] = lock_id
         return owner
 
     def release(self, owner: str) -> Written:
@@ -181,16 +185,14 @@ class PostgresLedger(PgReads):
             if ids:
                 ids_op(db)
             return [next(decided) if kind == "claim" else None for kind, _ in writes]
-        return self._submit(op)
+        # The claims' key locks, which the writer takes for its whole transaction before any write in it: every
+        # key of every claim in the transaction at once, in ascending order (taken turn by turn, two transactions
+        # could each hold a key the other waits for). A claim of any of these keys elsewhere waits for its commit.
+        return self._submit(op, locks=[key_lock(claim.key) for claim in claims])
 
     def _claim_op(self, owner: str, claims: Sequence[Claim]) -> Callable[[psycopg.Connection[Any]], list[Any]]:
         def op(db: psycopg.Connection[Any]) -> list[tuple[str, Entry | None]]:
-            keys = sorted({claim.key for claim in claims})
-            started = time.monotonic()
-            # Every key's lock, in ascending order: a claim of any of these keys elsewhere waits for this commit.
-            db.execute("SELECT pg_advisory_xact_lock(%s, n) FROM unnest(%s::int4[]) AS n",
-                       (KEYS, sorted({key_lock(key) for key in keys})))
-            self._writer.max_wait = max(self._writer.max_wait, time.monotonic() - started)
+            keys = sorted({claim.key for claim in claims})  # (locked by now: see turn)
             alive, now, out, inserts, owned = self._alive(db), time.time(), [], [], []
             latest = self._latest_in(db, keys)  # one read for the batch, under the locks
             for claim in claims:

@@ -4,6 +4,7 @@ claims raced by several ledger objects at once (on PostgreSQL: several sessions)
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -266,3 +267,27 @@ def test_a_claim_held_up_past_the_timeout_on_postgres_says_who_writes(postgres: 
     for one, run in ((ledger, mine), (holder, theirs)):
         one.release(run).result(30)
         one.close()
+
+
+def test_two_postgres_writers_whose_batches_claim_keys_in_opposite_orders_never_deadlock(
+        postgres: str, caplog: pytest.LogCaptureFixture) -> None:
+    """Each writer commits the turns queued together in one transaction: one writer's holds a claim of a high key,
+    then of a low one; the other's, the reverse, at the same moment. The keys of a whole transaction are locked at
+    its start, in one order, so neither waits for the other in a circle (which the server would break after a
+    second by aborting one, a deadlock tried again)."""
+    caplog.set_level(logging.DEBUG, logger="akool_frames")
+    low, high = "0" * 64, "f" * 64
+    ledgers = [PostgresLedger(postgres), PostgresLedger(postgres)]
+    runs = [ledger.register("run tts, 2 jobs") for ledger in ledgers]
+    turns = []
+    for ledger, run, (first, second) in zip(ledgers, runs, ((high, low), (low, high)), strict=True):
+        ledger._submit(lambda db: time.sleep(0.3))  # (the writes below queue behind it: one transaction)
+        turns.append(ledger.turn(run, [("claim", _claim(first))]))
+        ledger._submit(lambda db: time.sleep(0.5))
+        turns.append(ledger.turn(run, [("claim", _claim(second))]))
+    decisions = [turn.result(30)[0][0] for turn in turns]
+    assert sorted(decisions) == ["send", "send", "wait", "wait"]
+    assert not [r for r in caplog.records if "tried again" in r.getMessage()]  # no deadlock was broken
+    for ledger, run in zip(ledgers, runs, strict=True):
+        ledger.release(run).result(30)
+        ledger.close()
