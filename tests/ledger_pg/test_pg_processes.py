@@ -97,6 +97,11 @@ def test_a_writer_on_another_machine_is_alive_while_it_runs_and_dead_once_killed
         assert host == "another-machine"
         mine = ledger.register("run tts, 1 jobs")
         assert _claim(ledger, mine)[0] == "wait"
+        # A machine that vanishes (no connection closed): the server gives up on its liveness session after its
+        # TCP keepalives go unanswered, 10 s + 3 x 5 s, instead of the system's two hours.
+        liveness = ledger._liveness._connection()
+        assert [liveness.execute(f"SHOW tcp_keepalives_{name}").fetchone()[0] for name in ("idle", "interval", "count")
+                ] == ["10", "5", "3"]
         holder.send_signal(signal.SIGKILL)
         holder.wait(10)
         deadline = time.monotonic() + 30
