@@ -135,3 +135,38 @@ def test_runs_following_the_same_jobs_on_postgres_share_their_polls(make_sandbox
     print(f"polls of 24 jobs followed by two runs: {local} on SQLite, {shared} on PostgreSQL")
     assert shared < 0.75 * local, (shared, local)
     assert results[0]["akool_url"].notna().all() and results[1]["akool_url"].tolist() == results[0]["akool_url"].tolist()
+
+
+def test_a_run_whose_rows_are_held_past_the_timeout_stops_naming_the_holder(sb: af.Sandbox, postgres: str,
+                                                                          caplog: pytest.LogCaptureFixture) -> None:
+    """Another session holds the claim locks of the run's rows (as a transaction that never ends would): the run
+    stops after ``ledger_timeout`` with a message naming the runs that write and what to change, having sent
+    nothing; and the failed write is not reported again as an unretrieved exception. Then the same cell runs."""
+    import gc
+
+    import psycopg
+
+    from akool_frames.ledger import ledger_key
+    from akool_frames.ledger._pg_schema import KEYS, key_lock
+
+    df = pd.DataFrame({"text": TEXTS[:3]})
+    other = PostgresLedger(postgres)
+    theirs = other.register("run tts, 600 jobs")
+    client = af.Client(**sb.client_options(), ledger=postgres, ledger_timeout=1.0)
+    where = f"akool@{sb.url}"
+    locks = sorted({key_lock(ledger_key(where, "tts", {"input_text": t, "voice_id": VOICE})) for t in TEXTS[:3]})
+    with psycopg.connect(postgres, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s, n) FROM unnest(%s::int4[]) AS n", (KEYS, locks))
+        with pytest.raises(af.LedgerError) as caught:
+            _tts(df, client)
+    message = str(caught.value)
+    del caught  # (its traceback holds the run's frames: collected below)
+    assert "run tts, 600 jobs" in message and "ledger_timeout" in message and postgres in message
+    assert sb.stats()["creates"] == 0  # nothing was sent without its claim
+    gc.collect()
+    assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
+    out = _tts(df, client)
+    assert out["akool_status"].tolist() == ["completed"] * 3 and sb.stats()["creates"] == 3
+    client.close()
+    other.release(theirs).result(30)
+    other.close()
