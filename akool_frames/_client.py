@@ -14,6 +14,7 @@ import httpx
 
 from ._errors import ConfigError
 from ._locations import MAX_TTL, STAGEABLE, protocol
+from .ledger import DatabaseAddress, PostgresLedger, is_database_url
 from .transport import Network
 
 if TYPE_CHECKING:
@@ -169,6 +170,9 @@ class Client:
       of your own (polling still runs).
     - ``usd_per_credit``: dollars per credit in reports and forecasts (0.04: the Jarvis price table's
       1 credit = 0.04 USD).
+    - ``ledger``: where the ledger lives: an SQLite file (default ``./.akool_frames/ledger.sqlite``), or a
+      PostgreSQL database that several machines share (``"postgresql://user:password@host:5432/db"``, the
+      ``postgres`` extra; its password is never shown: ``ledger_path`` is the URL with ``***`` for it).
     - ``ledger_timeout``: seconds a ledger write waits while another process holds the ledger (another
       run sharing it) before the run stops with a message naming that process.
     - ``verify``: how servers' certificates are checked: True (the system's and certifi's CAs, plus
@@ -278,8 +282,11 @@ class Client:
         self.staging_ttl: float = _ttl(staging_ttl, self.staging)
         self.storage_options: dict[str, Any] = dict(storage_options or {})  # (may hold keys: never in the repr)
         self._stager: Stager | None = None
-        self.ledger_path = Path(_setting(ledger, "AKOOL_FRAMES_LEDGER", DEFAULT_LEDGER))
-        self._ledger: Ledger | None = None
+        where = _setting(ledger, "AKOOL_FRAMES_LEDGER", DEFAULT_LEDGER)
+        # A PostgreSQL URL is kept as text, its password apart (never shown); anything else is an SQLite file.
+        self.ledger_address: DatabaseAddress | None = DatabaseAddress(where) if is_database_url(where) else None
+        self.ledger_path: Path | str = self.ledger_address.shown if self.ledger_address else Path(where)
+        self._ledger: Ledger | PostgresLedger | None = None
         self._http: Http | None = None
         self.lengths: dict[str, Any] = {}  # media lengths measured in this session (by _probe), by target
         self.language_lists: dict[str, Any] = {}  # the providers' language codes, read once a session
@@ -305,14 +312,17 @@ class Client:
             raise ConfigError(msg)
 
     @property
-    def ledger(self) -> Ledger:
+    def ledger(self) -> Ledger | PostgresLedger:
         """The ledger (opened on first use, and again in a forked child: a connection and the ledger's writer
-        thread do not survive a fork)."""
+        thread do not survive a fork): SQLite's, or PostgreSQL's when ``ledger=`` is a ``postgresql://`` URL."""
         with self._lock:
             if self._ledger is None or self._ledger.pid != os.getpid():
-                from .ledger import Ledger
+                if self.ledger_address is not None:
+                    self._ledger = PostgresLedger(self.ledger_address, timeout=self.ledger_timeout)
+                else:
+                    from .ledger import Ledger
 
-                self._ledger = Ledger(self.ledger_path, timeout=self.ledger_timeout)
+                    self._ledger = Ledger(self.ledger_path, timeout=self.ledger_timeout)
             return self._ledger
 
     @property

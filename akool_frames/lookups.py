@@ -213,7 +213,7 @@ def ledger(*, client: Client | None = ..., backend: Literal["pandas"] = ...) -> 
 def ledger(*, client: Client | None = ..., backend: Literal["polars"]) -> pl.DataFrame: ...
 def ledger(*, client: Client | None = None, backend: Backend = "pandas") -> EagerFrame:
     """Every submission the ledger holds (one row per attempt), as a DataFrame; its times as UTC datetimes.
-    No secrets in it.
+    The same frame from an SQLite ledger and from a PostgreSQL one (``ledger="postgresql://..."``). No secrets in it.
 
     Args:
         client: The client whose ledger to read; default: the default client.

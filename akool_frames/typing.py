@@ -91,6 +91,9 @@ class LedgerBackend(Protocol):
     def campaign(self, name: str) -> Any: ...  # its budget, charged and reserved credits (None: no such campaign)
     def campaigns(self) -> list[dict[str, Any]]: ...
 
+    # shared polling: of the jobs a run is about to poll, those it polls (the others' outcomes are read back)
+    def lease_polls(self, owner: str, job_ids: Sequence[str], seconds: float) -> list[str]: ...
+
 
 class Gate(Protocol):
     """What the HTTP layer asks before and after each request: a slot under the concurrency cap (held for the

@@ -3,6 +3,8 @@ the same cell once more, to the end.
 
     python drills/crash.py                       # 600 rows, 20 kills
     python drills/crash.py --rows 300 --kills 10 --seed 3 --faults
+    python drills/crash.py --ledger postgresql://user@host:5432/db   # on PostgreSQL (a fresh database on that
+                                                                     # server, dropped after; kept if it fails)
 
 One sandbox in this process for the whole drill (its counts span every attempt; mild latency so that creates
 overlap), one worker process at a time (``drills/worker.py``: ``df.akool.run`` of TTS on the ledger). Each
@@ -14,9 +16,10 @@ creates, rows without exactly one job, and rows not completed at the end. Target
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import random
 import signal
-import sqlite3
 import sys
 import tempfile
 import time
@@ -25,12 +28,14 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from shared_ledger import FAST, FAULTS, _log, _not_completed, _start
+from shared_ledger import FAST, FAULTS, KEPT, _log, _not_completed, _start, fresh_database, query
 
 import akool_frames as af
+from akool_frames.ledger import DatabaseAddress
 
 
-def drill(rows: int, kills: int, rng: random.Random, faults: bool) -> dict[str, object]:
+def drill(rows: int, kills: int, rng: random.Random, faults: bool, ledger: str | None = None) -> dict[str, object]:
+    """``ledger``: a PostgreSQL URL of an empty database (default: an SQLite file in the drill's folder)."""
     extra = FAULTS if faults else {}
     sb = af.Sandbox(time_scale=FAST, seed=rng.randrange(1 << 30),
                     faults={"tts": af.Faults(latency=(0.002, 0.02), **extra),
@@ -39,13 +44,13 @@ def drill(rows: int, kills: int, rng: random.Random, faults: bool) -> dict[str, 
     try:
         with tempfile.TemporaryDirectory(prefix="akool-crash-") as tmp:
             folder = Path(tmp)
-            ledger = folder / "ledger.sqlite"
+            where: str | Path = ledger or folder / "ledger.sqlite"
             pd.DataFrame({"script": [f"Line {i} of a campaign that keeps crashing." for i in range(rows)]}).to_csv(
                 folder / "scripts.csv", index=False)
             for n in range(kills):
                 go = folder / "go"
                 go.unlink(missing_ok=True)
-                proc = _start(sb, folder, ledger, f"run{n}", go=go)
+                proc = _start(sb, folder, where, f"run{n}", go=go)
                 time.sleep(1.2)  # imports done
                 before = sb.stats()["creates"]
                 go.touch()
@@ -59,15 +64,14 @@ def drill(rows: int, kills: int, rng: random.Random, faults: bool) -> dict[str, 
                 proc.send_signal(signal.SIGKILL)
                 proc.wait(10)
                 landed.append("finished first" if finished else f"at create {sb.stats()['creates']}")
-            final = _start(sb, folder, ledger, "final", "polars")
+            final = _start(sb, folder, where, "final", "polars")
             final.wait(300)
             out = pd.read_csv(folder / "final.csv") if (folder / "final.csv").exists() else None
             left = ([] if out is None else
                     out.loc[out["akool_status"] != "completed", ["akool_status", "akool_error"]].drop_duplicates()
                     .head(5).to_dict("records"))
             stats = sb.stats()
-            with sqlite3.connect(ledger) as db:
-                per_key = db.execute("SELECT key, COUNT(DISTINCT job_id) FROM submissions GROUP BY key").fetchall()
+            per_key = query(where, "SELECT key, COUNT(DISTINCT job_id) FROM {t}submissions GROUP BY key")
             return {"landed": landed, "duplicates": stats["duplicate_creates"], "creates": stats["creates"],
                     "keys_not_one_job": sum(1 for _, k in per_key if k != 1) + rows - len(per_key),
                     "not_completed": _not_completed(folder, "final"), "final_rc": final.returncode,
@@ -82,11 +86,20 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--faults", action="store_true", help="5xx answers and resets before/after handling too")
+    parser.add_argument("--ledger", default=None, metavar="postgresql://...",
+                        help="run on PostgreSQL: a database is made (and dropped) on this URL's server")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
-    print(f"crash drill: {args.rows} rows, {args.kills} SIGKILLs, seed {seed}{', faults' if args.faults else ''}")
+    on = f" on {DatabaseAddress(args.ledger).shown}" if args.ledger else " on SQLite"
+    print(f"crash drill: {args.rows} rows, {args.kills} SIGKILLs, seed {seed}{', faults' if args.faults else ''}{on}")
     started = time.monotonic()
-    r = drill(args.rows, args.kills, random.Random(seed), args.faults)
+    name = f"akool_crash_{os.getpid()}"
+    with fresh_database(args.ledger, name) if args.ledger else contextlib.nullcontext() as ledger:
+        r = drill(args.rows, args.kills, random.Random(seed), args.faults, ledger)
+        good = r["duplicates"] == 0 and r["keys_not_one_job"] == 0 and r["not_completed"] == 0 and r["final_rc"] == 0
+        if not good and ledger:
+            KEPT.add(ledger)
+            print(f"  ledger kept: database {name}")
     print("  kills landed: " + ", ".join(r["landed"]))  # type: ignore[arg-type]
     print(f"  duplicate creates {r['duplicates']}, creates {r['creates']}/{args.rows}, rows without exactly one job "
           f"{r['keys_not_one_job']}, rows not completed {r['not_completed']}, final run rc {r['final_rc']} "
@@ -95,7 +108,6 @@ def main() -> int:
         print(r["final_log"])
     for row in r["left"]:  # type: ignore[union-attr]
         print(f"  not completed: {row}")
-    good = r["duplicates"] == 0 and r["keys_not_one_job"] == 0 and r["not_completed"] == 0 and r["final_rc"] == 0
     print("  targets (0, 0, 0):", "met" if good else "NOT MET")
     return 0 if good else 1
 

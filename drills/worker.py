@@ -3,6 +3,8 @@ CSV of scripts against a sandbox, on a given ledger, the result frame written as
 
     python drills/worker.py OPTIONS_JSON SCRIPTS_CSV LEDGER OUT_CSV [pandas|polars]
 
+LEDGER is an SQLite file, or ``-`` for the ledger ``AKOOL_FRAMES_LEDGER`` names (a ``postgresql://`` URL is given
+that way, so that its password is not on the command line).
 OPTIONS_JSON holds ``af.Client`` keyword arguments (``sb.client_options()`` of the process running the
 sandbox). With ``DRILL_GO`` set to a path, it imports everything first and starts the run only once that
 file exists, so that several workers start at the same moment. It prints nothing on success; what goes
@@ -37,7 +39,7 @@ def _dump_tasks(*_: object) -> None:
 def main(options_json: str, scripts: str, ledger: str, out: str, lib: str = "pandas") -> None:
     faulthandler.register(signal.SIGUSR2, all_threads=True)  # a drill that finds it stuck asks where it is:
     signal.signal(signal.SIGUSR1, _dump_tasks)               # the threads (USR2) and the loop's tasks (USR1)
-    client = af.Client(**json.loads(options_json), ledger=ledger, max_concurrency=8)
+    client = af.Client(**json.loads(options_json), ledger=None if ledger == "-" else ledger, max_concurrency=8)
     if lib == "pandas":
         import pandas as pd
 

@@ -49,10 +49,16 @@ class Batched(Generic[T]):
         if written.done():  # written inline (the usual case): no hop through another thread
             _resolve(batch, written)
         else:
-            asyncio.wrap_future(written).add_done_callback(lambda _f: _resolve(batch, written))
+            asyncio.wrap_future(written).add_done_callback(lambda wrapped: _resolve(batch, written, wrapped))
 
 
-def _resolve(batch: list[tuple[Any, asyncio.Future[Any]]], written: Any) -> None:
+def _resolve(batch: list[tuple[Any, asyncio.Future[Any]]], written: Any,
+             wrapped: asyncio.Future[Any] | None = None) -> None:
+    if wrapped is not None and not wrapped.cancelled():
+        # The loop's copy of a write done on the ledger's thread: its error goes to the callers below, through
+        # ``written``. Taken here, or the copy's collection logs it as never retrieved (the PostgreSQL ledger
+        # writes every batch on its thread; SQLite, when another process holds the file).
+        wrapped.exception()
     try:
         results = written.result()
     except Exception as exc:  # noqa: BLE001 - each caller gets the error (as above)

@@ -85,6 +85,7 @@ class Follower:
     GROWTH = 1.25  # each poll that finds a job unfinished spaces its next poll further apart ...
     MAX_SPACING = 4.0  # ... up to this many intervals
     LEARN_AFTER = 5  # finished jobs seen before their ages set the first poll
+    LEASE = 2 * MAX_SPACING  # intervals a poll lease lasts (shared ledgers): its holder renews it well before
 
     def __init__(self, run: Run, *, keep_reads: bool = False) -> None:
         poll = run.spec.poll or Poll("", "")  # an immediate job: done at its create, never added here
@@ -197,9 +198,39 @@ class Follower:
             self.due.pop(job_id, None)  # seen now: scheduled again below from this sighting
         return [list(listed), *([i] for i in rest)], [listed, *singles]
 
+    def _shared(self, ids: list[str]) -> list[str]:
+        """Of ``ids``, those this run polls: where runs in other processes follow the same jobs on one ledger
+        (PostgreSQL), the ledger leases each job to one of them at a time (``lease_polls``; an SQLite ledger
+        gives every job). The jobs another run polls are read back from the ledger, where its polls land, and
+        looked at again later unless over."""
+        if not self.run.owner or not ids:  # (a refresh belongs to no run)
+            return ids
+        mine = self.run.ledger.lease_polls(self.run.owner, ids, self.every * self.LEASE)
+        if len(mine) == len(ids):
+            return ids
+        theirs = sorted(set(ids) - set(mine))
+        known = self.run.ledger.by_job_ids(theirs)
+        for job_id in theirs:
+            entry = known.get(job_id)
+            if entry is None or not entry.terminal:
+                if entry is not None:
+                    self._note(job_id, entry.status, entry.credits)
+                self._again(job_id)
+            elif job_id not in self.done:
+                read = Read(entry.status, entry.url, entry.credits, entry.error, entry.extra)
+                self.last[job_id] = read
+                self._note(job_id, read.status, read.credits)
+                self._completed(job_id, read)
+                self._over(job_id)
+        return mine
+
     async def poll_once(self, ids: list[str]) -> None:
         """Poll ``ids`` once (in batches, or through the job's list), record what came back, and schedule the
-        unfinished again."""
+        unfinished again. Jobs another run polls (a shared ledger) are read from the ledger instead."""
+        ids = self._shared(ids)
+        if not ids:
+            self.run.tally.report()
+            return
         if self.listed:
             batches, results = await self._through_list(ids)
         else:

@@ -380,6 +380,10 @@ class Ledger(Saves, Campaigns):
             "UPDATE submissions SET deleted_at = ?, status = CASE WHEN ? THEN 'failed' ELSE status END, "
             "error = CASE WHEN ? THEN 'cancelled by delete()' ELSE error END, updated_at = ? WHERE job_id = ?", rows))
 
+    def lease_polls(self, owner: str, job_ids: Sequence[str], seconds: float) -> list[str]:
+        """Every job: runs sharing an SQLite ledger (one machine) poll their jobs each (PostgreSQL shares them)."""
+        return list(job_ids)
+
     def note_error(self, job_id: str, error: str) -> Written:
         """Say why a job is no longer followed, leaving its status as last seen."""
         now = time.time()

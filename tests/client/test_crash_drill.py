@@ -16,8 +16,12 @@ from crash import drill
 
 
 @pytest.mark.timeout(240)
-def test_killed_again_and_again_then_resumed_nothing_twice_nothing_left() -> None:
-    result = drill(rows=250, kills=6, rng=random.Random(5), faults=False)
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_killed_again_and_again_then_resumed_nothing_twice_nothing_left(store: str,
+                                                                        request: pytest.FixtureRequest) -> None:
+    """On an SQLite ledger, and on PostgreSQL (``drills/crash.py --ledger postgresql://...``)."""
+    ledger = str(request.getfixturevalue("postgres")) if store == "postgres" else None
+    result = drill(rows=250, kills=6, rng=random.Random(5), faults=False, ledger=ledger)
     assert result["duplicates"] == 0 and result["creates"] == 250
     assert result["keys_not_one_job"] == 0
     assert result["not_completed"] == 0 and result["final_rc"] == 0, result["left"]

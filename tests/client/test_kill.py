@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -17,16 +16,18 @@ import pandas as pd
 import pytest
 
 import akool_frames as af
+from drills.shared_ledger import query
 
 ROWS = 500
 KILL_AFTER = 200  # creates the sandbox has handled when the worker is killed
 WORKER = Path(__file__).resolve().parents[2] / "drills" / "worker.py"
 
 
-def _worker(sb: af.Sandbox, tmp_path: Path, lib: str, out: Path) -> subprocess.Popen[bytes]:
-    """Start drills/worker.py; its output goes to ``<out>.log`` (read back by ``_log``)."""
+def _worker(sb: af.Sandbox, tmp_path: Path, lib: str, out: Path, ledger: str | None = None) -> subprocess.Popen[bytes]:
+    """Start drills/worker.py (on ``ledger``, default an SQLite file in ``tmp_path``); its output goes to
+    ``<out>.log`` (read back by ``_log``)."""
     args = [sys.executable, str(WORKER), json.dumps(sb.client_options()), str(tmp_path / "scripts.csv"),
-            str(tmp_path / "ledger.sqlite"), str(out), lib]
+            ledger or str(tmp_path / "ledger.sqlite"), str(out), lib]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AKOOL_", "AUDIOCLEANER_", "KLING_"))}
     repo = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = repo + os.pathsep + env.get("PYTHONPATH", "")
@@ -56,7 +57,10 @@ def _wait_for(predicate: Any, proc: subprocess.Popen[bytes] | None, out: Path, t
 
 
 @pytest.mark.timeout(90)
-def test_sigkill_halfway_then_rerun_creates_every_row_once(make_sandbox: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_sigkill_halfway_then_rerun_creates_every_row_once(make_sandbox: Any, tmp_path: Path, store: str,
+                                                           request: pytest.FixtureRequest) -> None:
+    ledger = str(request.getfixturevalue("postgres")) if store == "postgres" else str(tmp_path / "ledger.sqlite")
     # Mild latency (more on creates) so that creates overlap and some are on the wire when the process dies.
     sb = make_sandbox(faults={"tts": af.Faults(latency=(0.005, 0.02)), "poll": af.Faults(latency=(0.001, 0.005))})
     scripts = [f"Line {i} of the campaign, read slowly and clearly." for i in range(ROWS)]
@@ -64,7 +68,7 @@ def test_sigkill_halfway_then_rerun_creates_every_row_once(make_sandbox: Any, tm
 
     # First run (pandas): killed once the sandbox has made KILL_AFTER jobs, while a create is on the wire
     # (arrived, not answered yet: the sandbox makes its job after the client is gone).
-    first = _worker(sb, tmp_path, "pandas", tmp_path / "first.csv")
+    first = _worker(sb, tmp_path, "pandas", tmp_path / "first.csv", ledger)
     _wait_for(lambda: sb.stats()["creates"] >= KILL_AFTER and _create_on_the_wire(sb), first,
               tmp_path / "first.csv", timeout=60)
     first.send_signal(signal.SIGKILL)
@@ -74,8 +78,7 @@ def test_sigkill_halfway_then_rerun_creates_every_row_once(make_sandbox: Any, tm
     _wait_for(lambda: sb.app.http_in_flight == 0, None, tmp_path / "first.csv", timeout=10)  # all handled
     made_before = sb.stats()["creates"]
     assert KILL_AFTER <= made_before < ROWS
-    with sqlite3.connect(tmp_path / "ledger.sqlite") as db:
-        left = dict(db.execute("SELECT status, COUNT(*) FROM submissions GROUP BY status").fetchall())
+    left = dict(query(ledger, "SELECT status, COUNT(*) FROM {t}submissions GROUP BY status"))
     # It died halfway with creates on the wire: the sandbox made jobs whose answers never reached the ledger
     # (the second run must adopt them), and some intents were written but not yet sent (they must go out).
     assert left.get("intent", 0) >= 1
@@ -83,7 +86,7 @@ def test_sigkill_halfway_then_rerun_creates_every_row_once(make_sandbox: Any, tm
     assert with_ids < made_before <= with_ids + left["intent"]
 
     # Second run (polars, the same rows and ledger): to completion.
-    second = _worker(sb, tmp_path, "polars", tmp_path / "second.csv")
+    second = _worker(sb, tmp_path, "polars", tmp_path / "second.csv", ledger)
     second.wait(60)
     assert second.returncode == 0, _log(tmp_path / "second.csv")
     result = pd.read_csv(tmp_path / "second.csv")
@@ -93,9 +96,8 @@ def test_sigkill_halfway_then_rerun_creates_every_row_once(make_sandbox: Any, tm
     stats = sb.stats()
     assert stats["duplicate_creates"] == 0
     assert stats["creates"] == ROWS  # no row created before the kill was created again
-    with sqlite3.connect(tmp_path / "ledger.sqlite") as db:
-        per_key = db.execute("SELECT key, COUNT(DISTINCT job_id) FROM submissions GROUP BY key").fetchall()
-        ids = [r[0] for r in db.execute("SELECT job_id FROM submissions WHERE job_id IS NOT NULL")]
+    per_key = query(ledger, "SELECT key, COUNT(DISTINCT job_id) FROM {t}submissions GROUP BY key")
+    ids = [r[0] for r in query(ledger, "SELECT job_id FROM {t}submissions WHERE job_id IS NOT NULL")]
     assert len(per_key) == ROWS and all(n == 1 for _, n in per_key)  # one job id per row
     assert len(set(ids)) == ROWS and sorted(set(ids)) == sorted(result["akool_job_id"])
     with sb.state.lock:

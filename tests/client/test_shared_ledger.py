@@ -34,16 +34,24 @@ from tests.client.conftest import VOICE, columns, create_entries, make_frame
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The ledger the processes share: an SQLite file, or a fresh database on the real PostgreSQL server."""
+    return str(tmp_path / "ledger.sqlite") if request.param == "sqlite" else str(request.getfixturevalue("postgres"))
+
+
 # ----------------------------------------------------------------------------- processes at once
 @pytest.mark.timeout(240)
-@pytest.mark.parametrize("writers", [2, 4])
-def test_processes_racing_on_one_ledger_one_killed_create_each_row_once(writers: int) -> None:
-    """``writers`` processes run the same 300 rows on one ledger at once; the first is SIGKILLed once the
-    sandbox has made a random number of jobs; the others finish; a final run follows. Looped 50+ times by
-    ``python drills/shared_ledger.py --writers N --iterations 50`` (see drills/README.md)."""
+@pytest.mark.parametrize(("writers", "store"), [(2, "sqlite"), (4, "sqlite"), (2, "postgres"), (4, "postgres")])
+def test_processes_racing_on_one_ledger_one_killed_create_each_row_once(writers: int, store: str,
+                                                                        request: pytest.FixtureRequest) -> None:
+    """``writers`` processes run the same 300 rows on one ledger (SQLite, or PostgreSQL) at once; the first is
+    SIGKILLed once the sandbox has made a random number of jobs; the others finish; a final run follows. Looped
+    50+ times by ``python drills/shared_ledger.py --writers N --iterations 50 [--ledger postgresql://...]``."""
     seed = random.randrange(1 << 30)
     rows = 300
-    result = iteration(writers, rows, random.Random(seed))
+    ledger = str(request.getfixturevalue("postgres")) if store == "postgres" else None
+    result = iteration(writers, rows, random.Random(seed), ledger=ledger)
     assert ok(result, rows), f"seed {seed}: {result}"
     assert result["duplicates"] == 0 and result["creates"] == rows  # the sandbox's own count
 
@@ -106,7 +114,8 @@ def _env() -> dict[str, str]:
 
 
 @pytest.mark.timeout(120)
-def test_a_run_waits_for_a_live_run_and_takes_over_only_once_it_is_killed(make_sandbox: Any, tmp_path: Path) -> None:
+def test_a_run_waits_for_a_live_run_and_takes_over_only_once_it_is_killed(make_sandbox: Any, tmp_path: Path,
+                                                                          ledger_url: str) -> None:
     """Another process is sending the same rows, each create taking seconds at the provider. This run
     sends nothing while that process lives (its rows end ``skipped`` naming the other run, at the timeout);
     once the other process is killed, the next run reconciles its claims and each row exists once."""
@@ -114,7 +123,7 @@ def test_a_run_waits_for_a_live_run_and_takes_over_only_once_it_is_killed(make_s
     rows = 6
     scripts = [f"Slow line {i}." for i in range(rows)]
     pd.DataFrame({"script": scripts}).to_csv(tmp_path / "scripts.csv", index=False)
-    ledger = tmp_path / "ledger.sqlite"
+    ledger = ledger_url
     other = subprocess.Popen([sys.executable, str(WORKER), json.dumps(sb.client_options()), str(tmp_path / "scripts.csv"),
                               str(ledger), str(tmp_path / "other.csv")], env=_env(), stdout=subprocess.DEVNULL,
                              stderr=subprocess.STDOUT)
