@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from .._errors import LedgerError
-from ._campaigns import CAMPAIGN_TABLES
+from ._campaigns import SQLITE, campaign_tables
 from ._entries import _ADDED, _SCHEMA
 from ._writer import BUSY_STEP, busy_message, is_busy
 
@@ -160,7 +160,7 @@ def setup(db: sqlite3.Connection) -> None:
         return
     db.execute("BEGIN IMMEDIATE")  # one process at a time; a deferred one could not wait for another
     try:
-        for statement in filter(str.strip, (_SCHEMA + ";" + CAMPAIGN_TABLES).split(";")):  # (executescript commits)
+        for statement in filter(str.strip, (_SCHEMA + ";" + campaign_tables(SQLITE)).split(";")):  # (executescript commits)
             db.execute(statement)
         have = {row[1] for row in db.execute("PRAGMA table_info(submissions)")}
         for name, kind in _ADDED.items():

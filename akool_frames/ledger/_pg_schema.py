@@ -17,17 +17,19 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import ConfigError, LedgerError
 from ._address import DatabaseAddress
+from ._campaigns import POSTGRES, campaign_tables
 
 if TYPE_CHECKING:
     import psycopg
 
 __all__ = [
-    "KEYS", "SCHEMA", "SCHEMA_VERSION", "TRANSIENT", "WRITERS", "connect", "driver", "driver_error", "key_lock",
+    "CAMPAIGNS", "KEYS", "SCHEMA", "SCHEMA_VERSION", "TRANSIENT", "WRITERS", "connect", "driver", "driver_error", "key_lock",
     "setup",
 ]
 
 WRITERS = 0x616B6601  # advisory lock namespace of runs' liveness ("akf" 1)
 KEYS = 0x616B6602  # ... of claims, per row key ("akf" 2)
+CAMPAIGNS = 0x616B6603  # ... of a campaign's budget, held by the claim transactions that reserve from it ("akf" 3)
 SCHEMA = "akool_frames"
 SCHEMA_VERSION = 1
 TRANSIENT = ("40P01", "40001")  # deadlock detected, serialization failure: the transaction is tried again
@@ -105,7 +107,8 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.polls (
     owner TEXT NOT NULL,
     leased_until DOUBLE PRECISION NOT NULL
 );
-CREATE INDEX IF NOT EXISTS polls_owner ON {SCHEMA}.polls (owner)
+CREATE INDEX IF NOT EXISTS polls_owner ON {SCHEMA}.polls (owner);
+{campaign_tables(POSTGRES)}
 """
 
 

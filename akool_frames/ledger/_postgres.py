@@ -32,9 +32,10 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import ConfigError
 from ._address import DatabaseAddress
+from ._campaigns import POSTGRES, Campaigns, over_budget
 from ._entries import _COLUMNS, _NAMES, _STORED, CALLBACK_FIELDS, Claim, Entry, decide
 from ._pg_reads import PgReads
-from ._pg_schema import CONNECT_TIMEOUT, SCHEMA, WRITERS, connect, driver, driver_error, key_lock, setup
+from ._pg_schema import CAMPAIGNS, CONNECT_TIMEOUT, SCHEMA, WRITERS, connect, driver, driver_error, key_lock, setup
 from ._pg_writer import Liveness, PgWriter
 from ._writer import HOST, Written, process_start
 
@@ -48,7 +49,7 @@ _INSERT = f"INSERT INTO {S}.submissions ({_COLUMNS}) VALUES ({', '.join(['%s'] *
 STALE_LEASES = 3600.0  # seconds after which expired poll leases (of runs that died) are cleared away
 
 
-class PostgresLedger(PgReads):
+class PostgresLedger(PgReads, Campaigns):
     """The ledger in a PostgreSQL database; see the module docstring. ``timeout``: seconds a claim waits for
     other processes' claims on the same rows before it fails."""
 
@@ -95,8 +96,13 @@ class PostgresLedger(PgReads):
             raise driver_error(self.address, exc, "open") from None
         return pool
 
+    dialect = POSTGRES
+
     def __repr__(self) -> str:
         return f"PostgresLedger({self.path!r})"
+
+    def _fetch(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._query(sql, args)
 
     def close(self) -> None:
         self._closer()
@@ -191,13 +197,22 @@ class PostgresLedger(PgReads):
         return self._submit(op, locks=[key_lock(claim.key) for claim in claims])
 
     def _claim_op(self, owner: str, claims: Sequence[Claim]) -> Callable[[psycopg.Connection[Any]], list[Any]]:
-        def op(db: psycopg.Connection[Any]) -> list[tuple[str, Entry | None]]:
+        def op(db: psycopg.Connection[Any]) -> list[tuple[str, Any]]:  # (decision, entry; or "over", why)
             keys = sorted({claim.key for claim in claims})  # (locked by now: see turn)
-            alive, now, out, inserts, owned = self._alive(db), time.time(), [], [], []
+            alive, now, inserts, owned = self._alive(db), time.time(), [], []
+            out: list[tuple[str, Any]] = []
             latest = self._latest_in(db, keys)  # one read for the batch, under the locks
+            budgets: dict[str, Any] = {}  # the campaigns' figures, as this transaction changes them
             for claim in claims:
                 entry = latest.get(claim.key)
                 decision = decide(entry, claim, owner, alive)
+                if decision == "send" and claim.campaign is not None:  # reserved with the claim, or not claimed
+                    if claim.campaign not in budgets:  # the campaign held till commit: its figures cannot move
+                        db.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (CAMPAIGNS, claim.campaign))
+                    refused = over_budget(db, claim.campaign, claim.key, claim.estimate, budgets, POSTGRES)
+                    if refused is not None:
+                        out.append(("over", refused))
+                        continue
                 if decision == "send":
                     body = _STORED.encode({k: v for k, v in claim.body.items() if k not in CALLBACK_FIELDS})
                     entry = Entry(claim.key, entry.attempt + 1 if entry else 1, claim.provider, claim.job, body,

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import LedgerError
-from ._campaigns import Campaigns, over_budget
+from ._campaigns import SQLITE, Campaigns, over_budget
 from ._entries import (
     _AS_ROW,
     _COLUMNS,
@@ -72,8 +72,13 @@ class Ledger(Saves, Campaigns):
         self._lock = threading.Lock()
         self._writer = WriterThread(self.path, timeout, functools.partial(connect, self.path), self._beat)
 
+    dialect = SQLITE
+
     def __repr__(self) -> str:
         return f"Ledger({str(self.path)!r})"
+
+    def _fetch(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return list(self._rows(sql, args))
 
     def close(self) -> None:
         self._writer.close()
@@ -272,7 +277,7 @@ class Ledger(Saves, Campaigns):
                 entry = latest.get(claim.key)
                 decision = decide(entry, claim, owner, alive)
                 if decision == "send" and claim.campaign is not None:  # reserved with the claim, or not claimed
-                    refused = over_budget(db, claim.campaign, claim.key, claim.estimate, budgets)
+                    refused = over_budget(db, claim.campaign, claim.key, claim.estimate, budgets, SQLITE)
                     if refused is not None:
                         out.append(("over", refused))
                         continue

@@ -1,5 +1,6 @@
-"""Campaign budgets held in the ledger: every run that names a campaign, in any process sharing the ledger, spends
-from one budget; each create first reserves its row's estimate; rows that do not fit end skipped, saying why."""
+"""Campaign budgets held in the ledger (SQLite and PostgreSQL): every run that names a campaign, in any process
+sharing the ledger, spends from one budget; each create first reserves its row's estimate; rows that do not fit end
+skipped, saying why."""
 
 from __future__ import annotations
 
@@ -29,8 +30,8 @@ def _run(frame: pd.DataFrame, client: af.Client, **options: Any) -> pd.DataFrame
                            **options)
 
 
-def test_rows_that_do_not_fit_the_campaign_are_skipped_and_a_rerun_spends_nothing_more(sb, tmp_path):
-    client = af.Client(**sb.client_options(), ledger=tmp_path / "l.sqlite", max_concurrency=1)
+def test_rows_that_do_not_fit_the_campaign_are_skipped_and_a_rerun_spends_nothing_more(sb, ledger_url):
+    client = af.Client(**sb.client_options(), ledger=ledger_url, max_concurrency=1)
     frame = _lines(6)
     estimate = float(frame.akool.estimate("tts", input_text=af.col("script"), voice_id=VOICE,
                                           client=client)["akool_credits_est"].iloc[0])
@@ -52,8 +53,8 @@ def test_rows_that_do_not_fit_the_campaign_are_skipped_and_a_rerun_spends_nothin
     assert more["akool_status"].tolist() == ["completed"] * 6 and sb.stats()["creates"] == 6
 
 
-def test_a_campaign_without_a_budget_is_refused_before_anything_is_sent(sb, tmp_path):
-    client = af.Client(**sb.client_options(), ledger=tmp_path / "l.sqlite")
+def test_a_campaign_without_a_budget_is_refused_before_anything_is_sent(sb, ledger_url):
+    client = af.Client(**sb.client_options(), ledger=ledger_url)
     with pytest.raises(af.ConfigError, match="(?s)There is no campaign 'autumn'.*budget="):
         _run(_lines(2), client, campaign="autumn")
     assert sb.stats()["creates"] == 0
@@ -72,9 +73,9 @@ done.to_csv(out, index=False)
 """
 
 
-def test_two_processes_share_one_budget(make_sandbox, tmp_path):
+def test_two_processes_share_one_budget(make_sandbox, tmp_path, ledger_url):
     sb = make_sandbox()
-    ledger = tmp_path / "l.sqlite"
+    ledger = ledger_url
     per_row = 4.4
     budget = per_row * 50 + 1  # 80 rows asked for between the two processes, 50 fit
     env = {k: v for k, v in os.environ.items() if not k.startswith("AKOOL_")}
