@@ -14,7 +14,7 @@ import httpx
 
 from ._errors import ConfigError
 from ._locations import MAX_TTL, STAGEABLE, protocol
-from .transport import Network
+from .transport import Network, gate_place
 
 if TYPE_CHECKING:
     from .ledger import Ledger
@@ -188,6 +188,10 @@ class Client:
     - ``storage_options``: options for the object store's filesystem (fsspec: ``{"profile": ...}``,
       ``{"client_kwargs": {"endpoint_url": ...}}``), used for staging, ``s3://`` inputs, ``download`` and
       ``save_to``; credentials otherwise come from the store's usual places (environment, profiles). Never printed.
+    - ``shared_gate``: True (default): ``max_concurrency`` and ``rate_limit`` are the account's, held across every
+      process sharing this ledger (lock files in ``<ledger>-gate/``, or a PostgreSQL ledger's database); throttling
+      seen by one slows all; a process that dies frees its share at once. False: this client's alone. Or the place
+      of a gate to share (a ``postgresql://`` URL, or a folder).
     """
 
     def __init__(
@@ -222,6 +226,7 @@ class Client:
         staging: str | None = None,
         staging_ttl: float | None = None,
         storage_options: Mapping[str, Any] | None = None,
+        shared_gate: bool | str | Path = True,
     ) -> None:
         self.api_key: Secret | None = _secret(api_key, "AKOOL_API_KEY")
         self.client_id: str | None = _setting(client_id, "AKOOL_CLIENT_ID")
@@ -278,7 +283,9 @@ class Client:
         self.staging_ttl: float = _ttl(staging_ttl, self.staging)
         self.storage_options: dict[str, Any] = dict(storage_options or {})  # (may hold keys: never in the repr)
         self._stager: Stager | None = None
-        self.ledger_path = Path(_setting(ledger, "AKOOL_FRAMES_LEDGER", DEFAULT_LEDGER))
+        ledger_at = _setting(ledger, "AKOOL_FRAMES_LEDGER", DEFAULT_LEDGER)
+        self.ledger_path = Path(ledger_at)
+        self.gate_at = gate_place(shared_gate, ledger_at)  # where the account-wide gate lives (None: per client)
         self._ledger: Ledger | None = None
         self._http: Http | None = None
         self.lengths: dict[str, Any] = {}  # media lengths measured in this session (by _probe), by target

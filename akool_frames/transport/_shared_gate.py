@@ -1,0 +1,239 @@
+"""One gate for every process of an account (``typing.Gate``): the concurrency cap and the adaptive rate held in a
+place all of them share, so that processes sharing a ledger never send more than the account's cap at once nor
+faster than its rate, and throttling seen by one slows all.
+
+- ``SharedLimiter``: the adaptive limiter's decisions (``_limiter.AdaptiveLimiter``: the same spacing, cuts, pauses
+  and growth) over a state of a few numbers that is loaded, changed and stored back under a lock: the successes of
+  the last second as counts per 50 ms (the accepted rate a throttling answer cuts to) instead of a list of times.
+- ``SharedGate``: a slot under the cap and a ticket under the rate, over hooks that hold them somewhere shared.
+  Waiting never spins: a slot is polled for by one coroutine per process with short sleeps; a ticket is waited
+  for by sleeping until it is due, then asking again (a throttle meanwhile may have paused everyone).
+
+The gates themselves: ``_file_gate.FileGate`` (one machine: lock files beside the ledger) and
+``_pg_gate.PostgresGate`` (across machines: advisory locks and a row in the ledger's database).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import math
+import random
+import struct
+import time
+from typing import Any
+
+from ._limiter import AdaptiveLimiter
+
+__all__ = ["OK", "PAUSE", "THROTTLED", "SharedGate", "SharedLimiter", "is_postgres"]
+
+# The state: a tag (a layout not ours is started afresh), rate, level, next start, paused until, last cut, first
+# request (NaN: None), cuts, pauses, the newest 50 ms slice counted, and the successes per slice (a ring).
+SLICE = 0.05
+SLICES = 20  # 1 s (AdaptiveLimiter.WINDOW) of slices
+_STATE = struct.Struct("<8s6d3q" + "I" * SLICES)
+_TAG = b"akgate01"
+_NAN = float("nan")
+
+OK, THROTTLED, PAUSE = 0, 1, 2  # events a process saw, applied to the shared state at its next turn
+
+
+def is_postgres(where: object) -> bool:
+    return isinstance(where, str) and where.split("://", 1)[0].lower() in ("postgresql", "postgres")
+
+
+class SharedLimiter(AdaptiveLimiter):
+    """``AdaptiveLimiter``'s decisions over a state loaded from, and stored back to, a shared place (``load``,
+    ``store``/``dump``). Times are the shared clock's (one machine: ``time.monotonic``; PostgreSQL: the server's)."""
+
+    def __init__(self, ceiling: float | None) -> None:
+        super().__init__(ceiling)
+        self._ok = collections.deque(maxlen=1)  # (unused: successes are counted per slice)
+        self._head = 0  # the newest slice counted
+        self._counts = [0] * SLICES
+
+    def reset(self) -> None:
+        """A fresh state: the ceiling as the rate, nothing learnt, nothing due."""
+        self.rate, self.level, self.cuts, self.pauses = self.ceiling, None, 0, 0
+        self._next = self._paused_until = float("-inf")
+        self._cut_at = self._first = None
+        self._head, self._counts = 0, [0] * SLICES
+
+    def load(self, buffer: Any) -> None:
+        """The state in ``buffer`` (bytes or a mapped file); a fresh one when it holds none of ours."""
+        if buffer is None or len(buffer) < _STATE.size:
+            self.reset()
+            return
+        tag, rate, level, self._next, self._paused_until, cut_at, first, self.cuts, self.pauses, self._head, \
+            *counts = _STATE.unpack_from(buffer)
+        if tag != _TAG:
+            self.reset()
+            return
+        self.rate = None if math.isnan(rate) else rate
+        self.level = None if math.isnan(level) else level
+        self._cut_at = None if math.isnan(cut_at) else cut_at
+        self._first = None if math.isnan(first) else first
+        self._counts = counts
+
+    def _fields(self) -> tuple[Any, ...]:
+        def num(value: float | None) -> float:
+            return _NAN if value is None else value
+
+        return (_TAG, num(self.rate), num(self.level), self._next, self._paused_until, num(self._cut_at),
+                num(self._first), self.cuts, self.pauses, self._head, *self._counts)
+
+    def store(self, buffer: Any) -> None:
+        _STATE.pack_into(buffer, 0, *self._fields())
+
+    def dump(self) -> bytes:
+        return _STATE.pack(*self._fields())
+
+    def accepted(self, now: float) -> float:
+        """Successes per second over the last WINDOW seconds (or since the first request, if sooner), by slice."""
+        if self._first is None:
+            return 0.0
+        span = max(min(self.WINDOW, now - self._first), 0.25)
+        last = min(int(now // SLICE), self._head)
+        first = max(int(now // SLICE) - math.ceil(span / SLICE) + 1, self._head - SLICES + 1)
+        return sum(self._counts[i % SLICES] for i in range(first, last + 1)) / span
+
+    def succeeded(self, now: float) -> None:
+        current = int(now // SLICE)
+        if current > self._head:  # the slices between the newest counted and now had no successes
+            for i in range(max(self._head + 1, current - SLICES + 1), current + 1):
+                self._counts[i % SLICES] = 0
+            self._head = current
+        if current > self._head - SLICES:  # (older than the ring: only the growth counts)
+            self._counts[current % SLICES] += 1
+        super().succeeded(now)
+
+    def apply(self, events: list[tuple[Any, ...]]) -> None:
+        """What a process saw since its last turn, in order."""
+        for kind, *args in events:
+            if kind == OK:
+                self.succeeded(*args)
+            elif kind == THROTTLED:
+                self.throttled(*args)
+            else:
+                self.pause(*args)
+
+
+class SharedGate:
+    """A ``typing.Gate`` whose slots and rate state live outside the process. Subclasses hold them: ``_take`` a free
+    slot now (None: none), ``give_slot`` it back, ``_sync`` the state (apply this process's events; with ``admit``,
+    take a ticket if one is due: returns the ticket and the seconds to wait, 0 once admitted), ``_clock``."""
+
+    POLL = (0.0005, 0.004)  # seconds between looks for a free slot: first, longest
+
+    def __init__(self, cap: int, rate: float | None) -> None:
+        self.cap = cap
+        self.limiter = SharedLimiter(rate)
+        self._pending: list[tuple[Any, ...]] = []
+        self._polling: asyncio.Lock | None = None  # one coroutine per process looks for a free slot
+        self._turn: asyncio.Lock | None = None  # and one waits for a ticket (first come, first served)
+
+    # hooks
+    async def _take(self) -> int | None:
+        raise NotImplementedError
+
+    async def give_slot(self, slot: int) -> None:
+        raise NotImplementedError
+
+    async def _sync(self, admit: bool) -> tuple[float, float]:
+        raise NotImplementedError
+
+    def _clock(self) -> float:
+        return time.monotonic()
+
+    def _others_wait(self) -> bool:
+        """Whether another process is waiting for a slot (then a free one is left to it, not taken first)."""
+        return False
+
+    def _note_waiting(self, waiting: bool) -> None:
+        """Tell the others that this process is (no longer) waiting for a slot."""
+
+    def _flush_soon(self) -> None:
+        """Apply the events seen so far to the shared state soon (a throttle must slow the others at once)."""
+
+    # the protocol
+    def slot(self) -> Any:
+        return _Slot(self)
+
+    async def acquire(self) -> float:
+        if self._turn is None:
+            self._turn = asyncio.Lock()  # made on the loop that uses it
+        if not self._turn.locked():
+            ticket, wait = await self._sync(True)
+            if wait <= 0:
+                return ticket
+        async with self._turn:
+            self.limiter.waits += 1
+            while True:  # asked again after each sleep: another process may have gone first, or paused all
+                ticket, wait = await self._sync(True)
+                if wait <= 0:
+                    return ticket
+                await asyncio.sleep(wait)
+
+    def throttled(self, ticket: float, retry_after: float | None, now: float) -> None:
+        self._pending.append((THROTTLED, ticket, retry_after, self._clock()))
+        self._flush_soon()
+
+    def pause(self, seconds: float, now: float) -> None:
+        self._pending.append((PAUSE, seconds, self._clock()))
+        self._flush_soon()
+
+    def succeeded(self, now: float) -> None:
+        self._pending.append((OK, self._clock()))  # applied at this process's next turn
+        if len(self._pending) >= 256:
+            self._flush_soon()
+
+    async def refresh(self) -> SharedLimiter:
+        """The shared state as it is now (this process's events applied): the limiter, for tests and benches."""
+        await self._sync(False)
+        return self.limiter
+
+    # waiting for a slot
+    def _order(self) -> list[int]:
+        """The slots in the order to try them: from a random one, so that processes seldom try the same first."""
+        start = random.randrange(self.cap)
+        return [*range(start, self.cap), *range(start)]
+
+    async def take_slot(self) -> int:
+        polling = self._polling
+        if (polling is None or not polling.locked()) and not self._others_wait():
+            found = await self._take()
+            if found is not None:
+                return found
+        if self._polling is None:
+            self._polling = asyncio.Lock()
+        async with self._polling:
+            delay, first = self.POLL[0], True
+            try:
+                while True:
+                    if not first or self._others_wait():
+                        self._note_waiting(True)
+                        await asyncio.sleep(delay)
+                        delay = min(delay * 1.5, self.POLL[1])
+                    first = False
+                    found = await self._take()
+                    if found is not None:
+                        return found
+            finally:
+                self._note_waiting(False)
+
+
+class _Slot:
+    """A slot under the shared cap, held for one exchange."""
+
+    __slots__ = ("gate", "index")
+
+    def __init__(self, gate: SharedGate) -> None:
+        self.gate = gate
+        self.index = -1
+
+    async def __aenter__(self) -> _Slot:
+        self.index = await self.gate.take_slot()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.gate.give_slot(self.index)
