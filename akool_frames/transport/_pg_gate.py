@@ -58,13 +58,14 @@ class PostgresGate(SharedGate):
         self._held: set[int] = set()
         self._offset, self._offset_at = 0.0, float("-inf")
         self._opening: asyncio.Lock | None = None
+        self._taking: asyncio.Lock | None = None
         self._tx: asyncio.Lock | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def __repr__(self) -> str:
         return f"PostgresGate({self.where!r}, cap={self.cap})"
 
-    def _clock(self) -> float:
+    def clock(self) -> float:
         return time.monotonic() + self._offset
 
     # connections
@@ -126,7 +127,7 @@ class PostgresGate(SharedGate):
         self._slots_db = self._state_db = None
         self._held.clear()
         self._pending.clear()
-        self._opening = self._tx = self._polling = self._turn = None
+        self._opening = self._taking = self._tx = self._polling = self._turn = None
         self._tasks = set()
         self._pid = os.getpid()
 
@@ -167,29 +168,33 @@ class PostgresGate(SharedGate):
     # slots
     async def _take(self) -> int | None:
         await self._ensure()
-        free = [i for i in self._order() if i not in self._held]
-        if not free:
-            return None
-        task = asyncio.ensure_future(self._lock_one(free))
+        task = asyncio.ensure_future(self._lock_one())
         try:
             return await asyncio.shield(task)  # a cancelled caller must not leave a slot taken and unknown
         except asyncio.CancelledError:
             task.add_done_callback(self._give_back)
             raise
 
-    async def _lock_one(self, free: list[int]) -> int | None:
+    async def _lock_one(self) -> int | None:
+        """One free slot, if any. One look at a time: a session's advisory locks stack, so a slot asked for by two
+        looks at once would be granted to both."""
         import psycopg
 
-        db = self._slots_db
-        try:
-            cur = await db.execute(_TRY, (free, KEY))
-            row = await cur.fetchone()
-        except psycopg.Error as exc:
-            raise self._unreachable(exc) from None
-        if row is None:
-            return None
-        self._held.add(row[0])
-        return int(row[0])
+        if self._taking is None:
+            self._taking = asyncio.Lock()
+        async with self._taking:
+            free = [i for i in self._order() if i not in self._held]
+            if not free or self._slots_db is None:
+                return None
+            try:
+                cur = await self._slots_db.execute(_TRY, (free, KEY))
+                row = await cur.fetchone()
+            except psycopg.Error as exc:
+                raise self._unreachable(exc) from None
+            if row is None:
+                return None
+            self._held.add(row[0])
+            return int(row[0])
 
     def _give_back(self, task: asyncio.Task[int | None]) -> None:
         if not task.cancelled() and task.exception() is None and task.result() is not None:
@@ -232,7 +237,7 @@ class PostgresGate(SharedGate):
                     cur = await db.execute(f"SELECT state FROM {TABLE} WHERE name = 'gate' FOR UPDATE")
                     row = await cur.fetchone()
                     limiter.load(row[0] if row else None)
-                    now = self._clock()
+                    now = self.clock()
                     limiter.apply(events)
                     ticket, wait = now, 0.0
                     if admit:

@@ -121,7 +121,8 @@ class SharedLimiter(AdaptiveLimiter):
 class SharedGate:
     """A ``typing.Gate`` whose slots and rate state live outside the process. Subclasses hold them: ``_take`` a free
     slot now (None: none), ``give_slot`` it back, ``_sync`` the state (apply this process's events; with ``admit``,
-    take a ticket if one is due: returns the ticket and the seconds to wait, 0 once admitted), ``_clock``."""
+    take a ticket if one is due: returns the ticket and the seconds to wait, 0 once admitted); ``clock``, the clock
+    they share."""
 
     POLL = (0.0005, 0.004)  # seconds between looks for a free slot: first, longest
 
@@ -142,7 +143,11 @@ class SharedGate:
     async def _sync(self, admit: bool) -> tuple[float, float]:
         raise NotImplementedError
 
-    def _clock(self) -> float:
+    async def aclose(self) -> None:
+        """Let go of the shared place (its slots with it); opened again at the next use."""
+
+    def clock(self) -> float:
+        """The shared clock (tickets and the state's times are on it)."""
         return time.monotonic()
 
     def _others_wait(self) -> bool:
@@ -175,15 +180,15 @@ class SharedGate:
                 await asyncio.sleep(wait)
 
     def throttled(self, ticket: float, retry_after: float | None, now: float) -> None:
-        self._pending.append((THROTTLED, ticket, retry_after, self._clock()))
+        self._pending.append((THROTTLED, ticket, retry_after, self.clock()))
         self._flush_soon()
 
     def pause(self, seconds: float, now: float) -> None:
-        self._pending.append((PAUSE, seconds, self._clock()))
+        self._pending.append((PAUSE, seconds, self.clock()))
         self._flush_soon()
 
     def succeeded(self, now: float) -> None:
-        self._pending.append((OK, self._clock()))  # applied at this process's next turn
+        self._pending.append((OK, self.clock()))  # applied at this process's next turn
         if len(self._pending) >= 256:
             self._flush_soon()
 
