@@ -189,9 +189,9 @@ class Client:
       ``{"client_kwargs": {"endpoint_url": ...}}``), used for staging, ``s3://`` inputs, ``download`` and
       ``save_to``; credentials otherwise come from the store's usual places (environment, profiles). Never printed.
     - ``shared_gate``: True (default): ``max_concurrency`` and ``rate_limit`` are the account's, held across every
-      process sharing this ledger (lock files in ``<ledger>-gate/``, or a PostgreSQL ledger's database); throttling
-      seen by one slows all; a process that dies frees its share at once. False: this client's alone. Or the place
-      of a gate to share (a ``postgresql://`` URL, or a folder).
+      process sharing this ledger (lock files in ``.<ledger>-gate/`` beside it, or a PostgreSQL ledger's database);
+      throttling seen by one slows all; a process that dies frees its share at once. False: this client's alone.
+      Or the place of a gate to share (a ``postgresql://`` URL, or a folder).
     """
 
     def __init__(

@@ -11,7 +11,6 @@ carried over.
 from __future__ import annotations
 
 import logging
-import math
 import mmap
 import os
 import struct
@@ -22,7 +21,7 @@ from typing import Any
 from .._errors import ConfigError
 from ..typing import Gate
 from ._limiter import ProcessGate
-from ._shared_gate import SharedGate, SharedLimiter, is_postgres
+from ._shared_gate import SharedGate, SharedLimiter, is_postgres, lets_through
 
 try:
     import fcntl
@@ -36,7 +35,8 @@ log = logging.getLogger("akool_frames")
 
 def gate_place(shared_gate: bool | str | Path, ledger: str | Path) -> str | Path | None:
     """Where a Client's gate lives (``Client(shared_gate=...)``): None for its own (False), beside or in its
-    ``ledger`` (True: ``<ledger file>-gate/``, or the ledger's PostgreSQL database), or the place given."""
+    ``ledger`` (True: the folder ``.<ledger file name>-gate`` beside it, hidden and named apart from the ledger's
+    own files, which tools copy as ``ledger.sqlite*``; or the ledger's PostgreSQL database), or the place given."""
     if not isinstance(shared_gate, bool | str | Path) or not str(shared_gate).strip():
         msg = f"shared_gate is {shared_gate!r}; it takes True, False, a postgresql:// URL or a folder."
         raise ConfigError(msg)
@@ -45,7 +45,10 @@ def gate_place(shared_gate: bool | str | Path, ledger: str | Path) -> str | Path
     where = ledger if shared_gate is True else shared_gate
     if is_postgres(str(where)):
         return str(where)
-    return Path(os.path.realpath(where) + "-gate") if shared_gate is True else Path(where)
+    if shared_gate is not True:
+        return Path(where)
+    ledger_file = Path(os.path.realpath(where))
+    return ledger_file.with_name(f".{ledger_file.name}-gate")
 
 
 def gate_for(cap: int, rate: float | None, where: str | Path | None) -> Gate:
@@ -66,11 +69,10 @@ def gate_for(cap: int, rate: float | None, where: str | Path | None) -> Gate:
 _SIZE = 1024  # the state file: the state at 0, the waiting hint at _HINT
 _HINT = struct.Struct("<dq")  # until when a process polling for a slot said so, and which process
 _HINT_AT = 512
-_FREE = struct.Struct("<d16xd8xd")  # the state's rate, paused until and first request (from offset 8)
 
 
 class FileGate(SharedGate):
-    """The shared gate of one machine, in ``folder`` (beside the ledger: ``ledger.sqlite-gate``): ``slot-N`` lock
+    """The shared gate of one machine, in ``folder`` (beside the ledger: ``.ledger.sqlite-gate``): ``slot-N`` lock
     files, a ``state`` file (mapped; changed under its ``flock``), and a ``presence`` file every gate holds shared
     (whoever opens it with nobody there starts from a fresh state). Opened at first use, and again in a forked
     child (a parent's files are closed without unlocking: its locks stay its own). A folder that cannot be made
@@ -129,6 +131,7 @@ class FileGate(SharedGate):
                 os.close(fd)
         self._map, self._state, self._presence, self._slots, self._held = None, -1, -1, [], []
         self._pending.clear()
+        self._polling = self._turn = self._waiter = None  # (a forked child's loop is another)
 
     async def aclose(self) -> None:
         if self._pid == os.getpid():
@@ -195,6 +198,7 @@ class FileGate(SharedGate):
         if self._pid == os.getpid() and self._held and self._held[slot]:  # (not after aclose or a fork)
             fcntl.flock(self._slots[slot], fcntl.LOCK_UN)
             self._held[slot] = False
+            self._released()
 
     def _others_wait(self) -> bool:
         if self._map is None:
@@ -214,9 +218,9 @@ class FileGate(SharedGate):
         if self._pid != os.getpid() or self._map is None:
             return 0.0, 0.0  # (closed meanwhile)
         if admit and len(self._pending) < 64:  # (successes only: a throttle or a pause is applied at once)
-            lockless = self._lockless()
-            if lockless is not None:
-                return lockless, 0.0
+            now = time.monotonic()
+            if lets_through(self._map, now):
+                return now, 0.0
         limiter, events = self.limiter, self._pending
         self._pending = []
         fcntl.flock(self._state, fcntl.LOCK_EX)
@@ -233,15 +237,6 @@ class FileGate(SharedGate):
         finally:
             fcntl.flock(self._state, fcntl.LOCK_UN)
         return ticket, wait
-
-    def _lockless(self) -> float | None:
-        """With no rate to space by (none given, no throttling seen) and no pause, a request may go without the
-        lock: nothing in the state changes (but the first request's time, written once under it)."""
-        rate, paused, first = _FREE.unpack_from(self._map, 8)  # type: ignore[arg-type]
-        now = time.monotonic()
-        if math.isnan(rate) and paused <= now and not math.isnan(first):
-            return now
-        return None
 
     def _flush_soon(self) -> None:
         if self._ready() is None:

@@ -22,7 +22,7 @@ from typing import Any
 
 from .._errors import ConfigError, TransportError
 from ._network import redact
-from ._shared_gate import SharedGate
+from ._shared_gate import SharedGate, lets_through
 
 __all__ = ["KEY", "PostgresGate", "TABLE"]
 
@@ -31,7 +31,9 @@ log = logging.getLogger("akool_frames")
 KEY = 0x616B6761  # "akga": the advisory-lock class of the gate
 PRESENCE, SETUP = -1, -2  # held shared by every open gate / by whoever creates the table or starts the state afresh
 TABLE = "akool_frames_gate"
-_TRY = "SELECT s FROM unnest(%s::int4[]) AS s WHERE pg_try_advisory_lock(%s::int4, s) LIMIT 1"  # one at most
+# One free slot at most (LIMIT 1 stops the locking at the first granted), and the state as it is (see _sync).
+_TRY = ("SELECT (SELECT s FROM unnest(%s::int4[]) AS s WHERE pg_try_advisory_lock(%s::int4, s) LIMIT 1), "
+        f"(SELECT state FROM {TABLE} WHERE name = 'gate')")
 _INHERITED: list[Any] = []  # a forked child's copies of its parent's connections: kept, never closed (closing
 #                             them would end the parent's sessions, and free its slots)
 
@@ -61,6 +63,7 @@ class PostgresGate(SharedGate):
         self._taking: asyncio.Lock | None = None
         self._tx: asyncio.Lock | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._seen: tuple[bytes, float] | None = None  # the state as the last slot taken found it, and when
 
     def __repr__(self) -> str:
         return f"PostgresGate({self.where!r}, cap={self.cap})"
@@ -127,7 +130,8 @@ class PostgresGate(SharedGate):
         self._slots_db = self._state_db = None
         self._held.clear()
         self._pending.clear()
-        self._opening = self._taking = self._tx = self._polling = self._turn = None
+        self._seen = None
+        self._opening = self._taking = self._tx = self._polling = self._turn = self._waiter = None
         self._tasks = set()
         self._pid = os.getpid()
 
@@ -191,9 +195,10 @@ class PostgresGate(SharedGate):
                 row = await cur.fetchone()
             except psycopg.Error as exc:
                 raise self._unreachable(exc) from None
-            if row is None:
+            if row is None or row[0] is None:
                 return None
             self._held.add(row[0])
+            self._seen = (row[1], time.monotonic())
             return int(row[0])
 
     def _give_back(self, task: asyncio.Task[int | None]) -> None:
@@ -213,10 +218,16 @@ class PostgresGate(SharedGate):
             self._unreachable(exc)
         finally:
             self._held.discard(slot)
+            self._released()
 
     # the state
     async def _sync(self, admit: bool) -> tuple[float, float]:
         await self._ensure()
+        seen = self._seen
+        if admit and seen is not None and len(self._pending) < 64 and time.monotonic() - seen[1] < 0.05:
+            now = self.clock()
+            if lets_through(seen[0], now):  # no rate, no pause moments ago, when this request's slot was taken
+                return now, 0.0
         return await asyncio.shield(self._transact(admit))  # (a transaction is never cut halfway)
 
     async def _transact(self, admit: bool) -> tuple[float, float]:

@@ -25,7 +25,7 @@ from typing import Any
 
 from ._limiter import AdaptiveLimiter
 
-__all__ = ["OK", "PAUSE", "THROTTLED", "SharedGate", "SharedLimiter", "is_postgres"]
+__all__ = ["OK", "PAUSE", "THROTTLED", "SharedGate", "SharedLimiter", "is_postgres", "lets_through"]
 
 # The state: a tag (a layout not ours is started afresh), rate, level, next start, paused until, last cut, first
 # request (NaN: None), cuts, pauses, the newest 50 ms slice counted, and the successes per slice (a ring).
@@ -34,12 +34,20 @@ SLICES = 20  # 1 s (AdaptiveLimiter.WINDOW) of slices
 _STATE = struct.Struct("<8s6d3q" + "I" * SLICES)
 _TAG = b"akgate01"
 _NAN = float("nan")
+_FREE = struct.Struct("<8sd16xd8xd")  # the tag, the rate, paused until, the first request
 
 OK, THROTTLED, PAUSE = 0, 1, 2  # events a process saw, applied to the shared state at its next turn
 
 
 def is_postgres(where: object) -> bool:
     return isinstance(where, str) and where.split("://", 1)[0].lower() in ("postgresql", "postgres")
+
+
+def lets_through(state: Any, now: float) -> bool:
+    """Whether a request may go at ``now`` without taking the state's lock: no rate to space by (none given, no
+    throttling seen), no pause, and the first request's time written (nothing in the state would change)."""
+    tag, rate, paused, first = _FREE.unpack_from(state)
+    return bool(tag == _TAG and math.isnan(rate) and paused <= now and not math.isnan(first))
 
 
 class SharedLimiter(AdaptiveLimiter):
@@ -132,6 +140,7 @@ class SharedGate:
         self._pending: list[tuple[Any, ...]] = []
         self._polling: asyncio.Lock | None = None  # one coroutine per process looks for a free slot
         self._turn: asyncio.Lock | None = None  # and one waits for a ticket (first come, first served)
+        self._waiter: asyncio.Future[None] | None = None  # the slot looker's nap, cut short by a slot given back
 
     # hooks
     async def _take(self) -> int | None:
@@ -217,7 +226,7 @@ class SharedGate:
                 while True:
                     if not first or self._others_wait():
                         self._note_waiting(True)
-                        await asyncio.sleep(delay)
+                        await self._nap(delay)
                         delay = min(delay * 1.5, self.POLL[1])
                     first = False
                     found = await self._take()
@@ -225,6 +234,30 @@ class SharedGate:
                         return found
             finally:
                 self._note_waiting(False)
+
+
+    async def _nap(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less: until a slot of this process's is given back (``_released``)."""
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        timer = loop.call_later(seconds, _wake, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
+
+    def _released(self) -> None:
+        """A slot of this process's was given back: the coroutine waiting for one looks at once (unless another
+        process waits too: it is left its chance, as the next look is)."""
+        waiter = self._waiter
+        if waiter is not None and not self._others_wait():
+            _wake(waiter)
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class _Slot:

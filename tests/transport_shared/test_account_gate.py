@@ -105,7 +105,7 @@ def test_a_process_killed_holding_every_slot_frees_them_at_once(
     victim_sb = make_sandbox(faults={"tts": slow, "poll": slow})
     survivor_sb = make_sandbox(faults={"tts": af.Faults(latency=(0.02, 0.05))})
     ledger = tmp_path / "ledger.sqlite"
-    folder = Path(f"{os.path.realpath(ledger)}-gate")
+    folder = Path(os.path.realpath(tmp_path)) / ".ledger.sqlite-gate"
 
     def held(pid: int) -> int:  # (a victim stopped inside the file gate's state lock would hold the survivor up)
         if gate == "file":

@@ -21,7 +21,7 @@ GATES = ["file", "postgres"]
 
 
 def _where(gate: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    return str(tmp_path / "ledger.sqlite-gate") if gate == "file" else str(request.getfixturevalue("postgres"))
+    return str(tmp_path / ".ledger.sqlite-gate") if gate == "file" else str(request.getfixturevalue("postgres"))
 
 
 def throttle_once(where: str, retry_after: float) -> None:
@@ -100,7 +100,7 @@ def test_the_gate_follows_the_ledger_unless_told(tmp_path: Path) -> None:
     ledger = tmp_path / "ledger.sqlite"
     with af.Client(api_key="k", ledger=ledger) as client:
         gate = client.http.gate
-        assert isinstance(gate, FileGate) and gate.folder == Path(f"{ledger.resolve()}-gate")
+        assert isinstance(gate, FileGate) and gate.folder == ledger.resolve().parent / ".ledger.sqlite-gate"
     with af.Client(api_key="k", ledger=ledger, shared_gate=False) as client:
         assert isinstance(client.http.gate, ProcessGate)
     with af.Client(api_key="k", ledger=ledger, shared_gate=tmp_path / "elsewhere") as client:
