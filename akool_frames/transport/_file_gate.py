@@ -15,6 +15,7 @@ import mmap
 import os
 import struct
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,7 @@ def gate_for(cap: int, rate: float | None, where: str | Path | None) -> Gate:
 _SIZE = 1024  # the state file: the state at 0, the waiting hint at _HINT
 _HINT = struct.Struct("<dq")  # until when a process polling for a slot said so, and which process
 _HINT_AT = 512
+_OPEN: weakref.WeakSet[FileGate] = weakref.WeakSet()  # gates with files open, closed in a forked child at once
 
 
 class FileGate(SharedGate):
@@ -120,6 +122,7 @@ class FileGate(SharedGate):
             self.fallback = ProcessGate(self.cap, self.limiter.ceiling)
         self._slots, self._held = [-1] * self.cap, [False] * self.cap
         self._pid = os.getpid()
+        _OPEN.add(self)
 
     def _forget(self) -> None:
         """Close what this object had open (in a forked child: the parent's descriptors, whose locks stay the
@@ -137,6 +140,7 @@ class FileGate(SharedGate):
         if self._pid == os.getpid():
             self._forget()  # (closing a slot's file frees it)
         self._pid = 0
+        _OPEN.discard(self)
 
     def _ready(self) -> ProcessGate | None:
         if self._pid != os.getpid():
@@ -241,3 +245,15 @@ class FileGate(SharedGate):
     def _flush_soon(self) -> None:
         if self._ready() is None:
             self._locked(False)
+
+
+def _close_in_child() -> None:
+    """In a forked child, the parent's gate files are closed at once: a copy left open would keep a slot the
+    parent later closes held for as long as the child lives. (The parent's locks stay: it has its own copies.)"""
+    for gate in list(_OPEN):
+        gate._forget()  # noqa: SLF001 - the module's own class
+    _OPEN.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_in_child)

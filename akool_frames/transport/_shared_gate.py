@@ -235,7 +235,6 @@ class SharedGate:
             finally:
                 self._note_waiting(False)
 
-
     async def _nap(self, seconds: float) -> None:
         """Sleep ``seconds``, or less: until a slot of this process's is given back (``_released``)."""
         loop = asyncio.get_running_loop()

@@ -7,6 +7,8 @@ locks are per open file) or its own connections."""
 from __future__ import annotations
 
 import asyncio
+import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ import pytest
 import akool_frames as af
 from akool_frames.transport import FileGate, PostgresGate, SharedGate, gate_for
 from akool_frames.transport._limiter import ProcessGate
+from tests.transport_shared import _procs as procs
 from tests.transport_shared._procs import SPAWN
 
 GATES = ["file", "postgres"]
@@ -93,6 +96,33 @@ def test_a_gate_opened_while_nobody_holds_it_starts_afresh(gate: str, tmp_path: 
     assert asyncio.run(throttled_then([gate_for(4, 40.0, where)])) == (40.0, 0, False)  # nobody held it: afresh
     rate, cuts, paused = asyncio.run(throttled_then([gate_for(4, 40.0, where), gate_for(4, 40.0, where)]))
     assert cuts == 1 and rate < 40.0 and paused  # another held it meanwhile: what was learnt stands
+
+
+def test_a_forked_child_keeps_none_of_its_parents_slots(tmp_path: Path) -> None:
+    """A child forked while its parent holds a slot, and that never uses the gate: once the parent lets go (its
+    Client closed), the slot is free, though the child lives on (it was given copies of the parent's files)."""
+    folder = tmp_path / "gate"
+    gate = gate_for(2, None, str(folder))
+    assert isinstance(gate, SharedGate)
+    slot = gate.slot()
+    asyncio.run(slot.__aenter__())
+    assert procs.file_slots_held(folder, os.getpid()) == 1
+    go_read, go_write = os.pipe()
+    up_read, up_write = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # (fork with threads: the child only waits, then exits)
+        child = os.fork()
+    if child == 0:
+        os.write(up_write, b"x")  # (running: the fork's hooks have run)
+        os.read(go_read, 1)
+        os._exit(0)
+    try:
+        os.read(up_read, 1)
+        asyncio.run(gate.aclose())
+        assert not any(name.startswith("slot-") for name in procs.file_locks(folder))  # nobody holds a slot
+    finally:
+        os.write(go_write, b"x")
+        os.waitpid(child, 0)
 
 
 # ------------------------------------------------------------------------------------------ which gate
