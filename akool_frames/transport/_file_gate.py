@@ -154,37 +154,56 @@ class FileGate(SharedGate):
 
     async def acquire(self) -> float:
         fallback = self._ready()
-        return await (super().acquire() if fallback is None else fallback.acquire())
+        if fallback is not None:
+            return await fallback.acquire()
+        turn = self._turn  # (the common case first, without the layers below: nothing to space by, no pause)
+        if (turn is None or not turn.locked()) and len(self._pending) < 64 and self._map is not None:
+            now = time.monotonic()
+            if lets_through(self._map, now):
+                return now
+        return await super().acquire()
 
+    # (the answers: after slot(), which opened the gate in this process)
     def throttled(self, ticket: float, retry_after: float | None, now: float) -> None:
-        fallback = self._ready()
-        if fallback is None:
+        if self.fallback is None:
             super().throttled(ticket, retry_after, now)
         else:
-            fallback.throttled(ticket, retry_after, now)
+            self.fallback.throttled(ticket, retry_after, now)
 
     def pause(self, seconds: float, now: float) -> None:
-        fallback = self._ready()
-        if fallback is None:
+        if self.fallback is None:
             super().pause(seconds, now)
         else:
-            fallback.pause(seconds, now)
+            self.fallback.pause(seconds, now)
 
     def succeeded(self, now: float) -> None:
-        fallback = self._ready()
-        if fallback is None:
+        if self.fallback is None:
             super().succeeded(now)
         else:
-            fallback.succeeded(now)
+            self.fallback.succeeded(now)
 
     async def refresh(self) -> SharedLimiter:
         self._ready()
         return await super().refresh()
 
     # slots
+    async def take_slot(self) -> int:
+        polling = self._polling  # (as SharedGate's, without a coroutine for the first look)
+        if (polling is None or not polling.locked()) and not self._others_wait():
+            found = self._take_now()
+            if found is not None:
+                return found
+        return await self._wait_slot()
+
     async def _take(self) -> int | None:
-        slots, held = self._slots, self._held
-        for i in self._order():
+        return self._take_now()
+
+    def _take_now(self) -> int | None:
+        slots, held, cap = self._slots, self._held, self.cap
+        if not held:
+            return None  # (closed meanwhile)
+        for n in self._order():
+            i = n % cap
             if held[i]:
                 continue
             fd = slots[i]

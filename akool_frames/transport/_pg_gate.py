@@ -91,6 +91,10 @@ class PostgresGate(SharedGate):
         try:
             slots = await psycopg.AsyncConnection.connect(self._url, autocommit=True, application_name=name)
             state = await psycopg.AsyncConnection.connect(self._url, autocommit=True, application_name=name)
+            # A machine that vanishes (power, network) sends no goodbye: the server finds its session dead, and frees
+            # its slots, within a minute rather than the system's two hours.
+            await slots.execute("SET tcp_keepalives_idle = 15; SET tcp_keepalives_interval = 5; "
+                                "SET tcp_keepalives_count = 4")
             async with state.transaction():  # openers one at a time: the table, the presence check and reset
                 await state.execute("SELECT pg_advisory_xact_lock(%s::int4, %s::int4)", (KEY, SETUP))
                 await state.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (name text PRIMARY KEY, state bytea NOT NULL)")
@@ -187,7 +191,7 @@ class PostgresGate(SharedGate):
         if self._taking is None:
             self._taking = asyncio.Lock()
         async with self._taking:
-            free = [i for i in self._order() if i not in self._held]
+            free = [n % self.cap for n in self._order() if n % self.cap not in self._held]
             if not free or self._slots_db is None:
                 return None
             try:

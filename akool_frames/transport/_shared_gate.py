@@ -141,6 +141,7 @@ class SharedGate:
         self._polling: asyncio.Lock | None = None  # one coroutine per process looks for a free slot
         self._turn: asyncio.Lock | None = None  # and one waits for a ticket (first come, first served)
         self._waiter: asyncio.Future[None] | None = None  # the slot looker's nap, cut short by a slot given back
+        self._start = random.randrange(cap)  # (see _order)
 
     # hooks
     async def _take(self) -> int | None:
@@ -207,10 +208,11 @@ class SharedGate:
         return self.limiter
 
     # waiting for a slot
-    def _order(self) -> list[int]:
-        """The slots in the order to try them: from a random one, so that processes seldom try the same first."""
-        start = random.randrange(self.cap)
-        return [*range(start, self.cap), *range(start)]
+    def _order(self) -> range:
+        """Where to start looking for a free slot (to go round from there): each look one further, from a random
+        first, so that processes seldom try the same slot first."""
+        self._start = start = (self._start + 1) % self.cap
+        return range(start, start + self.cap)
 
     async def take_slot(self) -> int:
         polling = self._polling
@@ -218,6 +220,10 @@ class SharedGate:
             found = await self._take()
             if found is not None:
                 return found
+        return await self._wait_slot()
+
+    async def _wait_slot(self) -> int:
+        """One coroutine per process looks, napping between looks (``_nap``); the others queue behind it."""
         if self._polling is None:
             self._polling = asyncio.Lock()
         async with self._polling:
