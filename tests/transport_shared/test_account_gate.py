@@ -77,16 +77,16 @@ def _most_in_one_second(log: list[dict[str, Any]], scale: float) -> int:
 @pytest.mark.parametrize("gate", GATES)
 def test_processes_on_one_ledger_send_no_faster_than_the_rate_together(
         gate: str, make_sandbox: Callable[..., af.Sandbox], tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    """Three processes, each told rate_limit=40 (the account's): the sandbox (a token bucket of 40/s holding one
-    second of burst) receives no more than 40 + 40 requests in any second, and throttles none."""
-    rate = 40.0
+    """Three processes, each told rate_limit=60 (the account's): the sandbox (a token bucket of 60/s holding one
+    second of burst) receives no more than 60 + 60 requests in any second, and throttles none."""
+    rate = 60.0
     quick = af.Faults(latency=(0.001, 0.005))
     sb = make_sandbox(rate_limit=rate, faults={"tts": quick, "poll": quick})
     options = {**sb.client_options(), "max_concurrency": 8, "rate_limit": rate, "shared_gate": _shared(gate, request)}
-    done = _run_all(tmp_path, options, {"a": 50, "b": 50, "c": 50})
-    assert all(statuses == ["completed"] * 50 for statuses in done.values())
+    done = _run_all(tmp_path, options, {"a": 40, "b": 40, "c": 40})
+    assert all(statuses == ["completed"] * 40 for statuses in done.values())
     stats = sb.stats()
-    assert (stats["creates"], stats["duplicate_creates"]) == (150, 0)
+    assert (stats["creates"], stats["duplicate_creates"]) == (120, 0)
     assert stats["throttled"] == 0
     assert _most_in_one_second(sb.log(), sb.config.time_scale) <= rate + rate  # the rate plus one second's burst
 
