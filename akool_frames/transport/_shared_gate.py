@@ -9,6 +9,10 @@ faster than its rate, and throttling seen by one slows all.
   Waiting never spins: a slot is polled for by one coroutine per process with short sleeps; a ticket is waited
   for by sleeping until it is due, then asking again (a throttle meanwhile may have paused everyone).
 
+Every process on a gate should be given the account's ``max_concurrency`` and ``rate_limit``: the slots are
+numbered from 0, so the largest cap among them is what holds; the rate starts at the first opener's and grows no
+further than the ceiling of the process that succeeds.
+
 The gates themselves: ``_file_gate.FileGate`` (one machine: lock files beside the ledger) and
 ``_pg_gate.PostgresGate`` (across machines: advisory locks and a row in the ledger's database).
 """
