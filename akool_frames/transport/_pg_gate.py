@@ -17,14 +17,14 @@ import asyncio
 import logging
 import os
 import time
+import urllib.parse
 from collections.abc import Coroutine
 from typing import Any
 
 from .._errors import ConfigError, TransportError
-from ._network import redact
 from ._shared_gate import SharedGate, lets_through
 
-__all__ = ["KEY", "PostgresGate", "TABLE"]
+__all__ = ["KEY", "TABLE", "PostgresGate", "shown"]
 
 log = logging.getLogger("akool_frames")
 
@@ -38,6 +38,19 @@ _INHERITED: list[Any] = []  # a forked child's copies of its parent's connection
 #                             them would end the parent's sessions, and free its slots)
 
 
+def shown(url: str) -> str:
+    """The URL as messages show it: a password (``user:password@``, or ``?password=``) as ``***``."""
+    split = urllib.parse.urlsplit(url)
+    if split.password is not None:
+        user, _, host = split.netloc.rpartition("@")
+        split = split._replace(netloc=f"{user.split(':', 1)[0]}:***@{host}")
+    query = urllib.parse.parse_qsl(split.query, keep_blank_values=True)
+    if any(name == "password" for name, _ in query):
+        hidden = [(name, "***" if name == "password" else value) for name, value in query]
+        split = split._replace(query=urllib.parse.urlencode(hidden, safe="*"))
+    return urllib.parse.urlunsplit(split)
+
+
 class PostgresGate(SharedGate):
     """``typing.Gate`` across every process and machine that gives it the same database URL."""
 
@@ -48,12 +61,12 @@ class PostgresGate(SharedGate):
         try:
             import psycopg  # noqa: F401
         except ImportError:
-            msg = (f"The gate at {redact(url)} is a PostgreSQL database, and psycopg is not installed.\n\n"
+            msg = (f"The gate at {shown(url)} is a PostgreSQL database, and psycopg is not installed.\n\n"
                    "Hint: pip install 'akool-frames[postgres]'.")
             raise ConfigError(msg) from None
         super().__init__(cap, rate)
         self._url = url
-        self.where = redact(url)
+        self.where = shown(url)
         self._pid = 0
         self._slots_db: Any = None
         self._state_db: Any = None

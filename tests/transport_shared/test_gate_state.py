@@ -135,12 +135,13 @@ def test_the_gate_follows_the_ledger_unless_told(tmp_path: Path) -> None:
         assert isinstance(client.http.gate, ProcessGate)
     with af.Client(api_key="k", ledger=ledger, shared_gate=tmp_path / "elsewhere") as client:
         assert isinstance(client.http.gate, FileGate) and client.http.gate.folder == tmp_path / "elsewhere"
-    url = "postgresql://akool:s3cret-word@db.invalid:5432/akool"
-    for options in ({"ledger": url}, {"ledger": ledger, "shared_gate": url}):
-        with af.Client(api_key="k", **options) as client:  # type: ignore[arg-type]
-            gate = client.http.gate
-            assert isinstance(gate, PostgresGate) and client.gate_at == url
-            assert "s3cret" not in repr(gate) and "s3cret" not in gate.where
+    for url in ("postgresql://akool:s3cret-word@db.invalid:5432/akool",
+                "postgres://akool@db.invalid/akool?sslmode=require&password=s3cret-word"):
+        for options in ({"ledger": url}, {"ledger": ledger, "shared_gate": url}):
+            with af.Client(api_key="k", **options) as client:  # type: ignore[arg-type]
+                gate = client.http.gate
+                assert isinstance(gate, PostgresGate) and client.gate_at == url
+                assert "s3cret" not in repr(gate) and "db.invalid" in gate.where and "s3cret" not in gate.where
     for bad in ("", 3):
         with pytest.raises(af.ConfigError, match="shared_gate"):
             af.Client(api_key="k", ledger=ledger, shared_gate=bad)  # type: ignore[arg-type]
