@@ -15,7 +15,7 @@ import httpx
 from ._errors import ConfigError
 from ._locations import MAX_TTL, STAGEABLE, protocol
 from .ledger import DatabaseAddress, PostgresLedger, is_database_url
-from .transport import Network
+from .transport import Network, gate_place
 
 if TYPE_CHECKING:
     from .ledger import Ledger
@@ -192,6 +192,10 @@ class Client:
     - ``storage_options``: options for the object store's filesystem (fsspec: ``{"profile": ...}``,
       ``{"client_kwargs": {"endpoint_url": ...}}``), used for staging, ``s3://`` inputs, ``download`` and
       ``save_to``; credentials otherwise come from the store's usual places (environment, profiles). Never printed.
+    - ``shared_gate``: True (default): ``max_concurrency`` and ``rate_limit`` are the account's, held across every
+      process sharing this ledger (lock files in ``.<ledger>-gate/`` beside it, or a PostgreSQL ledger's database);
+      throttling seen by one slows all; a process that dies frees its share at once. False: this client's alone.
+      Or the place of a gate to share (a ``postgresql://`` URL, or a folder).
     """
 
     def __init__(
@@ -226,6 +230,7 @@ class Client:
         staging: str | None = None,
         staging_ttl: float | None = None,
         storage_options: Mapping[str, Any] | None = None,
+        shared_gate: bool | str | Path = True,
     ) -> None:
         self.api_key: Secret | None = _secret(api_key, "AKOOL_API_KEY")
         self.client_id: str | None = _setting(client_id, "AKOOL_CLIENT_ID")
@@ -286,6 +291,7 @@ class Client:
         # A PostgreSQL URL is kept as text, its password apart (never shown); anything else is an SQLite file.
         self.ledger_address: DatabaseAddress | None = DatabaseAddress(where) if is_database_url(where) else None
         self.ledger_path: Path | str = self.ledger_address.shown if self.ledger_address else Path(where)
+        self.gate_at = gate_place(shared_gate, where)  # where the account-wide gate lives (None: per client)
         self._ledger: Ledger | PostgresLedger | None = None
         self._http: Http | None = None
         self.lengths: dict[str, Any] = {}  # media lengths measured in this session (by _probe), by target

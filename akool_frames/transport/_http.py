@@ -29,7 +29,7 @@ from yarl import URL
 from .._errors import AuthError, ConfigError, RateLimited, ServerError, TransportError, error_for_code
 from ..typing import Gate
 from ._exchange import Answer, ApiExchange, HttpxExchange, failure_of, is_timeout
-from ._limiter import ProcessGate
+from ._file_gate import gate_for
 from ._network import PROXY_SETTINGS
 from ._receiver import Receiver
 from ._settings import Settings
@@ -72,7 +72,8 @@ class Http:
         self.media = ApiExchange(self.network, n, settings.timeout)
         self._api = self.media if settings.transport is None else HttpxExchange(settings.transport, settings.timeout)
         self._urls: dict[tuple[str, str], tuple[URL, str | None]] = {}  # (provider, path) -> URL, its proxy
-        self.gate: Gate = ProcessGate(n, settings.rate_limit)
+        # The account's gate: shared by every process on the same ledger (``settings.gate_at``), or this one's.
+        self.gate: Gate = gate_for(n, settings.rate_limit, settings.gate_at)
         self._token: str | None = None
         self._token_lock = asyncio.Lock()
         self._jwt: tuple[str, float] | None = None
@@ -87,6 +88,9 @@ class Http:
         await self.media.aclose()
         if self._api is not self.media:
             await self._api.aclose()
+        close = getattr(self.gate, "aclose", None)  # (a shared gate's files or connections; their slots with them)
+        if close is not None:
+            await close()
 
     # ------------------------------------------------------------------ auth
     async def _headers(self, provider: str) -> dict[str, str]:

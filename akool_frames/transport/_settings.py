@@ -42,6 +42,7 @@ class Settings(Protocol):
     network: Network
     webhook_host: str
     webhook_port: int
+    gate_at: Any  # where the account-wide gate lives: a folder, a postgresql:// URL, or None (this client's own)
 
     @property
     def ledger(self) -> Any: ...  # where callbacks are recorded (``af.ledger`` over it)
