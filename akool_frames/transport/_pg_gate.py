@@ -6,7 +6,7 @@ Two connections per process (psycopg 3, async, on the client's loop): one holds 
 lock), one runs the state's transactions. Times in the state are the server's clock, read as this machine's
 monotonic clock plus an offset measured against the server (every ``OFFSET_EVERY`` seconds), so machines whose
 clocks disagree still space their requests on one clock. The advisory locks are ``(KEY, n)``: n >= 0 the slots,
-``PRESENCE`` and ``SETUP`` below; the row lives in the table ``akool_frames_gate``.
+``PRESENCE`` and ``SETUP`` below; the row lives in the table ``akool_frames.gate``.
 
 The URL's password never appears in messages or reprs (``where`` is the URL without it).
 """
@@ -14,6 +14,7 @@ The URL's password never appears in messages or reprs (``where`` is the URL with
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -30,7 +31,7 @@ log = logging.getLogger("akool_frames")
 
 KEY = 0x616B6761  # "akga": the advisory-lock class of the gate
 PRESENCE, SETUP = -1, -2  # held shared by every open gate / by whoever creates the table or starts the state afresh
-TABLE = "akool_frames_gate"
+TABLE = "akool_frames.gate"  # in the ledger's schema: a role may create its own schema, not tables in public
 # One free slot at most (LIMIT 1 stops the locking at the first granted), and the state as it is (see _sync).
 _TRY = ("SELECT (SELECT s FROM unnest(%s::int4[]) AS s WHERE pg_try_advisory_lock(%s::int4, s) LIMIT 1), "
         f"(SELECT state FROM {TABLE} WHERE name = 'gate')")
@@ -108,6 +109,9 @@ class PostgresGate(SharedGate):
             # its slots, within a minute rather than the system's two hours.
             await slots.execute("SET tcp_keepalives_idle = 15; SET tcp_keepalives_interval = 5; "
                                 "SET tcp_keepalives_count = 4")
+            # (the ledger makes it too: whoever comes second finds it, or trips on the first one's insert)
+            with contextlib.suppress(psycopg.errors.UniqueViolation):
+                await state.execute("CREATE SCHEMA IF NOT EXISTS akool_frames")
             async with state.transaction():  # openers one at a time: the table, the presence check and reset
                 await state.execute("SELECT pg_advisory_xact_lock(%s::int4, %s::int4)", (KEY, SETUP))
                 await state.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (name text PRIMARY KEY, state bytea NOT NULL)")
