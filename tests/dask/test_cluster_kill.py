@@ -4,16 +4,12 @@ starts another; the scheduler sends its partitions elsewhere). Every row ends fi
 sandbox never sees more than 8 requests in flight nor, in any second, more than the rate limit plus its burst, and
 it throttles next to nothing: the workers' clients share one account-wide gate through the ledger.
 
-It needs the PostgreSQL ledger and the account-wide gate (issue 23's other parts); until this tree has the ledger it
-skips, saying so. (Tried on a SQLite file that the 4 processes shared, the refusal lifted for the try: with each
-client given a quarter of the cap and of the rate, every row completed and no create was sent twice, the kill landing
-after 1,002 creates; with the whole cap and rate in each client, no gate between them, the sandbox saw 9 in flight
-and throttled 140 requests, so the test fails until the gate holds.)"""
+Without the account-wide gate (each worker's client with the whole cap and rate, tried on a SQLite file the 4
+processes shared), the sandbox saw 9 in flight and throttled 140 requests: this test fails without the gate.)"""
 
 from __future__ import annotations
 
 import bisect
-import importlib.util
 import os
 import signal
 import time
@@ -44,10 +40,8 @@ def account() -> Iterator[af.Sandbox]:
 
 
 @pytest.fixture
-def shared_ledger(request: pytest.FixtureRequest) -> str:
-    if importlib.util.find_spec("akool_frames.ledger._postgres") is None:
-        pytest.skip("needs the PostgreSQL ledger and the account-wide gate (issue 23), not in this tree yet")
-    return str(request.getfixturevalue("postgres"))
+def shared_ledger(postgres: str) -> str:
+    return postgres
 
 
 def _busiest_second(box: af.Sandbox) -> int:

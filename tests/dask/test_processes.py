@@ -6,7 +6,6 @@ worker process may send. On a PostgreSQL ledger several worker processes share t
 
 from __future__ import annotations
 
-import importlib.util
 import pickle
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -155,12 +154,9 @@ def test_settings_holding_credentials_stay_with_the_caller(box: af.Sandbox, one:
 
 
 @pytest.fixture
-def postgres_ledger(request: pytest.FixtureRequest) -> str:
-    """A fresh PostgreSQL database's URL for a ledger; skipped (before any server starts) while this tree has no
-    PostgreSQL ledger."""
-    if importlib.util.find_spec("akool_frames.ledger._postgres") is None:
-        pytest.skip("the PostgreSQL ledger (issue 23, ledger/_postgres.py) is not in this tree yet")
-    return str(request.getfixturevalue("postgres"))
+def postgres_ledger(postgres: str) -> str:
+    """A fresh PostgreSQL database's URL for a ledger."""
+    return postgres
 
 
 def test_several_worker_processes_share_a_postgresql_ledger(box: af.Sandbox, two: Any, postgres_ledger: str,
