@@ -36,6 +36,7 @@ FACTS = {
     "Faces, several videos, extra columns, clean-up #1": "legacy voices",
     "What will it cost? (forecasts, reports, calibration) #1": "talking_photo",  # counted, not priced
     "Sheets, rows × languages, named downloads (the localization path) #1": "audio/00123_es.mp3",
+    "More than one machine #1": "not sent: campaign 'spring' has",
     "Local files and buckets as inputs (`staging=`) #1": "my-bucket/akool-in/",  # staged, content-addressed
     "Results to a bucket, as they complete (`save_to=`) #1": "s3://my-bucket/audio/00123.mp3",
     "The command line #1": "00124_fr.mp3",  # from ls: named by the sheet's columns
