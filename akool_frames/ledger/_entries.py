@@ -8,11 +8,12 @@ from __future__ import annotations
 import hashlib
 import json
 import operator
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
-__all__ = ["CALLBACK_FIELDS", "PUBLIC_COLUMNS", "TERMINAL", "Claim", "Entry", "decide", "ledger_key"]
+__all__ = ["CALLBACK_FIELDS", "PUBLIC_COLUMNS", "TERMINAL", "Claim", "Entry", "decide", "decide_all", "ledger_key"]
 
 CALLBACK_FIELDS = frozenset({"webhookUrl", "webhookurl", "callback_url"})
 TERMINAL = frozenset({"completed", "failed", "rejected"})
@@ -171,3 +172,40 @@ def decide(entry: Entry | None, claim: Claim, owner: str, alive: Callable[[str],
     if claim.mode in ("resend", "force") and not fresh:
         return "send"
     return "reconcile"  # an intent or unknown create nobody is working on: it may exist at the provider
+
+
+Decided = tuple[list[tuple[str, Any]], list["Entry"], list[tuple[str, str, int]]]
+
+
+def decide_all(claims: Sequence[Claim], latest: dict[str, Entry], owner: str, alive: Callable[[str], bool],
+               reserve: Callable[[Claim], str | None]) -> Decided:
+    """A batch of claims decided (``decide``) against their keys' latest attempts (``latest``, as the batch changes
+    them: a later claim of a key sees an earlier one's attempt), in one transaction of either store. Returns per claim
+    (decision, entry) — or ("over", why) when ``reserve`` (its campaign's budget) cannot hold a claim to send —, the
+    new attempts to insert (intents owned by ``owner``), and the (owner, key, attempt) a reconcile takes over."""
+    now = time.time()
+    out: list[tuple[str, Any]] = []
+    new: list[Entry] = []
+    owned: list[tuple[str, str, int]] = []
+    for claim in claims:
+        entry = latest.get(claim.key)
+        decision = decide(entry, claim, owner, alive)
+        if decision == "send" and claim.campaign is not None:  # reserved with the claim, or not claimed
+            refused = reserve(claim)
+            if refused is not None:
+                out.append(("over", refused))
+                continue
+        if decision == "send":
+            body = _STORED.encode({k: v for k, v in claim.body.items() if k not in CALLBACK_FIELDS})
+            entry = Entry(claim.key, entry.attempt + 1 if entry else 1, claim.provider, claim.job, body,
+                          None, "intent", None, claim.estimate, None, None, now, None, now, owner,
+                          claim.price_basis, claim.duration_s, claim.duration_source, None, None)
+            new.append(entry)
+            latest[claim.key] = entry
+        elif decision == "reconcile":
+            assert entry is not None
+            owned.append((owner, entry.key, entry.attempt))
+            latest[claim.key] = replace(entry, owner=owner)
+        out.append((decision, entry))
+    return out, new, owned
+

@@ -27,13 +27,12 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .._errors import ConfigError
 from ._address import DatabaseAddress
 from ._campaigns import POSTGRES, Campaigns, over_budget
-from ._entries import _COLUMNS, _NAMES, _STORED, CALLBACK_FIELDS, Claim, Entry, decide
+from ._entries import _COLUMNS, _NAMES, Claim, decide_all
 from ._pg_reads import PgReads
 from ._pg_schema import CAMPAIGNS, CONNECT_TIMEOUT, SCHEMA, WRITERS, connect, driver, driver_error, key_lock, setup
 from ._pg_writer import Liveness, PgWriter
@@ -199,32 +198,16 @@ class PostgresLedger(PgReads, Campaigns):
     def _claim_op(self, owner: str, claims: Sequence[Claim]) -> Callable[[psycopg.Connection[Any]], list[Any]]:
         def op(db: psycopg.Connection[Any]) -> list[tuple[str, Any]]:  # (decision, entry; or "over", why)
             keys = sorted({claim.key for claim in claims})  # (locked by now: see turn)
-            alive, now, inserts, owned = self._alive(db), time.time(), [], []
-            out: list[tuple[str, Any]] = []
             latest = self._latest_in(db, keys)  # one read for the batch, under the locks
             budgets: dict[str, Any] = {}  # the campaigns' figures, as this transaction changes them
-            for claim in claims:
-                entry = latest.get(claim.key)
-                decision = decide(entry, claim, owner, alive)
-                if decision == "send" and claim.campaign is not None:  # reserved with the claim, or not claimed
-                    if claim.campaign not in budgets:  # the campaign held till commit: its figures cannot move
-                        db.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (CAMPAIGNS, claim.campaign))
-                    refused = over_budget(db, claim.campaign, claim.key, claim.estimate, budgets, POSTGRES)
-                    if refused is not None:
-                        out.append(("over", refused))
-                        continue
-                if decision == "send":
-                    body = _STORED.encode({k: v for k, v in claim.body.items() if k not in CALLBACK_FIELDS})
-                    entry = Entry(claim.key, entry.attempt + 1 if entry else 1, claim.provider, claim.job, body,
-                                  None, "intent", None, claim.estimate, None, None, now, None, now, owner,
-                                  claim.price_basis, claim.duration_s, claim.duration_source, None, None)
-                    inserts.append(tuple(getattr(entry, name) for name in _NAMES))
-                    latest[claim.key] = entry  # a later claim of the same key in this batch sees this attempt
-                elif decision == "reconcile":
-                    assert entry is not None
-                    owned.append((owner, entry.key, entry.attempt))
-                    latest[claim.key] = replace(entry, owner=owner)
-                out.append((decision, entry))
+
+            def reserve(claim: Claim) -> str | None:
+                if claim.campaign not in budgets:  # the campaign held till commit: its figures cannot move
+                    db.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (CAMPAIGNS, claim.campaign))
+                return over_budget(db, str(claim.campaign), claim.key, claim.estimate, budgets, POSTGRES)
+
+            out, new, owned = decide_all(claims, latest, owner, self._alive(db), reserve)
+            inserts = [tuple(getattr(entry, name) for name in _NAMES) for entry in new]
             with db.cursor() as cursor:
                 if inserts:  # (no other claim can add these attempts: their keys are locked)
                     cursor.executemany(_INSERT, inserts)

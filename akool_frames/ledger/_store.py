@@ -27,25 +27,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from .._errors import LedgerError
 from ._campaigns import SQLITE, Campaigns, over_budget
-from ._entries import (
-    _AS_ROW,
-    _COLUMNS,
-    _COLUMNS_NO_BODY,
-    _INSERT,
-    _LATEST,
-    _STORED,
-    CALLBACK_FIELDS,
-    PUBLIC_COLUMNS,
-    Claim,
-    Entry,
-    decide,
-)
+from ._entries import _AS_ROW, _COLUMNS, _COLUMNS_NO_BODY, _INSERT, _LATEST, PUBLIC_COLUMNS, Claim, Entry, decide_all
 from ._file import connect, guarded, is_damage, ledger_damaged, open_ledger
 from ._saves import Saves
 from ._writer import HOST, WriterThread, Written, busy_message, process_alive, process_start
@@ -269,30 +256,11 @@ class Ledger(Saves, Campaigns):
 
     def _claim_op(self, owner: str, claims: Sequence[Claim]) -> Callable[[sqlite3.Connection], list[Any]]:
         def op(db: sqlite3.Connection) -> list[tuple[str, Any]]:  # (decision, entry; or "over", why)
-            alive, now, inserts, owned = self._alive(db), time.time(), [], []
-            out: list[tuple[str, Any]] = []
             latest = self._latest_in(db, list({claim.key for claim in claims}))  # one read for the batch
             budgets: dict[str, Any] = {}  # the campaigns' figures, as this transaction changes them
-            for claim in claims:
-                entry = latest.get(claim.key)
-                decision = decide(entry, claim, owner, alive)
-                if decision == "send" and claim.campaign is not None:  # reserved with the claim, or not claimed
-                    refused = over_budget(db, claim.campaign, claim.key, claim.estimate, budgets, SQLITE)
-                    if refused is not None:
-                        out.append(("over", refused))
-                        continue
-                if decision == "send":
-                    body = _STORED.encode({k: v for k, v in claim.body.items() if k not in CALLBACK_FIELDS})
-                    entry = Entry(claim.key, entry.attempt + 1 if entry else 1, claim.provider, claim.job, body,
-                                  None, "intent", None, claim.estimate, None, None, now, None, now, owner,
-                                  claim.price_basis, claim.duration_s, claim.duration_source, None, None)
-                    inserts.append(_AS_ROW(entry))
-                    latest[claim.key] = entry  # a later claim of the same key in this batch sees this attempt
-                elif decision == "reconcile":
-                    assert entry is not None
-                    owned.append((owner, entry.key, entry.attempt))
-                    latest[claim.key] = replace(entry, owner=owner)
-                out.append((decision, entry))
+            out, new, owned = decide_all(claims, latest, owner, self._alive(db), lambda claim: over_budget(
+                db, str(claim.campaign), claim.key, claim.estimate, budgets, SQLITE))
+            inserts = [_AS_ROW(entry) for entry in new]
             db.executemany(_INSERT, inserts)  # (one statement for the batch: the same writes, fewer calls)
             db.executemany("UPDATE submissions SET owner = ? WHERE key = ? AND attempt = ?", owned)
             return out

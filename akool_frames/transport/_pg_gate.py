@@ -169,6 +169,14 @@ class PostgresGate(SharedGate):
         return TransportError(f"The gate's database {self.where} could not be reached ({words}); nothing was sent.",
                               may_have_reached=False)
 
+    def __del__(self) -> None:
+        """A gate dropped without ``aclose`` (its client never closed) ends its sessions here, in the process that
+        opened them (the server frees the slots with them), instead of leaving psycopg to warn about open ones."""
+        if getattr(self, "_pid", 0) == os.getpid():
+            for db in (self._slots_db, self._state_db):
+                if db is not None and not db.closed:
+                    db.pgconn.finish()
+
     async def aclose(self) -> None:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
