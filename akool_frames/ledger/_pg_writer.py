@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from .._errors import AkoolError, LedgerError
 from ._address import DatabaseAddress
 from ._pg_schema import KEYS, SCHEMA, TRANSIENT, WRITERS, connect, driver, driver_error
-from ._writer import GROUP, HEARTBEAT, Written
+from ._writer import HEARTBEAT, Written, take
 
 if TYPE_CHECKING:
     import psycopg
@@ -115,21 +115,7 @@ class PgWriter:
                 self._conn = None
 
     def _take(self) -> tuple[list[tuple[Op, Written, tuple[int, ...]]], bool]:
-        """The writes waiting now (up to GROUP; none after a heartbeat's wait), and whether to stop after them."""
-        batch: list[tuple[Op, Written, tuple[int, ...]]] = []
-        try:
-            item = self._queue.get(timeout=HEARTBEAT)
-        except queue.Empty:
-            return batch, False
-        while item is not None:
-            batch.append(item)
-            if len(batch) >= GROUP:
-                return batch, False
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return batch, False
-        return batch, True
+        return take(self._queue)
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is not None and (self._conn.closed or self._conn.broken):

@@ -32,7 +32,7 @@ from typing import Any
 
 from .._errors import LedgerError
 
-__all__ = ["HOST", "Written", "WriterThread", "busy_message", "is_busy", "process_alive", "process_start"]
+__all__ = ["HOST", "Written", "WriterThread", "busy_message", "is_busy", "process_alive", "process_start", "take"]
 
 log = logging.getLogger("akool_frames")
 
@@ -215,21 +215,7 @@ class WriterThread:
             db.close()
 
     def _take(self) -> tuple[list[tuple[Op, Written]], bool]:
-        """The writes waiting now (up to GROUP; none after a heartbeat's wait), and whether to stop after them."""
-        batch: list[tuple[Op, Written]] = []
-        try:
-            item = self._queue.get(timeout=HEARTBEAT)
-        except queue.Empty:
-            return batch, False
-        while item is not None:
-            batch.append(item)
-            if len(batch) >= GROUP:
-                return batch, False
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return batch, False
-        return batch, True
+        return take(self._queue)
 
     def _transaction(self, db: sqlite3.Connection, batch: list[tuple[Op, Written]], beat: bool) -> None:
         live = [(op, f) for op, f in batch if f.set_running_or_notify_cancel()]
@@ -288,3 +274,23 @@ class WriterThread:
                     log.warning("%s; waiting up to %.0f s.", busy_message(db, self.path, waited), self.timeout)
                     warned = True
         self.max_wait = max(self.max_wait, time.monotonic() - started)
+
+
+def take(waiting: queue.SimpleQueue[Any]) -> tuple[list[Any], bool]:
+    """A writer thread's next batch: the writes waiting now (up to GROUP; none after a heartbeat's wait), and
+    whether to stop after them (a None queued: the ledger is closing)."""
+    batch: list[Any] = []
+    try:
+        item = waiting.get(timeout=HEARTBEAT)
+    except queue.Empty:
+        return batch, False
+    while item is not None:
+        batch.append(item)
+        if len(batch) >= GROUP:
+            return batch, False
+        try:
+            item = waiting.get_nowait()
+        except queue.Empty:
+            return batch, False
+    return batch, True
+

@@ -249,13 +249,7 @@ class FileGate(SharedGate):
         fcntl.flock(self._state, fcntl.LOCK_EX)
         try:
             limiter.load(self._map)
-            now = time.monotonic()
-            limiter.apply(events)
-            ticket, wait = now, 0.0
-            if admit:
-                wait = limiter.delay(now)
-                if wait <= 0:
-                    ticket = limiter.admit(now)
+            ticket, wait = limiter.turn(events, time.monotonic(), admit)
             limiter.store(self._map)
         finally:
             fcntl.flock(self._state, fcntl.LOCK_UN)

@@ -277,13 +277,7 @@ class PostgresGate(SharedGate):
                     cur = await db.execute(f"SELECT state FROM {TABLE} WHERE name = 'gate' FOR UPDATE")
                     row = await cur.fetchone()
                     limiter.load(row[0] if row else None)
-                    now = self.clock()
-                    limiter.apply(events)
-                    ticket, wait = now, 0.0
-                    if admit:
-                        wait = limiter.delay(now)
-                        if wait <= 0:
-                            ticket = limiter.admit(now)
+                    ticket, wait = limiter.turn(events, self.clock(), admit)
                     await db.execute(f"UPDATE {TABLE} SET state = %s WHERE name = 'gate'", (limiter.dump(),))
             except psycopg.Error as exc:
                 raise self._unreachable(exc) from None

@@ -129,6 +129,17 @@ class SharedLimiter(AdaptiveLimiter):
             else:
                 self.pause(*args)
 
+    def turn(self, events: list[tuple[Any, ...]], now: float, admit: bool) -> tuple[float, float]:
+        """One process's turn on the shared state (loaded, and stored after, by the gate): what it saw applied, then,
+        if ``admit``, a ticket now or the wait before one: (ticket, seconds to wait)."""
+        self.apply(events)
+        ticket, wait = now, 0.0
+        if admit:
+            wait = self.delay(now)
+            if wait <= 0:
+                ticket = self.admit(now)
+        return ticket, wait
+
 
 class SharedGate:
     """A ``typing.Gate`` whose slots and rate state live outside the process. Subclasses hold them: ``_take`` a free
