@@ -21,42 +21,16 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _memory import PeakRss
 from _remote import remote_sandbox
 
 import akool_frames as af
-
-
-def rss() -> int:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * 4096
-
-
-class PeakRss:
-    """The highest resident set size seen while the block runs (a sampling thread)."""
-
-    def __enter__(self) -> PeakRss:
-        self.start = self.peak = rss()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.01):
-            self.peak = max(self.peak, rss())
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, rss())
-
 
 PARTS = ("akool_frames", "httpx_aiohttp", "httpx", "httpcore", "aiohttp", "yarl", "multidict", "anyio", "pandas",
          "narwhals", "asyncio", "sqlite3", "json", "concurrent", "importlib")

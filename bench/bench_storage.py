@@ -49,37 +49,13 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _memory import PeakRss
 
 MB = 1 << 20
 TEXT_CHARS = 990  # 66 s of speech at the sandbox's 15 characters a second: a WAV of 1,056,044 bytes
 
 
 # ------------------------------------------------------------------------------------------------ measuring
-def rss() -> int:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-class PeakRss:
-    """The highest resident set size seen while the block runs (a sampling thread)."""
-
-    def __enter__(self) -> PeakRss:
-        self.start = self.peak = rss()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.01):
-            self.peak = max(self.peak, rss())
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, rss())
-
-
 class S3Calls:
     """Every S3 request this process makes (s3fs sends them all through ``S3FileSystem._call_s3``): counts by
     operation, bytes put, the most ``put_object`` calls in flight at once, and the first PUT's start and the
