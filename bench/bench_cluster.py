@@ -42,6 +42,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -248,6 +249,7 @@ def figures(sb: RemoteSandbox, rate: float, completed: int) -> dict[str, Any]:
         "in_flight": stats["max_in_flight"], "throttled": stats["throttled"], "requests": stats["requests"],
         "req_per_job": stats["requests"] / max(completed, 1), "creates": stats["creates"],
         "duplicates": stats["duplicate_creates"],
+        "by_endpoint": dict(Counter(e.get("endpoint") or e["path"] for e in log).most_common()),
     }
 
 
@@ -290,6 +292,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--partitions", type=int, default=None, help="the Dask frame's partitions (default: workers)")
     parser.add_argument("--postgres", default=os.environ.get("AKOOL_FRAMES_TEST_POSTGRES"),
                         help="a PostgreSQL server's URL (a database is made per case); default: start one")
+    parser.add_argument("--detail", action="store_true", help="also the requests each endpoint received")
     parser.add_argument("--serve-sandbox", help=argparse.SUPPRESS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -317,6 +320,8 @@ def main(argv: list[str] | None = None) -> None:
                   f"{r['rate_submit']:>13.3f}{r['of_bucket']:>10.3f}{r['busiest']:>11}"
                   f"{str(r['in_flight']) + '/' + str(args.cap):>10}{r['throttled']:>10}{r['req_per_job']:>8.3f}"
                   f"{r['creates']:>8}{r['duplicates']:>5}  {load()}", flush=True)
+            if args.detail:
+                print("    requests by endpoint:", ", ".join(f"{k} {v}" for k, v in r["by_endpoint"].items()))
 
 
 if __name__ == "__main__":
