@@ -47,12 +47,15 @@ async def poll(run: Run, ids: list[str]) -> dict[str, Any]:
 async def poll_list(run: Run, ids: Sequence[str], open_ids: Collection[str]) -> dict[str, Read]:
     """What the job's list says of ``open_ids`` (jobs still followed), newest first: pages until every
     one of ``ids`` (the jobs due) has been seen, the list ends, or the pages cover every job this run
-    followed, plus one (another run's creates push them deeper: those are then polled one by one)."""
+    followed, plus one. Other runs on the account (processes sharing a ledger) push this run's jobs deeper:
+    past that, pages go on while two or more due jobs are unseen, a page per due job at most, so they never
+    cost more than polling those jobs one by one (which is what happens to the rest)."""
     rec = run.spec.reconcile
     assert rec is not None
     wanted, found = set(ids), {}
     followed = len(run.follower.jobs) if run.follower else 0
-    for page in range(1, math.ceil(max(followed, len(open_ids)) / rec.size) + 2):
+    covered = math.ceil(max(followed, len(open_ids)) / rec.size) + 1
+    for page in range(1, covered + len(ids) + 1):
         answer = await run.http.request(run.spec.provider, "GET", rec.path,
                                        params={**rec.query, "page": str(page), "size": str(rec.size)})
         records = get_path_either(answer, rec.records, list) or []
@@ -61,7 +64,7 @@ async def poll_list(run: Run, ids: Sequence[str], open_ids: Collection[str]) -> 
             if rid in open_ids:
                 found[rid] = read_record(run.spec, record)  # read now: pages of records need not be kept (peak memory)
                 wanted.discard(rid)
-        if not wanted or len(records) < rec.size:
+        if not wanted or len(records) < rec.size or (page >= covered and len(wanted) < 2):
             break
     return found
 

@@ -32,14 +32,14 @@ def test_tts_jobs_are_polled_through_their_list(sb: af.Sandbox, client: af.Clien
     assert stats["requests"] / 300 <= 1.2  # one create per job, and a share of a list page
 
 
-def test_jobs_the_pages_no_longer_show_are_polled_one_by_one(make_sandbox, tmp_path: Path) -> None:
+def _buried(make_sandbox, tmp_path: Path, rows: int) -> tuple[af.Sandbox, pd.DataFrame, pd.DataFrame]:
+    """``rows`` TTS jobs submitted, then 250 newer ones from another program on the account (ours sink past the
+    two pages a run of a few jobs covers), then the run that follows ours."""
     sb = make_sandbox(time_scale=20.0)  # TTS takes 3-6 sandbox seconds: still running when followed
-    df = pd.DataFrame({"text": [f"Line {i}: buried." for i in range(5)]})
+    df = pd.DataFrame({"text": [f"Line {i}: buried." for i in range(rows)]})
     with af.Client(**sb.client_options(), ledger=tmp_path / "l.sqlite") as client:
         sent = df.akool.submit("tts", client=client, progress=False, input_text=af.col("text"), voice_id=VOICE)
         assert (sent["akool_status"] != "completed").all()
-        # Another program on the same account makes 250 newer jobs: ours sink past the two pages a run of
-        # five jobs looks through.
         with httpx.Client(base_url=sb.url, headers={"x-api-key": sb.api_key}) as other:
             for i in range(250):
                 answer = other.post("/api/open/v4/voice/tts", json={"input_text": f"Other {i}", "voice_id": VOICE})
@@ -47,7 +47,20 @@ def test_jobs_the_pages_no_longer_show_are_polled_one_by_one(make_sandbox, tmp_p
         out = df.akool.run("tts", client=client, progress=False, input_text=af.col("text"), voice_id=VOICE)
     assert (out["akool_status"] == "completed").all()
     assert list(out["akool_job_id"]) == list(sent["akool_job_id"])  # followed, not sent again
-    stats = sb.stats()
-    assert stats["creates"] == 255 and stats["duplicate_creates"] == 0
-    assert stats["polls_by_endpoint"].get(DETAIL, 0) >= 5  # each of ours, on its own
+    assert sb.stats()["creates"] == rows + 250 and sb.stats()["duplicate_creates"] == 0
+    return sb, sent, out
+
+
+def test_buried_jobs_are_read_from_deeper_pages_while_that_costs_less_than_polling_them(make_sandbox,
+                                                                                        tmp_path: Path) -> None:
+    # five due jobs under 250 newer ones: the third page shows them (3 list requests, not 2 + 5 single polls)
+    sb, _, _ = _buried(make_sandbox, tmp_path, 5)
+    assert sb.stats()["polls_by_endpoint"].get(DETAIL, 0) == 0
+    assert _requests_to(sb, LIST) >= 3
+
+
+def test_a_lone_buried_job_is_polled_on_its_own(make_sandbox, tmp_path: Path) -> None:
+    # one due job: a page past the two it covers would cost as much as the single poll, so it is polled alone
+    sb, _, _ = _buried(make_sandbox, tmp_path, 1)
+    assert sb.stats()["polls_by_endpoint"].get(DETAIL, 0) >= 1
     assert _requests_to(sb, LIST) >= 2  # the two pages were looked at first
