@@ -292,6 +292,7 @@ class Client:
         self.ledger_address: DatabaseAddress | None = DatabaseAddress(where) if is_database_url(where) else None
         self.ledger_path: Path | str = self.ledger_address.shown if self.ledger_address else Path(where)
         self.gate_at = gate_place(shared_gate, where)  # where the account-wide gate lives (None: per client)
+        self.shared_gate = shared_gate  # as given (Dask workers' clients are made with it)
         self._ledger: Ledger | PostgresLedger | None = None
         self._http: Http | None = None
         self.lengths: dict[str, Any] = {}  # media lengths measured in this session (by _probe), by target

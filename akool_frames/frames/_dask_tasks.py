@@ -91,6 +91,11 @@ def ledger_location(client: Any) -> tuple[str, bool]:
     raw = str(getattr(client, "ledger_url", None) or client.ledger_path)
     if not is_database(raw):
         return os.path.abspath(raw), False
+    return _bare(raw)
+
+
+def _bare(raw: str) -> tuple[str, bool]:
+    """A database URL without its password, and whether it had one."""
     split = urllib.parse.urlsplit(raw)
     netloc, had = split.netloc, split.password is not None
     if had:
@@ -145,6 +150,9 @@ def settings_of(client: Client, processes: frozenset[tuple[str, int]] = frozense
     if dropped:
         withheld.append(f"storage_options {', '.join(dropped)} (credentials: give the workers their own, e.g. "
                         "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in their environment)")
+    gate = getattr(client, "shared_gate", True)  # True follows the ledger; a URL travels without its password
+    options["shared_gate"] = gate if isinstance(gate, bool) else (
+        _bare(str(gate))[0] if is_database(str(gate)) else os.path.abspath(gate))
     ledger, password = ledger_location(client)
     with _lock:
         handle = _handle_of.get(client)

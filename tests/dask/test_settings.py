@@ -47,3 +47,14 @@ def test_a_worker_without_a_database_password_says_where_it_goes(monkeypatch: py
                         ledger_password=True)
     with pytest.raises(af.ConfigError, match="set PGPASSWORD"):
         client_for(elsewhere, sends=True)
+
+
+def test_the_gate_setting_travels_too(tmp_path: Path) -> None:
+    """A worker's client shares the gate as the caller's does: off, following the ledger, or the place named (a
+    database URL without its password)."""
+    keys = {"api_key": "sk-not-a-real-key-0123456789", "ledger": tmp_path / "l.sqlite"}
+    assert settings_of(af.Client(**keys, shared_gate=False)).options["shared_gate"] is False
+    assert settings_of(af.Client(**keys)).options["shared_gate"] is True
+    named = settings_of(af.Client(**keys, shared_gate="postgresql://akool:pw@db.internal/akool"))
+    assert named.options["shared_gate"] == "postgresql://akool@db.internal/akool"
+    assert "pw" not in pickle.dumps(named).decode("latin-1")
