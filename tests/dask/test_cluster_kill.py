@@ -24,8 +24,8 @@ from tests.dask.conftest import FAST, VOICE, cluster, lines, worker_env
 
 ROWS = 3000
 CAP = 8  # requests in flight, for the account
-RATE = 60.0  # requests a second, for the account (the sandbox's burst: one second's worth): below what 4 workers ask
-LATENCY = 0.1  # seconds the sandbox takes over each request: 8 in flight is then near what the rate allows
+RATE = 120.0  # requests a second, for the account (the sandbox's burst: one second's worth): below what 4 workers ask
+LATENCY = 0.05  # seconds the sandbox takes over each request: 8 in flight is then near what the rate allows
 FINAL = {"completed", "failed"}
 
 
