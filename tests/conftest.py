@@ -8,6 +8,7 @@ import ipaddress
 import itertools
 import os
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -276,7 +277,6 @@ def _start_postgres(folder: Any) -> tuple[str, Callable[[], None]]:
     """A PostgreSQL cluster in ``folder`` on a free loopback port (as .ci/run starts one), and how to stop it."""
     import glob
     import shutil
-    import subprocess
 
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
     if not found:
@@ -314,7 +314,7 @@ def _postgres_server() -> Iterator[str]:
     folder = tempfile.mkdtemp(prefix="akool-pg-")  # (in /tmp itself: pytest's folders are closed to other users)
     try:
         url, stop = _start_postgres(folder)
-    except (RuntimeError, OSError, subprocess_error()) as exc:
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
         shutil.rmtree(folder, ignore_errors=True)
         if os.environ.get("CI") == "true":
             pytest.fail(f"no PostgreSQL for the tests ({exc}); .ci/run starts one (AKOOL_FRAMES_TEST_POSTGRES)")
@@ -324,12 +324,6 @@ def _postgres_server() -> Iterator[str]:
     finally:
         stop()
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def subprocess_error() -> type[Exception]:
-    import subprocess
-
-    return subprocess.CalledProcessError
 
 
 _DATABASES = itertools.count(1)
